@@ -1,0 +1,354 @@
+"""The ``lfsplug`` command: a click group built after the plugins are loaded.
+
+Global options (``-p``, ``-c``, ``--debug``, ``--trace-config``) are read before anything else,
+wherever they stand, because plugins decide which commands and options exist. Each subcommand is
+a thin shell: it builds the :class:`~lfsplug.config.Config`, loads local ``lfsconf.py`` files,
+checks every hook implementation, configures the plugins and calls the command.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+import click
+from click.core import ParameterSource
+
+from lfsplug import __version__, commands
+from lfsplug.commands import Command, CommandSet
+from lfsplug.config import (
+    Config,
+    ConfigFile,
+    Option,
+    OptionParser,
+    addopts_from_env,
+    find_config_file,
+    load_config_file,
+)
+from lfsplug.errors import ExitCode, LfsplugError, UsageError
+from lfsplug.manager import PluginManager
+
+__all__ = ["main"]
+
+DEFAULT_DEBUG_FILE = "lfsplug-debug.log"
+
+
+@dataclass
+class Preparsed:
+    """The global options, read before the plugins load; ``rest`` is what click parses."""
+
+    plugins: list[str] = field(default_factory=list)
+    debug: str | None = None
+    trace_config: bool = False
+    config_file: Path | None = None
+    rest: list[str] = field(default_factory=list)
+
+
+def preparse(argv: Sequence[str]) -> Preparsed:
+    """Take the global options out of ``argv``, wherever they stand (up to ``--``)."""
+    pre = Preparsed()
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            pre.rest.extend(args[i:])
+            break
+        if arg in ("-p", "-c", "--config"):
+            if i + 1 >= len(args):
+                raise UsageError(f"option {arg} needs a value")
+            _take(pre, arg, args[i + 1])
+            i += 2
+            continue
+        if arg.startswith("-p") and len(arg) > 2:
+            _take(pre, "-p", arg[2:])
+        elif arg.startswith("--config="):
+            _take(pre, "-c", arg.split("=", 1)[1])
+        elif arg == "--debug" or arg.startswith("--debug="):
+            pre.debug = arg.split("=", 1)[1] if "=" in arg else DEFAULT_DEBUG_FILE
+        elif arg == "--trace-config":
+            pre.trace_config = True
+        else:
+            pre.rest.append(arg)
+        i += 1
+    return pre
+
+
+def _take(pre: Preparsed, flag: str, value: str) -> None:
+    if flag == "-p":
+        pre.plugins.append(value)
+    else:
+        pre.config_file = Path(value)
+        if not pre.config_file.is_file():
+            raise UsageError(f"-c {value}: configuration file not found")
+
+
+def _config_candidates(rest: Sequence[str]) -> list[Path]:
+    """Where to look for lfsplug.toml: the first PATH-looking argument, then the cwd."""
+    candidates = []
+    for arg in rest:
+        if not arg.startswith("-") and os.path.exists(arg):
+            path = Path(arg)
+            candidates.append(path if path.is_dir() else path.parent)
+            break
+    candidates.append(Path.cwd())
+    return candidates
+
+
+def main(args: Sequence[str] | None = None, plugins: Sequence[object] = ()) -> int:
+    """Run the ``lfsplug`` command line; return the exit code.
+
+    :param args: the arguments (default: ``sys.argv[1:]``).
+    :param plugins: plugin objects to register in addition (tests, embedding).
+    """
+    argv = list(sys.argv[1:] if args is None else args)
+    pm: PluginManager | None = None
+    pre = Preparsed()
+    debug_stream: TextIO | None = None
+    try:
+        pre = preparse(argv)
+        pm = PluginManager()
+        if pre.debug:
+            debug_stream = open(pre.debug, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            pm.enable_debug(debug_stream)
+        config_file = load_config_file(
+            pre.config_file or find_config_file(_config_candidates(pre.rest))
+        )
+        pm.register_plugin(commands, "lfsplug.commands", _kernel_origin())
+        pm.load_plugins(pre.plugins, config_file.plugins, plugins)
+        parser = OptionParser()
+        pm.hook.lfsplug_addoption.call_historic(kwargs={"parser": parser, "pluginmanager": pm})
+        commandset = CommandSet()
+        pm.hook.lfsplug_addcommands.call_historic(
+            kwargs={"commands": commandset, "pluginmanager": pm}
+        )
+        _check_file_keys(config_file, parser)
+        group = build_group(pm, parser, commandset, config_file, pre)
+        rest = insert_addopts(pre.rest, parser, commandset)
+        result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
+        return int(result) if isinstance(result, int) else ExitCode.OK
+    except click.exceptions.Exit as exc:
+        return exc.exit_code
+    except click.exceptions.NoArgsIsHelpError as exc:
+        click.echo(exc.format_message())
+        return ExitCode.USAGE_ERROR
+    except click.ClickException as exc:
+        return _fail(f"error: {exc.format_message()}", ExitCode.USAGE_ERROR, exc, pre)
+    except (KeyboardInterrupt, click.exceptions.Abort) as exc:
+        return _fail("interrupted", ExitCode.INTERRUPTED, exc, pre)
+    except LfsplugError as exc:
+        return _fail(str(exc), exc.exit_code, exc, pre)
+    except Exception as exc:
+        error = pm.as_plugin_error(exc) if pm is not None else LfsplugError(repr(exc))
+        return _fail(str(error), error.exit_code, exc, pre)
+    finally:
+        if debug_stream is not None:
+            debug_stream.close()
+            click.echo(f"lfsplug: wrote the debug log to {pre.debug}", err=True)
+
+
+def _fail(message: str, code: int, exc: BaseException, pre: Preparsed) -> int:
+    """Print the one-line cause (and the traceback with --debug); return the exit code."""
+    if pre.debug:
+        cause = exc.__cause__ or exc
+        traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
+    click.echo(f"lfsplug: {message}", err=True)
+    return int(code)
+
+
+def _kernel_origin() -> Any:
+    from lfsplug.manager import PluginOrigin
+
+    return PluginOrigin("kernel", commands.__name__, "lfsplug", __version__, commands.__file__)
+
+
+def _check_file_keys(config_file: ConfigFile, parser: OptionParser) -> None:
+    for key in config_file.values:
+        if key not in parser.options:
+            raise UsageError(
+                f"{config_file.where(key)}: unknown key {key!r} (keys are the long options "
+                f"with _ for -, plus plugins, disable and [env]; a plugin's own keys go in its "
+                f"[section])"
+            )
+
+
+def insert_addopts(rest: list[str], parser: OptionParser, commandset: CommandSet) -> list[str]:
+    """Put ``LFSPLUG_ADDOPTS`` right after the command name, keeping only the options that
+    command accepts (so ``LFSPLUG_ADDOPTS=-j4`` does not break ``lfsplug list``)."""
+    extra = addopts_from_env()
+    if not extra:
+        return rest
+    position = next((i for i, a in enumerate(rest) if not a.startswith("-")), None)
+    if position is None or rest[position] not in commandset.commands:
+        return rest
+    command = rest[position]
+    kept: list[str] = []
+    i = 0
+    while i < len(extra):
+        word = extra[i]
+        option, value_attached = _lookup_flag(parser, word)
+        if option is None:
+            raise UsageError(f"LFSPLUG_ADDOPTS: unknown option {word!r}")
+        words = [word]
+        if option.takes_value and not value_attached:
+            if i + 1 >= len(extra):
+                raise UsageError(f"LFSPLUG_ADDOPTS: option {word} needs a value")
+            words.append(extra[i + 1])
+        if command in option.commands:
+            kept.extend(words)
+        i += len(words)
+    return rest[: position + 1] + kept + rest[position + 1:]
+
+
+def _lookup_flag(parser: OptionParser, word: str) -> tuple[Option | None, bool]:
+    if word.startswith("--"):
+        flag, has_value = word.split("=", 1)[0], "=" in word
+        return parser.by_flag(flag), has_value
+    if word.startswith("-") and len(word) >= 2:
+        return parser.by_flag(word[:2]), len(word) > 2
+    return None, False
+
+
+# -- building the click group ------------------------------------------------------------------
+
+
+def build_group(
+    pm: PluginManager,
+    parser: OptionParser,
+    commandset: CommandSet,
+    config_file: ConfigFile,
+    pre: Preparsed,
+) -> click.Group:
+    """The click group with a command for each entry of ``commandset``."""
+    group = click.Group(
+        "lfsplug",
+        help="Build Linux From Scratch from a tree of build scripts.",
+        params=_global_params(),
+        no_args_is_help=True,
+        context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    )
+    for command in commandset.commands.values():
+        group.add_command(_click_command(command, pm, parser, config_file, pre))
+    return group
+
+
+def _global_params() -> list[click.Parameter]:
+    """The global options, declared for --help (preparse() has already taken them out)."""
+    return [
+        click.Option(["--version"], is_flag=True, expose_value=False, is_eager=True,
+                     callback=_print_version, help="Show the version and exit."),
+        click.Option(["-c", "--config"], metavar="FILE", expose_value=False,
+                     help="Read this configuration file instead of lfsplug.toml."),
+        click.Option(["-p"], "plugins", metavar="NAME", multiple=True, expose_value=False,
+                     help="Load plugin NAME (entry point or module); -p no:NAME blocks it. "
+                          "May stand anywhere."),
+        click.Option(["--debug"], metavar="[=FILE]", is_flag=False, flag_value="1",
+                     expose_value=False,
+                     help=f"Log every hook call to FILE (default {DEFAULT_DEBUG_FILE}); show "
+                          f"tracebacks."),
+        click.Option(["--trace-config"], is_flag=True, expose_value=False,
+                     help="Say which plugins and local files were loaded from where."),
+    ]
+
+
+def _print_version(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and not ctx.resilient_parsing:
+        click.echo(f"lfsplug {__version__}")
+        ctx.exit(0)
+
+
+def _click_command(
+    command: Command,
+    pm: PluginManager,
+    parser: OptionParser,
+    config_file: ConfigFile,
+    pre: Preparsed,
+) -> click.Command:
+    params: list[click.Parameter] = []
+    if command.takes_paths:
+        params.append(click.Argument(["paths"], nargs=-1, type=click.Path()))
+    options = parser.for_command(command.name)
+    params.extend(_click_option(o) for o in options)
+
+    def callback(**values: Any) -> int:
+        ctx = click.get_current_context()
+        resolved = resolve_options(ctx, values, parser, config_file)
+        raw_paths = values.get("paths") or (".",)
+        paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
+        config = Config(pm, command.name, resolved, paths, config_file, parser, Path.cwd())
+        return run_command(command, config, pre)
+
+    return click.Command(command.name, callback=callback, params=params, help=command.help,
+                         short_help=command.help.split(".")[0])
+
+
+def _click_option(option: Option) -> click.Option:
+    kwargs: dict[str, Any] = {"help": option.help, "metavar": option.metavar}
+    if option.action == "store_true":
+        kwargs.update(is_flag=True, default=None)
+    else:
+        kwargs["type"] = click.Choice(option.choices) if option.choices else option.type
+        if option.action == "append":
+            kwargs["multiple"] = True
+    if option.default not in (None, False, []):
+        kwargs["help"] = f"{option.help} [default: {option.default}]"
+    return click.Option(list(option.names), option.dest, **kwargs)
+
+
+def resolve_options(
+    ctx: click.Context, values: dict[str, Any], parser: OptionParser, file: ConfigFile
+) -> dict[str, Any]:
+    """Every option's value: command line (and LFSPLUG_ADDOPTS), else file, else default."""
+    resolved: dict[str, Any] = {}
+    for key, option in parser.options.items():
+        given = key in values and ctx.get_parameter_source(key) is not ParameterSource.DEFAULT
+        if given:
+            value = values[key]
+            resolved[key] = list(value) if option.action == "append" else value
+        elif key in file.values:
+            resolved[key] = option.convert(file.values[key], file.where(key))
+        else:
+            resolved[key] = option.default
+    return resolved
+
+
+def _check_path(raw: str) -> Path:
+    path = Path(raw)
+    if not os.path.lexists(path):
+        raise UsageError(f"path not found: {raw}")
+    if not os.access(path, os.R_OK):
+        raise UsageError(f"path not readable: {raw}")
+    return path.absolute()
+
+
+def run_command(command: Command, config: Config, pre: Preparsed) -> int:
+    """Load local files, check hooks, configure the plugins, run the command, unconfigure."""
+    pm = config.pluginmanager
+    state_dir = config.option.get("state_dir")
+    if state_dir and os.path.exists(state_dir) and not os.path.isdir(state_dir):
+        raise UsageError(f"--state-dir {state_dir}: not a directory")
+    if command.takes_paths:
+        pm.load_lfsconf(config.rootdir, config.paths)
+    pm.check_pending()
+    if pre.trace_config:
+        _trace_config(pm, config)
+    pm.hook.lfsplug_configure.call_historic(kwargs={"config": config})
+    try:
+        return command.callback(config)
+    finally:
+        pm.hook.lfsplug_unconfigure(config=config)
+
+
+def _trace_config(pm: PluginManager, config: Config) -> None:
+    where = config.file.path or "none"
+    click.echo(f"lfsplug: configuration file: {where}", err=True)
+    click.echo(f"lfsplug: project root: {config.rootdir}", err=True)
+    for row in pm.describe():
+        dist = f" from {row['distribution']} {row['version']}" if row["distribution"] else ""
+        click.echo(f"lfsplug: plugin {row['name']} [{row['origin']}]{dist}: "
+                   f"{row['file'] or row['module']}", err=True)

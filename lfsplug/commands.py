@@ -1,0 +1,264 @@
+"""The kernel's own commands (``run``, ``list``, ``check``, ``plugins``) and core options.
+
+This module is a plugin like any other, registered by the kernel itself (it cannot be blocked);
+plugins add commands of their own the same way, through ``lfsplug_addcommands``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lfsplug import hookimpl
+from lfsplug.errors import ExitCode, LfsplugError, UsageError
+from lfsplug.model import Finding, Plan, Script, Severity
+from lfsplug.session import Session
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config, OptionParser
+
+__all__ = ["Command", "CommandSet", "session_scope"]
+
+
+@dataclass
+class Command:
+    """A subcommand: ``callback(config)`` returns its exit code."""
+
+    name: str
+    callback: Callable[[Config], int]
+    help: str
+    takes_paths: bool
+    plugin: str
+
+
+class CommandSet:
+    """The subcommands of ``lfsplug``, filled through ``lfsplug_addcommands``."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+
+    def add(
+        self,
+        name: str,
+        callback: Callable[[Config], int],
+        help: str = "",
+        takes_paths: bool = False,
+    ) -> None:
+        """Add command ``name``; ``takes_paths`` gives it the ``[PATH]...`` arguments."""
+        plugin = getattr(callback, "__module__", "?")
+        other = self.commands.get(name)
+        if other is not None:
+            raise UsageError(
+                f"command {name!r} is added by two plugins: {other.plugin} and {plugin}"
+            )
+        self.commands[name] = Command(name, callback, help, takes_paths, plugin)
+
+
+@hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption(
+        "--state-dir", commands=("run", "list", "check", "status", "log", "report"),
+        metavar="DIR", help="where state, logs and reports go (default: .lfsplug/ in the first PATH)",
+    )
+    parser.addoption(
+        "--json", commands=("list", "check", "plugins", "status"), action="store_true",
+        help="print JSON instead of text",
+    )
+    parser.addoption("--why", commands=("list",), metavar="NAME",
+                     help="say where each field of script NAME and each of its edges came from")
+
+
+@hookimpl
+def lfsplug_addcommands(commands: CommandSet) -> None:
+    commands.add("run", cmd_run, "Build: discover, validate, order and run the scripts.", True)
+    commands.add("list", cmd_list, "Show the scripts in plan order.", True)
+    commands.add("check", cmd_check, "Validate the scripts and the host; run nothing.", True)
+    commands.add("plugins", cmd_plugins, "List the plugins and the hooks each implements.")
+
+
+@contextmanager
+def session_scope(config: Config) -> Iterator[tuple[Session, list[int]]]:
+    """A session whose ``sessionfinish`` always runs, with the exit code it ended with."""
+    session = Session(config)
+    status = [int(ExitCode.INTERNAL_ERROR)]
+    config.hook.lfsplug_sessionstart(session=session)
+    try:
+        yield session, status
+    except LfsplugError as exc:
+        status[0] = int(exc.exit_code)
+        raise
+    except KeyboardInterrupt:
+        status[0] = int(ExitCode.INTERRUPTED)
+        raise
+    finally:
+        config.hook.lfsplug_sessionfinish(session=session, exitstatus=status[0])
+
+
+def cmd_run(config: Config) -> int:
+    with session_scope(config) as (session, status):
+        status[0] = _run(session)
+    return status[0]
+
+
+def _run(session: Session) -> int:
+    if not session.collect():
+        return _no_scripts(session.config)
+    session.validate()
+    plan = session.build_plan()
+    _echo_findings_inline(session.findings)
+    if session.errors:
+        click.echo(f"lfsplug: {len(session.errors)} error(s) in the script tree; nothing was run "
+                   f"(lfsplug check shows them all)", err=True)
+        return ExitCode.INVALID_TREE
+    return session.execute(plan)
+
+
+def cmd_list(config: Config) -> int:
+    with session_scope(config) as (session, status):
+        status[0] = _list(session)
+    return status[0]
+
+
+def _list(session: Session) -> int:
+    config = session.config
+    if not session.collect():
+        return _no_scripts(config)
+    plan = session.build_plan()
+    errors = session.errors
+    if errors:
+        _echo_findings_inline(errors)
+        return ExitCode.INVALID_TREE
+    why = config.getoption("why")
+    if why:
+        return _explain(session, plan, why)
+    if config.getoption("json"):
+        click.echo(json.dumps({"scripts": [_script_json(s, i) for i, s in
+                                           enumerate(plan.scripts, 1)]}, indent=2))
+        return ExitCode.OK
+    width = len(str(len(plan.scripts)))
+    for order, script in enumerate(plan.scripts, 1):
+        deps = ", ".join(str(d) for d in script.depends)
+        click.echo(f"{order:>{width}}  {script.name:<28} {script.version or '-':<12} "
+                   f"{script.phase or '-':<10} {script.relpath}"
+                   + (f"  (depends: {deps})" if deps else ""))
+    return ExitCode.OK
+
+
+def _script_json(script: Script, order: int) -> dict[str, Any]:
+    return {
+        "name": script.name,
+        "version": script.version,
+        "path": str(script.path),
+        "phase": script.phase,
+        "depends": [str(d) for d in script.depends],
+        "provides": list(script.provides),
+        "order": order,
+    }
+
+
+def _explain(session: Session, plan: Plan, name: str) -> int:
+    script = session.script(name)
+    if script is None:
+        raise UsageError(f"--why: no script named {name!r}")
+    order = next(i for i, s in enumerate(plan.scripts, 1) if s is script)
+    click.echo(f"{name}: position {order} of {len(plan.scripts)} ({plan.mode} order)")
+    click.echo(f"  path: {script.path}")
+    for key in sorted(script.origins):
+        value = getattr(script, key, None)
+        shown = script.meta.get(key) if value is None else value
+        if isinstance(shown, (list, set)):
+            shown = ", ".join(sorted(str(v) for v in shown))
+        click.echo(f"  {key} = {shown}    from {script.origins[key]}")
+    for edge in plan.edges:
+        if edge.after == name:
+            click.echo(f"  after {edge.before}: {edge.kind} ({edge.origin})")
+        elif edge.before == name:
+            click.echo(f"  before {edge.after}: {edge.kind} ({edge.origin})")
+    return ExitCode.OK
+
+
+def cmd_check(config: Config) -> int:
+    with session_scope(config) as (session, status):
+        status[0] = _check(session)
+    return status[0]
+
+
+def _check(session: Session) -> int:
+    config = session.config
+    if not session.collect():
+        return _no_scripts(config)
+    session.validate()
+    session.build_plan()
+    findings = session.findings
+    if config.getoption("json"):
+        click.echo(json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2))
+    else:
+        _echo_findings_grouped(findings)
+        counts = {sev: sum(f.severity is sev for f in findings) for sev in Severity}
+        click.echo(f"{len(session.scripts)} scripts checked: {counts[Severity.ERROR]} error(s), "
+                   f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info")
+    return ExitCode.INVALID_TREE if session.errors else ExitCode.OK
+
+
+def cmd_plugins(config: Config) -> int:
+    rows = config.pluginmanager.describe()
+    if config.getoption("json"):
+        keep = ("name", "module", "version", "hooks", "origin", "distribution")
+        click.echo(json.dumps({"plugins": [{k: r[k] for k in keep} for r in rows]}, indent=2))
+        return ExitCode.OK
+    for row in rows:
+        version = f" {row['version']}" if row["version"] else ""
+        click.echo(f"{row['name']}{version}  [{row['origin']}] {row['module']}")
+        for hook in row["hooks"]:
+            click.echo(f"    {hook}")
+    return ExitCode.OK
+
+
+def _no_scripts(config: Config) -> int:
+    where = ", ".join(_show(p) for p in config.paths)
+    click.echo(f"lfsplug: no scripts found under {where}", err=True)
+    return ExitCode.NO_SCRIPTS
+
+
+def _show(path: Path | str) -> str:
+    """A path as the user would type it: relative to the current directory when below it."""
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
+
+
+def _severity_style(severity: Severity) -> str:
+    return {"error": "red", "warning": "yellow", "info": "cyan"}[severity.value]
+
+
+def _echo_findings_inline(findings: list[Finding]) -> None:
+    for f in sorted(findings, key=_finding_order):
+        where = _show(f.path) + (f":{f.line}" if f.line else "") if f.path else "host"
+        label = click.style(str(f.severity), fg=_severity_style(f.severity))
+        click.echo(f"{where}: {label} {f.code}: {f.message}", err=True)
+
+
+def _echo_findings_grouped(findings: list[Finding]) -> None:
+    current: str | None = None
+    for f in sorted(findings, key=_finding_order):
+        group = _show(f.path) if f.path else "host"
+        if group != current:
+            click.echo(click.style(group, bold=True))
+            current = group
+        line = f"{f.line:>5}" if f.line else "    -"
+        label = click.style(f"{f.severity!s:<7}", fg=_severity_style(f.severity))
+        click.echo(f"  {line}  {label} {f.code:<8} {f.message}")
+        if f.hint:
+            click.echo(f"                          hint: {f.hint}")
+
+
+def _finding_order(f: Finding) -> tuple[str, int, str]:
+    return (f.path or "", f.line or 0, f.code)

@@ -1,0 +1,512 @@
+"""The hook specifications: the whole plugin API of lfsplug, grouped by phase.
+
+Every spec documents its parameters, its return value and whether the first non-``None`` result
+wins (``firstresult``). Implement a hook by writing a function of the same name marked with
+:data:`lfsplug.hookimpl` in a plugin module, a plugin class, or a local ``lfsconf.py``; a plugin
+may accept any subset of the parameters. The hook reference in ``docs/hooks.md`` is generated
+from this module (``python -m lfsplug.docgen``), and a test fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from lfsplug.commands import CommandSet
+    from lfsplug.config import Config, OptionParser
+    from lfsplug.manager import PluginManager
+    from lfsplug.model import (
+        Alert,
+        Edge,
+        Event,
+        FailureClass,
+        Finding,
+        MetaSource,
+        Plan,
+        Recovery,
+        RunRequest,
+        Sample,
+        Script,
+        ScriptResult,
+    )
+    from lfsplug.session import Session
+
+hookspec = pluggy.HookspecMarker("lfsplug")
+
+# ---------------------------------------------------------------------------------------------
+# Bootstrap: called while plugins are registered; historic, so a late plugin still sees them.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(historic=True)
+def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
+    """Add hook specifications of a plugin's own, for other plugins to implement.
+
+    :param pluginmanager: the plugin manager; call ``pluginmanager.add_hookspecs(module)``.
+
+    Historic: a plugin registered later still receives the call. Not available in ``lfsconf.py``
+    (local files are loaded after the command line is parsed).
+    """
+
+
+@hookspec(historic=True)
+def lfsplug_addoption(parser: OptionParser, pluginmanager: PluginManager) -> None:
+    """Contribute command-line options and configuration keys.
+
+    :param parser: call ``parser.addoption("--name", commands=("run",), ...)``; each option
+        becomes an option of the listed commands and a key of ``lfsplug.toml`` (the long name with
+        ``_`` for ``-``), with precedence command line, ``LFSPLUG_ADDOPTS``, file, default.
+    :param pluginmanager: the plugin manager.
+
+    Historic. Not allowed in ``lfsconf.py``: an ``lfsconf.py`` that implements it is a usage
+    error (exit 4), since options must be known before the command line is parsed.
+    """
+
+
+@hookspec(historic=True)
+def lfsplug_addcommands(commands: CommandSet, pluginmanager: PluginManager) -> None:
+    """Add subcommands to the ``lfsplug`` command.
+
+    :param commands: call ``commands.add(name, callback, help=...)``; the callback receives the
+        :class:`~lfsplug.config.Config` and returns an exit code. Options for the command come from
+        :func:`lfsplug_addoption` with ``commands=(name,)``.
+    :param pluginmanager: the plugin manager.
+
+    Historic. Not allowed in ``lfsconf.py``, for the same reason as ``lfsplug_addoption``.
+    """
+
+
+@hookspec(historic=True)
+def lfsplug_plugin_registered(plugin: object, plugin_name: str, manager: PluginManager) -> None:
+    """A plugin was registered.
+
+    :param plugin: the plugin object (a module, or an instance of a plugin class).
+    :param plugin_name: the name it was registered under (``-p no:NAME`` blocks it).
+    :param manager: the plugin manager.
+
+    Historic: a plugin registered late is told of every plugin registered before it.
+    """
+
+
+@hookspec(historic=True)
+def lfsplug_configure(config: Config) -> None:
+    """The command line and configuration file are read; set up the plugin's state.
+
+    :param config: the configuration; read options with ``config.getoption(name)`` and keep state
+        in ``config.stash`` or in an object registered with ``config.pluginmanager.register``.
+
+    Historic. In ``lfsconf.py`` this is where a local file adjusts configuration.
+    """
+
+
+@hookspec
+def lfsplug_unconfigure(config: Config) -> None:
+    """The command is ending (after ``lfsplug_sessionfinish``): release what configure built.
+
+    :param config: the configuration.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Session
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lfsplug_sessionstart(session: Session) -> None:
+    """The session was created; no script has been discovered yet.
+
+    :param session: the session, which drives discovery, validation, ordering and execution.
+    """
+
+
+@hookspec
+def lfsplug_report_header(config: Config) -> str | list[str] | None:
+    """Lines for the header that ``run`` prints before the build starts.
+
+    :param config: the configuration.
+    :returns: a line or a list of lines, or None.
+    """
+
+
+@hookspec
+def lfsplug_sessionfinish(session: Session, exitstatus: int) -> None:
+    """The session ends; ``exitstatus`` is the exit code the command will return.
+
+    :param session: the session (``session.results`` holds every script's result).
+    :param exitstatus: the exit code (see ``lfsplug.ExitCode``).
+
+    Notifiers, reporters and the state store act here. In ``lfsconf.py``: run a command at the
+    end of every build.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Discovery
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
+    """Whether discovery should skip ``path`` (a file or a directory).
+
+    :param path: the candidate path.
+    :param config: the configuration.
+    :returns: True to skip it, False to keep it, None to let other plugins decide.
+
+    firstresult: the first non-None answer wins. In ``lfsconf.py``: skip a folder of drafts.
+    """
+
+
+@hookspec
+def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
+    """Find the scripts under one root given on the command line.
+
+    :param path: a root: a directory (walk it) or a single script file.
+    :param session: the session.
+    :returns: the scripts this plugin recognises, in the layout's own order (set
+        ``Script.index``), or None. When two plugins return the same file, the session keeps
+        the first result in hook call order and drops the rest.
+    """
+
+
+@hookspec
+def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource] | None:
+    """Contribute metadata for a discovered script (header comments, jhalfs variables,
+    dependency comments, list files, file names).
+
+    :param script: the script as discovery made it.
+    :param session: the session.
+    :returns: a list of :class:`~lfsplug.model.MetaSource` records, or None. The session merges
+        all sources: for each key the highest priority wins, and ``script.origins`` records the
+        source. A malformed value is reported as a finding by the session.
+    """
+
+
+@hookspec
+def lfsplug_collection_modifyscripts(
+    session: Session, config: Config, scripts: list[Script]
+) -> None:
+    """Select, deselect or reorder the discovered scripts, in place.
+
+    :param session: the session.
+    :param config: the configuration.
+    :param scripts: the list to modify in place (``scripts[:] = ...``).
+
+    In ``lfsconf.py``: leave out a package you do not want built.
+    """
+
+
+@hookspec
+def lfsplug_collection_finish(session: Session) -> None:
+    """Discovery is complete; ``session.scripts`` holds the final list.
+
+    :param session: the session.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Validation
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Finding] | None:
+    """Check all scripts at once: for checks that run in parallel or use a cache.
+
+    :param session: the session.
+    :param scripts: every script to check.
+    :returns: findings, or None.
+    """
+
+
+@hookspec
+def lfsplug_validate_script(script: Script, config: Config) -> list[Finding] | None:
+    """Check one script.
+
+    :param script: the script.
+    :param config: the configuration.
+    :returns: findings, or None. Findings whose code the script lists in ``disable=`` (or that
+        the configuration's ``disable`` lists) are dropped by the session.
+    """
+
+
+@hookspec
+def lfsplug_validate_host(config: Config) -> list[Finding] | None:
+    """Check the machine the build will run on (tools, kernel, disk, memory).
+
+    :param config: the configuration.
+    :returns: findings, or None.
+    """
+
+
+@hookspec
+def lfsplug_validation_modifyfindings(
+    session: Session, config: Config, findings: list[Finding]
+) -> None:
+    """Filter, downgrade or add findings in place before the session decides to go on or stop.
+
+    :param session: the session.
+    :param config: the configuration.
+    :param findings: the list to modify in place.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Ordering
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lfsplug_script_edges(session: Session, scripts: list[Script]) -> list[Edge] | None:
+    """Contribute dependency edges between scripts.
+
+    :param session: the session.
+    :param scripts: the scripts to build.
+    :returns: edges (``Edge(before, after, kind, origin)``: ``after`` waits for ``before``), or
+        None. ``origin`` names where the edge comes from (file and line, or ``sequence``).
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_expected_duration(script: Script, config: Config) -> float | None:
+    """How long ``script`` is expected to take, in seconds (from history or metadata).
+
+    :param script: the script.
+    :param config: the configuration.
+    :returns: seconds, or None when unknown. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge]) -> Plan | None:
+    """Turn scripts and edges into a :class:`~lfsplug.model.Plan`.
+
+    :param session: the session.
+    :param scripts: the scripts to build.
+    :param edges: every edge that ``lfsplug_script_edges`` contributed.
+    :returns: the plan. firstresult; the built-in ``ordering`` plugin answers last. Ordering
+        errors (cycles, missing providers) are added with ``session.add_finding``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Execution. The per-script protocol, driven by lfsplug.runner.run_protocol for each script:
+#   lfsplug_script_cached -> (lfsplug_script_env -> lfsplug_script_command -> lfsplug_script_start
+#   -> lfsplug_run_script -> lfsplug_script_finish) and, on failure, lfsplug_classify_failure ->
+#   lfsplug_recover, which may send the script round again.
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def lfsplug_run_plan(session: Session, plan: Plan) -> bool | None:
+    """Run the whole plan: the scheduler.
+
+    :param session: the session; call ``session.run_protocol(script)`` for each script, from
+        any thread, once the scripts it depends on have passed (``session.should_stop`` tells
+        when to start no more).
+    :param plan: the plan.
+    :returns: True when handled. firstresult; the built-in ``executor`` answers last.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_script_cached(session: Session, script: Script) -> ScriptResult | None:
+    """A result to reuse instead of running ``script`` (resume after a failure).
+
+    :param session: the session.
+    :param script: the script about to run.
+    :returns: a passed result from an earlier run of the same content, or None to run it.
+        firstresult.
+    """
+
+
+@hookspec
+def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> None:
+    """Shape the environment a script runs with, by mutating ``env``.
+
+    :param script: the script about to run.
+    :param env: the variables it will see (the clean build environment to begin with).
+    :param config: the configuration.
+
+    In ``lfsconf.py``: ``env["MAKEFLAGS"] = "-j8"``.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) -> list[str] | None:
+    """The argv that runs ``script`` (plain bash, as another user, inside a chroot).
+
+    :param script: the script.
+    :param env: its environment (already shaped).
+    :param config: the configuration.
+    :returns: an argv list (never a shell string). firstresult; the built-in answers
+        ``["bash", "-e", PATH]`` last.
+    """
+
+
+@hookspec
+def lfsplug_script_start(session: Session, script: Script, attempt: int) -> None:
+    """A script starts (``attempt`` counts from 1; retries call it again).
+
+    :param session: the session.
+    :param script: the script.
+    :param attempt: the attempt number.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult | None:
+    """Run one attempt of one script and wait for it.
+
+    :param session: the session; report output with ``session.script_output``.
+    :param request: argv, environment, working directory, log path, timeouts.
+    :returns: the result (status passed or failed, exit code or signal, log tail). firstresult;
+        the built-in local executor answers last.
+    """
+
+
+@hookspec
+def lfsplug_script_output(session: Session, script: Script, lines: list[str]) -> None:
+    """New output lines from a running script, batched.
+
+    :param session: the session.
+    :param script: the script.
+    :param lines: complete lines without their newline.
+    """
+
+
+@hookspec
+def lfsplug_script_finish(session: Session, script: Script, result: ScriptResult) -> None:
+    """A script's final result for this run is known (after any retries).
+
+    :param session: the session.
+    :param script: the script.
+    :param result: its result.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Monitoring
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lfsplug_events(session: Session, events: list[Event]) -> None:
+    """Events from the event bus, delivered in batches in priority order (alerts first).
+
+    :param session: the session.
+    :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script`` and
+        ``payload``. Called from the bus's delivery thread, never concurrently with itself.
+
+    Every event reaches plugins through this one hook; see ``docs/hooks.md`` for the kinds.
+    """
+
+
+@hookspec
+def lfsplug_sample(session: Session, sample: Sample) -> None:
+    """A resource sample was taken (system, or one running script's process tree).
+
+    :param session: the session.
+    :param sample: the sample.
+    """
+
+
+@hookspec
+def lfsplug_alert(session: Session, alert: Alert) -> None:
+    """A threshold was crossed or cleared (disk, memory, a script running long or silent).
+
+    :param session: the session.
+    :param alert: the alert; ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec(firstresult=True)
+def lfsplug_classify_failure(
+    session: Session, script: Script, result: ScriptResult
+) -> FailureClass | None:
+    """Label a failed attempt by its signature (log tail, exit code, signal).
+
+    :param session: the session.
+    :param script: the script that failed.
+    :param result: the failed result.
+    :returns: a :class:`~lfsplug.model.FailureClass`, or None when unknown. firstresult.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_recover(
+    session: Session, script: Script, result: ScriptResult, failure: FailureClass | None
+) -> Recovery | None:
+    """Decide what to do after a failed attempt: retry, skip or stop.
+
+    :param session: the session.
+    :param script: the script that failed.
+    :param result: the failed result (``result.attempts`` attempts so far).
+    :param failure: its classification, or None.
+    :returns: a :class:`~lfsplug.model.Recovery`, or None to let the failure stand.
+        firstresult.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Reporting
+# ---------------------------------------------------------------------------------------------
+
+
+@hookspec
+def lfsplug_report_formats(config: Config) -> list[str] | None:
+    """The report formats this plugin writes (``json``, ``junit``, ``html``...).
+
+    :param config: the configuration.
+    :returns: format names, or None. ``--report FORMAT:PATH`` accepts the union.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | None:
+    """Write a report of the session in ``format`` to ``path``.
+
+    :param session: the session (results, plan, findings).
+    :param format: the format name.
+    :param path: where to write.
+    :returns: True when written; None when this plugin does not write ``format``. firstresult.
+    """
+
+
+@hookspec
+def lfsplug_terminal_summary(session: Session, exitstatus: int, write: Callable[[str], None]) -> None:
+    """Add lines to the summary printed at the end of a run.
+
+    :param session: the session.
+    :param exitstatus: the exit code.
+    :param write: a function that prints one line to the terminal (``write("text")``).
+    """
+
+
+class _MarkerModule(types.ModuleType):
+    """This module doubles as the ``lfsplug.hookspec`` marker.
+
+    DESIGN.md puts the specs in ``lfsplug/hookspec.py`` and STYLE.md exports the marker as
+    ``lfsplug.hookspec``; importing the submodule would rebind that name, so the module itself
+    is made callable: ``@lfsplug.hookspec`` and ``@lfsplug.hookspec(firstresult=True)`` mark
+    specs, exactly as a ``pluggy.HookspecMarker("lfsplug")`` does.
+    """
+
+    def __call__(self, function: Any = None, **kwargs: Any) -> Any:
+        return hookspec(function, **kwargs)
+
+
+sys.modules[__name__].__class__ = _MarkerModule

@@ -1,0 +1,391 @@
+"""The plugin manager: which plugins load, from where, in what order, and who failed.
+
+Load order (fixed, see docs/user-guide.md): blocks (``-p no:NAME``), the built-ins and installed
+plugins by entry point of the group ``lfsplug``, ``-p NAME``, ``LFSPLUG_PLUGINS``, the
+configuration file's ``plugins``, then local ``lfsconf.py`` files. Entry points are enumerated
+once per manager. ``check_pending()`` runs as soon as all plugins are in, so that a misspelled
+hook fails at once.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.metadata
+import importlib.util
+import os
+import sys
+import traceback
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from types import CodeType, ModuleType, TracebackType
+from typing import Any, TextIO
+
+import pluggy
+
+from lfsplug import hookspec
+from lfsplug.errors import LfsplugError, PluginError, UsageError
+
+__all__ = ["PluginManager", "PluginOrigin", "LFSCONF"]
+
+LFSCONF = "lfsconf.py"
+#: Hooks that a local lfsconf.py may not implement: they run before local files are read.
+BOOTSTRAP_ONLY = ("lfsplug_addoption", "lfsplug_addcommands", "lfsplug_addhooks")
+HOOK_PREFIX = "lfsplug_"
+
+
+@dataclass(frozen=True)
+class PluginOrigin:
+    """Where a plugin came from, for ``--trace-config`` and ``lfsplug plugins``."""
+
+    how: str  # builtin | entrypoint | -p | LFSPLUG_PLUGINS | config | lfsconf | inline
+    module: str
+    distribution: str | None = None
+    version: str | None = None
+    file: str | None = None
+
+
+class PluginManager(pluggy.PluginManager):
+    """A pluggy plugin manager that knows lfsplug's hook specs, entry points and local files."""
+
+    def __init__(self) -> None:
+        super().__init__("lfsplug")
+        self.add_hookspecs(hookspec)
+        self.origins: dict[str, PluginOrigin] = {}
+        self._entry_points: dict[str, list[importlib.metadata.EntryPoint]] | None = None
+        self._debug_file: TextIO | None = None
+
+    # -- discovery of plugins ------------------------------------------------------------------
+
+    def entry_points(self) -> dict[str, list[importlib.metadata.EntryPoint]]:
+        """The entry points of the group ``lfsplug``, by name (enumerated once)."""
+        if self._entry_points is None:
+            found: dict[str, list[importlib.metadata.EntryPoint]] = {}
+            for ep in importlib.metadata.entry_points(group="lfsplug"):
+                found.setdefault(ep.name, []).append(ep)
+            self._entry_points = found
+        return self._entry_points
+
+    def load_plugins(
+        self,
+        specs: Sequence[str] = (),
+        config_plugins: Sequence[str] = (),
+        inline: Iterable[object] = (),
+    ) -> None:
+        """Register every plugin in the documented order.
+
+        :param specs: the ``-p`` values in command-line order (``NAME`` or ``no:NAME``).
+        :param config_plugins: the configuration file's ``plugins`` list.
+        :param inline: plugin objects passed to :func:`lfsplug.main` (tests, embedding).
+        """
+        enable = [s for s in specs if not s.startswith("no:")]
+        for spec in specs:
+            if spec.startswith("no:"):
+                self.set_blocked(spec[3:])
+        autoload = not os.environ.get("LFSPLUG_DISABLE_PLUGIN_AUTOLOAD")
+        for name, eps in sorted(self.entry_points().items()):
+            builtin = all(_distribution(ep) == "lfsplug" for ep in eps)
+            if builtin or autoload:
+                self._load_entry_point(name, eps, "builtin" if builtin else "entrypoint")
+        env_plugins = [p for p in os.environ.get("LFSPLUG_PLUGINS", "").split(",") if p.strip()]
+        for how, names in (("-p", enable), ("LFSPLUG_PLUGINS", env_plugins),
+                           ("config", list(config_plugins))):
+            for name in names:
+                self.import_plugin(name.strip(), how)
+        for plugin in inline:
+            name = getattr(plugin, "__name__", None) or f"inline-{id(plugin):x}"
+            self.register_plugin(plugin, name, PluginOrigin("inline", _module_of(plugin)))
+
+    def import_plugin(self, name: str, how: str) -> None:
+        """Load plugin ``name``: an entry point name, else a module to import."""
+        if self.is_blocked(name) or self.has_plugin(name):
+            return
+        eps = self.entry_points().get(name)
+        if eps:
+            self._load_entry_point(name, eps, how)
+            return
+        if not _module_exists(name):
+            known = ", ".join(sorted(self.entry_points())) or "none"
+            raise UsageError(
+                f"unknown plugin {name!r} ({how}): no entry point of that name in the group "
+                f"'lfsplug' (known: {known}) and no module of that name"
+            )
+        module = self._import(name, f"plugin {name!r} ({how})")
+        self.register_plugin(module, name, PluginOrigin(how, name, file=_file_of(module)))
+
+    def _load_entry_point(
+        self, name: str, eps: list[importlib.metadata.EntryPoint], how: str
+    ) -> None:
+        if self.is_blocked(name) or self.has_plugin(name):
+            return
+        if len(eps) > 1:
+            dists = " and ".join(f"{_distribution(ep)} ({ep.value})" for ep in eps)
+            raise UsageError(
+                f"plugin name {name!r} is claimed by two entry points: {dists}; "
+                f"uninstall one of the distributions, or block both with -p no:{name}"
+            )
+        ep = eps[0]
+        what = f"plugin {name!r} (entry point {ep.value} from {_distribution(ep)})"
+        try:
+            plugin = ep.load()
+        except Exception as exc:  # any failure to import is the plugin's, named as such
+            raise _import_failure(what, exc) from None
+        origin = PluginOrigin(
+            how, ep.module, _distribution(ep), _dist_version(ep), _file_of(plugin)
+        )
+        self.register_plugin(plugin, name, origin)
+
+    def _import(self, modname: str, what: str) -> ModuleType:
+        try:
+            return importlib.import_module(modname)
+        except Exception as exc:
+            raise _import_failure(what, exc) from None
+
+    def register_plugin(self, plugin: object, name: str, origin: PluginOrigin) -> None:
+        """Register ``plugin`` under ``name``; a second plugin of the same name is an error."""
+        if self.has_plugin(name):
+            previous = self.origins.get(name)
+            was = previous.module if previous else "?"
+            raise UsageError(
+                f"two plugins are named {name!r}: {was} and {origin.module}; "
+                f"rename one, or block it with -p no:{name}"
+            )
+        try:
+            self.register(plugin, name)
+        except pluggy.PluginValidationError as exc:
+            raise UsageError(f"{origin.file or origin.module}: {exc}") from None
+        self.origins[name] = origin
+
+    # -- local files ---------------------------------------------------------------------------
+
+    def load_lfsconf(self, rootdir: Path, paths: Sequence[Path]) -> list[Path]:
+        """Register the ``lfsconf.py`` files that apply to ``paths``.
+
+        From ``rootdir`` (the project root) down to each path, and in every directory below a
+        path; never above ``rootdir``. Returns the files loaded, in load order.
+        """
+        files: list[Path] = []
+        for path in paths:
+            top = path if path.is_dir() else path.parent
+            for directory in _dirs_between(rootdir, top):
+                files.append(directory / LFSCONF)
+            if path.is_dir():
+                files.extend(sorted(path.rglob(LFSCONF)))
+        loaded: list[Path] = []
+        seen: set[Path] = set()
+        for file in files:
+            file = file.absolute()
+            if file in seen or not file.is_file():
+                continue
+            seen.add(file)
+            self._register_lfsconf(file)
+            loaded.append(file)
+        return loaded
+
+    def _register_lfsconf(self, file: Path) -> None:
+        modname = f"lfsconf_{abs(hash(str(file))):x}"
+        try:
+            source = file.read_bytes()
+            code = compile(source, str(file), "exec")
+        except SyntaxError as exc:
+            raise UsageError(f"{file}:{exc.lineno}: syntax error in lfsconf.py: {exc.msg}") from None
+        except OSError as exc:
+            raise UsageError(f"{file}: cannot read lfsconf.py: {exc.strerror}") from None
+        module = ModuleType(modname)
+        module.__file__ = str(file)
+        sys.modules[modname] = module
+        try:
+            exec(code, module.__dict__)
+        except Exception as exc:
+            del sys.modules[modname]
+            line = _line_in(exc.__traceback__, str(file))
+            raise UsageError(
+                f"{file}:{line}: lfsconf.py raised {type(exc).__name__}: {exc}"
+            ) from None
+        self._check_lfsconf(module, file)
+        self.register_plugin(module, str(file), PluginOrigin("lfsconf", modname, file=str(file)))
+
+    def _check_lfsconf(self, module: ModuleType, file: Path) -> None:
+        for attr, value in vars(module).items():
+            if not (attr.startswith(HOOK_PREFIX) and callable(value)):
+                continue
+            line = getattr(getattr(value, "__code__", None), "co_firstlineno", "?")
+            if attr in BOOTSTRAP_ONLY:
+                raise UsageError(
+                    f"{file}:{line}: {attr} cannot be implemented in lfsconf.py "
+                    f"(options and commands must be known before local files are read); "
+                    f"put it in a plugin"
+                )
+            if self.parse_hookimpl_opts(module, attr) is None:
+                raise UsageError(
+                    f"{file}:{line}: {attr} is not marked as a hook; decorate it with "
+                    f"@lfsplug.hookimpl"
+                )
+
+    # -- validation and errors -----------------------------------------------------------------
+
+    def check_pending(self) -> None:
+        """Fail at once (exit 4) on a hook implementation that matches no specification."""
+        for name in self.hook.__dict__:
+            if not name.startswith(HOOK_PREFIX):
+                continue
+            caller = getattr(self.hook, name)
+            if caller.spec is not None:
+                continue
+            for impl in caller.get_hookimpls():
+                if impl.hookimpl_opts.get("optionalhook"):
+                    continue
+                origin = self.origins.get(impl.plugin_name)
+                where = _impl_location(impl.function) or (origin.module if origin else "?")
+                raise UsageError(
+                    f"{where}: unknown hook {name!r} in plugin {impl.plugin_name!r}"
+                    f"{_suggest(name, self.hook_names())}"
+                )
+
+    def hook_names(self) -> list[str]:
+        return sorted(n for n in dir(hookspec) if n.startswith(HOOK_PREFIX))
+
+    def culprit(self, exc: BaseException) -> tuple[str, str] | None:
+        """The plugin and hook whose implementation raised ``exc``, from its traceback.
+
+        The innermost frame that belongs to a hook implementation is the one that raised (an
+        implementation may call other hooks, whose implementations then sit deeper).
+        """
+        owners: dict[CodeType, tuple[str, str]] = {}
+        for name in self.hook.__dict__:
+            caller = getattr(self.hook, name, None)
+            if not isinstance(caller, pluggy.HookCaller):
+                continue
+            for impl in caller.get_hookimpls():
+                code = getattr(impl.function, "__code__", None)
+                if code is not None:
+                    owners[code] = (impl.plugin_name, name)
+        found = None
+        tb = exc.__traceback__
+        while tb is not None:
+            owner = owners.get(tb.tb_frame.f_code)
+            if owner is not None:
+                found = owner
+            tb = tb.tb_next
+        return found
+
+    def as_plugin_error(self, exc: Exception, script: str | None = None) -> LfsplugError:
+        """Turn an exception from a hook into a one-line error naming the plugin and hook."""
+        if isinstance(exc, LfsplugError):
+            return exc
+        owner = self.culprit(exc)
+        if owner is None:
+            error = LfsplugError(f"internal error: {type(exc).__name__}: {exc}")
+            error.__cause__ = exc
+            return error
+        error = PluginError(owner[0], owner[1], exc, script)
+        error.__cause__ = exc
+        return error
+
+    # -- tracing -------------------------------------------------------------------------------
+
+    def enable_debug(self, stream: TextIO) -> None:
+        """Log every hook call and its result to ``stream`` (``--debug``)."""
+        self._debug_file = stream
+        self.trace.root.setwriter(stream.write)
+        self.enable_tracing()
+
+    def describe(self) -> list[dict[str, Any]]:
+        """Every registered plugin with its module, version and the hooks it implements."""
+        hooks: dict[str, list[str]] = {}
+        for name in sorted(self.hook.__dict__):
+            caller = getattr(self.hook, name, None)
+            if isinstance(caller, pluggy.HookCaller):
+                for impl in caller.get_hookimpls():
+                    hooks.setdefault(impl.plugin_name, []).append(name)
+        rows = []
+        for name, _plugin in self.list_name_plugin():
+            origin = self.origins.get(name) or PluginOrigin("internal", name)
+            rows.append({
+                "name": name,
+                "module": origin.module,
+                "version": origin.version,
+                "origin": origin.how,
+                "distribution": origin.distribution,
+                "file": origin.file,
+                "hooks": sorted(hooks.get(name, [])),
+            })
+        return sorted(rows, key=lambda r: (r["origin"] != "builtin", r["name"]))
+
+
+def _distribution(ep: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return dist.name if dist is not None else "?"
+
+
+def _dist_version(ep: importlib.metadata.EntryPoint) -> str | None:
+    dist = getattr(ep, "dist", None)
+    return dist.version if dist is not None else None
+
+
+def _module_of(plugin: object) -> str:
+    if isinstance(plugin, ModuleType):
+        return plugin.__name__
+    return f"{type(plugin).__module__}.{type(plugin).__qualname__}"
+
+
+def _file_of(plugin: object) -> str | None:
+    module = plugin if isinstance(plugin, ModuleType) else sys.modules.get(type(plugin).__module__)
+    return getattr(module, "__file__", None)
+
+
+def _module_exists(name: str) -> bool:
+    if not all(part.isidentifier() for part in name.split(".")):
+        return False
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError):  # a missing parent package
+        return False
+
+
+def _import_failure(what: str, exc: BaseException) -> LfsplugError:
+    """A plugin that fails to import: exit 3, naming the plugin and where it failed."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = ""
+    if isinstance(exc, SyntaxError) and exc.filename:
+        where = f" at {exc.filename}:{exc.lineno}"
+    elif frames:
+        where = f" at {frames[-1].filename}:{frames[-1].lineno}"
+    error = LfsplugError(f"{what} failed to import{where}: {type(exc).__name__}: {exc}")
+    error.__cause__ = exc
+    return error
+
+
+def _line_in(tb: TracebackType | None, filename: str) -> int | str:
+    line: int | str = "?"
+    for frame in traceback.extract_tb(tb):
+        if frame.filename == filename and frame.lineno is not None:
+            line = frame.lineno
+    return line
+
+
+def _impl_location(function: Any) -> str | None:
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return None
+    return f"{code.co_filename}:{code.co_firstlineno}"
+
+
+def _dirs_between(rootdir: Path, top: Path) -> list[Path]:
+    """``rootdir`` and each directory down to ``top``; just ``top`` when it is not below root."""
+    root, top = rootdir.absolute(), top.absolute()
+    try:
+        rel = top.relative_to(root)
+    except ValueError:
+        return [top]
+    dirs = [root]
+    for part in rel.parts:
+        dirs.append(dirs[-1] / part)
+    return dirs
+
+
+def _suggest(name: str, known: Sequence[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -1,0 +1,315 @@
+"""The records that pass between plugins.
+
+Every phase of a build hands its data to the next as one of these plain dataclasses: discovery
+makes :class:`Script` records, validation makes :class:`Finding` records, ordering makes a
+:class:`Plan` of :class:`Edge` records, execution makes :class:`RunRequest` and
+:class:`ScriptResult` records, and monitoring makes :class:`Event`, :class:`Sample` and
+:class:`Alert` records. Plugins never bolt attributes onto these; state of their own lives in the
+config's stash.
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = [
+    "Alert",
+    "Edge",
+    "Event",
+    "FailureClass",
+    "Finding",
+    "MetaSource",
+    "Plan",
+    "Priority",
+    "Recovery",
+    "Requirement",
+    "RunRequest",
+    "Sample",
+    "Script",
+    "ScriptResult",
+    "Severity",
+    "Status",
+]
+
+
+class Severity(str, enum.Enum):
+    """How bad a :class:`Finding` is; an ``error`` stops ``run`` with exit code 6."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Status(str, enum.Enum):
+    """The outcome of one script in one run (the ``status`` of ``status --json``)."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    NOT_RUN = "not-run"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+_REQUIREMENT = re.compile(r"^\s*([^\s<>=!]+)\s*(?:(>=|<=|==|=|>|<)\s*(\S+))?\s*$")
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A dependency on a name, optionally constrained by version (``glibc>=2.39``)."""
+
+    name: str
+    op: str | None = None
+    version: str | None = None
+
+    @classmethod
+    def parse(cls, text: str) -> Requirement:
+        """Parse ``name``, ``name>=1.2`` (operators ``>= > = == <= <``); ValueError if malformed."""
+        match = _REQUIREMENT.match(text)
+        if match is None:
+            raise ValueError(f"not a requirement: {text!r} (expected NAME or NAME>=VERSION)")
+        name, op, version = match.groups()
+        if op == "==":
+            op = "="
+        return cls(name, op, version)
+
+    def __str__(self) -> str:
+        return f"{self.name}{self.op}{self.version}" if self.op else self.name
+
+
+@dataclass
+class Script:
+    """One build script found by discovery, with the metadata every source gave it.
+
+    ``origins`` maps each metadata field to where its value came from (``"header line 3"``,
+    ``"file name"``, ...), which ``lfsplug list --why`` shows. ``index`` is the script's place in
+    the layout's own sequence (book order); ``meta`` keeps keys that no field claims, for plugins.
+    """
+
+    name: str
+    path: Path
+    root: Path
+    index: int = 0
+    version: str | None = None
+    phase: str | None = None
+    depends: list[Requirement] = field(default_factory=list)
+    recommends: list[Requirement] = field(default_factory=list)
+    optional: list[Requirement] = field(default_factory=list)
+    after: list[str] = field(default_factory=list)
+    before: list[str] = field(default_factory=list)
+    provides: list[str] = field(default_factory=list)
+    timeout: float | None = None
+    sbu: float | None = None
+    user: str | None = None
+    chroot: bool | None = None
+    disable: set[str] = field(default_factory=set)
+    origins: dict[str, str] = field(default_factory=dict)
+    meta: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def relpath(self) -> str:
+        """The path relative to its tree's root, as shown to users."""
+        try:
+            return str(self.path.relative_to(self.root))
+        except ValueError:
+            return str(self.path)
+
+
+@dataclass
+class MetaSource:
+    """Metadata one source gives one script: raw ``key -> text`` values and where they came from.
+
+    The session merges every source of a script: for each key the highest ``priority`` wins
+    (the ``# lfsplug:`` header uses :data:`MetaSource.HEADER`, above everything else).
+    ``lines`` optionally maps a key to the line it was read from.
+    """
+
+    HEADER = 100
+    LAYOUT = 50
+    FILENAME = 10
+
+    source: str
+    values: dict[str, str]
+    priority: int = LAYOUT
+    lines: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A problem found by validation (or discovery, or ordering), with where and what to do."""
+
+    code: str
+    severity: Severity
+    message: str
+    path: str | None = None
+    line: int | None = None
+    hint: str | None = None
+    plugin: str | None = None
+
+    @property
+    def location(self) -> str:
+        if self.path is None:
+            return "<host>"
+        return f"{self.path}:{self.line}" if self.line else self.path
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": str(self.severity),
+            "path": self.path,
+            "line": self.line,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+@dataclass(frozen=True)
+class Edge:
+    """``after`` must not start before ``before`` has passed; ``origin`` says who declared it."""
+
+    before: str
+    after: str
+    kind: str
+    origin: str
+
+
+@dataclass
+class Plan:
+    """The order to build in: scripts in a deterministic order, the edges that constrain them,
+    topological levels (scripts in one level may run in parallel) and the critical path."""
+
+    scripts: list[Script]
+    edges: list[Edge] = field(default_factory=list)
+    levels: list[list[str]] = field(default_factory=list)
+    critical_path: list[str] = field(default_factory=list)
+    mode: str = "sequence"
+
+    def predecessors(self) -> dict[str, set[str]]:
+        """Map each script name to the names it waits for."""
+        preds: dict[str, set[str]] = {s.name: set() for s in self.scripts}
+        for edge in self.edges:
+            if edge.after in preds and edge.before in preds:
+                preds[edge.after].add(edge.before)
+        return preds
+
+
+@dataclass
+class RunRequest:
+    """Everything the executor needs to run one attempt of one script."""
+
+    script: Script
+    argv: list[str]
+    env: dict[str, str]
+    cwd: Path
+    log_path: Path
+    attempt: int = 1
+    timeout: float | None = None
+    silence_timeout: float | None = None
+
+
+@dataclass
+class ScriptResult:
+    """What one script did in this run. ``tail`` keeps the last lines of its output."""
+
+    name: str
+    status: Status
+    exit_code: int | None = None
+    signal: int | None = None
+    started: float | None = None
+    finished: float | None = None
+    attempts: int = 0
+    log_path: Path | None = None
+    tail: list[str] = field(default_factory=list)
+    failure_class: str | None = None
+    message: str | None = None
+    cached: bool = False
+
+    @property
+    def duration(self) -> float | None:
+        if self.started is None or self.finished is None:
+            return None
+        return self.finished - self.started
+
+    @property
+    def ok(self) -> bool:
+        return self.status in (Status.PASSED, Status.SKIPPED) and not self.failed_dependency
+
+    @property
+    def failed_dependency(self) -> bool:
+        return self.status is Status.SKIPPED and self.message is not None and (
+            self.message.startswith("dependency failed")
+        )
+
+
+@dataclass(frozen=True)
+class FailureClass:
+    """A label for a failure (``oom``, ``network``, ``test-suite``...), as Portage names them."""
+
+    name: str
+    reason: str
+    transient: bool = False
+
+
+@dataclass(frozen=True)
+class Recovery:
+    """What to do after a failure: ``retry`` (after ``delay`` s, with ``env`` added), ``skip``
+    (count the script as skipped and go on) or ``stop``."""
+
+    action: str
+    reason: str = ""
+    delay: float = 0.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.action not in ("retry", "skip", "stop"):
+            raise ValueError(f"Recovery action must be retry, skip or stop, not {self.action!r}")
+
+
+class Priority(enum.IntEnum):
+    """Event priorities: lower is delivered first, so an alert overtakes queued progress."""
+
+    ALERT = 0
+    STATUS = 10
+    PROGRESS = 20
+    SAMPLE = 30
+
+
+@dataclass(slots=True)
+class Event:
+    """One thing that happened: ``kind`` (``script-start``, ``alert``...), when, for which script."""
+
+    kind: str
+    time: float
+    priority: int = Priority.STATUS
+    script: str | None = None
+    payload: dict[str, Any] = field(default_factory=dict)
+    seq: int = 0
+    emitted: float = 0.0  # perf_counter() at emit, for latency measurement
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One resource sample: ``values`` maps metric names (``cpu_percent``...) to numbers."""
+
+    time: float
+    values: dict[str, float]
+    script: str | None = None
+
+
+@dataclass(frozen=True)
+class Alert:
+    """A threshold crossing: ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``."""
+
+    kind: str
+    level: str
+    message: str
+    time: float
+    data: dict[str, Any] = field(default_factory=dict)

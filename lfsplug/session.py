@@ -1,0 +1,262 @@
+"""The session: drives one command through discovery, validation, ordering and execution.
+
+It owns the results and findings of the command, the event bus, and the mapping from outcome to
+exit code. Plugins reach it through most hooks; it knows nothing of bash or LFS.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from lfsplug.errors import ExitCode, UsageError
+from lfsplug.events import EventBus
+from lfsplug.metadata import apply_metadata
+from lfsplug.model import (
+    Alert,
+    Event,
+    Finding,
+    MetaSource,
+    Plan,
+    Priority,
+    Sample,
+    Script,
+    ScriptResult,
+    Severity,
+    Status,
+)
+from lfsplug.runner import run_protocol
+from lfsplug.stash import Stash
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config
+
+__all__ = ["Session"]
+
+T = TypeVar("T")
+
+
+def flatten(results: Iterable[Iterable[T] | None]) -> list[T]:
+    """Concatenate the list results of a non-firstresult hook, skipping None."""
+    out: list[T] = []
+    for result in results:
+        if result:
+            out.extend(result)
+    return out
+
+
+class Session:
+    """One command's run: scripts, findings, plan, results and the event bus."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.hook = config.hook
+        self.stash = Stash()
+        self.scripts: list[Script] = []
+        self.findings: list[Finding] = []
+        self.plan: Plan | None = None
+        self.results: dict[str, ScriptResult] = {}
+        self.events = EventBus(self._deliver_events)
+        self.started = time.time()
+        self.finished: float | None = None
+        #: why no new script should start (a failure, an interrupt, a full disk), or None
+        self.shouldstop: str | None = None
+        #: set when running scripts must be ended too (a second interrupt, a disk HALT)
+        self.hard_stop = False
+        self.interrupted = False
+        self._report_lock = threading.RLock()
+
+    # -- discovery -----------------------------------------------------------------------------
+
+    def collect(self) -> list[Script]:
+        """Discover the scripts under every path and merge their metadata."""
+        scripts: list[Script] = []
+        seen: set[Path] = set()
+        for path in self.config.paths:
+            for script in flatten(self.hook.lfsplug_collect_path(path=path, session=self)):
+                key = script.path.absolute()
+                if key not in seen:
+                    seen.add(key)
+                    scripts.append(script)
+        for script in scripts:
+            sources: list[MetaSource] = flatten(
+                self.hook.lfsplug_script_metadata(script=script, session=self)
+            )
+            self.findings.extend(apply_metadata(script, sources))
+        self.findings.extend(_duplicate_names(scripts))
+        self.hook.lfsplug_collection_modifyscripts(
+            session=self, config=self.config, scripts=scripts
+        )
+        self.scripts = scripts
+        self.hook.lfsplug_collection_finish(session=self)
+        return scripts
+
+    def script(self, name: str) -> Script | None:
+        """The discovered script called ``name``."""
+        for script in self.scripts:
+            if script.name == name:
+                return script
+        return None
+
+    # -- validation ----------------------------------------------------------------------------
+
+    def validate(self, host: bool = True) -> list[Finding]:
+        """Run every validation hook; keep and return the findings that are not silenced."""
+        found = flatten(self.hook.lfsplug_validate_scripts(session=self, scripts=self.scripts))
+        for script in self.scripts:
+            found.extend(flatten(
+                self.hook.lfsplug_validate_script(script=script, config=self.config)
+            ))
+        if host:
+            found.extend(flatten(self.hook.lfsplug_validate_host(config=self.config)))
+        self.findings.extend(found)
+        self.findings[:] = self._unsilenced(self.findings)
+        self.hook.lfsplug_validation_modifyfindings(
+            session=self, config=self.config, findings=self.findings
+        )
+        return self.findings
+
+    def _unsilenced(self, findings: list[Finding]) -> list[Finding]:
+        by_path = {str(s.path): s.disable for s in self.scripts}
+        globally = self.config.disabled_codes
+        return [
+            f for f in findings
+            if f.code not in globally and f.code not in by_path.get(f.path or "", ())
+        ]
+
+    def add_finding(self, finding: Finding) -> None:
+        """Record a finding from any phase (ordering errors, for instance)."""
+        self.findings.append(finding)
+
+    @property
+    def errors(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity is Severity.ERROR]
+
+    # -- ordering ------------------------------------------------------------------------------
+
+    def build_plan(self) -> Plan:
+        """Ask plugins for edges, then for the plan."""
+        edges = flatten(self.hook.lfsplug_script_edges(session=self, scripts=self.scripts))
+        plan = self.hook.lfsplug_build_plan(session=self, scripts=self.scripts, edges=edges)
+        if plan is None:
+            raise UsageError("no plugin built a plan (lfsplug_build_plan): "
+                             "is the ordering plugin blocked with -p no:ordering?")
+        self.plan = plan
+        return plan
+
+    # -- execution -----------------------------------------------------------------------------
+
+    def execute(self, plan: Plan) -> ExitCode:
+        """Run the plan through the scheduler plugin; return the exit code."""
+        for script in plan.scripts:
+            self.results[script.name] = ScriptResult(script.name, Status.NOT_RUN)
+        self.events.start()
+        try:
+            self.emit("run-start", None, Priority.STATUS, total=len(plan.scripts))
+            handled = self.hook.lfsplug_run_plan(session=self, plan=plan)
+            if not handled:
+                raise UsageError("no plugin ran the plan (lfsplug_run_plan): "
+                                 "is the executor plugin blocked with -p no:executor?")
+        finally:
+            self.finished = time.time()
+            self.emit("run-finish", None, Priority.STATUS, exit_code=int(self.exit_code()))
+            self.events.close()
+            self.raise_event_error()
+        return self.exit_code()
+
+    def run_protocol(self, script: Script) -> ScriptResult:
+        """Run one script through the per-script protocol (see :mod:`lfsplug.runner`)."""
+        return run_protocol(self, script)
+
+    def log_path(self, script: Script, attempt: int) -> Path:
+        """Where the log of one attempt of ``script`` goes."""
+        suffix = "" if attempt == 1 else f".{attempt}"
+        return self.config.state_dir / "logs" / f"{script.name}{suffix}.log"
+
+    def start_script(self, script: Script, attempt: int) -> None:
+        """Tell plugins that an attempt starts (serialised across scheduler threads)."""
+        with self._report_lock:
+            self.hook.lfsplug_script_start(session=self, script=script, attempt=attempt)
+        self.emit("script-start", script.name, Priority.STATUS, attempt=attempt)
+
+    def script_output(self, script: Script, lines: list[str]) -> None:
+        """Called by executors with new output lines of a running script."""
+        with self._report_lock:
+            self.hook.lfsplug_script_output(session=self, script=script, lines=lines)
+        self.emit("script-output", script.name, Priority.PROGRESS, lines=lines)
+
+    def finish_script(self, script: Script, result: ScriptResult) -> ScriptResult:
+        """Record the final result of a script and tell plugins."""
+        self.results[script.name] = result
+        with self._report_lock:
+            self.hook.lfsplug_script_finish(session=self, script=script, result=result)
+        self.emit("script-finish", script.name, Priority.STATUS, status=str(result.status),
+                  exit_code=result.exit_code, duration=result.duration)
+        return result
+
+    def skip_script(self, script: Script, reason: str) -> ScriptResult:
+        """Record that ``script`` will not run (a dependency failed, a filter left it out)."""
+        return self.finish_script(script, ScriptResult(script.name, Status.SKIPPED, message=reason))
+
+    # -- monitoring ----------------------------------------------------------------------------
+
+    def emit(self, kind: str, script: str | None = None,
+             priority: int = Priority.STATUS, **payload: Any) -> Event:
+        """Put an event on the bus."""
+        return self.events.emit(kind, script, priority, **payload)
+
+    def _deliver_events(self, events: list[Event]) -> None:
+        self.hook.lfsplug_events(session=self, events=events)
+
+    def raise_event_error(self) -> None:
+        """Raise, as a plugin error, an exception a subscriber raised on the bus's thread."""
+        error = self.events.error
+        if error is not None and isinstance(error, Exception):
+            self.events.error = None
+            raise self.config.pluginmanager.as_plugin_error(error) from error
+
+    def sample(self, sample: Sample) -> None:
+        """Publish a resource sample to the ``lfsplug_sample`` hook and the bus."""
+        self.hook.lfsplug_sample(session=self, sample=sample)
+        self.emit("sample", sample.script, Priority.SAMPLE, values=sample.values)
+
+    def alert(self, alert: Alert) -> None:
+        """Publish an alert to the ``lfsplug_alert`` hook and, ahead of progress, to the bus."""
+        self.hook.lfsplug_alert(session=self, alert=alert)
+        self.emit("alert", None, Priority.ALERT, kind=alert.kind, level=alert.level,
+                  message=alert.message)
+
+    # -- outcome -------------------------------------------------------------------------------
+
+    def exit_code(self) -> ExitCode:
+        """The exit code the results call for."""
+        if self.interrupted:
+            return ExitCode.INTERRUPTED
+        if any(r.status is Status.FAILED for r in self.results.values()):
+            return ExitCode.SCRIPT_FAILED
+        return ExitCode.OK
+
+    def counts(self) -> dict[str, int]:
+        """How many scripts ended in each status."""
+        counts = {str(s): 0 for s in Status}
+        for result in self.results.values():
+            counts[str(result.status)] += 1
+        return counts
+
+
+def _duplicate_names(scripts: list[Script]) -> list[Finding]:
+    first: dict[str, Script] = {}
+    findings = []
+    for script in scripts:
+        other = first.setdefault(script.name, script)
+        if other is not script:
+            findings.append(Finding(
+                "DISC001", Severity.ERROR,
+                f"two scripts are named {script.name!r}: {other.relpath} and {script.relpath}",
+                str(script.path), None, "set name= in the # lfsplug: header of one of them",
+            ))
+    return findings
+

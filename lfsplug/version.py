@@ -1,0 +1,73 @@
+"""Version strings compared the way ``sort -V`` compares them.
+
+GNU sort's version order (``filevercmp``, the Debian ``verrevcmp`` algorithm) splits a string
+into alternating runs of non-digits and digits. Non-digit runs compare character by character
+with ``~`` before the end of the run, the end before letters, and letters before any other
+character; digit runs compare as numbers. So ``6.5`` < ``6.48``, ``1.4.10`` > ``1.4.9``,
+``2.5.1a`` > ``2.5.1`` and ``1.0~rc1`` < ``1.0``. Strings that compare equal that way
+(``1.01`` and ``1.1``) are ordered by their plain text, as sort does.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+__all__ = ["compare", "satisfies", "version_key"]
+
+_RUNS = re.compile(r"(\D*)(\d*)")
+_END: tuple[int, ...] = (0,)
+
+
+def _weight(char: str) -> int:
+    if char == "~":
+        return -1
+    if char.isascii() and char.isalpha():
+        return ord(char)
+    return ord(char) + 256
+
+
+@lru_cache(maxsize=65_536)
+def version_key(text: str) -> tuple[object, ...]:
+    """A sort key that orders strings as ``sort -V`` does."""
+    parts: list[tuple[tuple[int, ...], int]] = []
+    for letters, digits in _RUNS.findall(text):
+        if not letters and not digits:
+            continue
+        weights = tuple(_weight(c) for c in letters) + _END
+        parts.append((weights, int(digits) if digits else 0))
+    parts.append((_END, 0))  # the end of the string, so that "1.0~" sorts before "1.0"
+    return (tuple(parts), text)
+
+
+def compare(a: str, b: str) -> int:
+    """-1, 0 or 1 as ``a`` sorts before, with or after ``b`` under ``sort -V``."""
+    ka, kb = version_key(a), version_key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def _version_only(a: str, b: str) -> int:
+    """Compare by version order alone (``1.01`` equals ``1.1``), for requirements."""
+    ka, kb = version_key(a)[0], version_key(b)[0]
+    return (ka > kb) - (ka < kb)  # type: ignore[operator]
+
+
+def satisfies(version: str, op: str, required: str) -> bool:
+    """Whether ``version`` meets ``op required`` (``>=``, ``>``, ``=``, ``<=``, ``<``)."""
+    order = _version_only(version, required)
+    checks = {
+        ">=": order >= 0, ">": order > 0, "=": order == 0, "==": order == 0,
+        "<=": order <= 0, "<": order < 0,
+    }
+    if op not in checks:
+        raise ValueError(f"unknown version operator {op!r}")
+    return checks[op]
+
+
+_VERSION_IN_TEXT = re.compile(r"\d+(?:\.\d+)+[a-z]?\d*|\d+[a-z]\d*|\d+")
+
+
+def extract(text: str) -> str | None:
+    """The first version-looking token in ``text`` (``GNU Make 4.3`` gives ``4.3``)."""
+    match = _VERSION_IN_TEXT.search(text)
+    return match.group(0) if match else None

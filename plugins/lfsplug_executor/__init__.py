@@ -1,0 +1,195 @@
+"""The local executor: the book's clean environment, one process group and one log per script.
+
+Each script runs as ``bash +h -e FILE`` (hashing off and exit on error, as the book's build
+environment has it) from an argv list, in a session of its own, with stdin closed and umask 022.
+Its output goes to ``logs/NAME.log`` under the state directory (``NAME.N.log`` for retry N,
+``logs/latest`` pointing to the newest), and its last lines are kept for the failure report.
+``--timeout`` ends the whole process group: TERM, then KILL after a grace period.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+import platform
+import select
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+from lfsplug import Plan, RunRequest, Script, ScriptResult, Status, hookimpl
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config, OptionParser
+    from lfsplug.session import Session
+
+TAIL_LINES = 50
+KILL_GRACE = 5.0
+READ_SIZE = 65536
+
+
+@hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption("--lfs", commands=("run", "check", "list"), default="/mnt/lfs",
+                     metavar="DIR", help="the LFS partition's mount point ($LFS)")
+    parser.addoption("--timeout", commands=("run",), type=float, metavar="S",
+                     help="end a script (its whole process group) after S seconds")
+    parser.addoption("--keep-going", commands=("run",), action="store_true",
+                     help="after a failure, go on with every script that does not depend on it")
+
+
+def clean_env(config: Config) -> dict[str, str]:
+    """The book's build environment (chapter 4, "Setting Up the Environment")."""
+    lfs = str(config.getoption("lfs", "/mnt/lfs"))
+    path = "/usr/bin" if os.path.islink("/bin") else "/bin:/usr/bin"
+    return {
+        "HOME": os.environ.get("HOME", "/root"),
+        "TERM": os.environ.get("TERM", "dumb"),
+        "LFS": lfs,
+        "LC_ALL": "POSIX",
+        "LFS_TGT": f"{platform.machine()}-lfs-linux-gnu",
+        "PATH": f"{lfs}/tools/bin:{path}",
+        "CONFIG_SITE": f"{lfs}/usr/share/config.site",
+        "MAKEFLAGS": f"-j{os.cpu_count() or 1}",
+    }
+
+
+@hookimpl(tryfirst=True)
+def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> None:
+    env.update(clean_env(config))
+    env.update(config.env)
+
+
+@hookimpl(trylast=True)
+def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) -> list[str]:
+    return ["bash", "+h", "-e", str(script.path)]
+
+
+def _link_latest(log_path: Path) -> None:
+    latest = log_path.parent / "latest"
+    tmp = log_path.parent / f".latest.{os.getpid()}"
+    try:
+        if tmp.is_symlink():
+            tmp.unlink()
+        tmp.symlink_to(log_path.name)
+        tmp.replace(latest)
+    except OSError:
+        pass  # a file system without symlinks: the logs are still there
+
+
+def kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE) -> int:
+    """End the process group of ``proc``: TERM, then KILL after ``grace`` seconds."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            return proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            continue
+    return proc.wait()
+
+
+class Runner:
+    """Runs one attempt: pumps output into the log and the tail, enforces the timeout."""
+
+    def __init__(self, session: Session, request: RunRequest) -> None:
+        self.session = session
+        self.request = request
+        self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
+        self.partial = b""
+        self.timed_out: str | None = None
+
+    def run(self) -> ScriptResult:
+        req = self.request
+        req.log_path.parent.mkdir(parents=True, exist_ok=True)
+        started = time.time()
+        with req.log_path.open("wb") as log:
+            _link_latest(req.log_path)
+            proc = subprocess.Popen(
+                req.argv, cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
+                umask=0o022,
+            )
+            try:
+                self._pump(proc, log)
+            except BaseException:
+                kill_group(proc, grace=1.0)
+                raise
+            code = kill_group(proc) if self.timed_out else proc.wait()
+            if self.partial:
+                self._lines(self.partial + b"\n")
+        return self._result(code, started)
+
+    def _pump(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
+        assert proc.stdout is not None
+        fd = proc.stdout.fileno()
+        deadline = time.monotonic() + self.request.timeout if self.request.timeout else None
+        write = log.write
+        while True:
+            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
+            ready, _, _ = select.select([fd], [], [], wait)
+            if not ready:
+                self.timed_out = f"timed out after {self.request.timeout:g} s"
+                return
+            chunk = os.read(fd, READ_SIZE)
+            if not chunk:
+                return
+            write(chunk)
+            self._lines(chunk)
+
+    def _lines(self, chunk: bytes) -> None:
+        data = self.partial + chunk
+        *complete, self.partial = data.split(b"\n")
+        if complete:
+            lines = [raw.decode("utf-8", errors="replace") for raw in complete]
+            self.tail.extend(lines)
+            self.session.script_output(self.request.script, lines)
+
+    def _result(self, code: int, started: float) -> ScriptResult:
+        req = self.request
+        ok = code == 0 and not self.timed_out
+        with req.log_path.open("a", encoding="utf-8") as log:
+            log.write(f"\n# lfsplug: exit status {code}"
+                      + (f" ({self.timed_out})" if self.timed_out else "") + "\n")
+        return ScriptResult(
+            name=req.script.name,
+            status=Status.PASSED if ok else Status.FAILED,
+            exit_code=code if code >= 0 else None,
+            signal=-code if code < 0 else None,
+            started=started,
+            finished=time.time(),
+            attempts=req.attempt,
+            log_path=req.log_path,
+            tail=list(self.tail),
+            message=self.timed_out,
+        )
+
+
+@hookimpl(trylast=True)
+def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult:
+    return Runner(session, request).run()
+
+
+@hookimpl(trylast=True)
+def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
+    """Run the plan one script at a time, in plan order."""
+    keep_going = bool(session.config.getoption("keep_going", False))
+    preds = plan.predecessors()
+    blocked: dict[str, str] = {}  # script -> the failed script it waits for
+    for script in plan.scripts:
+        if session.shouldstop:
+            break
+        cause = next((blocked.get(p, p) for p in sorted(preds[script.name])
+                      if p in blocked or not session.results[p].ok), None)
+        if cause is not None:
+            blocked[script.name] = cause
+            session.skip_script(script, f"dependency failed: {cause}")
+            continue
+        result = session.run_protocol(script)
+        if result.status is Status.FAILED and not keep_going:
+            session.shouldstop = f"{script.name} failed"
+    return True
