@@ -83,21 +83,21 @@ def _take(pre: Preparsed, flag: str, value: str) -> None:
     if flag == "-p":
         pre.plugins.append(value)
     else:
-        pre.config_file = Path(value)
+        pre.config_file = Path(value).absolute()
         if not pre.config_file.is_file():
             raise UsageError(f"-c {value}: configuration file not found")
 
 
 def _config_candidates(rest: Sequence[str]) -> list[Path]:
-    """Where to look for lfsplug.toml: the first PATH-looking argument, then the cwd."""
-    candidates = []
+    """Where to look for lfsplug.toml: the first PATH-looking argument and the directories
+    above it (as pytest finds its rootdir), else the current directory and those above it."""
+    start = Path.cwd()
     for arg in rest:
         if not arg.startswith("-") and os.path.exists(arg):
-            path = Path(arg)
-            candidates.append(path if path.is_dir() else path.parent)
+            path = Path(arg).absolute()
+            start = path if path.is_dir() else path.parent
             break
-    candidates.append(Path.cwd())
-    return candidates
+    return [start, *start.parents]
 
 
 def main(args: Sequence[str] | None = None, plugins: Sequence[object] = ()) -> int:

@@ -114,8 +114,9 @@ class OptionParser:
         for flag in names:
             other = self._flags.get(flag)
             if other is not None:
+                first, second = sorted((other.plugin, plugin))
                 raise UsageError(
-                    f"option {flag} is added by two plugins: {other.plugin} and {plugin}; "
+                    f"option {flag} is added by two plugins: {first} and {second}; "
                     f"block one with -p no:NAME"
                 )
         if key in self.options or key in RESERVED_KEYS:

@@ -54,6 +54,8 @@ class PluginManager(pluggy.PluginManager):
         self.origins: dict[str, PluginOrigin] = {}
         self._entry_points: dict[str, list[importlib.metadata.EntryPoint]] | None = None
         self._debug_file: TextIO | None = None
+        # historic: every plugin registered from now on may add hook specs of its own
+        self.hook.lfsplug_addhooks.call_historic(kwargs={"pluginmanager": self})
 
     # -- discovery of plugins ------------------------------------------------------------------
 
@@ -141,6 +143,15 @@ class PluginManager(pluggy.PluginManager):
         except Exception as exc:
             raise _import_failure(what, exc) from None
 
+    def register(self, plugin: object, name: str | None = None) -> str | None:
+        """Register ``plugin`` and tell every plugin through ``lfsplug_plugin_registered``."""
+        registered = super().register(plugin, name)
+        if registered is not None:
+            self.hook.lfsplug_plugin_registered.call_historic(
+                kwargs={"plugin": plugin, "plugin_name": registered, "manager": self}
+            )
+        return registered
+
     def register_plugin(self, plugin: object, name: str, origin: PluginOrigin) -> None:
         """Register ``plugin`` under ``name``; a second plugin of the same name is an error."""
         if self.has_plugin(name):
@@ -209,7 +220,7 @@ class PluginManager(pluggy.PluginManager):
         for attr, value in vars(module).items():
             if not (attr.startswith(HOOK_PREFIX) and callable(value)):
                 continue
-            line = getattr(getattr(value, "__code__", None), "co_firstlineno", "?")
+            line = _def_line(value)
             if attr in BOOTSTRAP_ONLY:
                 raise UsageError(
                     f"{file}:{line}: {attr} cannot be implemented in lfsconf.py "
@@ -233,7 +244,7 @@ class PluginManager(pluggy.PluginManager):
             if caller.spec is not None:
                 continue
             for impl in caller.get_hookimpls():
-                if impl.hookimpl_opts.get("optionalhook"):
+                if impl.opts.get("optionalhook"):
                     continue
                 origin = self.origins.get(impl.plugin_name)
                 where = _impl_location(impl.function) or (origin.module if origin else "?")
@@ -364,11 +375,25 @@ def _line_in(tb: TracebackType | None, filename: str) -> int | str:
     return line
 
 
+def _def_line(function: Any) -> int | str:
+    """The line of a function's ``def`` (``co_firstlineno`` is its first decorator's)."""
+    import linecache
+
+    code = getattr(function, "__code__", None)
+    if code is None:
+        return "?"
+    for number in range(code.co_firstlineno, code.co_firstlineno + 50):
+        text = linecache.getline(code.co_filename, number).lstrip()
+        if text.startswith(("def ", "async def ")):
+            return number
+    return int(code.co_firstlineno)
+
+
 def _impl_location(function: Any) -> str | None:
     code = getattr(function, "__code__", None)
     if code is None:
         return None
-    return f"{code.co_filename}:{code.co_firstlineno}"
+    return f"{code.co_filename}:{_def_line(function)}"
 
 
 def _dirs_between(rootdir: Path, top: Path) -> list[Path]:

@@ -50,7 +50,7 @@ def run_protocol(session: Session, script: Script) -> ScriptResult:
     cached = _call(session, script, hook.lfsplug_script_cached, session=session, script=script)
     if cached is not None:
         cached.cached = True
-        return session.finish_script(script, cached)
+        return _call(session, script, session.finish_script, script=script, result=cached)
     env: dict[str, str] = {}
     _call(session, script, hook.lfsplug_script_env, script=script, env=env, config=config)
     attempt = 0
@@ -72,7 +72,7 @@ def run_protocol(session: Session, script: Script) -> ScriptResult:
         env.update(recovery.env)
         if recovery.delay > 0:
             time.sleep(recovery.delay)
-    return session.finish_script(script, result)
+    return _call(session, script, session.finish_script, script=script, result=result)
 
 
 def _attempt(session: Session, script: Script, env: dict[str, str], attempt: int) -> ScriptResult:
@@ -92,7 +92,7 @@ def _attempt(session: Session, script: Script, env: dict[str, str], attempt: int
         timeout=script.timeout or config.getoption("timeout", None),
         silence_timeout=config.getoption("silence_timeout", None),
     )
-    session.start_script(script, attempt)
+    _call(session, script, session.start_script, script=script, attempt=attempt)
     result = _call(session, script, hook.lfsplug_run_script, session=session, request=request)
     if result is None:
         raise UsageError("no plugin ran the script (lfsplug_run_script): "

@@ -1,0 +1,258 @@
+"""The command line: global options, exit codes, configuration precedence, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+import lfsplug
+from lfsplug.cli import preparse
+from lfsplug.errors import UsageError
+from lfsplug.testing import Lfsplugger
+
+TWO = {"01-a.sh": "echo a", "02-b.sh": "echo b"}
+
+
+def test_version(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("--version")
+    assert result.ret == 0
+    assert result.outlines == [f"lfsplug {lfsplug.__version__}"]
+
+
+def test_help_lists_commands_and_global_options(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("--help")
+    assert result.ret == 0
+    text = "\n".join(result.outlines)
+    for word in ("run", "list", "check", "plugins", "--trace-config", "--debug", "-p NAME"):
+        assert word in text
+
+
+def test_run_help_has_plugin_options(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("run", "--help")
+    assert result.ret == 0
+    text = "\n".join(result.outlines)
+    for option in ("--state-dir", "--keep-going", "--timeout", "--order", "--lfs"):
+        assert option in text
+
+
+def test_no_command_prints_help_with_usage_exit(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run()
+    assert result.ret == 4
+    assert any("Usage:" in line for line in result.outlines)
+
+
+def test_unknown_option_is_a_usage_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run("run", "--no-such-option")
+    assert result.ret == 4
+    assert len(result.errlines) == 1
+    assert result.errlines[0].startswith("lfsplug: error: No such option")
+    assert "--no-such-option" in result.errlines[0]
+
+
+def test_unknown_command(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("bulid")
+    assert result.ret == 4
+    assert "bulid" in result.errlines[-1]
+
+
+def test_missing_path(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("run", "does-not-exist")
+    assert result.ret == 4
+    assert result.errlines == ["lfsplug: path not found: does-not-exist"]
+
+
+def test_state_dir_that_is_a_file(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({**TWO, "state.txt": "not a directory"})
+    result = lfsplugger.run("run", ".", "--state-dir", "state.txt")
+    assert result.ret == 4
+    assert result.errlines == ["lfsplug: --state-dir state.txt: not a directory"]
+
+
+def test_tree_without_scripts_exits_5(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"README.md": "no scripts here"})
+    for command in ("run", "list", "check"):
+        result = lfsplugger.run(command)
+        assert result.ret == 5, command
+        assert result.errlines[-1].startswith("lfsplug: no scripts found under")
+
+
+def test_run_builds_a_tree(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run("run")
+    assert result.ret == 0
+    assert result.statuses() == {"a": "passed", "b": "passed"}
+    assert (lfsplugger.path / ".lfsplug/logs/a.log").read_text().startswith("a\n")
+
+
+def test_failing_script_exit_1_names_script_and_log(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-bad.sh": "echo broken >&2\nexit 7",
+                          "03-c.sh": "echo c"})
+    result = lfsplugger.run("run")
+    assert result.ret == 1
+    log = lfsplugger.path / ".lfsplug/logs/bad.log"
+    result.stdout.fnmatch_lines([
+        "*failed  bad*exit status 7*",
+        "*broken",
+        f"*full log: {log}",
+        f"FAILED bad: log {log}",
+        "==== 1 passed, 1 failed, 1 not-run in *",
+    ])
+    assert result.statuses()["c"] == "not-run"
+
+
+def test_plugin_option_may_stand_anywhere(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    for args in (["-p", "no:terminal", "run"], ["run", "-p", "no:terminal"],
+                 ["run", ".", "-pno:terminal"]):
+        result = lfsplugger.run(*args)
+        assert result.ret == 0, args
+        assert result.outlines == [], args
+
+
+def test_preparse_stops_at_double_dash() -> None:
+    pre = preparse(["run", "-p", "x", "--", "-p", "y"])
+    assert pre.plugins == ["x"]
+    assert pre.rest == ["run", "--", "-p", "y"]
+
+
+def test_preparse_missing_value() -> None:
+    with pytest.raises(UsageError, match="-p needs a value"):
+        preparse(["run", "-p"])
+
+
+def test_config_file_values_and_precedence(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-env.sh": 'echo "LFS=$LFS"'})
+    lfsplugger.make_config('lfs = "/from/file"\n')
+    lfsplugger.run("run")
+    log = lfsplugger.path / ".lfsplug/logs/env.log"
+    assert "LFS=/from/file" in log.read_text()
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "--lfs /from/addopts")
+    lfsplugger.run("run")
+    assert "LFS=/from/addopts" in log.read_text()
+    lfsplugger.run("run", "--lfs", "/from/cli")
+    assert "LFS=/from/cli" in log.read_text()
+
+
+def test_addopts_drops_options_of_other_commands(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "--keep-going --timeout 30")
+    assert lfsplugger.run("list").ret == 0  # list has neither option
+
+
+def test_addopts_unknown_option(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "--bogus")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines == ["lfsplug: LFSPLUG_ADDOPTS: unknown option '--bogus'"]
+
+
+def test_pyproject_tool_section(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-env.sh": 'echo "LFS=$LFS"'})
+    (lfsplugger.path / "pyproject.toml").write_text('[tool.lfsplug]\nlfs = "/from/pyproject"\n')
+    assert lfsplugger.run("run").ret == 0
+    assert "LFS=/from/pyproject" in (lfsplugger.path / ".lfsplug/logs/env.log").read_text()
+
+
+def test_config_file_found_in_first_path(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"tree/01-env.sh": 'echo "LFS=$LFS"',
+                          "tree/lfsplug.toml": 'lfs = "/from/tree"'})
+    assert lfsplugger.run("run", "tree").ret == 0
+    assert "LFS=/from/tree" in (lfsplugger.path / "tree/.lfsplug/logs/env.log").read_text()
+
+
+def test_explicit_config_file(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({**TWO, "other.toml": "keep_going = true\nbogus = 1\n"})
+    result = lfsplugger.run("-c", "other.toml", "run")
+    assert result.ret == 4
+    assert result.errlines[0].startswith(f"lfsplug: {lfsplugger.path / 'other.toml'}:2: unknown "
+                                         "key 'bogus'")
+    assert lfsplugger.run("-c", "missing.toml", "run").errlines == [
+        "lfsplug: -c missing.toml: configuration file not found"]
+
+
+def test_config_file_bad_value_names_file_and_line(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.make_config("# comment\ntimeout = \"soon\"\n")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines[0].startswith(f"lfsplug: {lfsplugger.path / 'lfsplug.toml'}:2: timeout")
+
+
+def test_config_file_invalid_toml(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.make_config("jobs = = 3\n")
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert "invalid TOML" in result.errlines[0]
+    assert "line 1" in result.errlines[0]
+
+
+def test_config_file_plugins_and_env(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-env.sh": 'echo "FOO=$FOO"'})
+    lfsplugger.make_config('plugins = ["no_such_plugin_xyz"]\n')
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert "unknown plugin 'no_such_plugin_xyz' (config)" in result.errlines[0]
+    lfsplugger.make_config('[env]\nFOO = "bar"\n')
+    assert lfsplugger.run("run").ret == 0
+    assert "FOO=bar" in (lfsplugger.path / ".lfsplug/logs/env.log").read_text()
+
+
+def test_plugins_json_lists_builtins_with_hooks(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("plugins", "--json")
+    assert result.ret == 0
+    rows = {row["name"]: row for row in json.loads("\n".join(result.outlines))["plugins"]}
+    for name in ("discovery", "validation", "ordering", "executor", "terminal"):
+        assert rows[name]["module"] == f"lfsplug_{name}"
+        assert rows[name]["version"] == lfsplug.__version__
+        assert rows[name]["hooks"], name
+    assert "lfsplug_run_plan" in rows["executor"]["hooks"]
+    assert "lfsplug_collect_path" in rows["discovery"]["hooks"]
+
+
+def test_plugins_text(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("plugins")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["discovery * [[]builtin[]] lfsplug_discovery",
+                                 "    lfsplug_collect_path"])
+
+
+def test_blocking_the_executor_is_a_clear_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run("run", "-p", "no:executor")
+    assert result.ret == 4
+    assert "executor plugin blocked" in result.errlines[-1]
+
+
+def test_check_and_list_with_errors_exit_6(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "if then fi", "02-b.sh": "# lfsplug: depends=nothing\n"})
+    assert lfsplugger.run("check").ret == 6
+    assert lfsplugger.run("list").ret == 6
+    result = lfsplugger.run("run")
+    assert result.ret == 6
+    assert not (lfsplugger.path / ".lfsplug/logs").exists()
+
+
+def test_shell_completion(lfsplugger: Lfsplugger) -> None:
+    env = {**os.environ, "_LFSPLUG_COMPLETE": "bash_source"}
+    proc = subprocess.run([sys.executable, "-m", "lfsplug"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0
+    assert "_lfsplug_completion" in proc.stdout
+    env.update(_LFSPLUG_COMPLETE="bash_complete", COMP_WORDS="lfsplug ru", COMP_CWORD="1")
+    proc = subprocess.run([sys.executable, "-m", "lfsplug"], env=env, capture_output=True,
+                          text=True, check=False)
+    assert "plain,run" in proc.stdout.split()
+
+
+def test_real_command_as_subprocess(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run_subprocess("run")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*passed  a*", "*passed  b*", "==== 2 passed in *"])

@@ -1,0 +1,349 @@
+"""The plugin manager: load order, blocking, local lfsconf.py files, errors that name a plugin."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import lfsplug
+from lfsplug.manager import PluginManager
+from lfsplug.testing import Lfsplugger
+
+TWO = {"01-a.sh": 'echo "A=$EXTRA"', "02-b.sh": "echo b"}
+
+
+def write_module(directory: Path, name: str, source: str) -> None:
+    (directory / f"{name}.py").write_text(textwrap.dedent(source), encoding="utf-8")
+
+
+@pytest.fixture
+def plugin_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A directory on sys.path for plugin modules written by the test."""
+    directory = tmp_path / "site"
+    directory.mkdir()
+    monkeypatch.syspath_prepend(str(directory))
+    return directory
+
+
+def test_lfsconf_script_env_changes_what_a_script_sees(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.make_lfsconf("""
+import lfsplug
+
+@lfsplug.hookimpl
+def lfsplug_script_env(script, env):
+    if script.name == "a":
+        env["EXTRA"] = "from-lfsconf"
+""")
+    result = lfsplugger.run("run")
+    assert result.ret == 0
+    assert "A=from-lfsconf" in (lfsplugger.path / ".lfsplug/logs/a.log").read_text()
+
+
+def test_misspelled_hook_in_lfsconf_exit_4(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("""import lfsplug
+
+@lfsplug.hookimpl
+def lfsplug_script_evn(script, env):
+    pass
+""")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines == [
+        f"lfsplug: {conf}:4: unknown hook 'lfsplug_script_evn' in plugin '{conf}' "
+        "(did you mean 'lfsplug_script_env'?)"
+    ]
+    assert not (lfsplugger.path / ".lfsplug/logs").exists()
+
+
+def test_lfsconf_syntax_error_names_file_and_line(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("import lfsplug\n\ndef broken(:\n    pass\n")
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert result.errlines[0].startswith(f"lfsplug: {conf}:3: syntax error in lfsconf.py")
+
+
+def test_lfsconf_raising_at_import(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("x = 1\nraise RuntimeError('no')\n")
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {conf}:2: lfsconf.py raised RuntimeError: no"]
+
+
+def test_lfsconf_may_not_add_options(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("""import lfsplug
+
+@lfsplug.hookimpl
+def lfsplug_addoption(parser):
+    parser.addoption("--mine")
+""")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines[0].startswith(
+        f"lfsplug: {conf}:4: lfsplug_addoption cannot be implemented in lfsconf.py")
+
+
+def test_lfsconf_unmarked_hook_is_an_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("def lfsplug_script_env(script, env):\n    pass\n")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines[0] == (f"lfsplug: {conf}:1: lfsplug_script_env is not marked as a "
+                                  "hook; decorate it with @lfsplug.hookimpl")
+
+
+def test_lfsconf_in_subdirectory_and_above_root(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    lfsplugger.make_tree({"project/tree/ch5/01-a.sh": 'echo "A=$EXTRA $MORE"',
+                          "project/lfsplug.toml": "",
+                          "project/tree/ch5/lfsconf.py": textwrap.dedent("""
+                              import lfsplug
+                              @lfsplug.hookimpl
+                              def lfsplug_script_env(env):
+                                  env["MORE"] = "sub"
+                          """)})
+    lfsplugger.make_lfsconf("""
+import lfsplug
+@lfsplug.hookimpl
+def lfsplug_script_env(env):
+    env["EXTRA"] = "root"
+""", subdir="project")
+    # above the project root (where lfsplug.toml is): must never be loaded
+    (tmp_path / "lfsconf.py").write_text("raise SystemExit('loaded from above the root')\n")
+    result = lfsplugger.run("run", "project/tree")
+    assert result.ret == 0, result.errlines
+    log = project / "tree/.lfsplug/logs/a.log"
+    assert "A=root sub" in log.read_text()
+
+
+def test_plugin_raising_in_hook_exit_3_names_plugin_hook_script(
+    lfsplugger: Lfsplugger, plugin_dir: Path
+) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "raising_plugin", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_script_start(script):
+            if script.name == "b":
+                raise ValueError("boom")
+    """)
+    result = lfsplugger.run("run", "-p", "raising_plugin")
+    assert result.ret == 3
+    assert result.errlines == [
+        "lfsplug: plugin 'raising_plugin' failed in hook lfsplug_script_start while running "
+        "script 'b': ValueError: boom"
+    ]
+
+
+def test_plugin_raising_outside_a_script(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "raising_collect", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_collection_finish(session):
+            {}["missing"]
+    """)
+    result = lfsplugger.run("list", "-p", "raising_collect")
+    assert result.ret == 3
+    assert result.errlines == ["lfsplug: plugin 'raising_collect' failed in hook "
+                               "lfsplug_collection_finish: KeyError: 'missing'"]
+
+
+def test_plugin_failing_to_import(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "broken_import", "import lfsplug\nimport no_such_module_xyz\n")
+    result = lfsplugger.run("run", "-p", "broken_import")
+    assert result.ret == 3
+    line = result.errlines[0]
+    assert line.startswith("lfsplug: plugin 'broken_import' (-p) failed to import at ")
+    assert "broken_import.py:2: ModuleNotFoundError" in line
+
+
+def test_unknown_plugin_name(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run("run", "-p", "nosuchplugin")
+    assert result.ret == 4
+    assert result.errlines[0].startswith("lfsplug: unknown plugin 'nosuchplugin' (-p): no entry "
+                                         "point of that name")
+    assert "discovery" in result.errlines[0]
+
+
+def test_lfsplug_plugins_env_and_debug_trace(
+    lfsplugger: Lfsplugger, plugin_dir: Path
+) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "env_plugin", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_report_header(config):
+            return "env_plugin says hi"
+    """)
+    lfsplugger.setenv("LFSPLUG_PLUGINS", "env_plugin")
+    result = lfsplugger.run("run", "--debug=debug.log")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["env_plugin says hi"])
+    debug = (lfsplugger.path / "debug.log").read_text()
+    assert "lfsplug_report_header" in debug
+    assert "finish lfsplug_script_finish" in debug
+    assert result.errlines[-1] == "lfsplug: wrote the debug log to debug.log"
+
+
+def test_debug_shows_traceback_on_error(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "raising_again", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_sessionstart(session):
+            raise RuntimeError("kaboom")
+    """)
+    result = lfsplugger.run("list", "-p", "raising_again", "--debug=d.log")
+    assert result.ret == 3
+    text = "\n".join(result.errlines)
+    assert "Traceback (most recent call last)" in text
+    assert "lfsplug: plugin 'raising_again' failed in hook lfsplug_sessionstart" in text
+
+
+def test_disable_autoload_keeps_builtins(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.setenv("LFSPLUG_DISABLE_PLUGIN_AUTOLOAD", "1")
+    result = lfsplugger.run("run")
+    assert result.ret == 0
+    assert result.statuses() == {"a": "passed", "b": "passed"}
+
+
+def test_trace_config(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("x = 1\n")
+    result = lfsplugger.run("list", "--trace-config")
+    assert result.ret == 0
+    result.stderr.fnmatch_lines([
+        "lfsplug: configuration file: none",
+        "lfsplug: plugin discovery [[]builtin[]] from lfsplug *: */lfsplug_discovery/__init__.py",
+        f"lfsplug: plugin {conf} [[]lfsconf[]]: {conf}",
+    ])
+
+
+def test_two_plugins_adding_one_option(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "dup_option", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_addoption(parser):
+            parser.addoption("--timeout", commands=("run",))
+    """)
+    result = lfsplugger.run("run", "-p", "dup_option")
+    assert result.ret == 4
+    assert result.errlines == ["lfsplug: option --timeout is added by two plugins: "
+                               "dup_option and lfsplug_executor; block one with -p no:NAME"]
+
+
+def test_plugin_adds_a_command_and_an_option(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    write_module(plugin_dir, "cmd_plugin", """
+        import click
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_addoption(parser):
+            parser.addoption("--greeting", commands=("hello",), default="hi")
+
+        @lfsplug.hookimpl
+        def lfsplug_addcommands(commands):
+            commands.add("hello", hello, help="Say hello.")
+
+        def hello(config):
+            click.echo(config.getoption("greeting") + " from " + config.command)
+            return 0
+    """)
+    result = lfsplugger.run("-p", "cmd_plugin", "hello", "--greeting", "howdy")
+    assert (result.ret, result.outlines) == (0, ["howdy from hello"])
+    lfsplugger.make_config('greeting = "from the file"\n')
+    assert lfsplugger.run("-p", "cmd_plugin", "hello").outlines == ["from the file from hello"]
+
+
+def test_plugin_hooks_of_its_own(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
+    """lfsplug_addhooks lets a plugin publish hooks that other plugins implement."""
+    lfsplugger.make_tree(TWO)
+    write_module(plugin_dir, "own_hooks_specs", """
+        import lfsplug
+
+        @lfsplug.hookspec(firstresult=True)
+        def lfsplug_custom_greeting(name):
+            "A greeting for a script."
+    """)
+    write_module(plugin_dir, "own_hooks", """
+        import lfsplug
+        import own_hooks_specs
+
+        @lfsplug.hookimpl
+        def lfsplug_addhooks(pluginmanager):
+            pluginmanager.add_hookspecs(own_hooks_specs)
+
+        @lfsplug.hookimpl
+        def lfsplug_script_start(session, script):
+            print(session.hook.lfsplug_custom_greeting(name=script.name))
+    """)
+    lfsplugger.make_lfsconf("""
+import lfsplug
+
+@lfsplug.hookimpl
+def lfsplug_custom_greeting(name):
+    return "greetings, " + name
+""")
+    result = lfsplugger.run("run", "-p", "own_hooks")
+    assert result.ret == 0, result.errlines
+    result.stdout.fnmatch_lines(["greetings, a", "greetings, b"])
+
+
+def test_plugin_registered_is_historic(lfsplugger: Lfsplugger) -> None:
+    seen: list[str] = []
+
+    class Late:
+        @lfsplug.hookimpl
+        def lfsplug_plugin_registered(self, plugin_name: str) -> None:
+            seen.append(plugin_name)
+
+    lfsplugger.make_tree(TWO)
+    assert lfsplugger.run("list", plugins=[Late()]).ret == 0
+    assert {"discovery", "executor", "lfsplug.commands"} <= set(seen)
+
+
+def test_entry_points_are_enumerated_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.metadata
+
+    calls = []
+    real = importlib.metadata.entry_points
+
+    def counting(**kwargs: object) -> object:
+        calls.append(kwargs)
+        return real(**kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
+    pm = PluginManager()
+    pm.load_plugins(["no:terminal", "executor"])
+    pm.entry_points()
+    assert len(calls) == 1
+    assert pm.has_plugin("discovery")
+    assert not pm.has_plugin("terminal")
+
+
+def test_hookspec_module_is_the_marker() -> None:
+    assert callable(lfsplug.hookspec)
+    assert lfsplug.hookspec is sys.modules["lfsplug.hookspec"]
+
+    @lfsplug.hookspec(firstresult=True)
+    def lfsplug_example(x: int) -> int:
+        return x
+
+    assert lfsplug_example.lfsplug_spec["firstresult"] is True  # type: ignore[attr-defined]
