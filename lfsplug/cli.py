@@ -100,7 +100,10 @@ def _config_candidates(rest: Sequence[str]) -> list[Path]:
     return [start, *start.parents]
 
 
-def main(args: Sequence[str] | None = None, plugins: Sequence[object] = ()) -> int:
+# One return per documented exit path reads better than a table of exception types.
+def main(  # noqa: PLR0911
+    args: Sequence[str] | None = None, plugins: Sequence[object] = ()
+) -> int:
     """Run the ``lfsplug`` command line; return the exit code.
 
     :param args: the arguments (default: ``sys.argv[1:]``).
@@ -280,7 +283,8 @@ def _click_command(
         resolved = resolve_options(ctx, values, parser, config_file)
         raw_paths = values.get("paths") or (".",)
         paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
-        config = Config(pm, command.name, resolved, paths, config_file, parser, Path.cwd())
+        config = Config(pm, command=command.name, options=resolved, paths=paths,
+                        file=config_file, parser=parser, invocation_dir=Path.cwd())
         return run_command(command, config, pre)
 
     return click.Command(command.name, callback=callback, params=params, help=command.help,

@@ -65,7 +65,8 @@ class CommandSet:
 def lfsplug_addoption(parser: OptionParser) -> None:
     parser.addoption(
         "--state-dir", commands=("run", "list", "check", "status", "log", "report"),
-        metavar="DIR", help="where state, logs and reports go (default: .lfsplug/ in the first PATH)",
+        metavar="DIR",
+        help="where state, logs and reports go (default: .lfsplug/ in the first PATH)",
     )
     parser.addoption(
         "--json", commands=("list", "check", "plugins", "status"), action="store_true",

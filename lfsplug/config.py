@@ -228,6 +228,7 @@ class Config:
     def __init__(
         self,
         pluginmanager: PluginManager,
+        *,
         command: str,
         options: dict[str, Any],
         paths: list[Path],

@@ -47,9 +47,3 @@ class PluginError(LfsplugError):
         super().__init__(
             f"plugin {plugin!r} failed in hook {hook}{where}: {type(error).__name__}: {error}"
         )
-
-
-class Interrupted(LfsplugError):
-    """The build was interrupted by the user or a signal (exit 2)."""
-
-    exit_code = ExitCode.INTERRUPTED

@@ -341,7 +341,9 @@ def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> N
 
 
 @hookspec(firstresult=True)
-def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) -> list[str] | None:
+def lfsplug_script_command(
+    script: Script, env: dict[str, str], config: Config
+) -> list[str] | None:
     """The argv that runs ``script`` (plain bash, as another user, inside a chroot).
 
     :param script: the script.
@@ -487,7 +489,9 @@ def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | No
 
 
 @hookspec
-def lfsplug_terminal_summary(session: Session, exitstatus: int, write: Callable[[str], None]) -> None:
+def lfsplug_terminal_summary(
+    session: Session, exitstatus: int, write: Callable[[str], None]
+) -> None:
     """Add lines to the summary printed at the end of a run.
 
     :param session: the session.

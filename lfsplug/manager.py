@@ -26,7 +26,7 @@ import pluggy
 from lfsplug import hookspec
 from lfsplug.errors import LfsplugError, PluginError, UsageError
 
-__all__ = ["PluginManager", "PluginOrigin", "LFSCONF"]
+__all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
 
 LFSCONF = "lfsconf.py"
 #: Hooks that a local lfsconf.py may not implement: they run before local files are read.
@@ -95,7 +95,11 @@ class PluginManager(pluggy.PluginManager):
             for name in names:
                 self.import_plugin(name.strip(), how)
         for plugin in inline:
-            name = getattr(plugin, "__name__", None) or f"inline-{id(plugin):x}"
+            base = getattr(plugin, "__name__", None) or type(plugin).__name__
+            name, number = base, 1
+            while self.has_plugin(name) or self.is_blocked(name):
+                number += 1
+                name = f"{base}-{number}"
             self.register_plugin(plugin, name, PluginOrigin("inline", _module_of(plugin)))
 
     def import_plugin(self, name: str, how: str) -> None:
@@ -184,8 +188,8 @@ class PluginManager(pluggy.PluginManager):
                 files.extend(sorted(path.rglob(LFSCONF)))
         loaded: list[Path] = []
         seen: set[Path] = set()
-        for file in files:
-            file = file.absolute()
+        for candidate in files:
+            file = candidate.absolute()
             if file in seen or not file.is_file():
                 continue
             seen.add(file)
@@ -199,7 +203,8 @@ class PluginManager(pluggy.PluginManager):
             source = file.read_bytes()
             code = compile(source, str(file), "exec")
         except SyntaxError as exc:
-            raise UsageError(f"{file}:{exc.lineno}: syntax error in lfsconf.py: {exc.msg}") from None
+            message = f"{file}:{exc.lineno}: syntax error in lfsconf.py: {exc.msg}"
+            raise UsageError(message) from None
         except OSError as exc:
             raise UsageError(f"{file}: cannot read lfsconf.py: {exc.strerror}") from None
         module = ModuleType(modname)

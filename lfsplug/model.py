@@ -36,18 +36,15 @@ __all__ = [
 ]
 
 
-class Severity(str, enum.Enum):
+class Severity(enum.StrEnum):
     """How bad a :class:`Finding` is; an ``error`` stops ``run`` with exit code 6."""
 
     ERROR = "error"
     WARNING = "warning"
     INFO = "info"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-class Status(str, enum.Enum):
+class Status(enum.StrEnum):
     """The outcome of one script in one run (the ``status`` of ``status --json``)."""
 
     PASSED = "passed"
@@ -55,11 +52,8 @@ class Status(str, enum.Enum):
     SKIPPED = "skipped"
     NOT_RUN = "not-run"
 
-    def __str__(self) -> str:
-        return self.value
 
-
-_REQUIREMENT = re.compile(r"^\s*([^\s<>=!]+)\s*(?:(>=|<=|==|=|>|<)\s*(\S+))?\s*$")
+_REQUIREMENT = re.compile(r"^\s*([^\s<>=!]+)\s*(?:(>=|<=|==|=|>|<)\s*([0-9A-Za-z]\S*))?\s*$")
 
 
 @dataclass(frozen=True)
@@ -284,7 +278,7 @@ class Priority(enum.IntEnum):
 
 @dataclass(slots=True)
 class Event:
-    """One thing that happened: ``kind`` (``script-start``, ``alert``...), when, for which script."""
+    """One thing that happened: ``kind`` (``script-start``, ``alert``...), when, for what."""
 
     kind: str
     time: float
@@ -306,7 +300,7 @@ class Sample:
 
 @dataclass(frozen=True)
 class Alert:
-    """A threshold crossing: ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``."""
+    """A threshold crossing; ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``."""
 
     kind: str
     level: str

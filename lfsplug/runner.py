@@ -93,7 +93,8 @@ def _attempt(session: Session, script: Script, env: dict[str, str], attempt: int
         silence_timeout=config.getoption("silence_timeout", None),
     )
     _call(session, script, session.start_script, script=script, attempt=attempt)
-    result = _call(session, script, hook.lfsplug_run_script, session=session, request=request)
+    result: ScriptResult | None = _call(session, script, hook.lfsplug_run_script,
+                                        session=session, request=request)
     if result is None:
         raise UsageError("no plugin ran the script (lfsplug_run_script): "
                          "is the executor plugin blocked with -p no:executor?")

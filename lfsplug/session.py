@@ -140,7 +140,9 @@ class Session:
     def build_plan(self) -> Plan:
         """Ask plugins for edges, then for the plan."""
         edges = flatten(self.hook.lfsplug_script_edges(session=self, scripts=self.scripts))
-        plan = self.hook.lfsplug_build_plan(session=self, scripts=self.scripts, edges=edges)
+        plan: Plan | None = self.hook.lfsplug_build_plan(
+            session=self, scripts=self.scripts, edges=edges
+        )
         if plan is None:
             raise UsageError("no plugin built a plan (lfsplug_build_plan): "
                              "is the ordering plugin blocked with -p no:ordering?")
@@ -204,7 +206,7 @@ class Session:
     # -- monitoring ----------------------------------------------------------------------------
 
     def emit(self, kind: str, script: str | None = None,
-             priority: int = Priority.STATUS, **payload: Any) -> Event:
+             priority: int = Priority.STATUS, /, **payload: Any) -> Event:
         """Put an event on the bus."""
         return self.events.emit(kind, script, priority, **payload)
 
@@ -226,7 +228,7 @@ class Session:
     def alert(self, alert: Alert) -> None:
         """Publish an alert to the ``lfsplug_alert`` hook and, ahead of progress, to the bus."""
         self.hook.lfsplug_alert(session=self, alert=alert)
-        self.emit("alert", None, Priority.ALERT, kind=alert.kind, level=alert.level,
+        self.emit("alert", None, Priority.ALERT, alert=alert.kind, level=alert.level,
                   message=alert.message)
 
     # -- outcome -------------------------------------------------------------------------------

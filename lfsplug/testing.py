@@ -35,7 +35,7 @@ import pytest
 import lfsplug
 from lfsplug.model import ScriptResult, Status
 
-__all__ = ["HookCall", "HookRecorder", "LineMatcher", "Lfsplugger", "RunResult", "lfsplugger"]
+__all__ = ["HookCall", "HookRecorder", "Lfsplugger", "LineMatcher", "RunResult", "lfsplugger"]
 
 #: Environment variables that change what lfsplug does; cleared for every test run.
 ISOLATED_ENV = ("LFSPLUG_ADDOPTS", "LFSPLUG_PLUGINS", "LFSPLUG_DISABLE_PLUGIN_AUTOLOAD")
@@ -169,15 +169,13 @@ class Lfsplugger:
 
     def make_tree(self, files: Mapping[str, str], executable: bool = True) -> Path:
         """Write ``{relative path: content}``; scripts get a shebang unless they have one."""
-        for rel, content in files.items():
+        for rel, given in files.items():
             target = self.path / rel
             target.parent.mkdir(parents=True, exist_ok=True)
             is_script = not rel.endswith((".py", ".toml", ".txt", ".md"))
-            if is_script and not content.startswith("#!"):
-                content = "#!/bin/bash\n" + content
-            if content and not content.endswith("\n"):
-                content += "\n"
-            target.write_text(content, encoding="utf-8")
+            shebang = "#!/bin/bash\n" if is_script and not given.startswith("#!") else ""
+            newline = "\n" if given and not given.endswith("\n") else ""
+            target.write_text(shebang + given + newline, encoding="utf-8")
             if is_script and executable:
                 target.chmod(0o755)
         return self.path

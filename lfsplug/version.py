@@ -17,6 +17,8 @@ __all__ = ["compare", "satisfies", "version_key"]
 
 _RUNS = re.compile(r"(\D*)(\d*)")
 _END: tuple[int, ...] = (0,)
+#: Alternating (non-digit run as character weights, digit run as a number) pairs.
+Parts = tuple[tuple[tuple[int, ...], int], ...]
 
 
 def _weight(char: str) -> int:
@@ -28,7 +30,7 @@ def _weight(char: str) -> int:
 
 
 @lru_cache(maxsize=65_536)
-def version_key(text: str) -> tuple[object, ...]:
+def version_key(text: str) -> tuple[Parts, str]:
     """A sort key that orders strings as ``sort -V`` does."""
     parts: list[tuple[tuple[int, ...], int]] = []
     for letters, digits in _RUNS.findall(text):
@@ -49,7 +51,7 @@ def compare(a: str, b: str) -> int:
 def _version_only(a: str, b: str) -> int:
     """Compare by version order alone (``1.01`` equals ``1.1``), for requirements."""
     ka, kb = version_key(a)[0], version_key(b)[0]
-    return (ka > kb) - (ka < kb)  # type: ignore[operator]
+    return (ka > kb) - (ka < kb)
 
 
 def satisfies(version: str, op: str, required: str) -> bool:
@@ -64,10 +66,12 @@ def satisfies(version: str, op: str, required: str) -> bool:
     return checks[op]
 
 
-_VERSION_IN_TEXT = re.compile(r"\d+(?:\.\d+)+[a-z]?\d*|\d+[a-z]\d*|\d+")
+_DOTTED = re.compile(r"(?<![\w.])\d+(?:\.\d+)+[a-z]?\d*")
+_PLAIN = re.compile(r"(?<![\w.])\d+[a-z]?\d*(?![\w.])")
 
 
 def extract(text: str) -> str | None:
-    """The first version-looking token in ``text`` (``GNU Make 4.3`` gives ``4.3``)."""
-    match = _VERSION_IN_TEXT.search(text)
+    """The first version-looking token in ``text``: a dotted one if there is any
+    (``m4 (GNU M4) 1.4.19`` gives ``1.4.19``, not the ``4`` of ``M4``), else a plain number."""
+    match = _DOTTED.search(text) or _PLAIN.search(text)
     return match.group(0) if match else None

@@ -22,7 +22,9 @@ if TYPE_CHECKING:
 
 HEADER_LINES = 50
 _HEADER = re.compile(r"^\s*#\s*lfsplug:\s?(.*)$")
-_KEY = re.compile(r"(?:^|\s)([A-Za-z_][A-Za-z0-9_-]*)=")
+# A key starts the line or follows white space that does not follow a comma, so that
+# "depends=a, glibc=2.39" is one list, not a key "glibc".
+_KEY = re.compile(r"(?:^|(?<=[^,\s])\s+)([A-Za-z_][A-Za-z0-9_-]*)=")
 _NUMBERED = re.compile(r"^\d")
 _PREFIX = re.compile(r"^\d+(?:[.\-_]\d+)*[-_. ]?")
 #: Files that sit in script trees but are not scripts.
@@ -95,10 +97,15 @@ class Walker:
             path = Path(entry.path)
             if entry.name.startswith(".") or self._ignored(path):
                 continue
-            if entry.is_dir(follow_symlinks=False):
+            try:
+                is_dir = entry.is_dir(follow_symlinks=False)
+                is_file = not is_dir and entry.is_file()
+            except OSError:  # a symlink loop or a vanished entry: not a script
+                continue
+            if is_dir:
                 if entry.name not in SKIP_DIRS and path.absolute() != self.state_dir:
                     self.walk(path)
-            elif entry.is_file() and is_script_name(entry.name):
+            elif is_file and is_script_name(entry.name):
                 self.add(path)
 
     def _ignored(self, path: Path) -> bool:

@@ -9,6 +9,7 @@ Missing providers, unmet versions, self-dependencies and cycles become findings 
 from __future__ import annotations
 
 import heapq
+import itertools
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -87,7 +88,7 @@ def lfsplug_script_edges(session: Session, scripts: list[Script]) -> list[Edge] 
     edges: list[Edge] = []
     if session.config.getoption("order", "sequence") == "sequence":
         edges.extend(Edge(a.name, b.name, "sequence", "sequence")
-                     for a, b in zip(scripts, scripts[1:], strict=False))
+                     for a, b in itertools.pairwise(scripts))
     providers = providers_of(scripts)
     for script in scripts:
         for kind in ("depends", "recommends", "optional"):
@@ -134,7 +135,7 @@ def find_cycle(nodes: set[str], preds: dict[str, set[str]]) -> list[str]:
     while True:
         node = min(p for p in preds[node] if p in nodes)
         if node in seen:
-            cycle = path[seen[node]:] + [node]
+            cycle = [*path[seen[node]:], node]
             return list(reversed(cycle))
         seen[node] = len(path)
         path.append(node)
@@ -142,7 +143,7 @@ def find_cycle(nodes: set[str], preds: dict[str, set[str]]) -> list[str]:
 
 def _cycle_finding(cycle: list[str], edges: list[Edge], scripts: dict[str, Script]) -> Finding:
     hops = []
-    for a, b in zip(cycle, cycle[1:], strict=False):
+    for a, b in itertools.pairwise(cycle):
         edge = next((e for e in edges if e.before == a and e.after == b), None)
         hops.append(f"{a} → {b} ({edge.kind}: {edge.origin})" if edge else f"{a} → {b}")
     first = scripts[cycle[0]]

@@ -60,8 +60,9 @@ class TerminalReporter:
         self.started = session.started
         self.write(f"lfsplug {lfsplug.__version__}, python {platform.python_version()}, "
                    f"state in {session.config.state_dir}", bold=True)
+        rows = self.config.pluginmanager.describe()
         names = [r["name"] + (f"-{r['version']}" if r["version"] else "")
-                 for r in self.config.pluginmanager.describe() if r["origin"] not in ("kernel", "internal")]
+                 for r in rows if r["origin"] not in ("kernel", "internal")]
         self.write("plugins: " + ", ".join(names))
         for lines in self.config.hook.lfsplug_report_header(config=self.config):
             for line in [lines] if isinstance(lines, str) else lines:

@@ -1,0 +1,63 @@
+"""The session: collection, silencing of findings, exit codes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lfsplug
+from lfsplug import Finding, Script, Severity
+from lfsplug.testing import Lfsplugger
+
+
+def test_two_plugins_returning_one_file_keep_one(lfsplugger: Lfsplugger) -> None:
+    class Again:
+        @lfsplug.hookimpl
+        def lfsplug_collect_path(self, path: Path) -> list[Script]:
+            target = path / "01-a.sh"
+            return [Script(name="again", path=target, root=path)]
+
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    result = lfsplugger.run("list", plugins=[Again()])
+    assert result.ret == 0
+    assert len(result.outlines) == 1
+
+
+def test_duplicate_names_are_an_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"ch5/01-config.sh": "echo", "ch6/01-config.sh": "echo"})
+    result = lfsplugger.run("check")
+    assert result.ret == 6
+    result.stdout.fnmatch_lines(["*DISC001*two scripts are named 'config': ch5/01-config.sh and "
+                                 "ch6/01-config.sh"])
+
+
+def test_findings_silenced_per_script_and_globally(lfsplugger: Lfsplugger) -> None:
+    class Nag:
+        @lfsplug.hookimpl
+        def lfsplug_validate_script(self, script: Script) -> list[Finding]:
+            return [Finding("NAG001", Severity.ERROR, "nag", str(script.path), 1)]
+
+        @lfsplug.hookimpl
+        def lfsplug_validate_host(self) -> list[Finding]:
+            return [Finding("HOST999", Severity.WARNING, "host nag")]
+
+    lfsplugger.make_tree({"01-a.sh": "# lfsplug: disable=NAG001", "02-b.sh": "echo"})
+    result = lfsplugger.run("check", "--json", plugins=[Nag()])
+    import json
+
+    codes = [(f["code"], Path(f["path"]).name if f["path"] else None)
+             for f in json.loads("\n".join(result.outlines))["findings"]]
+    assert sorted(codes, key=str) == [("HOST999", None), ("NAG001", "02-b.sh")]
+    assert result.ret == 6
+    lfsplugger.make_config('disable = ["NAG001"]\n')
+    assert lfsplugger.run("check", plugins=[Nag()]).ret == 0
+
+
+def test_modifyfindings_can_downgrade(lfsplugger: Lfsplugger) -> None:
+    class Lenient:
+        @lfsplug.hookimpl
+        def lfsplug_validation_modifyfindings(self, findings: list[Finding]) -> None:
+            findings[:] = [Finding(f.code, Severity.WARNING, f.message, f.path, f.line)
+                           for f in findings]
+
+    lfsplugger.make_tree({"01-a.sh": "if then"})
+    assert lfsplugger.run("run", plugins=[Lenient()]).ret == 1  # ran, and bash failed
