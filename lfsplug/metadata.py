@@ -101,7 +101,7 @@ def apply_metadata(script: Script, sources: Iterable[MetaSource]) -> list[Findin
         except ValueError as exc:
             findings.append(Finding(
                 "META001", Severity.ERROR, f"bad value for {key}=: {exc}",
-                str(script.path), line, f"see the metadata keys in docs/user-guide.md",
+                str(script.path), line, "see the metadata keys in docs/user-guide.md",
             ))
             continue
         setattr(script, key, value)
