@@ -97,6 +97,7 @@ def session_scope(config: Config) -> Iterator[tuple[Session, list[int]]]:
         raise
     except KeyboardInterrupt:
         status[0] = int(ExitCode.INTERRUPTED)
+        session.interrupted = True
         raise
     finally:
         config.hook.lfsplug_sessionfinish(session=session, exitstatus=status[0])

@@ -112,7 +112,9 @@ class TerminalReporter:
         if not session.results:
             return
         failed = [r for r in session.results.values() if r.status is Status.FAILED]
-        if session.shouldstop and not session.interrupted:
+        if session.interrupted:
+            self.write("interrupted: running scripts were ended", fg="yellow")
+        elif session.shouldstop:
             self.write(f"stopped: {session.shouldstop}")
         self.config.hook.lfsplug_terminal_summary(session=session, exitstatus=exitstatus,
                                                   write=self.write)
