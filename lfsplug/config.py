@@ -22,7 +22,10 @@ from lfsplug.stash import Stash
 if TYPE_CHECKING:
     from lfsplug.manager import PluginManager
 
-__all__ = ["Config", "ConfigFile", "Option", "OptionParser", "find_config_file", "load_config_file"]
+__all__ = [
+    "Config", "ConfigFile", "Option", "OptionParser", "find_config_file", "load_config_file",
+    "positive_float",
+]
 
 CONFIG_FILE = "lfsplug.toml"
 #: Top-level keys of the configuration file that are not options.
@@ -286,6 +289,14 @@ class Config:
     def getsection(self, name: str) -> dict[str, Any]:
         """A plugin's own ``[name]`` table of the configuration file (empty if absent)."""
         return dict(self.file.sections.get(name, {}))
+
+
+def positive_float(text: str) -> float:
+    """An option type: a finite number above zero (``--timeout 3600``)."""
+    value = float(text)
+    if not (0 < value < float("inf")):
+        raise ValueError(f"{text!r} is not a positive number of seconds")
+    return value
 
 
 def addopts_from_env() -> list[str]:

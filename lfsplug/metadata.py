@@ -36,7 +36,7 @@ def _names(text: str) -> list[str]:
 
 def _positive(text: str) -> float:
     value = float(text)
-    if not value > 0:
+    if not 0 < value < float("inf"):
         raise ValueError(f"{text!r} is not a positive number")
     return value
 
@@ -57,13 +57,21 @@ def _word(text: str) -> str:
     return word
 
 
+def _name(text: str) -> str:
+    """A script name: one word that can name its log file (no ``/``, not hidden)."""
+    name = _word(text)
+    if "/" in name or name.startswith(".") or "\0" in name:
+        raise ValueError(f"{text!r} is not a script name (no '/', not starting with '.')")
+    return name
+
+
 def _codes(text: str) -> set[str]:
     return set(split_list(text))
 
 
 #: The metadata keys of the contract (DESIGN.md) and how each is converted.
 KEYS: dict[str, Callable[[str], Any]] = {
-    "name": _word,
+    "name": _name,
     "version": _word,
     "phase": _word,
     "depends": _requirements,

@@ -68,6 +68,7 @@ class Session:
         self.hard_stop = False
         self.interrupted = False
         self._report_lock = threading.RLock()
+        self._disabled_by_path: dict[str, set[str]] | None = None
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -86,11 +87,12 @@ class Session:
                 self.hook.lfsplug_script_metadata(script=script, session=self)
             )
             self.findings.extend(apply_metadata(script, sources))
-        self.findings.extend(_duplicate_names(scripts))
         self.hook.lfsplug_collection_modifyscripts(
             session=self, config=self.config, scripts=scripts
         )
+        self.findings.extend(_duplicate_names(scripts))
         self.scripts = scripts
+        self.findings[:] = [f for f in self.findings if not self._silenced(f)]
         self.hook.lfsplug_collection_finish(session=self)
         return scripts
 
@@ -112,24 +114,24 @@ class Session:
             ))
         if host:
             found.extend(flatten(self.hook.lfsplug_validate_host(config=self.config)))
-        self.findings.extend(found)
-        self.findings[:] = self._unsilenced(self.findings)
+        self.findings.extend(f for f in found if not self._silenced(f))
         self.hook.lfsplug_validation_modifyfindings(
             session=self, config=self.config, findings=self.findings
         )
         return self.findings
 
-    def _unsilenced(self, findings: list[Finding]) -> list[Finding]:
-        by_path = {str(s.path): s.disable for s in self.scripts}
-        globally = self.config.disabled_codes
-        return [
-            f for f in findings
-            if f.code not in globally and f.code not in by_path.get(f.path or "", ())
-        ]
+    def _silenced(self, finding: Finding) -> bool:
+        """Whether ``disable`` (the script's header or the configuration) silences it."""
+        if finding.code in self.config.disabled_codes:
+            return True
+        if self._disabled_by_path is None:
+            self._disabled_by_path = {str(s.path): s.disable for s in self.scripts if s.disable}
+        return finding.code in self._disabled_by_path.get(finding.path or "", ())
 
     def add_finding(self, finding: Finding) -> None:
-        """Record a finding from any phase (ordering errors, for instance)."""
-        self.findings.append(finding)
+        """Record a finding from any phase (ordering errors, for instance), unless silenced."""
+        if not self._silenced(finding):
+            self.findings.append(finding)
 
     @property
     def errors(self) -> list[Finding]:
@@ -176,7 +178,8 @@ class Session:
     def log_path(self, script: Script, attempt: int) -> Path:
         """Where the log of one attempt of ``script`` goes."""
         suffix = "" if attempt == 1 else f".{attempt}"
-        return self.config.state_dir / "logs" / f"{script.name}{suffix}.log"
+        safe = script.name.replace("/", "_").lstrip(".") or "_"  # names are checked; be sure
+        return self.config.state_dir / "logs" / f"{safe}{suffix}.log"
 
     def start_script(self, script: Script, attempt: int) -> None:
         """Tell plugins that an attempt starts (serialised across scheduler threads)."""

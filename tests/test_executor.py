@@ -198,8 +198,6 @@ def test_state_dir_option_puts_logs_there(lfsplugger: Lfsplugger, tmp_path: Path
     assert (elsewhere / "logs" / "a.log").read_text().startswith("hello\n")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the last line without a newline is added twice "
-                   "to the tail (lfsplug_executor Runner.run passes partial + partial)")
 def test_output_without_trailing_newline_reaches_the_tail(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "echo first\nprintf 'last words'\nexit 3"})
     result = lfsplugger.run("run")
@@ -285,9 +283,6 @@ def test_header_timeout(lfsplugger: Lfsplugger) -> None:
     assert left_running("sleep 1234.7") == []
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the executor waits for EOF on the output pipe, "
-                   "not for the script: a background child left holding stdout keeps a finished "
-                   "script 'running' (forever, or until --timeout fails it)")
 def test_background_child_does_not_keep_a_finished_script_running(
     lfsplugger: Lfsplugger,
 ) -> None:
@@ -312,8 +307,6 @@ def test_without_the_executor_plugin(lfsplugger: Lfsplugger) -> None:
     assert not (lfsplugger.path / "a.ran").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: --timeout takes any float: a negative or NaN "
-                   "timeout makes every script 'time out' at once instead of a usage error")
 @pytest.mark.parametrize("value", ["-1", "nan"])
 def test_timeout_must_be_a_positive_number(lfsplugger: Lfsplugger, value: str) -> None:
     lfsplugger.make_tree({"01-a.sh": "sleep 0.2\ntouch a.ran"})
@@ -323,8 +316,6 @@ def test_timeout_must_be_a_positive_number(lfsplugger: Lfsplugger, value: str) -
     assert not (lfsplugger.path / ".lfsplug" / "logs").exists()
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a very long timeout overflows select() in the "
-                   "executor (OverflowError, exit 3) instead of meaning 'no practical limit'")
 def test_very_long_timeout(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "echo quick"})
     result = lfsplugger.run("run", "--timeout", "1e10")

@@ -278,8 +278,6 @@ def test_list_why_shows_edges_with_their_origins(lfsplugger: Lfsplugger) -> None
     graph.stdout.no_fnmatch_line("*: sequence (sequence)")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: findings added by ordering (after validate()) "
-                   "bypass the disable= filter (lfsplug/session.py build_plan/add_finding)")
 def test_disable_silences_ordering_findings(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({
         "01-a.sh": "# lfsplug: recommends=nothing disable=ORD002",

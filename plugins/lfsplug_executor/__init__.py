@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from lfsplug import Plan, RunRequest, Script, ScriptResult, Status, hookimpl
+from lfsplug.config import positive_float
 
 if TYPE_CHECKING:
     from lfsplug.config import Config, OptionParser
@@ -28,13 +29,19 @@ if TYPE_CHECKING:
 TAIL_LINES = 50
 KILL_GRACE = 5.0
 READ_SIZE = 65536
+#: The longest single select() wait (very long timeouts overflow it on some platforms).
+MAX_WAIT = 3600.0
+#: How often to look for the script's exit where the kernel has no pidfd (before Linux 5.3).
+POLL = 0.1
+#: The most output read after the script exited, from children it left behind.
+DRAIN_LIMIT = 1 << 20
 
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
     parser.addoption("--lfs", commands=("run", "check", "list"), default="/mnt/lfs",
                      metavar="DIR", help="the LFS partition's mount point ($LFS)")
-    parser.addoption("--timeout", commands=("run",), type=float, metavar="S",
+    parser.addoption("--timeout", commands=("run",), type=positive_float, metavar="S",
                      help="end a script (its whole process group) after S seconds")
     parser.addoption("--keep-going", commands=("run",), action="store_true",
                      help="after a failure, go on with every script that does not depend on it")
@@ -79,18 +86,40 @@ def _link_latest(log_path: Path) -> None:
         pass  # a file system without symlinks: the logs are still there
 
 
+def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
+    proc.poll()  # reap the leader, or its zombie would keep the group alive
+    try:
+        os.killpg(proc.pid, 0)
+    except OSError:
+        return False
+    return True
+
+
 def kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE) -> int:
-    """End the process group of ``proc``: TERM, then KILL after ``grace`` seconds."""
+    """End every process of ``proc``'s group: TERM, then KILL what is left after ``grace`` s.
+
+    The group outlives its leader while any child lives, so this waits for the group, not
+    just for ``proc``; returns the leader's exit status.
+    """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
             os.killpg(proc.pid, sig)
-        except ProcessLookupError:
+        except OSError:
             break
-        try:
-            return proc.wait(grace)
-        except subprocess.TimeoutExpired:
-            continue
+        deadline = time.monotonic() + grace
+        while _group_alive(proc) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        if not _group_alive(proc):
+            break
     return proc.wait()
+
+
+def _pidfd(pid: int) -> int | None:
+    """A descriptor that select() reports readable when ``pid`` exits (Linux 5.3+)."""
+    try:
+        return os.pidfd_open(pid)
+    except (AttributeError, OSError):
+        return None
 
 
 class Runner:
@@ -102,6 +131,7 @@ class Runner:
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.partial = b""
         self.timed_out: str | None = None
+        self.leftovers = False
 
     def run(self) -> ScriptResult:
         req = self.request
@@ -119,27 +149,62 @@ class Runner:
             except BaseException:
                 kill_group(proc, grace=1.0)
                 raise
-            code = kill_group(proc) if self.timed_out else proc.wait()
+            if self.timed_out:
+                code = kill_group(proc)
+            else:
+                code = proc.wait()
+                # children the script left running (holding its output, or not) end with it
+                self.leftovers = _group_alive(proc)
+                if self.leftovers:
+                    kill_group(proc)
             if self.partial:
-                self._lines(self.partial + b"\n")
+                self._lines(b"\n")
         return self._result(code, started)
 
     def _pump(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
+        """Copy output to the log until the script exits (not until the pipe closes: a
+        background child may hold it open) or the timeout passes."""
         assert proc.stdout is not None
         fd = proc.stdout.fileno()
+        pidfd = _pidfd(proc.pid)
+        watched = [fd] if pidfd is None else [fd, pidfd]
         deadline = time.monotonic() + self.request.timeout if self.request.timeout else None
-        write = log.write
-        while True:
-            wait = None if deadline is None else max(0.0, deadline - time.monotonic())
-            ready, _, _ = select.select([fd], [], [], wait)
-            if not ready:
-                self.timed_out = f"timed out after {self.request.timeout:g} s"
-                return
-            chunk = os.read(fd, READ_SIZE)
-            if not chunk:
-                return
-            write(chunk)
+        try:
+            while True:
+                wait = MAX_WAIT if pidfd is not None else POLL
+                if deadline is not None:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        self.timed_out = f"timed out after {self.request.timeout:g} s"
+                        return
+                    wait = min(wait, remaining)
+                ready, _, _ = select.select(watched, [], [], wait)
+                if fd in ready and not self._copy(fd, log):
+                    return  # end of output: every writer has exited
+                exited = pidfd in ready if pidfd is not None else proc.poll() is not None
+                if exited:
+                    self._drain(fd, log)
+                    return
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
+
+    def _copy(self, fd: int, log: BinaryIO) -> bool:
+        chunk = os.read(fd, READ_SIZE)
+        if chunk:
+            log.write(chunk)
             self._lines(chunk)
+        return bool(chunk)
+
+    def _drain(self, fd: int, log: BinaryIO) -> None:
+        """Read what the script wrote before it exited, without waiting for its children."""
+        os.set_blocking(fd, False)
+        read = 0
+        try:
+            while read < DRAIN_LIMIT and self._copy(fd, log):
+                read += READ_SIZE
+        except BlockingIOError:
+            pass
 
     def _lines(self, chunk: bytes) -> None:
         data = self.partial + chunk
@@ -152,9 +217,11 @@ class Runner:
     def _result(self, code: int, started: float) -> ScriptResult:
         req = self.request
         ok = code == 0 and not self.timed_out
+        notes = [n for n in (self.timed_out, self.leftovers and "ended the processes it left "
+                             "running") if n]
         with req.log_path.open("a", encoding="utf-8") as log:
             log.write(f"\n# lfsplug: exit status {code}"
-                      + (f" ({self.timed_out})" if self.timed_out else "") + "\n")
+                      + (f" ({'; '.join(str(n) for n in notes)})" if notes else "") + "\n")
         return ScriptResult(
             name=req.script.name,
             status=Status.PASSED if ok else Status.FAILED,
