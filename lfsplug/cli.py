@@ -130,7 +130,7 @@ def main(  # noqa: PLR0911
         pm.hook.lfsplug_addcommands.call_historic(
             kwargs={"commands": commandset, "pluginmanager": pm}
         )
-        _check_file_keys(config_file, parser)
+        _check_file_keys(config_file, parser, pm)
         group = build_group(pm, parser, commandset, config_file, pre)
         rest = insert_addopts(pre.rest, parser, commandset)
         result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
@@ -170,14 +170,22 @@ def _kernel_origin() -> Any:
     return PluginOrigin("kernel", commands.__name__, "lfsplug", __version__, commands.__file__)
 
 
-def _check_file_keys(config_file: ConfigFile, parser: OptionParser) -> None:
+def _check_file_keys(config_file: ConfigFile, parser: OptionParser, pm: PluginManager) -> None:
+    """An unknown key is an error, unless a plugin is blocked: then it may be that plugin's
+    (``-p no:notify`` with ``notify_url`` in the file), and a warning says it is ignored."""
+    blocked = any(plugin is None for _name, plugin in pm.list_name_plugin())
     for key in config_file.values:
-        if key not in parser.options:
-            raise UsageError(
-                f"{config_file.where(key)}: unknown key {key!r} (keys are the long options "
-                f"with _ for -, plus plugins, disable and [env]; a plugin's own keys go in its "
-                f"[section])"
-            )
+        if key in parser.options:
+            continue
+        where = config_file.where(key)
+        if blocked:
+            click.echo(f"lfsplug: warning: {where}: unknown key {key!r} ignored (its plugin may "
+                       f"be blocked)", err=True)
+            continue
+        raise UsageError(
+            f"{where}: unknown key {key!r} (keys are the long options with _ for -, plus "
+            f"plugins, disable and [env]; a plugin's own keys go in its [section])"
+        )
 
 
 def insert_addopts(rest: list[str], parser: OptionParser, commandset: CommandSet) -> list[str]:

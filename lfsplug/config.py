@@ -63,6 +63,9 @@ class Option:
         return self._convert_one(raw, where)
 
     def _convert_one(self, raw: Any, where: str) -> Any:
+        if isinstance(raw, (list, dict)):
+            raise UsageError(f"{where}: {self.dest}: expected a single value, not "
+                             f"{type(raw).__name__} {raw!r}")
         try:
             value = self.type(str(raw)) if not isinstance(raw, bool) else raw
         except (TypeError, ValueError) as exc:

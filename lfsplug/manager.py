@@ -315,7 +315,9 @@ class PluginManager(pluggy.PluginManager):
                 for impl in caller.get_hookimpls():
                     hooks.setdefault(impl.plugin_name, []).append(name)
         rows = []
-        for name, _plugin in self.list_name_plugin():
+        for name, plugin in self.list_name_plugin():
+            if plugin is None:  # blocked with -p no:NAME
+                continue
             origin = self.origins.get(name) or PluginOrigin("internal", name)
             rows.append({
                 "name": name,

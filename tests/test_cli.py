@@ -256,3 +256,27 @@ def test_real_command_as_subprocess(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run_subprocess("run")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["*passed  a*", "*passed  b*", "==== 2 passed in *"])
+
+
+def test_blocked_plugins_keys_warn_and_blocked_plugins_are_not_listed(
+    lfsplugger: Lfsplugger,
+) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.make_config("keep_going = true\n")
+    result = lfsplugger.run("run", "-p", "no:executor", "--json")
+    assert result.ret == 4  # --json is no run option; the config key is the executor's
+    result = lfsplugger.run("plugins", "-p", "no:executor", "--json")
+    assert result.ret == 0
+    names = [p["name"] for p in json.loads("\n".join(result.outlines))["plugins"]]
+    assert "executor" not in names
+    assert result.errlines == [f"lfsplug: warning: {lfsplugger.path / 'lfsplug.toml'}:1: "
+                               "unknown key 'keep_going' ignored (its plugin may be blocked)"]
+
+
+def test_list_for_a_single_value_option(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.make_config('lfs = ["/a", "/b"]\n')
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines[0].endswith("lfsplug.toml:1: lfs: expected a single value, not list "
+                                       "['/a', '/b']")
