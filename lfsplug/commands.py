@@ -72,6 +72,10 @@ def lfsplug_addoption(parser: OptionParser) -> None:
         "--json", commands=("list", "check", "plugins", "status"), action="store_true",
         help="print JSON instead of text",
     )
+    parser.addoption(
+        "--ignore-errors", commands=("run",), action="store_true",
+        help="run even when validation reports errors (ordering errors still stop the run)",
+    )
     parser.addoption("--why", commands=("list",), metavar="NAME",
                      help="say where each field of script NAME and each of its edges came from")
 
@@ -113,10 +117,13 @@ def _run(session: Session) -> int:
     if not session.collect():
         return _no_scripts(session.config)
     session.validate()
+    validation_errors = len(session.errors)
     plan = session.build_plan()
     _echo_findings_inline(session.findings)
-    if session.errors:
-        click.echo(f"lfsplug: {len(session.errors)} error(s) in the script tree; nothing was run "
+    ignore = session.config.getoption("ignore_errors", False)
+    blocking = len(session.errors) - (validation_errors if ignore else 0)
+    if blocking:
+        click.echo(f"lfsplug: {blocking} error(s) in the script tree; nothing was run "
                    f"(lfsplug check shows them all)", err=True)
         return ExitCode.INVALID_TREE
     return session.execute(plan)

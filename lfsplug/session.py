@@ -28,6 +28,7 @@ from lfsplug.model import (
     Severity,
     Status,
 )
+from lfsplug.registry import ScriptRegistry
 from lfsplug.runner import run_protocol
 from lfsplug.stash import Stash
 
@@ -69,6 +70,7 @@ class Session:
         self.interrupted = False
         self._report_lock = threading.RLock()
         self._disabled_by_path: dict[str, set[str]] | None = None
+        self._registry: ScriptRegistry | None = None
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -92,16 +94,21 @@ class Session:
         )
         self.findings.extend(_duplicate_names(scripts))
         self.scripts = scripts
+        self._registry = ScriptRegistry(scripts)
         self.findings[:] = [f for f in self.findings if not self._silenced(f)]
         self.hook.lfsplug_collection_finish(session=self)
         return scripts
 
+    @property
+    def registry(self) -> ScriptRegistry:
+        """The discovered scripts by name, by what they provide and by phase."""
+        if self._registry is None or len(self._registry) != len(self.scripts):
+            self._registry = ScriptRegistry(self.scripts)
+        return self._registry
+
     def script(self, name: str) -> Script | None:
         """The discovered script called ``name``."""
-        for script in self.scripts:
-            if script.name == name:
-                return script
-        return None
+        return self.registry.get(name)
 
     # -- validation ----------------------------------------------------------------------------
 

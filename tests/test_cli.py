@@ -280,3 +280,13 @@ def test_list_for_a_single_value_option(lfsplugger: Lfsplugger) -> None:
     assert result.ret == 4
     assert result.errlines[0].endswith("lfsplug.toml:1: lfs: expected a single value, not list "
                                        "['/a', '/b']")
+
+
+def test_ignore_errors_runs_past_validation_but_not_ordering(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "if then fi"})
+    result = lfsplugger.run("run", "--ignore-errors")
+    assert result.ret == 1  # it ran: a passed, b failed in bash
+    assert result.statuses() == {"a": "passed", "b": "failed"}
+    result.stderr.fnmatch_lines(["*02-b.sh:1: error SYN001: bash syntax error*"])
+    lfsplugger.make_tree({"02-b.sh": "# lfsplug: depends=b"})
+    assert lfsplugger.run("run", "--ignore-errors").ret == 6

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lfsplug import Edge, Finding, Plan, Requirement, Script, Severity, hookimpl
+from lfsplug.registry import ScriptRegistry
 from lfsplug.version import satisfies
 
 if TYPE_CHECKING:
@@ -35,26 +35,17 @@ def lfsplug_addoption(parser: OptionParser) -> None:
     )
 
 
-def providers_of(scripts: Iterable[Script]) -> dict[str, list[Script]]:
-    """Map every name a script answers to (its own name and what it provides) to scripts."""
-    table: dict[str, list[Script]] = {}
-    for script in scripts:
-        for name in dict.fromkeys([script.name, *script.provides]):
-            table.setdefault(name, []).append(script)
-    return table
-
-
 def _origin(script: Script, key: str) -> str:
     return f"{script.relpath}: {key}= from {script.origins.get(key, 'metadata')}"
 
 
 def _requirement_edges(
     session: Session, script: Script, kind: str, reqs: list[Requirement],
-    providers: dict[str, list[Script]],
+    providers: ScriptRegistry,
 ) -> list[Edge]:
     edges = []
     for req in reqs:
-        found = providers.get(req.name, [])
+        found = providers.providers(req.name)
         line = _line(script, kind)
         if not found:
             severity = Severity.ERROR if kind == "depends" else Severity.INFO
@@ -89,17 +80,17 @@ def lfsplug_script_edges(session: Session, scripts: list[Script]) -> list[Edge] 
     if session.config.getoption("order", "sequence") == "sequence":
         edges.extend(Edge(a.name, b.name, "sequence", "sequence")
                      for a, b in itertools.pairwise(scripts))
-    providers = providers_of(scripts)
+    providers = ScriptRegistry(scripts)  # the scripts given, which a plugin may have narrowed
     for script in scripts:
         for kind in ("depends", "recommends", "optional"):
             edges.extend(_requirement_edges(session, script, kind, getattr(script, kind),
                                             providers))
         for name in script.after:
             edges.extend(Edge(p.name, script.name, "after", _origin(script, "after"))
-                         for p in providers.get(name, []))
+                         for p in providers.providers(name))
         for name in script.before:
             edges.extend(Edge(script.name, p.name, "before", _origin(script, "before"))
-                         for p in providers.get(name, []))
+                         for p in providers.providers(name))
     return edges
 
 
