@@ -287,6 +287,6 @@ def test_ignore_errors_runs_past_validation_but_not_ordering(lfsplugger: Lfsplug
     result = lfsplugger.run("run", "--ignore-errors")
     assert result.ret == 1  # it ran: a passed, b failed in bash
     assert result.statuses() == {"a": "passed", "b": "failed"}
-    result.stderr.fnmatch_lines(["*02-b.sh:1: error SYN001: bash syntax error*"])
+    result.stderr.fnmatch_lines(["*02-b.sh:2: error SYN001: bash syntax error*"])
     lfsplugger.make_tree({"02-b.sh": "# lfsplug: depends=b"})
     assert lfsplugger.run("run", "--ignore-errors").ret == 6
