@@ -198,6 +198,7 @@ class PluginManager(pluggy.PluginManager):
         return loaded
 
     def _register_lfsconf(self, file: Path) -> None:
+        _check_ownership(file)
         modname = f"lfsconf_{abs(hash(str(file))):x}"
         try:
             source = file.read_bytes()
@@ -380,6 +381,28 @@ def _line_in(tb: TracebackType | None, filename: str) -> int | str:
         if frame.filename == filename and frame.lineno is not None:
             line = frame.lineno
     return line
+
+
+def _check_ownership(file: Path) -> None:
+    """Refuse to import a local file that someone else could have changed: a build runs as
+    root, so a world-writable ``lfsconf.py`` (or folder above it), or one owned by neither the
+    user nor root, would run anyone's code."""
+    import stat
+
+    uid = os.getuid()
+    for path in [file, *file.parents]:
+        try:
+            info = path.stat()
+        except OSError:
+            return
+        writable = info.st_mode & stat.S_IWOTH and not (info.st_mode & stat.S_ISVTX)
+        if writable:
+            what = "it" if path == file else f"its folder {path}"
+            raise UsageError(f"{file}: refusing to load lfsconf.py: {what} is world-writable "
+                             f"(chmod o-w)")
+        if path == file and info.st_uid not in (uid, 0):
+            raise UsageError(f"{file}: refusing to load lfsconf.py: it is owned by uid "
+                             f"{info.st_uid}, neither you (uid {uid}) nor root")
 
 
 def _def_line(function: Any) -> int | str:

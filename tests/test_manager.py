@@ -347,3 +347,36 @@ def test_hookspec_module_is_the_marker() -> None:
         return x
 
     assert lfsplug_example.lfsplug_spec["firstresult"] is True  # type: ignore[attr-defined]
+
+
+def test_world_writable_lfsconf_is_refused(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("raise SystemExit('must not run')\n")
+    conf.chmod(0o666)
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {conf}: refusing to load lfsconf.py: it is "
+                               "world-writable (chmod o-w)"]
+    conf.chmod(0o644)
+    sub = lfsplugger.path / "open"
+    sub.mkdir()
+    sub.chmod(0o777)  # world-writable without the sticky bit, as /tmp is not
+    (sub / "01-x.sh").write_text("echo x\n")
+    inner = lfsplugger.make_lfsconf("x = 1\n", subdir="open")
+    result = lfsplugger.run("list", "open")
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {inner}: refusing to load lfsconf.py: its folder "
+                               f"{sub} is world-writable (chmod o-w)"]
+
+
+def test_lfsconf_of_another_owner_is_refused(lfsplugger: Lfsplugger) -> None:
+    import os
+
+    if os.getuid() != 0:
+        pytest.skip("changing a file's owner needs root")
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("x = 1\n")
+    os.chown(conf, 4321, 4321)
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert "owned by uid 4321, neither you (uid 0) nor root" in result.errlines[0]
