@@ -100,7 +100,10 @@ class OptionParser:
 
         ``names`` are flags such as ``"-j", "--jobs"``; the first long one gives the key.
         ``action`` is ``store`` (takes a value), ``store_true`` (a flag) or ``append`` (may be
-        repeated). Two plugins adding one flag is an error naming both.
+        repeated). Declaring an existing option again with the same flags, action and type adds
+        it to more commands (``parser.addoption("--json", commands=("host",),
+        action="store_true")``); two different options on one flag are an error naming both
+        plugins.
         """
         plugin = _calling_module()
         longs = [n for n in names if n.startswith("--")]
@@ -117,6 +120,10 @@ class OptionParser:
             tuple(names), key, tuple(commands), help, type, default, action,
             tuple(choices) if choices else None, metavar, plugin,
         )
+        same = self._flags.get(names[0])
+        if same is not None and _same_meaning(same, option):
+            same.commands = tuple(dict.fromkeys([*same.commands, *option.commands]))
+            return same
         for flag in names:
             other = self._flags.get(flag)
             if other is not None:
@@ -137,6 +144,12 @@ class OptionParser:
 
     def by_flag(self, flag: str) -> Option | None:
         return self._flags.get(flag)
+
+
+def _same_meaning(a: Option, b: Option) -> bool:
+    return (a.names, a.dest, a.action, a.type, a.choices) == (
+        b.names, b.dest, b.action, b.type, b.choices
+    )
 
 
 def _calling_module() -> str:

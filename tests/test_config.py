@@ -97,3 +97,13 @@ def test_stash_is_typed_and_keyed_by_identity() -> None:
     del stash[count]
     with pytest.raises(KeyError):
         stash[count]
+
+
+def test_redeclaring_an_option_adds_commands() -> None:
+    parser = OptionParser()
+    first = parser.addoption("--json", action="store_true", commands=("list",))
+    again = parser.addoption("--json", action="store_true", commands=("toolchain", "list"))
+    assert again is first
+    assert first.commands == ("list", "toolchain")
+    with pytest.raises(UsageError, match="added by two plugins"):
+        parser.addoption("--json", commands=("other",))  # takes a value: a different option
