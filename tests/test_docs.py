@@ -1,0 +1,184 @@
+"""Meta-tests that keep the documentation honest.
+
+The hook reference is generated from lfsplug/hookspec.py and must be current; every hook spec
+documents each of its parameters and its return value, and is exercised by some test; every
+command and every exit code is in the user guide; the event kinds listed in the reference are
+the ones the kernel emits.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lfsplug
+from lfsplug import docgen, hookspec
+from lfsplug.errors import ExitCode
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+TESTS = ROOT / "tests"
+HOOKS = sorted(name for name in vars(hookspec) if name.startswith("lfsplug_"))
+PHASES = ["Bootstrap", "Session", "Discovery", "Validation", "Ordering", "Execution",
+          "Monitoring", "Recovery", "Reporting"]
+
+
+def spec(name: str) -> Callable[..., Any]:
+    function: Callable[..., Any] = getattr(hookspec, name)
+    return function
+
+
+def read(name: str) -> str:
+    return (DOCS / name).read_text(encoding="utf-8")
+
+
+# -- the generated reference ------------------------------------------------------------------
+
+
+def test_hooks_md_is_up_to_date() -> None:
+    assert docgen.check(DOCS / "hooks.md"), (
+        "docs/hooks.md is stale: run python -m lfsplug.docgen and commit the result"
+    )
+
+
+def test_check_command_reports_a_stale_page(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = tmp_path / "hooks.md"
+    assert docgen.main(["--check", "--output", str(page)]) == 1  # missing
+    assert docgen.main(["--output", str(page)]) == 0
+    assert docgen.main(["--check", "--output", str(page)]) == 0
+    page.write_text(page.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
+    assert docgen.main(["--check", "--output", str(page)]) == 1
+    assert "out of date" in capsys.readouterr().err
+
+
+def test_hooks_are_grouped_by_phase_in_module_order() -> None:
+    phases = docgen.phases()
+    assert [p.title for p in phases] == PHASES
+    in_order = [h for p in phases for h in p.hooks]
+    source = inspect.getsource(hookspec)
+    assert in_order == sorted(in_order, key=lambda h: source.index(f"def {h}("))
+    assert sorted(in_order) == HOOKS
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_function_is_a_marked_spec(name: str) -> None:
+    assert hasattr(spec(name), "lfsplug_spec"), f"{name} lacks the @hookspec marker"
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_hook_is_in_hooks_md(name: str) -> None:
+    page = read("hooks.md")
+    assert f"### `{name}`" in page
+    assert f"def {name}(" in page
+
+
+def test_docstring_rendering() -> None:
+    text = docgen.render_docstring(
+        """Do a thing with :class:`~lfsplug.model.Plan`.
+
+        :param plan: the plan,
+            on two lines.
+        :returns: ``True``; see :func:`lfsplug_build_plan`.
+        """,
+        hooks=["lfsplug_build_plan"],
+    )
+    assert text == (
+        "Do a thing with `Plan`.\n\n**Parameters:**\n\n- `plan`: the plan, on two lines.\n\n"
+        "**Returns:** `True`; see [`lfsplug_build_plan`](#lfsplug_build_plan)."
+    )
+
+
+def test_signature_breaks_long_lines() -> None:
+    short = docgen.signature("lfsplug_configure", spec("lfsplug_configure"))
+    assert short == "def lfsplug_configure(config: Config) -> None: ..."
+    long = docgen.signature("lfsplug_recover", spec("lfsplug_recover"))
+    assert long.splitlines()[1] == "    session: Session,"
+    assert long.endswith(") -> Recovery | None: ...")
+
+
+# -- the specs document themselves ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", HOOKS)
+def test_every_parameter_and_return_is_documented(name: str) -> None:
+    function = spec(name)
+    doc = inspect.getdoc(function) or ""
+    assert doc, f"{name} has no docstring"
+    sig = inspect.signature(function)
+    documented = re.findall(r"^:param (\w+):", doc, re.M)
+    missing = [p for p in sig.parameters if p not in documented]
+    assert not missing, f"{name}: no :param line for {missing}"
+    stale = [p for p in documented if p not in sig.parameters]
+    assert not stale, f"{name}: :param lines for parameters it does not have: {stale}"
+    if sig.return_annotation not in ("None", None):
+        assert re.search(r"^:returns?:", doc, re.M), f"{name} returns a value: add :returns:"
+
+
+# Written while the other test modules were being written: when this file was committed, no
+# committed test mentioned these hooks. Each is xfail until one does (it then passes as XPASS);
+# take it off the list then. Every other hook must already be exercised.
+NOT_YET_EXERCISED = {"lfsplug_configure", "lfsplug_expected_duration", "lfsplug_ignore_path",
+                     "lfsplug_report_formats", "lfsplug_write_report"}
+
+
+def _exercised_params() -> list[object]:
+    xfail = pytest.mark.xfail(strict=False, reason="no test under tests/ mentions it yet")
+    return [pytest.param(name, marks=xfail) if name in NOT_YET_EXERCISED else name
+            for name in HOOKS]
+
+
+@pytest.mark.parametrize("name", _exercised_params())
+def test_every_hook_is_exercised_by_a_test(name: str) -> None:
+    texts = [p.read_text(encoding="utf-8") for p in TESTS.rglob("*.py")
+             if p.name != "test_docs.py"]
+    assert any(name in text for text in texts), f"no test under tests/ mentions {name}"
+
+
+# -- the user guide ---------------------------------------------------------------------------
+
+
+def _commands(capsys: pytest.CaptureFixture[str]) -> list[str]:
+    assert lfsplug.main(["--help"]) == 0
+    out = capsys.readouterr().out
+    listing = out.split("Commands:", 1)[1]
+    return re.findall(r"^  (\S+)", listing, re.M)
+
+
+@pytest.fixture
+def builtin_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only lfsplug's own plugins: a third-party command is not ours to document."""
+    monkeypatch.setenv("LFSPLUG_DISABLE_PLUGIN_AUTOLOAD", "1")
+    for name in ("LFSPLUG_ADDOPTS", "LFSPLUG_PLUGINS"):
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("builtin_only")
+def test_every_command_is_in_the_user_guide(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = _commands(capsys)
+    assert {"run", "list", "check", "plugins"} <= set(commands)
+    guide = read("user-guide.md")
+    missing = [c for c in commands if f"lfsplug {c}" not in guide]
+    assert not missing, f"docs/user-guide.md does not describe: {missing}"
+
+
+def test_every_exit_code_is_in_the_user_guide_table() -> None:
+    rows = re.findall(r"^\|\s*(\d+)\s*\|\s*`?(\w+)`?\s*\|", read("user-guide.md"), re.M)
+    table = {int(code): name for code, name in rows}
+    assert table == {int(code): code.name for code in ExitCode}
+
+
+# -- the event kinds --------------------------------------------------------------------------
+
+
+def test_event_kinds_are_the_ones_the_kernel_emits() -> None:
+    emitted = set()
+    for path in (ROOT / "lfsplug").glob("*.py"):
+        emitted |= set(re.findall(r"\bemit\(\s*\"([\w-]+)\"", path.read_text(encoding="utf-8")))
+    assert emitted == set(docgen.EVENT_KINDS)
