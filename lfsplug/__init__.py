@@ -6,6 +6,8 @@ The public API: the hook markers, the records that pass between plugins, the exi
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import pluggy
 
 __version__ = "0.1.0"
@@ -13,9 +15,16 @@ __version__ = "0.1.0"
 #: Marks a function as the implementation of a hook (``@lfsplug.hookimpl``).
 hookimpl = pluggy.HookimplMarker("lfsplug")
 
-# The hook specification module doubles as the marker for specs of a plugin's own hooks
-# (``@lfsplug.hookspec``): see the note at its end.
-from lfsplug import hookspec  # noqa: E402
+if TYPE_CHECKING:
+    # For type checkers, the marker; at run time the hook specification module, which is
+    # callable as the same marker (see the note at its end).
+    hookspec: pluggy.HookspecMarker
+    from lfsplug.commands import CommandSet
+    from lfsplug.config import Config, OptionParser
+    from lfsplug.manager import PluginManager
+    from lfsplug.session import Session
+else:
+    from lfsplug import hookspec
 from lfsplug.errors import ExitCode, PluginError, UsageError  # noqa: E402
 from lfsplug.model import (  # noqa: E402
     Alert,
@@ -37,6 +46,24 @@ from lfsplug.model import (  # noqa: E402
 )
 from lfsplug.stash import Stash, StashKey  # noqa: E402
 
+#: Kernel classes that plugins use in annotations, imported on first use (startup time).
+_LAZY = {
+    "CommandSet": "lfsplug.commands",
+    "Config": "lfsplug.config",
+    "OptionParser": "lfsplug.config",
+    "PluginManager": "lfsplug.manager",
+    "Session": "lfsplug.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lfsplug' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)
+
 
 def main(args: list[str] | None = None, plugins: list[object] | tuple[object, ...] = ()) -> int:
     """Run the ``lfsplug`` command line and return its exit code (see :mod:`lfsplug.cli`)."""
@@ -56,14 +83,18 @@ def console_main() -> int:
 
 __all__ = [
     "Alert",
+    "CommandSet",
+    "Config",
     "Edge",
     "Event",
     "ExitCode",
     "FailureClass",
     "Finding",
     "MetaSource",
+    "OptionParser",
     "Plan",
     "PluginError",
+    "PluginManager",
     "Priority",
     "Recovery",
     "Requirement",
@@ -71,6 +102,7 @@ __all__ = [
     "Sample",
     "Script",
     "ScriptResult",
+    "Session",
     "Severity",
     "Stash",
     "StashKey",

@@ -46,7 +46,28 @@ class Preparsed:
     debug: str | None = None
     trace_config: bool = False
     config_file: Path | None = None
+    #: the configuration file is known for sure (given with -c, or found from the real PATH)
+    config_fixed: bool = False
     rest: list[str] = field(default_factory=list)
+    addopts: list[str] = field(default_factory=list)
+
+    def merge_addopts(self, env: Preparsed) -> None:
+        """Take the global options of ``LFSPLUG_ADDOPTS``; the command line's come later and
+        win (``-c``), or add to them (``-p``)."""
+        self.plugins[:0] = env.plugins
+        self.debug = self.debug or env.debug
+        self.trace_config = self.trace_config or env.trace_config
+        if self.config_file is None and env.config_file is not None:
+            self.config_file, self.config_fixed = env.config_file, True
+        self.addopts = env.rest
+
+
+class _ConfigMoved(Exception):  # noqa: N818 - a signal to start again, not an error
+    """The configuration file of the real first PATH is not the one guessed before parsing."""
+
+    def __init__(self, path: Path | None) -> None:
+        super().__init__(str(path))
+        self.path = path
 
 
 def preparse(argv: Sequence[str]) -> Preparsed:
@@ -84,19 +105,26 @@ def _take(pre: Preparsed, flag: str, value: str) -> None:
         pre.plugins.append(value)
     else:
         pre.config_file = Path(value).absolute()
+        pre.config_fixed = True
         if not pre.config_file.is_file():
             raise UsageError(f"-c {value}: configuration file not found")
 
 
 def _config_candidates(rest: Sequence[str]) -> list[Path]:
-    """Where to look for lfsplug.toml: the first PATH-looking argument and the directories
-    above it (as pytest finds its rootdir), else the current directory and those above it."""
-    start = Path.cwd()
-    for arg in rest:
-        if not arg.startswith("-") and os.path.exists(arg):
-            path = Path(arg).absolute()
-            start = path if path.is_dir() else path.parent
-            break
+    """A first guess, before the options are known, of where lfsplug.toml is: from the first
+    argument after the command that names an existing path. The command checks the guess
+    against its real first PATH and starts again if it was wrong (an option's value, say)."""
+    words = [a for a in rest if not a.startswith("-")][1:]
+    first = next((w for w in words if os.path.exists(w)), None)
+    return _candidates_for(Path(first) if first else None)
+
+
+def _candidates_for(path: Path | None) -> list[Path]:
+    """The directory of ``path`` (else the current directory) and every directory above it,
+    as pytest finds its rootdir."""
+    start = Path.cwd() if path is None else path.absolute()
+    if not start.is_dir():
+        start = start.parent
     return [start, *start.parents]
 
 
@@ -110,31 +138,19 @@ def main(  # noqa: PLR0911
     :param plugins: plugin objects to register in addition (tests, embedding).
     """
     argv = list(sys.argv[1:] if args is None else args)
-    pm: PluginManager | None = None
+    holder: list[PluginManager] = []
     pre = Preparsed()
     debug_stream: TextIO | None = None
     try:
         pre = preparse(argv)
-        pm = PluginManager()
+        pre.merge_addopts(preparse(addopts_from_env()))
         if pre.debug:
             debug_stream = open(pre.debug, "w", encoding="utf-8")  # noqa: SIM115 - closed below
-            pm.enable_debug(debug_stream)
-        config_file = load_config_file(
-            pre.config_file or find_config_file(_config_candidates(pre.rest))
-        )
-        pm.register_plugin(commands, "lfsplug.commands", _kernel_origin())
-        pm.load_plugins(pre.plugins, config_file.plugins, plugins)
-        parser = OptionParser()
-        pm.hook.lfsplug_addoption.call_historic(kwargs={"parser": parser, "pluginmanager": pm})
-        commandset = CommandSet()
-        pm.hook.lfsplug_addcommands.call_historic(
-            kwargs={"commands": commandset, "pluginmanager": pm}
-        )
-        _check_file_keys(config_file, parser, pm)
-        group = build_group(pm, parser, commandset, config_file, pre)
-        rest = insert_addopts(pre.rest, parser, commandset)
-        result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
-        return int(result) if isinstance(result, int) else ExitCode.OK
+        while True:
+            try:
+                return _main(pre, plugins, debug_stream, holder)
+            except _ConfigMoved as moved:  # guessed wrong before parsing: once more, sure
+                pre.config_file, pre.config_fixed = moved.path, True
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.NoArgsIsHelpError as exc:
@@ -147,12 +163,40 @@ def main(  # noqa: PLR0911
     except LfsplugError as exc:
         return _fail(str(exc), exc.exit_code, exc, pre)
     except Exception as exc:
-        error = pm.as_plugin_error(exc) if pm is not None else LfsplugError(repr(exc))
+        error = holder[-1].as_plugin_error(exc) if holder else LfsplugError(repr(exc))
         return _fail(str(error), error.exit_code, exc, pre)
     finally:
         if debug_stream is not None:
             debug_stream.close()
             click.echo(f"lfsplug: wrote the debug log to {pre.debug}", err=True)
+
+
+def _main(
+    pre: Preparsed, plugins: Sequence[object], debug: TextIO | None,
+    holder: list[PluginManager],
+) -> int:
+    """Load the plugins, build the command line from them and run the command."""
+    pm = PluginManager()
+    holder.append(pm)
+    if debug is not None:
+        pm.enable_debug(debug)
+    guess = pre.config_file if pre.config_fixed else find_config_file(
+        _config_candidates(pre.rest)
+    )
+    config_file = load_config_file(guess)
+    pm.register_plugin(commands, "lfsplug.commands", _kernel_origin())
+    pm.load_plugins(pre.plugins, config_file.plugins, plugins)
+    parser = OptionParser()
+    pm.hook.lfsplug_addoption.call_historic(kwargs={"parser": parser, "pluginmanager": pm})
+    commandset = CommandSet()
+    pm.hook.lfsplug_addcommands.call_historic(
+        kwargs={"commands": commandset, "pluginmanager": pm}
+    )
+    _check_file_keys(config_file, parser, pm)
+    group = build_group(pm, parser, commandset, config_file, pre)
+    rest = insert_addopts(pre.rest, pre.addopts, parser, commandset)
+    result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
+    return int(result) if isinstance(result, int) else ExitCode.OK
 
 
 def _fail(message: str, code: int, exc: BaseException, pre: Preparsed) -> int:
@@ -188,10 +232,12 @@ def _check_file_keys(config_file: ConfigFile, parser: OptionParser, pm: PluginMa
         )
 
 
-def insert_addopts(rest: list[str], parser: OptionParser, commandset: CommandSet) -> list[str]:
-    """Put ``LFSPLUG_ADDOPTS`` right after the command name, keeping only the options that
-    command accepts (so ``LFSPLUG_ADDOPTS=-j4`` does not break ``lfsplug list``)."""
-    extra = addopts_from_env()
+def insert_addopts(
+    rest: list[str], extra: list[str], parser: OptionParser, commandset: CommandSet
+) -> list[str]:
+    """Put ``LFSPLUG_ADDOPTS`` (less its global options, taken already) right after the
+    command name, keeping only the options that command accepts (so ``LFSPLUG_ADDOPTS=-j4``
+    does not break ``lfsplug list``)."""
     if not extra:
         return rest
     position = next((i for i, a in enumerate(rest) if not a.startswith("-")), None)
@@ -255,7 +301,7 @@ def _global_params() -> list[click.Parameter]:
                      callback=_print_version, help="Show the version and exit."),
         click.Option(["-c", "--config"], metavar="FILE", expose_value=False,
                      help="Read this configuration file instead of lfsplug.toml."),
-        click.Option(["-p"], "plugins", metavar="NAME", multiple=True, expose_value=False,
+        click.Option(["-p", "plugins"], metavar="NAME", multiple=True, expose_value=False,
                      help="Load plugin NAME (entry point or module); -p no:NAME blocks it. "
                           "May stand anywhere."),
         click.Option(["--debug"], metavar="[=FILE]", is_flag=False, flag_value="1",
@@ -291,6 +337,10 @@ def _click_command(
         resolved = resolve_options(ctx, values, parser, config_file)
         raw_paths = values.get("paths") or (".",)
         paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
+        if not pre.config_fixed:
+            actual = find_config_file(_candidates_for(paths[0] if paths else None))
+            if actual != config_file.path:
+                raise _ConfigMoved(actual)
         config = Config(pm, command=command.name, options=resolved, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
         return run_command(command, config, pre)
@@ -309,7 +359,7 @@ def _click_option(option: Option) -> click.Option:
             kwargs["multiple"] = True
     if option.default not in (None, False, []):
         kwargs["help"] = f"{option.help} [default: {option.default}]"
-    return click.Option(list(option.names), option.dest, **kwargs)
+    return click.Option([*option.names, option.dest], **kwargs)
 
 
 def resolve_options(

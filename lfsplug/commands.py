@@ -76,6 +76,11 @@ def lfsplug_addoption(parser: OptionParser) -> None:
         "--ignore-errors", commands=("run",), action="store_true",
         help="run even when validation reports errors (ordering errors still stop the run)",
     )
+    parser.addoption(
+        "--report", commands=("run",), action="append", metavar="FORMAT:PATH",
+        help="write a report when the run ends (formats come from plugins: lfsplug plugins "
+             "shows which implement lfsplug_write_report); may be repeated",
+    )
     parser.addoption("--why", commands=("list",), metavar="NAME",
                      help="say where each field of script NAME and each of its edges came from")
 
@@ -114,6 +119,42 @@ def cmd_run(config: Config) -> int:
 
 
 def _run(session: Session) -> int:
+    reports = report_requests(session.config)
+    try:
+        return _build(session)
+    finally:
+        write_reports(session, reports)
+
+
+def report_requests(config: Config) -> list[tuple[str, Path]]:
+    """The ``--report FORMAT:PATH`` values, checked against the formats plugins write."""
+    known = sorted({f for fmts in config.hook.lfsplug_report_formats(config=config) for f in fmts})
+    requests = []
+    for value in config.getoption("report", []):
+        fmt, sep, path = value.partition(":")
+        if not sep or not path:
+            raise UsageError(f"--report {value}: expected FORMAT:PATH (e.g. json:report.json)")
+        if fmt not in known:
+            raise UsageError(f"--report {value}: unknown format {fmt!r} (known: "
+                             f"{', '.join(known) or 'none; no plugin writes reports'})")
+        requests.append((fmt, Path(path).absolute()))
+    return requests
+
+
+def write_reports(session: Session, requests: list[tuple[str, Path]]) -> None:
+    """Write each requested report; a report that cannot be written is said, not fatal."""
+    for fmt, path in requests:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            written = session.hook.lfsplug_write_report(session=session, format=fmt, path=path)
+        except OSError as exc:
+            click.echo(f"lfsplug: cannot write the {fmt} report to {path}: {exc}", err=True)
+            continue
+        if written:
+            click.echo(f"lfsplug: wrote the {fmt} report to {_show(path)}", err=True)
+
+
+def _build(session: Session) -> int:
     if not session.collect():
         return _no_scripts(session.config)
     session.validate()

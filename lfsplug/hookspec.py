@@ -299,9 +299,10 @@ def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge
 
 # ---------------------------------------------------------------------------------------------
 # Execution. The per-script protocol, driven by lfsplug.runner.run_protocol for each script:
-#   lfsplug_script_cached -> (lfsplug_script_env -> lfsplug_script_command -> lfsplug_script_start
-#   -> lfsplug_run_script -> lfsplug_script_finish) and, on failure, lfsplug_classify_failure ->
-#   lfsplug_recover, which may send the script round again.
+#   lfsplug_script_cached, then lfsplug_script_env once, then for each attempt
+#   lfsplug_script_command -> lfsplug_script_start -> lfsplug_run_script and, on failure,
+#   lfsplug_classify_failure -> lfsplug_recover (which may send it round again), and last
+#   lfsplug_script_finish once with the final result.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -310,7 +311,7 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool | None:
     """Run the whole plan: the scheduler.
 
     :param session: the session; call ``session.run_protocol(script)`` for each script, from
-        any thread, once the scripts it depends on have passed (``session.should_stop`` tells
+        any thread, once the scripts it depends on have passed (``session.shouldstop`` tells
         when to start no more).
     :param plan: the plan.
     :returns: True when handled. firstresult; the built-in ``executor`` answers last.
@@ -350,7 +351,8 @@ def lfsplug_script_command(
     :param env: its environment (already shaped).
     :param config: the configuration.
     :returns: an argv list (never a shell string). firstresult; the built-in answers
-        ``["bash", "-e", PATH]`` last.
+        ``["bash", "+h", "-e", PATH]`` last (hashing off, exit on error, as the book's
+        build environment has it).
     """
 
 

@@ -80,8 +80,10 @@ class PluginManager(pluggy.PluginManager):
         :param config_plugins: the configuration file's ``plugins`` list.
         :param inline: plugin objects passed to :func:`lfsplug.main` (tests, embedding).
         """
+        env_specs = [p.strip() for p in os.environ.get("LFSPLUG_PLUGINS", "").split(",")]
         enable = [s for s in specs if not s.startswith("no:")]
-        for spec in specs:
+        env_plugins = [p for p in env_specs if p and not p.startswith("no:")]
+        for spec in [*specs, *env_specs]:
             if spec.startswith("no:"):
                 self.set_blocked(spec[3:])
         autoload = not os.environ.get("LFSPLUG_DISABLE_PLUGIN_AUTOLOAD")
@@ -89,7 +91,6 @@ class PluginManager(pluggy.PluginManager):
             builtin = all(_distribution(ep) == "lfsplug" for ep in eps)
             if builtin or autoload:
                 self._load_entry_point(name, eps, "builtin" if builtin else "entrypoint")
-        env_plugins = [p for p in os.environ.get("LFSPLUG_PLUGINS", "").split(",") if p.strip()]
         for how, names in (("-p", enable), ("LFSPLUG_PLUGINS", env_plugins),
                            ("config", list(config_plugins))):
             for name in names:
@@ -185,7 +186,7 @@ class PluginManager(pluggy.PluginManager):
             for directory in _dirs_between(rootdir, top):
                 files.append(directory / LFSCONF)
             if path.is_dir():
-                files.extend(sorted(path.rglob(LFSCONF)))
+                files.extend(_lfsconf_below(path))
         loaded: list[Path] = []
         seen: set[Path] = set()
         for candidate in files:
@@ -424,6 +425,18 @@ def _impl_location(function: Any) -> str | None:
     if code is None:
         return None
     return f"{code.co_filename}:{_def_line(function)}"
+
+
+def _lfsconf_below(top: Path) -> list[Path]:
+    """The lfsconf.py files in folders below ``top``, in sorted order; hidden folders (the
+    state directory ``.lfsplug`` among them), ``__pycache__`` and symlinked folders are
+    not entered."""
+    found = []
+    for directory, subdirs, filenames in os.walk(top):
+        subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
+        if directory != str(top) and LFSCONF in filenames:
+            found.append(Path(directory) / LFSCONF)
+    return found
 
 
 def _dirs_between(rootdir: Path, top: Path) -> list[Path]:

@@ -175,7 +175,7 @@ class Session:
             self.finished = time.time()
             self.emit("run-finish", None, Priority.STATUS, exit_code=int(self.exit_code()))
             self.events.close()
-            self.raise_event_error()
+        self.raise_event_error()  # not in finally: it must not replace an error in flight
         return self.exit_code()
 
     def run_protocol(self, script: Script) -> ScriptResult:

@@ -290,3 +290,56 @@ def test_ignore_errors_runs_past_validation_but_not_ordering(lfsplugger: Lfsplug
     result.stderr.fnmatch_lines(["*02-b.sh:2: error SYN001: bash syntax error*"])
     lfsplugger.make_tree({"02-b.sh": "# lfsplug: depends=b"})
     assert lfsplugger.run("run", "--ignore-errors").ret == 6
+
+
+def test_config_file_of_the_real_path_wins_over_an_option_value(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"sd/lfsplug.toml": 'lfs = "/from/sd"',
+                          "scripts/01-env.sh": 'echo "LFS=$LFS"',
+                          "scripts/lfsplug.toml": 'lfs = "/from/scripts"'})
+    result = lfsplugger.run("run", "--state-dir", "sd", "scripts")
+    assert result.ret == 0, result.errlines
+    assert "LFS=/from/scripts" in (lfsplugger.path / "sd/logs/env.log").read_text()
+
+
+def test_addopts_may_carry_plugin_options(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "-p no:terminal --keep-going")
+    result = lfsplugger.run("run")
+    assert (result.ret, result.outlines) == (0, [])
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "")
+    lfsplugger.setenv("LFSPLUG_PLUGINS", "no:terminal")
+    result = lfsplugger.run("run")
+    assert (result.ret, result.outlines) == (0, [])
+
+
+def test_help_shows_real_defaults(lfsplugger: Lfsplugger) -> None:
+    text = "\n".join(lfsplugger.run("run", "--help").outlines)
+    assert "[default: sequence]" in text
+    assert "(order)" not in text
+
+
+def test_reports_from_a_plugin(lfsplugger: Lfsplugger) -> None:
+    from pathlib import Path
+
+    class Csv:
+        @lfsplug.hookimpl
+        def lfsplug_report_formats(self) -> list[str]:
+            return ["csv"]
+
+        @lfsplug.hookimpl
+        def lfsplug_write_report(self, session: object, format: str, path: Path) -> bool | None:
+            if format != "csv":
+                return None
+            rows = [f"{r.name},{r.status}" for r in session.results.values()]  # type: ignore[attr-defined]
+            path.write_text("\n".join(rows) + "\n")
+            return True
+
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "exit 1"})
+    result = lfsplugger.run("run", "--report", "csv:out/r.csv", plugins=[Csv()])
+    assert result.ret == 1
+    assert (lfsplugger.path / "out/r.csv").read_text() == "a,passed\nb,failed\n"
+    assert result.errlines[-1] == "lfsplug: wrote the csv report to out/r.csv"
+    bad = lfsplugger.run("run", "--report", "pdf:x.pdf", plugins=[Csv()])
+    assert (bad.ret, bad.errlines) == (4, ["lfsplug: --report pdf:x.pdf: unknown format 'pdf' "
+                                           "(known: csv)"])
+    assert lfsplugger.run("run", "--report", "csv", plugins=[Csv()]).ret == 4

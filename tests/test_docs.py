@@ -121,20 +121,7 @@ def test_every_parameter_and_return_is_documented(name: str) -> None:
         assert re.search(r"^:returns?:", doc, re.M), f"{name} returns a value: add :returns:"
 
 
-# Written while the other test modules were being written: when this file was committed, no
-# committed test mentioned these hooks. Each is xfail until one does (it then passes as XPASS);
-# take it off the list then. Every other hook must already be exercised.
-NOT_YET_EXERCISED = {"lfsplug_configure", "lfsplug_expected_duration", "lfsplug_ignore_path",
-                     "lfsplug_report_formats", "lfsplug_write_report"}
-
-
-def _exercised_params() -> list[object]:
-    xfail = pytest.mark.xfail(strict=False, reason="no test under tests/ mentions it yet")
-    return [pytest.param(name, marks=xfail) if name in NOT_YET_EXERCISED else name
-            for name in HOOKS]
-
-
-@pytest.mark.parametrize("name", _exercised_params())
+@pytest.mark.parametrize("name", HOOKS)
 def test_every_hook_is_exercised_by_a_test(name: str) -> None:
     texts = [p.read_text(encoding="utf-8") for p in TESTS.rglob("*.py")
              if p.name != "test_docs.py"]

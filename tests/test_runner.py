@@ -172,3 +172,22 @@ def test_report_header_and_terminal_summary(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run("run", plugins=[Extra()])
     result.stdout.fnmatch_lines(["extra header line", "*passed  a*", "extra summary, exit 0",
                                  "==== 1 passed in *"])
+
+
+def test_expected_durations_shape_the_critical_path(lfsplugger: Lfsplugger) -> None:
+    seen: dict[str, list[str]] = {}
+
+    class History:
+        @lfsplug.hookimpl
+        def lfsplug_expected_duration(self, script: Script) -> float | None:
+            return {"slow": 100.0, "fast": 1.0}.get(script.name)
+
+        @lfsplug.hookimpl
+        def lfsplug_sessionfinish(self, session: object) -> None:
+            seen["path"] = session.plan.critical_path  # type: ignore[attr-defined]
+
+    lfsplugger.make_tree({"01-base.sh": "# lfsplug: sbu=2", "02-slow.sh": "# lfsplug: after=base",
+                          "03-fast.sh": "# lfsplug: after=base",
+                          "04-end.sh": "# lfsplug: after=slow, fast"})
+    assert lfsplugger.run("list", "--order", "graph", plugins=[History()]).ret == 0
+    assert seen["path"] == ["base", "slow", "end"]

@@ -71,7 +71,8 @@ class TerminalReporter:
     @hookimpl
     def lfsplug_collection_finish(self, session: Session) -> None:
         self.total = len(session.scripts)
-        self.write(f"found {self.total} scripts under "
+        noun = "script" if self.total == 1 else "scripts"
+        self.write(f"found {self.total} {noun} under "
                    + ", ".join(str(p) for p in session.config.paths))
 
     @hookimpl
