@@ -6,6 +6,10 @@ with ``~`` before the end of the run, the end before letters, and letters before
 character; digit runs compare as numbers. So ``6.5`` < ``6.48``, ``1.4.10`` > ``1.4.9``,
 ``2.5.1a`` > ``2.5.1`` and ``1.0~rc1`` < ``1.0``. Strings that compare equal that way
 (``1.01`` and ``1.1``) are ordered by their plain text, as sort does.
+
+Like ``sort -V`` it compares file names without their suffixes first (``x.sh`` before ``x.1``,
+``a.tar.gz`` before ``a-1.tar.gz``: a suffix is a run of ``.letters`` at the end), and puts
+``.``, then ``..``, then other names starting with a dot before all other names.
 """
 
 from __future__ import annotations
@@ -29,9 +33,23 @@ def _weight(char: str) -> int:
     return ord(char) + 256
 
 
+_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
+
+
 @lru_cache(maxsize=65_536)
-def version_key(text: str) -> tuple[Parts, str]:
+def version_key(text: str) -> tuple[int, Parts, Parts, str]:
     """A sort key that orders strings as ``sort -V`` does."""
+    if text in ("", ".", ".."):
+        return (("", ".", "..").index(text), (), (), text)
+    dotted = text.startswith(".")
+    name = text[1:] if dotted else text
+    match = _SUFFIX.search(name)  # matches at the end at least
+    prefix = name[: match.start()] if match else name
+    return (3 if dotted else 4, _parts(prefix), _parts(name), text)
+
+
+def _parts(text: str) -> Parts:
+    """``verrevcmp``'s order as a tuple: (non-digit run weights, digit run value) pairs."""
     parts: list[tuple[tuple[int, ...], int]] = []
     for letters, digits in _RUNS.findall(text):
         if not letters and not digits:
@@ -39,7 +57,7 @@ def version_key(text: str) -> tuple[Parts, str]:
         weights = tuple(_weight(c) for c in letters) + _END
         parts.append((weights, int(digits) if digits else 0))
     parts.append((_END, 0))  # the end of the string, so that "1.0~" sorts before "1.0"
-    return (tuple(parts), text)
+    return tuple(parts)
 
 
 def compare(a: str, b: str) -> int:
@@ -50,7 +68,7 @@ def compare(a: str, b: str) -> int:
 
 def _version_only(a: str, b: str) -> int:
     """Compare by version order alone (``1.01`` equals ``1.1``), for requirements."""
-    ka, kb = version_key(a)[0], version_key(b)[0]
+    ka, kb = _parts(a), _parts(b)
     return (ka > kb) - (ka < kb)
 
 

@@ -101,9 +101,9 @@ def test_lfsconf_unmarked_hook_is_an_error(lfsplugger: Lfsplugger) -> None:
 
 def test_lfsconf_in_subdirectory_and_above_root(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
     project = tmp_path / "project"
-    lfsplugger.make_tree({"project/tree/ch5/01-a.sh": 'echo "A=$EXTRA $MORE"',
+    lfsplugger.make_tree({"project/tree/sub/01-a.sh": 'echo "A=$EXTRA $MORE"',
                           "project/lfsplug.toml": "",
-                          "project/tree/ch5/lfsconf.py": textwrap.dedent("""
+                          "project/tree/sub/lfsconf.py": textwrap.dedent("""
                               import lfsplug
                               @lfsplug.hookimpl
                               def lfsplug_script_env(env):

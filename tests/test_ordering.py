@@ -55,7 +55,8 @@ def test_sequence_order_follows_discovery(lfsplugger: Lfsplugger) -> None:
         "chapter5/10-a.sh": "echo a >> ../order.txt",
     })
     assert plan_names(lfsplugger) == ["b", "a", "z"]
-    result = lfsplugger.run("run", "--order", "sequence")
+    # chapter5 is the book's cross toolchain: this host need not meet its requirements
+    result = lfsplugger.run("run", "--order", "sequence", "--host-check", "off")
     assert result.ret == 0
     assert ran_in_order(lfsplugger) == ["b", "a", "z"]
 

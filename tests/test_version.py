@@ -41,17 +41,22 @@ def test_lfs_like_names_agree_with_sort() -> None:
 
 
 version_text = st.text(alphabet="0123456789.-~abzAZ_+", min_size=1, max_size=12)
+file_names = st.text(alphabet="0123456789.-~abzAZ_+", min_size=0, max_size=12)
 
 
 @needs_sort
-@settings(max_examples=150, deadline=None)
-@given(st.lists(version_text, min_size=2, max_size=8, unique=True))
+@settings(max_examples=300, deadline=None)
+@given(st.lists(file_names, min_size=2, max_size=8, unique=True))
 def test_agrees_with_gnu_sort_v(items: list[str]) -> None:
-    # sort -V strips file suffixes like ".tar.gz" and treats a leading "." specially;
-    # those rules are for file names, not versions: leave them out of the comparison.
-    items = [i for i in items if not i.startswith(".") and "." not in i.rstrip("0123456789")[-1:]]
-    if len(items) >= 2:
-        assert sorted(items, key=version_key) == gnu_sort_v(items)
+    """File suffixes, leading dots, tildes and all: the same order as GNU sort -V."""
+    assert sorted(items, key=version_key) == gnu_sort_v(items)
+
+
+@needs_sort
+@pytest.mark.parametrize("items", [["0A", "0.A"], ["x.1", "x.sh", "x"], [".", "..", ".a", "a"],
+                                   ["a-1.tar.gz", "a.tar.gz", "a"], ["", "~", "0"]])
+def test_file_name_rules_of_sort_v(items: list[str]) -> None:
+    assert sorted(items, key=version_key) == gnu_sort_v(items)
 
 
 @given(version_text, version_text, version_text)
