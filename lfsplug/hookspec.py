@@ -407,10 +407,14 @@ def lfsplug_events(session: Session, events: list[Event]) -> None:
     """Events from the event bus, delivered in batches in priority order (alerts first).
 
     :param session: the session.
-    :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script`` and
-        ``payload``. Called from the bus's delivery thread, never concurrently with itself.
+    :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script``,
+        ``payload`` and ``seq`` (the order of emission). Called from the bus's delivery thread,
+        never concurrently with itself.
 
     Every event reaches plugins through this one hook; see ``docs/hooks.md`` for the kinds.
+    Priority comes first: a ``script-output`` event (progress) may arrive after its script's
+    ``script-finish`` (status); sort by ``seq`` where the order of emission matters. A plugin
+    that raises here stops the build before its next script starts (exit 3).
     """
 
 

@@ -287,7 +287,7 @@ class PluginManager(pluggy.PluginManager):
             tb = tb.tb_next
         return found
 
-    def as_plugin_error(self, exc: Exception, script: str | None = None) -> LfsplugError:
+    def as_plugin_error(self, exc: BaseException, script: str | None = None) -> LfsplugError:
         """Turn an exception from a hook into a one-line error naming the plugin and hook."""
         if isinstance(exc, LfsplugError):
             return exc

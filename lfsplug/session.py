@@ -226,7 +226,7 @@ class Session:
     def raise_event_error(self) -> None:
         """Raise, as a plugin error, an exception a subscriber raised on the bus's thread."""
         error = self.events.error
-        if error is not None and isinstance(error, Exception):
+        if error is not None:
             self.events.error = None
             raise self.config.pluginmanager.as_plugin_error(error) from error
 

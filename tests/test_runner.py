@@ -191,3 +191,21 @@ def test_expected_durations_shape_the_critical_path(lfsplugger: Lfsplugger) -> N
                           "04-end.sh": "# lfsplug: after=slow, fast"})
     assert lfsplugger.run("list", "--order", "graph", plugins=[History()]).ret == 0
     assert seen["path"] == ["base", "slow", "end"]
+
+
+def test_failing_event_subscriber_stops_the_build_before_the_next_script(
+    lfsplugger: Lfsplugger,
+) -> None:
+    class Broken:
+        @lfsplug.hookimpl
+        def lfsplug_events(self, events: list[lfsplug.Event]) -> None:
+            if any(e.kind == "script-finish" for e in events):
+                raise SystemExit("subscriber gave up")
+
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "sleep 0.5", "03-c.sh": "echo c",
+                          "04-d.sh": "echo d"})
+    result = lfsplugger.run("run", "-p", "no:terminal", plugins=[Broken()])
+    assert result.ret == 3
+    assert result.errlines == ["lfsplug: plugin 'Broken' failed in hook lfsplug_events: "
+                               "SystemExit: subscriber gave up"]
+    assert result.results["d"].status == "not-run"

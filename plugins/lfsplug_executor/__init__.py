@@ -248,6 +248,7 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
     preds = plan.predecessors()
     blocked: dict[str, str] = {}  # script -> the failed script it waits for
     for script in plan.scripts:
+        session.raise_event_error()  # a subscriber failed: stop now, not hours later
         if session.shouldstop:
             break
         cause = next((blocked.get(p, p) for p in sorted(preds[script.name])
