@@ -1,0 +1,334 @@
+"""Walking a tree: which files are scripts, in what order, and what is wrong with the others.
+
+One :class:`Walker` walks one root. In each directory it looks for a list file first (the list
+then says which scripts to build and in what order); otherwise it takes the numbered files and
+directories in version order (:func:`~lfsplug_discovery.names.order_key`). Layouts mix freely: a
+jhalfs ``lfs-commands/`` tree, a folder of ``NN-name.sh`` files and a directory with a
+``build_order.txt`` may sit side by side under one root. Every file is read once (its head);
+anything that cannot be a script is skipped with a finding that says why, never a traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lfsplug import Finding, Script, Severity
+from lfsplug_discovery.head import Head, read_head, wrong_interpreter
+from lfsplug_discovery.listfile import ListEntry, read_list
+from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, parse_filename
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config
+    from lfsplug_discovery.settings import Settings
+
+__all__ = ["SKIP_DIRS", "DiscoveryState", "Pending", "Walker"]
+
+#: Directories that never hold scripts: version control, caches, state, jhalfs' own logs.
+SKIP_DIRS = frozenset({
+    ".git", ".hg", ".svn", "__pycache__", ".lfsplug", "logs", "test-logs",
+})
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A finding made during the walk, reported once discovery is complete; ``script`` is the
+    path of the script it is about (dropped if a plugin deselects that script)."""
+
+    finding: Finding
+    script: str | None = None
+
+
+@dataclass
+class DiscoveryState:
+    """What discovery keeps during one session: each script's head (read once, used by the
+    metadata hook) and the findings to report when collection finishes."""
+
+    heads: dict[str, Head] = field(default_factory=dict)
+    pending: list[Pending] = field(default_factory=list)
+
+    def note(self, code: str, severity: Severity, message: str, path: str | None, *,
+             line: int | None = None, hint: str | None = None, script: str | None = None) -> None:
+        """Keep a finding for :func:`lfsplug_collection_finish` to report."""
+        self.pending.append(Pending(
+            Finding(code, severity, message, path, line, hint, "discovery"), script
+        ))
+
+
+def shown(name: str) -> str:
+    """A file name safe to print on one line: control characters and undecodable bytes
+    escaped (``01-a\\nb.sh``, ``01-caf\\xe9.sh``)."""
+    return repr(os.fsencode(name))[2:-1]
+
+
+def bad_name(name: str) -> str | None:
+    """Why a file name cannot name a script (not UTF-8, control characters), or None."""
+    if name.isascii() and name.isprintable():
+        return None
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return "is not valid UTF-8"
+    if any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "contains a newline or another control character"
+    return None
+
+
+class Walker:
+    """Walks one root and collects its scripts in layout order (see the module docstring)."""
+
+    def __init__(self, config: Config, settings: Settings, state: DiscoveryState,
+                 root: str) -> None:
+        self.config = config
+        self.settings = settings
+        self.state = state
+        self.root = root
+        self.root_path = Path(root)
+        self.real_root = os.path.realpath(root)
+        self.state_dir = os.path.abspath(config.state_dir)
+        self.found: list[Script] = []
+        self._walked: set[tuple[int, int]] = set()
+        self._ignore = config.hook.lfsplug_ignore_path
+        # Most runs have no lfsconf.py that ignores paths: then skip a hook call per file.
+        self._ignoring = bool(self._ignore.get_hookimpls())
+
+    # -- directories ---------------------------------------------------------------------------
+
+    def walk(self, directory: str) -> None:
+        """Walk one directory: through its list file if it has one, else in version order."""
+        try:
+            info = os.stat(directory)
+        except OSError as exc:
+            self._unreadable_dir(directory, exc)
+            return
+        if (info.st_dev, info.st_ino) in self._walked:
+            self.state.note("DISC026", Severity.INFO, "this directory was walked already (a "
+                            "symbolic link loop); skipped", directory)
+            return
+        self._walked.add((info.st_dev, info.st_ino))
+        entries = self.scan(directory)
+        if entries is None:
+            return
+        names = {e.name for e in entries}
+        listed = next((n for n in self.settings.list_files if n in names), None)
+        if listed is not None:
+            self.walk_list(directory, os.path.join(directory, listed), entries)
+            return
+        for entry in entries:
+            self._visit(entry)
+
+    def scan(self, directory: str) -> list[os.DirEntry[str]] | None:
+        """The entries of ``directory`` in layout order, or None (with a finding)."""
+        try:
+            with os.scandir(directory) as found:
+                return sorted(found, key=lambda e: order_key(e.name))
+        except OSError as exc:
+            self._unreadable_dir(directory, exc)
+            return None
+
+    def _unreadable_dir(self, directory: str, exc: OSError) -> None:
+        self.state.note("DISC020", Severity.WARNING,
+                        f"cannot read this directory: {exc.strerror or exc}; skipped", directory)
+
+    def _visit(self, entry: os.DirEntry[str]) -> None:
+        name = entry.name
+        if name.startswith("."):
+            return
+        try:
+            is_dir = entry.is_dir()
+            is_file = not is_dir and entry.is_file()
+        except OSError:
+            is_dir = is_file = False
+        if is_dir:
+            self._visit_dir(entry)
+        elif not is_candidate(name):
+            return
+        elif is_file:
+            if self._usable(entry.path, name) and not self._ignored(entry.path):
+                self.add(entry.path)
+        elif not self._ignored(entry.path):
+            self._not_a_file(entry.path)
+
+    def _visit_dir(self, entry: os.DirEntry[str]) -> None:
+        path = entry.path
+        if entry.name in SKIP_DIRS or os.path.abspath(path) == self.state_dir:
+            return
+        if not self._usable(path, entry.name) or self._ignored(path):
+            return
+        if entry.is_symlink() and self._inside(os.path.realpath(path)):
+            self.state.note("DISC026", Severity.INFO, "symbolic link to a directory inside the "
+                            "tree: not followed, so that no script is found twice or in a loop",
+                            path)
+            return
+        self.walk(path)
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real_root or real.startswith(self.real_root + os.sep)
+
+    def _ignored(self, path: str) -> bool:
+        return self._ignoring and bool(self._ignore(path=Path(path), config=self.config))
+
+    def _usable(self, path: str, name: str) -> bool:
+        """False, with a finding, for a name that cannot name a script or a directory of them."""
+        reason = bad_name(name)
+        if reason is None:
+            return True
+        self.state.note("DISC027", Severity.WARNING, f"the name {shown(name)!r} {reason}: "
+                        "skipped", os.path.dirname(path) or ".", hint="rename it")
+        return False
+
+    def _not_a_file(self, path: str) -> None:
+        try:
+            os.stat(path)
+            why = "is not a regular file (a FIFO, socket or device)"
+        except OSError as exc:
+            why = f"is a symbolic link that leads nowhere: {exc.strerror or exc}"
+        self.state.note("DISC026", Severity.INFO, f"{why}; skipped", path)
+
+    # -- list files ----------------------------------------------------------------------------
+
+    def walk_list(self, directory: str, listfile: str, entries: list[os.DirEntry[str]]) -> None:
+        """Take the scripts a list file names, in its order; report what it leaves out."""
+        items, error = read_list(listfile)
+        if error is not None:
+            self.state.note("DISC014", Severity.ERROR, f"cannot read the list file: {error}; "
+                            "no script of its directory is built", listfile)
+            return
+        index = _name_index(entries)
+        taken: set[str] = {os.path.basename(listfile)}
+        seen: dict[str, int] = {}
+        for item in items:
+            target = self._resolve(directory, listfile, item, index)
+            if target is None:
+                continue
+            if target in seen:
+                self.state.note("DISC012", Severity.WARNING, f"{item.text!r} is listed already "
+                                f"(line {seen[target]}): this entry is ignored", listfile,
+                                line=item.line)
+                continue
+            seen[target] = item.line
+            taken.add(os.path.relpath(target, directory).split(os.sep, 1)[0])
+            self._take(target)
+        for entry in entries:
+            self._unlisted(entry, taken, listfile)
+
+    def _resolve(self, directory: str, listfile: str, item: ListEntry,
+                 index: dict[str, str]) -> str | None:
+        text = item.text
+        if os.path.isabs(text) or ".." in text.replace("\\", "/").split("/"):
+            self.state.note("DISC013", Severity.ERROR, f"{text!r} is outside the list's "
+                            "directory", listfile, line=item.line,
+                            hint="list files name scripts in their own directory or below it")
+            return None
+        path = os.path.join(directory, text.rstrip("/"))
+        if path == listfile:
+            self.state.note("DISC010", Severity.ERROR, "the list names itself", listfile,
+                            line=item.line, hint="list the scripts to build")
+            return None
+        for candidate in (path, path + ".sh"):
+            if os.path.lexists(candidate):
+                return candidate
+        found = index.get(text) or index.get(text.lower())
+        if found is not None:
+            return found
+        self.state.note("DISC010", Severity.ERROR, f"{text!r} is listed, but no such script "
+                        f"exists in {os.path.relpath(directory, self.root)}/", listfile,
+                        line=item.line, hint="fix the entry, or remove it from the list")
+        return None
+
+    def _take(self, target: str) -> None:
+        name = os.path.basename(target)
+        if os.path.isdir(target):
+            if self._usable(target, name) and not self._ignored(target):
+                self.walk(target)
+        elif os.path.isfile(target):
+            if self._usable(target, name) and not self._ignored(target):
+                self.add(target, "list")
+        else:
+            self._not_a_file(target)
+
+    def _unlisted(self, entry: os.DirEntry[str], taken: set[str], listfile: str) -> None:
+        name = entry.name
+        if name in taken or name.startswith(".") or name in SKIP_DIRS or bad_name(name):
+            return
+        try:
+            is_dir = entry.is_dir()
+        except OSError:
+            return
+        if is_dir and os.path.abspath(entry.path) == self.state_dir:
+            return
+        if not is_dir and not (is_candidate(name) or name.endswith(SCRIPT_SUFFIXES)):
+            return
+        what = "directory" if is_dir else "script"
+        self.state.note("DISC011", Severity.INFO, f"this {what} is not named in "
+                        f"{os.path.basename(listfile)}, so it is not built", entry.path,
+                        hint=f"add it to {os.path.basename(listfile)} to build it")
+
+    # -- scripts -------------------------------------------------------------------------------
+
+    def add(self, path: str, layout: str | None = None) -> None:
+        """Read the head of ``path`` and, unless it cannot be a script, make it a Script."""
+        head = read_head(path)
+        if head.error is not None:
+            self.state.note("DISC020", Severity.WARNING, f"cannot read this file: {head.error}; "
+                            "skipped", path, hint="bash could not read it either: fix its "
+                            "permissions")
+            return
+        if head.binary:
+            self.state.note("DISC021", Severity.WARNING, "a binary file (a NUL byte in its first "
+                            "block), not a script; skipped", path)
+            return
+        filename = parse_filename(os.path.basename(path))
+        script = Script(name=filename.name, path=Path(path), root=self.root_path,
+                        index=len(self.found))
+        script.origins["name"] = "file name"
+        script.meta["layout"] = layout or _layout(path, filename.number)
+        self.found.append(script)
+        self.state.heads[path] = head
+        content_findings(self.state, head, path)
+
+
+def _layout(path: str, number: str | None) -> str:
+    """How a walked script is named: ``jhalfs`` (no extension), ``numbered``, or ``file``."""
+    if number is None:
+        return "file"
+    return "numbered" if path.endswith(SCRIPT_SUFFIXES) else "jhalfs"
+
+
+def _name_index(entries: list[os.DirEntry[str]]) -> dict[str, str]:
+    """Files of a directory by the names a list may call them: stem and script name."""
+    index: dict[str, str] = {}
+    for entry in entries:
+        name = entry.name
+        if name.startswith(".") or bad_name(name):
+            continue
+        stem = name[:-3] if name.endswith(".sh") else name
+        index.setdefault(stem, entry.path)
+        index.setdefault(parse_filename(name).name, entry.path)
+    return index
+
+
+def content_findings(state: DiscoveryState, head: Head, path: str) -> None:
+    """What a script's first lines show that will surprise at run time (kept as findings)."""
+    if head.empty:
+        state.note("DISC022", Severity.INFO, "empty script: it does nothing", path, script=path)
+        return
+    if head.bom:
+        state.note("DISC028", Severity.WARNING, "the file starts with a byte-order mark, which "
+                   "bash reads as part of a command", path, line=1,
+                   hint="save it as UTF-8 without a BOM", script=path)
+    elif head.shebang is None:
+        state.note("DISC023", Severity.WARNING, "no #! line: lfsplug runs it with bash anyway",
+                   path, line=1, hint="start it with #!/bin/bash", script=path)
+    else:
+        program = wrong_interpreter(head.shebang)
+        if program is not None:
+            state.note("DISC024", Severity.WARNING, f"the #! line names {program}, but lfsplug "
+                       "runs every script with bash", path, line=1,
+                       hint="write it for bash, or call the other program from a bash script",
+                       script=path)
+    if not head.utf8:
+        state.note("DISC025", Severity.INFO, "not valid UTF-8 in its first lines: metadata was "
+                   "read with the bad bytes replaced", path, script=path)

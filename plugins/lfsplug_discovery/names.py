@@ -1,0 +1,171 @@
+"""What a file name says: whether it is a script, where it goes, its name and version.
+
+Every layout names its files after the same few patterns, so one parser serves them all:
+
+* a number prefix that orders the script: ``01-``, ``005_``, ``6.48-`` (a book section),
+  ``a.05.03.`` (a part letter, then a dotted section), jhalfs' ``501-`` and user insertions
+  ``107-1-``; jhalfs' BLFS tool adds a marker letter, ``1010-y-`` before ``1010-z-``;
+* a package name and, often, its version: ``gcc-13.2.0-pass1`` is ``gcc-pass1`` at 13.2.0,
+  ``ncurses-6.4-20230520`` is ``ncurses`` at ``6.4-20230520``;
+* a ``-passN`` suffix: ``binutils-pass1`` and ``binutils-pass2`` are distinct scripts that both
+  provide ``binutils``.
+
+Names that look like package names (letters, digits, ``+ . _ -``) are lower-cased, as the book
+and dependency comments spell packages (``GCC`` and ``gcc`` are one package); any other name
+(spaces, quotes, ``;``...) is kept exactly as written, since it is a label, not a package.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from lfsplug.version import version_key
+
+__all__ = [
+    "NOT_SCRIPTS",
+    "FileName",
+    "is_candidate",
+    "is_package_name",
+    "order_key",
+    "parse_filename",
+    "split_package",
+]
+
+#: Suffixes of files that sit in script trees but are not scripts (compared lower-cased).
+NOT_SCRIPTS = (
+    ".log", ".txt", ".md", ".rst", ".patch", ".diff", ".py", ".pyc", ".toml", ".json", ".xml",
+    ".html", ".orig", ".bak", ".swp", ".tar", ".gz", ".xz", ".bz2", ".zst", ".lz", ".tgz",
+    ".sig", ".asc", ".sha256", ".md5", ".lst", ".cfg", ".conf", ".ini", ".yaml", ".yml",
+    ".rej", ".old", ".dpkg-old", "~",
+)
+SCRIPT_SUFFIXES = (".sh", ".bash")
+
+# A numbered part of a prefix counts only when a separator or the end follows it, so that
+# "05-7zip" is 7zip after 05, not zip after 05-7.
+_NUMBER = r"(?P<number>\d+(?:[._-]\d+(?=[._ -]|$))*)"
+_PART = r"(?:(?P<part>[A-Za-z])\.(?=\d))?"
+# jhalfs' BLFS tool writes "1010-z-cracklib", with "1010-y-..." for what must come first; only
+# extension-less (jhalfs) names carry the marker, so "01-x-window.sh" keeps its x.
+_PREFIX = re.compile(_PART + _NUMBER + r"(?:-(?P<marker>[a-z])(?=-[A-Za-z]))?[-_. ]?")
+_PREFIX_UNMARKED = re.compile(_PART + _NUMBER + r"[-_. ]?")
+_CANDIDATE = re.compile(r"^(?:\d|[A-Za-z]\.\d)")
+_PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
+_VERSION = re.compile(r"^(?:\d+(?:\.\d+)*|v\d+(?:\.\d+)+)(?:[a-z]+\d*)?$")
+# What may follow a version and still belong to it: a date or patch level (ncurses-6.4-20230520)
+# or a pre-release tag (3.0.0-rc1).
+_VERSION_TAIL = re.compile(r"^(?:\d+|(?:rc|alpha|beta|pre|dev)\d*|git[0-9a-f]*)$")
+_PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
+_DOTS = str.maketrans("-_", "..")
+_ARCHIVE = re.compile(r"\.(?:tar(?:\.\w+)?|tgz|tbz2?|txz|zip)$", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class FileName:
+    """A parsed file name.
+
+    ``number`` is the ordering prefix without its separator (``"501"``, ``"6.48"``,
+    ``"a.05.03"``, ``"107-1"``), ``marker`` jhalfs' BLFS letter, ``chapter`` the book chapter a
+    dotted prefix names (``6.5`` is chapter 6), ``package`` what a ``-passN`` build provides.
+    """
+
+    name: str
+    version: str | None = None
+    number: str | None = None
+    marker: str | None = None
+    chapter: int | None = None
+    package: str | None = None
+
+
+def is_package_name(text: str) -> bool:
+    """Whether ``text`` is spelled like a package (``binutils``, ``libstdc++``, ``xml-parser``)."""
+    return bool(_PACKAGE.match(text))
+
+
+def is_candidate(filename: str) -> bool:
+    """Whether a file met while walking a tree is a build script: it is numbered (``01-x.sh``,
+    ``501-binutils``, ``a.05.03.gcc.sh``) and is not a note, patch or archive."""
+    return bool(_CANDIDATE.match(filename)) and not filename.lower().endswith(NOT_SCRIPTS)
+
+
+def _stem(filename: str) -> tuple[str, bool]:
+    """The name without ``.sh``/``.bash``, and whether it had none (as jhalfs names scripts)."""
+    for suffix in SCRIPT_SUFFIXES:
+        if filename.endswith(suffix) and len(filename) > len(suffix):
+            return filename[: -len(suffix)], False
+    return filename, True
+
+
+def _prefix(stem: str, bare: bool) -> tuple[re.Match[str] | None, str]:
+    match = _PREFIX.match(stem)
+    if match is not None and match.group("marker") and not bare:
+        match = _PREFIX_UNMARKED.match(stem)
+    if match is None:
+        return None, stem
+    return match, stem[match.end():]
+
+
+def _chapter(match: re.Match[str]) -> int | None:
+    """The book chapter of a dotted prefix (``6.5`` and ``a.05.03`` name chapters 6 and 5)."""
+    number = match.group("number")
+    if "." not in number:
+        return None
+    return int(number.split(".", 1)[0])
+
+
+@lru_cache(maxsize=8192)
+def parse_filename(filename: str) -> FileName:
+    """Parse a script's file name (see the module docstring); never raises."""
+    stem, bare = _stem(filename)
+    match, rest = _prefix(stem, bare)
+    if match is not None and not rest:
+        return FileName(stem, number=stem)  # a name that is only a number is kept whole
+    number = marker = None
+    chapter = None
+    if match is not None:
+        number = (match.group("part") + "." if match.group("part") else "") + match.group("number")
+        marker = match.groupdict().get("marker")
+        chapter = _chapter(match)
+    if not is_package_name(rest):
+        return FileName(rest, None, number, marker, chapter)
+    name, version = split_package(rest.lower())
+    base = _PASS.match(name)
+    return FileName(name, version, number, marker, chapter, base.group("base") if base else None)
+
+
+def split_package(text: str) -> tuple[str, str | None]:
+    """Split ``gcc-13.2.0-pass1`` into (``gcc-pass1``, ``13.2.0``); (text, None) without a
+    version. Words after the version (``pass1``) stay with the name; a date or pre-release tag
+    right after it (``-20230520``, ``-rc1``) belongs to the version. A tarball name
+    (``cracklib-2.9.11.tar.xz``) loses its archive suffix first."""
+    text = _ARCHIVE.sub("", text)
+    sep = "-" if "-" in text else "_"
+    tokens = text.split(sep)
+    for i in range(1, len(tokens)):
+        if _VERSION.match(tokens[i]):
+            end = i + 1
+            while end < len(tokens) and _VERSION_TAIL.match(tokens[end]):
+                end += 1
+            name = sep.join(tokens[:i] + tokens[end:]).strip(sep)
+            if not name or not tokens[0]:
+                break
+            return name, "-".join(tokens[i:end]).removeprefix("v")
+    return text, None
+
+
+def order_key(name: str) -> tuple[object, ...]:
+    """The sort key of a directory entry: numbered entries first, by their number compared as
+    ``sort -V`` does (``6.5`` before ``6.48``, ``107`` before its insertion ``107-1``), then by
+    jhalfs marker (``y`` before ``z``), then by name; other names after them, in ``sort -V``
+    order."""
+    stem, bare = _stem(name)
+    match, rest = _prefix(stem, bare)
+    if match is None or not rest:
+        if match is not None:  # only a number: order by it
+            return (0, version_key(stem.translate(_DOTS)), "", name)
+        return (1, version_key(name))
+    number = match.group("number").translate(_DOTS)
+    if match.group("part"):
+        number = match.group("part") + "." + number
+    return (0, version_key(number), match.groupdict().get("marker") or "", name)
