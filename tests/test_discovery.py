@@ -863,7 +863,7 @@ def test_unreadable_list_file_builds_nothing_of_its_directory(lfsplugger: Lfsplu
 
 BLFS_SCRIPTS = {
     "01-icu-76.1.sh": "# Required by: libxml2\n./configure",
-    "02-libxml2-2.13.6.sh": "# Dependencies Required: none\n# Recommended: icu\n./configure",
+    "02-libxml2-2.13.6.sh": "# Dependencies Required: none\n# Recommended: ICU\n./configure",
     "03-libxslt-1.1.42.sh": (
         "# Dependencies Required: libxml2>=2.13\n# Optional (for tests): valgrind"
     ),
@@ -991,6 +991,30 @@ def test_mixed_layouts_in_one_tree(lfsplugger: Lfsplugger) -> None:
     check = lfsplugger.run("check", "--json")
     assert check.ret == 0
     assert discovery_findings(check, lfsplugger.path) == []
+
+
+def test_list_text_shows_version_phase_and_dependencies(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({
+        "chapter05/5.2-binutils-2.44-pass1.sh": "true",
+        "chapter05/5.5-glibc-2.41.sh": "# Required: binutils",
+    })
+    result = lfsplugger.run("list")
+    assert result.ret == 0
+    result.stdout.re_match_lines([
+        r"1  binutils-pass1 +2\.44 +cross +chapter05/5\.2-binutils-2\.44-pass1\.sh$",
+        r"2  glibc +2\.41 +cross +chapter05/5\.5-glibc-2\.41\.sh  \(depends: binutils\)$",
+    ])
+
+
+def test_long_first_lines_are_read_up_to_line_50(lfsplugger: Lfsplugger) -> None:
+    long_line = "# " + "x" * 400 + "\n"
+    lfsplugger.make_tree({
+        "01-long.sh": long_line * 47 + "VERSION=1.2\n# lfsplug: phase=cross\n",
+        "02-crlf.sh": "# lfsplug: version=3.4 phase=temp\r\n# Required: long\r\nexit 0\r\n",
+    })
+    scripts = listed(lfsplugger.run("list", "--json"))
+    assert [(s["version"], s["phase"]) for s in scripts] == [("1.2", "cross"), ("3.4", "temp")]
+    assert scripts[1]["depends"] == ["long"]
 
 
 # ==============================================================================================

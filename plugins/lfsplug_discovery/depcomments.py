@@ -10,16 +10,17 @@
 become the metadata keys ``depends``, ``recommends``, ``optional`` and ``before``. The spellings
 people use are tolerated: any case, ``Dependencies``/``Depends``/``Depends on``/``Requires`` for
 ``Required``, ``Recommends``, ``Suggested`` for ``Optional``, ``Needed by``/``Wanted by`` for
-``Required by``; items separated by commas, spaces or ``and``; versions as ``glibc>=2.39``,
-``glibc >= 2.39`` or ``glibc (>= 2.39)``; lists continued on the next comment lines when the
-line ends with ``,`` or ``\\`` or the next line is indented. A qualifier moves items:
-``(for tests)``/``(test suite)`` makes a requirement optional, and ``(runtime)`` takes it out of
-the build order altogether (it is kept as ``runtime``, which ``--why`` shows): BLFS builds a
-runtime dependency before or after the package alike, so an edge either way would turn a valid
-tree into a cycle. A required ``a or b`` cannot be one requirement, so both become
-recommendations. A comment that reads like prose
-(``# Required: the kernel must be configured``) is not a dependency list and is ignored, with a
-note.
+``Required by``; items separated by commas, spaces or ``and`` (names lower-cased, as file names
+give them); versions as ``glibc>=2.39``, ``glibc >= 2.39`` or ``glibc (>= 2.39)``; lists
+continued on the next comment lines when the line ends with ``,`` or ``\\`` or the next line is
+indented.
+
+A qualifier moves items: ``(for tests)``/``(test suite)`` makes a requirement optional, and
+``(runtime)`` takes it out of the build order altogether (it is kept as ``runtime``, which
+``--why`` shows): a runtime dependency may be built before or after the package alike, so an edge
+either way would turn a valid tree into a cycle. A required ``a or b`` cannot be one requirement,
+so both become recommendations. A comment that reads like prose (``# Required: the kernel must
+be configured``) is not a dependency list and is ignored, with a note.
 """
 
 from __future__ import annotations
@@ -84,9 +85,12 @@ class _Item:
     qualifiers: list[str] = field(default_factory=list)
 
     def text(self, with_version: bool = True) -> str:
+        """The requirement as metadata spells it; names lower-cased, as file names give them
+        (BLFS writes ``Linux-PAM``, the script is ``linux-pam``)."""
+        name = self.name.lower()
         if with_version and self.op and self.version:
-            return f"{self.name}{self.op}{self.version}"
-        return self.name
+            return f"{name}{self.op}{self.version}"
+        return name
 
 
 @dataclass

@@ -74,12 +74,11 @@ def read_head(path: str) -> Head:
     except OSError as exc:
         return Head(error=exc.strerror or str(exc))
     try:
-        data = os.read(fd, BLOCK)
-        # Long first lines (a heredoc, a long configure line) may need more than one block.
-        while data.count(b"\n") < HEADER_LINES and len(data) < MAX_HEAD:
+        data = more = os.read(fd, BLOCK)
+        # Long first lines (a heredoc, a long configure line) may need more than one block; a
+        # short read is the end of a regular file, so small scripts take one read, not two.
+        while len(more) == BLOCK and len(data) < MAX_HEAD and data.count(b"\n") < HEADER_LINES:
             more = os.read(fd, BLOCK)
-            if not more:
-                break
             data += more
     except OSError as exc:
         return Head(error=exc.strerror or str(exc))

@@ -182,10 +182,10 @@ class Walker:
     def _not_a_file(self, path: str) -> None:
         try:
             os.stat(path)
-            why = "is not a regular file (a FIFO, socket or device)"
+            what = "not a regular file (a FIFO, socket or device)"
         except OSError as exc:
-            why = f"is a symbolic link that leads nowhere: {exc.strerror or exc}"
-        self.state.note("DISC026", Severity.INFO, f"{why}; skipped", path)
+            what = f"a symbolic link that leads nowhere ({exc.strerror or exc})"
+        self.state.note("DISC026", Severity.INFO, f"{what}: skipped", path)
 
     # -- list files ----------------------------------------------------------------------------
 

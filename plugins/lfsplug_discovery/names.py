@@ -30,6 +30,7 @@ __all__ = [
     "is_package_name",
     "order_key",
     "parse_filename",
+    "pass_base",
     "split_package",
 ]
 
@@ -83,6 +84,12 @@ def is_package_name(text: str) -> bool:
     return bool(_PACKAGE.match(text))
 
 
+def pass_base(name: str) -> str | None:
+    """The package a pass build provides (``binutils-pass1`` gives ``binutils``), or None."""
+    match = _PASS.match(name)
+    return match.group("base") if match else None
+
+
 def is_candidate(filename: str) -> bool:
     """Whether a file met while walking a tree is a build script: it is numbered (``01-x.sh``,
     ``501-binutils``, ``a.05.03.gcc.sh``) and is not a note, patch or archive."""
@@ -130,8 +137,7 @@ def parse_filename(filename: str) -> FileName:
     if not is_package_name(rest):
         return FileName(rest, None, number, marker, chapter)
     name, version = split_package(rest.lower())
-    base = _PASS.match(name)
-    return FileName(name, version, number, marker, chapter, base.group("base") if base else None)
+    return FileName(name, version, number, marker, chapter, pass_base(name))
 
 
 def split_package(text: str) -> tuple[str, str | None]:

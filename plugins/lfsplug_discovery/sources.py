@@ -18,14 +18,13 @@ source (as ``--why`` shows it)            priority    gives
 from __future__ import annotations
 
 import os
-import re
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, Severity
 from lfsplug_discovery.depcomments import parse_dependency_comments
 from lfsplug_discovery.head import Head, parse_header, shell_variables
-from lfsplug_discovery.names import parse_filename, split_package
+from lfsplug_discovery.names import parse_filename, pass_base, split_package
 from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
 
 if TYPE_CHECKING:
@@ -36,7 +35,6 @@ __all__ = ["CONFIG", "script_sources"]
 
 #: The priority of ``[discovery.phases]``: above what the layout says, below the header.
 CONFIG = 90
-_PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
 
 
 def script_sources(script: Script, head: Head, settings: Settings,
@@ -45,6 +43,7 @@ def script_sources(script: Script, head: Head, settings: Settings,
     findings in ``state``."""
     sources: list[MetaSource] = []
     header: dict[str, str] = {}
+    header_lines: dict[str, int] = {}
     if "lfsplug:" in head.text:
         header, header_lines = parse_header(head.lines)
     if header:
@@ -67,13 +66,12 @@ def _variables(script: Script, head: Head, name: str) -> list[MetaSource]:
     if "PACKAGE" in found:
         value, line = found["PACKAGE"]
         script.meta["package"] = value  # the source package, for reports and plugins
-        package, version = split_package(value.lower())
+        package, version = split_package(os.path.basename(value).lower())
         values: dict[str, str] = {}
         # PACKAGE names the tarball a script builds from; it is what the script provides only
         # for a pass of that package (binutils-pass1), not for libstdc++ built from gcc's or
         # linux-headers from linux's.
-        passes = _PASS.match(name)
-        if passes is not None and passes.group("base") == package:
+        if pass_base(name) == package:
             values["provides"] = package
         if version is not None and "VERSION" not in found:
             values["version"] = version
@@ -148,12 +146,11 @@ def _file_name(script: Script, name: str, named_by_header: bool) -> list[MetaSou
     if parsed.version is not None:
         values["version"] = parsed.version
     sources = []
-    base = _PASS.match(name)
+    base = pass_base(name)
     if base is not None and named_by_header:
-        sources.append(MetaSource(f"pass build {name}", {"provides": base.group("base")},
-                                  MetaSource.FILENAME))
+        sources.append(MetaSource(f"pass build {name}", {"provides": base}, MetaSource.FILENAME))
     elif base is not None:
-        values["provides"] = base.group("base")
+        values["provides"] = base
     if values:
         sources.append(MetaSource("file name", values, MetaSource.FILENAME))
     return sources
