@@ -156,7 +156,7 @@ def write_reports(session: Session, requests: list[tuple[str, Path]]) -> None:
 
 def _build(session: Session) -> int:
     if not session.collect():
-        return _no_scripts(session.config)
+        return _no_scripts(session)
     session.validate()
     validation_errors = len(session.errors)
     plan = session.build_plan()
@@ -179,7 +179,7 @@ def cmd_list(config: Config) -> int:
 def _list(session: Session) -> int:
     config = session.config
     if not session.collect():
-        return _no_scripts(config)
+        return _no_scripts(session)
     plan = session.build_plan()
     errors = session.errors
     if errors:
@@ -243,7 +243,7 @@ def cmd_check(config: Config) -> int:
 def _check(session: Session) -> int:
     config = session.config
     if not session.collect():
-        return _no_scripts(config)
+        return _no_scripts(session)
     session.validate()
     session.build_plan()
     findings = session.findings
@@ -271,8 +271,10 @@ def cmd_plugins(config: Config) -> int:
     return ExitCode.OK
 
 
-def _no_scripts(config: Config) -> int:
-    where = ", ".join(_show(p) for p in config.paths)
+def _no_scripts(session: Session) -> int:
+    """Exit 5, saying why where discovery said why (binary files, unreadable folders...)."""
+    _echo_findings_inline(session.findings)
+    where = ", ".join(_show(p) for p in session.config.paths)
     click.echo(f"lfsplug: no scripts found under {where}", err=True)
     return ExitCode.NO_SCRIPTS
 

@@ -95,6 +95,7 @@ class Session:
         self.findings.extend(_duplicate_names(scripts))
         self.scripts = scripts
         self._registry = ScriptRegistry(scripts)
+        self._disabled_by_path = None  # the scripts' disable= lists are known only now
         self.findings[:] = [f for f in self.findings if not self._silenced(f)]
         self.hook.lfsplug_collection_finish(session=self)
         return scripts

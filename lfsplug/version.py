@@ -41,11 +41,10 @@ def version_key(text: str) -> tuple[int, Parts, Parts, str]:
     """A sort key that orders strings as ``sort -V`` does."""
     if text in ("", ".", ".."):
         return (("", ".", "..").index(text), (), (), text)
-    dotted = text.startswith(".")
-    name = text[1:] if dotted else text
-    match = _SUFFIX.search(name)  # matches at the end at least
-    prefix = name[: match.start()] if match else name
-    return (3 if dotted else 4, _parts(prefix), _parts(name), text)
+    # the suffix may take a hidden name whole (".A" is all suffix, so it sorts before ".0")
+    match = _SUFFIX.search(text)  # matches at the end at least
+    prefix = text[: match.start()] if match else text
+    return (3 if text.startswith(".") else 4, _parts(prefix), _parts(text), text)
 
 
 def _parts(text: str) -> Parts:

@@ -54,7 +54,8 @@ def test_agrees_with_gnu_sort_v(items: list[str]) -> None:
 
 @needs_sort
 @pytest.mark.parametrize("items", [["0A", "0.A"], ["x.1", "x.sh", "x"], [".", "..", ".a", "a"],
-                                   ["a-1.tar.gz", "a.tar.gz", "a"], ["", "~", "0"]])
+                                   ["a-1.tar.gz", "a.tar.gz", "a"], ["", "~", "0"],
+                                   [".0", ".A"], [".a0", ".aA"], ["a.0", "a.A"], [".1", ".a"]])
 def test_file_name_rules_of_sort_v(items: list[str]) -> None:
     assert sorted(items, key=version_key) == gnu_sort_v(items)
 
