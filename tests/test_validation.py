@@ -1,13 +1,31 @@
-"""The validation plugin: ``bash -n`` on every script, findings, and what ``check``/``run`` do."""
+"""The validation plugin: what ``lfsplug check`` and ``run`` report, and when they refuse.
+
+Syntax (``bash -n``, its screen and its cache), shellcheck (auto/on/off, cached), every LFS lint
+code with a script that trips it and one that does not, security (modes and owners), integrity
+(real tarballs with md5sums/sha256sums, the record of passed scripts), and bad input. Tests that
+count findings block the hostreqs plugin (``-p no:hostreqs``): its host findings are its own.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import html
+import io
 import json
+import os
+import random
 import re
+import shutil
+import stat
 import subprocess
+import tarfile
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+import lfsplug
+from lfsplug import Script
 from lfsplug.testing import Lfsplugger, RunResult
 
 #: ``fi`` on line 4 (line 1 is the shebang make_tree adds): bash reports line 4.
@@ -56,7 +74,8 @@ def test_findings_of_several_files_are_grouped_by_file(lfsplugger: Lfsplugger) -
     lfsplugger.make_tree({
         "chapter5/01-a.sh": BAD, "chapter5/02-b.sh": GOOD, "chapter6/01-c.sh": "done",
     })
-    result = lfsplugger.run("check")
+    # chapter5 makes the hostreqs plugin check the host; this counts validation's findings only
+    result = lfsplugger.run("-p", "no:hostreqs", "check")
     assert result.ret == 6
     result.stdout.fnmatch_lines([
         "chapter5/01-a.sh",
@@ -142,3 +161,705 @@ def test_many_scripts_are_all_checked(lfsplugger: Lfsplugger) -> None:
     got = sorted((Path(f["path"]).name, f["line"]) for f in findings(result))
     assert got == [(f"{i:03d}-s{i}.sh", 2 + i % 5) for i in sorted(bad)]
     assert all(f["code"] == "SYN001" for f in findings(result))
+
+
+# -- helpers ------------------------------------------------------------------------------------
+
+SHELLCHECK = shutil.which("shellcheck")
+needs_shellcheck = pytest.mark.skipif(SHELLCHECK is None, reason="shellcheck is not installed")
+BASH = shutil.which("bash") or "/bin/bash"
+
+
+def check(lfsplugger: Lfsplugger, *args: str) -> RunResult:
+    """``lfsplug check --json`` with shellcheck off and hostreqs blocked, unless args say."""
+    options = list(args)
+    if not any(a.startswith("--shellcheck") for a in options):
+        options.append("--shellcheck=off")
+    return lfsplugger.run("-p", "no:hostreqs", "check", "--json", *options)
+
+
+def found(result: RunResult, prefix: str = "") -> list[tuple[str, str, int | None]]:
+    """(code, file name, line) of every finding whose code starts with ``prefix``."""
+    return sorted((f["code"], Path(f["path"]).name if f["path"] else "", f["line"])
+                  for f in findings(result) if f["code"].startswith(prefix))
+
+
+def cache_file(lfsplugger: Lfsplugger) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(
+        (lfsplugger.path / ".lfsplug" / "cache" / "validation.json").read_text())
+    return data
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recording_wrapper(bindir: Path, name: str, real: str, log: Path) -> None:
+    """An executable ``name`` in ``bindir`` that logs its arguments and runs ``real``."""
+    bindir.mkdir(parents=True, exist_ok=True)
+    wrapper = bindir / name
+    wrapper.write_text(f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\nexec "{real}" "$@"\n')
+    wrapper.chmod(0o755)
+
+
+# -- LFS lint: each code trips on one script and not on its fixed twin -------------------------
+
+#: code -> (severity, script that trips it, the line it is reported at, script that does not)
+LINT_CASES: dict[str, tuple[str, str, int | None, str]] = {
+    "LFS001": ("error", "set -e\nPAGE=<paper_size> ./configure --prefix=/usr\nmake", 3,
+               "set -e\nPAGE=A4 ./configure --prefix=/usr\n# PAGE=<paper_size>: A4 here\n"
+               "cat > t.c << \"EOF\"\n#include <stdio.h>\nEOF\nsed -i 's/<b>/<i>/' x.html"),
+    "LFS002": ("warning", "set -e\necho 'Press Enter to go on'\nread answer\nmake", 4,
+               "set -e\nwhile read -r pkg; do echo \"$pkg\"; done < list.txt\n"
+               "read -r first <<< \"$pkg\"\ncat list.txt | while read -r x; do :; done\n"
+               "read -r -u 3 y"),
+    "LFS003": ("warning", "set -e\nmake 2>&1 | tee make.log\nmake install", 3,
+               "set -e\nset -o pipefail\nmake 2>&1 | tee make.log\n"
+               "make -k check 2>&1 | tee check.log\necho 'x' | tee -a /etc/shells"),
+    "LFS004": ("info", "./configure --prefix=/usr\nmake\nmake install", 2,
+               "set -e\n./configure --prefix=/usr\nmake\nmake install"),
+    "LFS005": ("warning", "set -e\nmake -j\nmake install", 3,
+               "set -e\nmake -j4\nmake -j \"$(nproc)\"\nmake -j$JOBS install"),
+    "LFS006": ("warning", "set -e\nmkdir -pv /mnt/lfs/sources", 3,
+               "set -e\nexport LFS=/mnt/lfs\nmkdir -pv $LFS/sources  # not /mnt/lfs/sources\n"
+               "echo ${LFS:-/mnt/lfs}/tools /mnt/lfs2"),
+    "LFS007": ("warning", "cd build\nmake", 2,
+               "cd build || exit 1\nmake || exit 1\nif cd src; then make; fi\ncd .. && ls"),
+    "LFS008": ("error", "set -e\r\necho hi", 2, "set -e\necho hi"),
+}
+
+
+@pytest.mark.parametrize("code", sorted(LINT_CASES))
+def test_lint_code_trips_on_its_script(lfsplugger: Lfsplugger, code: str) -> None:
+    severity, body, line, _ = LINT_CASES[code]
+    lfsplugger.make_tree({"01-trips.sh": body})
+    result = check(lfsplugger)
+    hits = [f for f in findings(result) if f["code"] == code]
+    assert [(f["severity"], f["line"]) for f in hits] == [(severity, line)], findings(result)
+    assert Path(hits[0]["path"]).name == "01-trips.sh"
+    assert hits[0]["message"] and hits[0]["hint"]
+    assert result.ret == (6 if severity == "error" else 0)
+
+
+@pytest.mark.parametrize("code", sorted(LINT_CASES))
+def test_lint_code_stays_quiet_on_the_fixed_script(lfsplugger: Lfsplugger, code: str) -> None:
+    lfsplugger.make_tree({"01-fine.sh": LINT_CASES[code][3]})
+    result = check(lfsplugger)
+    assert [f for f in findings(result) if f["code"] == code] == []
+
+
+def test_lint_reads_continuations_heredocs_comments_and_quotes(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-careful.sh": "\n".join([
+        "set -e",                                    # 2
+        "./configure --prefix=/usr \\",              # 3
+        "            --disable-static",              # 4
+        "make \\",                                   # 5
+        "   -j",                                     # 6
+        'cat > notes.txt << "EOF"',                  # 7
+        "read this | tee that; make -j; cd /mnt/lfs",  # 8: a heredoc body, not commands
+        "EOF",                                       # 9
+        "echo 'make -j | tee log; read x' # read y; make -j",  # 10: quoted, then a comment
+        "sed -e 's/a/b/",                            # 11: a quoted string over two lines
+        "        s/read x/make -j/' -i Makefile",    # 12
+        "cat <<- EOF",                               # 13
+        "\tread z",                                  # 14
+        "\tEOF",                                     # 15
+        "read -r w",                                 # 16: code again after <<- EOF
+    ])})
+    assert found(check(lfsplugger), "LFS") == [("LFS002", "01-careful.sh", 16),
+                                               ("LFS005", "01-careful.sh", 5)]
+
+
+#: Blocks of the LFS book (12.x) that it tells the reader to edit, as they reach a script.
+BOOK_BLOCKS = {
+    "01-glibc.sh": "ln -sfv /usr/share/zoneinfo/<xxx> /etc/localtime",
+    "02-groff.sh": "PAGE=<paper_size> ./configure --prefix=/usr",
+    "03-hostname.sh": 'echo "<lfs>" > /etc/hostname',
+    "04-fstab.sh": 'cat > /etc/fstab << "EOF"\n# Begin /etc/fstab\n\n'
+                   "/dev/<xxx>     /            <fff>    defaults            1     1\n"
+                   "/dev/<yyy>     swap         swap     pri=1               0     0\n"
+                   "proc           /proc        proc     nosuid,noexec,nodev 0     0\n\n"
+                   "# End /etc/fstab\nEOF",
+    "05-hosts.sh": 'cat > /etc/hosts << "EOF"\n127.0.0.1 localhost\n'
+                   "127.0.1.1 <FQDN> <HOSTNAME>\nEOF",
+    "06-locale.sh": 'cat > /etc/profile << "EOF"\n'
+                    "export LANG=<ll>_<CC>.<charmap><@modifiers>\nEOF",
+}
+
+
+def test_unedited_book_blocks_are_errors_at_their_lines(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({name: "set -e\n" + body for name, body in BOOK_BLOCKS.items()})
+    result = check(lfsplugger)
+    assert result.ret == 6
+    assert found(result) == [
+        ("LFS001", "01-glibc.sh", 3), ("LFS001", "02-groff.sh", 3),
+        ("LFS001", "03-hostname.sh", 3), ("LFS001", "04-fstab.sh", 6),
+        ("LFS001", "04-fstab.sh", 7), ("LFS001", "05-hosts.sh", 5), ("LFS001", "06-locale.sh", 4),
+    ]
+    [groff] = [f for f in findings(result) if f["path"].endswith("02-groff.sh")]
+    assert "<paper_size>" in groff["message"]
+
+
+BOOK = Path("/work/shared/data/lfs-book")
+
+
+@pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book's XML is not at /work/shared/data")
+def test_every_placeholder_the_book_has_in_its_commands_is_known() -> None:
+    from lfsplug_validation.lint import lint
+
+    names = set()
+    for page in BOOK.rglob("*.xml"):
+        text = page.read_text(encoding="utf-8", errors="replace")
+        for screen in re.finditer(r"<screen(?![^>]*nodump)[^>]*>(.*?)</screen>", text, re.S):
+            for raw in re.findall(r"<replaceable>(&lt;.*?&gt;)</replaceable>", screen.group(1)):
+                names.add(html.unescape(raw))
+    assert len(names) > 10
+    for name in sorted(names):  # even inside quotes, where bash would not stumble on it
+        issues, _ = lint(f'#!/bin/bash\necho "{name}"\n')
+        assert [i.code for i in issues] == ["LFS001"], name
+
+
+# -- syntax: bash -n, its screen, its line numbers ----------------------------------------------
+
+
+def test_heredoc_cut_short_is_a_warning_at_bash_line(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-short.sh": "set -e\ncat > f << EOF\nabc\nEOF \n"})
+    result = check(lfsplugger)
+    assert result.ret == 0
+    [finding] = findings(result)
+    assert (finding["code"], finding["severity"]) == ("SYN003", "warning")
+    assert finding["line"] == bash_reported_line(lfsplugger.path / "01-short.sh")
+    assert "here-document" in finding["message"]
+
+
+def test_a_parse_error_bash_exits_zero_on_is_still_an_error(lfsplugger: Lfsplugger) -> None:
+    # bash stops reading at "[[ a" yet exits 0: the lines after it would silently never run
+    lfsplugger.make_tree({"01-cut.sh": "set -e\necho before\n[[ a\necho never"})
+    result = check(lfsplugger)
+    assert result.ret == 6
+    assert found(result) == [("SYN001", "01-cut.sh", 4)]
+
+
+FRAGMENTS = [
+    "if true; then", "fi", "then", "else", "for x in a b; do", "done", "while read -r l; do",
+    "case $x in", "a) echo a ;;", "esac", "{", "}", "(", ")", "$(", "`", "'", '"', "<<EOF",
+    "<<'EOF'", "<<-EOF", "EOF", "\tEOF", "\\", "$((", "))", "[[", "]]", "[[ -n $x ]]",
+    "f() {", "echo ${x:-y}", "echo ${x", "$'a\\'b'", "cat <<< 'x'", "a=(1 2", "a=(1 2)", "|",
+    "||", "&&", ";", ";;", "&", "echo hi # c", "echo $(( 1 +", "<(ls)", "echo !(x)", "exit",
+    "echo \"$(echo \")\"", "x=$(case a in a) echo;; esac)", "[[ a =~ ( ]]", "ééé", "", "   ",
+    "./configure --prefix=/usr \\", "make -j4", "make install", "set -e", "done < list",
+]
+
+
+def test_findings_match_bash_n_on_a_corpus_of_broken_scripts(lfsplugger: Lfsplugger) -> None:
+    """The screen never clears what bash -n rejects, and lines and codes are bash's own."""
+    rnd = random.Random(20261122)
+    tree = {}
+    for index in range(150):
+        lines = [rnd.choice(FRAGMENTS) for _ in range(rnd.randint(1, 10))]
+        tree[f"{index:03d}-s{index}.sh"] = "\n".join(lines)
+    root = lfsplugger.make_tree(tree)
+    expected = expected_syntax([root / name for name in tree])
+    assert 30 < len(expected) < 150  # the corpus has both kinds
+    assert found(check(lfsplugger), "SYN") == sorted(expected)
+
+
+#: Scripts bash accepts, some of which change parser state (extglob, posix, aliases) when run;
+#: and lines that fail only while extglob is off. A screen that carried state from one script
+#: to the next would let the latter through.
+STATEFUL = [
+    "shopt -s extglob\necho ok", "[[ $x == @(a|b) ]] && echo y", "[[ $x == !(a) ]]",
+    "case $x in @(a|b)) echo ;; esac", "f() { shopt -s extglob; }\nf", "alias ll='ls -l'\nll",
+    "cat <<EOF\n$(echo hi)\nEOF", "x=$(cat <<'E'\nabc\nE\n)", "set -o posix\necho",
+    "eval 'echo !(x)'", "echo $(( 1 << 2 ))", "a=(1 2 3); echo ${a[@]}", "coproc cat; echo",
+    "function g { local -; set -n; }", "echo ${x//a/b} ${x^^}", "declare -A m=([a]=1)",
+]
+NEEDS_EXTGLOB = ["echo !(x)", "echo @(a|b)", "ls +(foo)", "x=*(y)"]
+
+
+def expected_syntax(paths: list[Path]) -> list[tuple[str, str, int | None]]:
+    """(code, file name, line) for each file, from a real bash -n (what validation must say)."""
+    expected = []
+    for path in paths:
+        proc = subprocess.run([BASH, "-n", str(path)], capture_output=True, text=True,
+                              check=False, env={"PATH": os.environ["PATH"], "LC_ALL": "POSIX"})
+        if proc.returncode or proc.stderr.strip():
+            match = re.search(r"line (\d+):", proc.stderr)
+            code = "SYN001" if proc.returncode or "warning:" not in proc.stderr else "SYN003"
+            expected.append((code, path.name, int(match.group(1)) if match else None))
+    return sorted(expected)
+
+
+def test_no_parser_state_carries_from_one_script_to_the_next(lfsplugger: Lfsplugger) -> None:
+    rnd = random.Random(7)
+    tree = {}
+    for index in range(200):
+        lines = rnd.sample(STATEFUL, rnd.randint(1, 4))
+        if index % 7 == 3:
+            lines.append(rnd.choice(NEEDS_EXTGLOB))
+        tree[f"{index:03d}-s{index}.sh"] = "\n".join(lines)
+    root = lfsplugger.make_tree(tree)
+    expected = expected_syntax([root / name for name in tree])
+    assert len([e for e in expected if e[0] == "SYN001"]) >= 28  # every extglob line fails
+    assert found(check(lfsplugger), "SYN") == expected
+
+
+# -- the cache --------------------------------------------------------------------------------
+
+
+def test_an_unchanged_tree_is_not_parsed_again(lfsplugger: Lfsplugger) -> None:
+    log = lfsplugger.path / "bash-calls.log"
+    recording_wrapper(lfsplugger.path / "bin", "bash", BASH, log)
+    lfsplugger.setenv("PATH", f"{lfsplugger.path / 'bin'}:{os.environ['PATH']}")
+    tree = lfsplugger.make_tree({"scripts/01-a.sh": GOOD, "scripts/02-b.sh": BAD,
+                                 "scripts/03-c.sh": "set -e\nmake -j"})
+    first = check(lfsplugger, "scripts")
+    assert "lfsplug-syntax" in log.read_text()  # the screen ran
+    log.unlink()
+    second = check(lfsplugger, "scripts")
+    assert findings(second) == findings(first)
+    calls = log.read_text().splitlines()
+    assert not any(" -n " in c or "lfsplug-syntax" in c for c in calls), calls
+
+    changed = tree / "scripts" / "01-a.sh"
+    changed.write_text("#!/bin/bash\necho now\ndone\n")
+    third = check(lfsplugger, "scripts")
+    assert ("SYN001", "01-a.sh", 3) in found(third)
+    assert f"-n {changed}" in log.read_text()  # only what changed was parsed (and confirmed)
+    assert f"-n {tree / 'scripts' / '02-b.sh'}" not in log.read_text()
+
+
+def test_the_cache_holds_results_by_content_hash(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": BAD, "03-same-as-a.sh": GOOD})
+    check(lfsplugger)
+    sections = cache_file(lfsplugger)["sections"]
+    assert set(sections) >= {"syntax", "lint"}
+    entries = sections["syntax"]["entries"]
+    assert set(entries) == {digest(lfsplugger.path / "01-a.sh"),
+                            digest(lfsplugger.path / "02-b.sh")}
+    assert entries[digest(lfsplugger.path / "02-b.sh")][0][:3] == ["SYN001", "error", 4]
+
+
+@pytest.mark.parametrize("garbage", [
+    b"\x00\xff not json", b"[]", b'{"format": 1, "sections": []}',
+    b'{"format": 1, "sections": {"syntax": {"key": 3, "entries": null}}}',
+])
+def test_a_corrupt_cache_is_ignored_and_rebuilt(lfsplugger: Lfsplugger, garbage: bytes) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": BAD})
+    expected = findings(check(lfsplugger))
+    cache = lfsplugger.path / ".lfsplug" / "cache" / "validation.json"
+    cache.write_bytes(garbage)
+    result = check(lfsplugger)
+    assert (result.ret, findings(result)) == (6, expected)
+    assert cache_file(lfsplugger)["format"] == 1
+
+
+def test_malformed_cache_entries_are_checked_again(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": BAD})
+    expected = findings(check(lfsplugger))
+    data = cache_file(lfsplugger)
+    for section in data["sections"].values():
+        for key in section["entries"]:
+            section["entries"][key] = [["SYN001", "fatal", -1, 7, None]]
+    (lfsplugger.path / ".lfsplug" / "cache" / "validation.json").write_text(json.dumps(data))
+    assert findings(check(lfsplugger)) == expected
+
+
+def test_an_unwritable_cache_is_reported_once_and_checks_go_on(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": BAD})
+    (lfsplugger.path / ".lfsplug").mkdir()
+    (lfsplugger.path / ".lfsplug" / "cache").write_text("a file where the folder goes")
+    result = check(lfsplugger)
+    assert found(result) == [("SYN001", "01-a.sh", 4), ("VAL003", "", None)]
+
+
+def test_the_cache_lives_in_the_state_dir_given(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    state = tmp_path / "elsewhere"
+    check(lfsplugger, "--state-dir", str(state))
+    assert (state / "cache" / "validation.json").is_file()
+    assert not (lfsplugger.path / ".lfsplug").exists()
+
+
+# -- shellcheck -------------------------------------------------------------------------------
+
+SC_SCRIPT = 'set -e\nif [ -n $FOO ]; then\n  echo "$BAR"\nfi\nunused=1'
+
+
+@needs_shellcheck
+@pytest.mark.parametrize("mode", ["auto", "on"])
+def test_shellcheck_findings_keep_shellcheck_codes(lfsplugger: Lfsplugger, mode: str) -> None:
+    lfsplugger.make_tree({"01-sc.sh": SC_SCRIPT})
+    result = check(lfsplugger, f"--shellcheck={mode}")
+    got = {(f["code"], f["severity"], f["line"]) for f in findings(result)}
+    assert {("SC2070", "error", 3), ("SC2086", "info", 3),
+            ("SC2034", "warning", 6)} <= got, got
+    assert result.ret == 6  # SC2070 is a real error: -n with an unquoted empty word is true
+    [sc2070] = [f for f in findings(result) if f["code"] == "SC2070"]
+    assert "shellcheck.net/wiki/SC2070" in sc2070["hint"]
+
+
+def test_shellcheck_off_runs_no_shellcheck(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-sc.sh": SC_SCRIPT})
+    result = check(lfsplugger, "--shellcheck=off")
+    assert result.ret == 0
+    assert found(result, "SC") == []
+
+
+def hide_shellcheck(lfsplugger: Lfsplugger) -> None:
+    """A PATH with bash on it, and no shellcheck."""
+    bindir = lfsplugger.path / "bin"
+    bindir.mkdir()
+    (bindir / "bash").symlink_to(BASH)
+    lfsplugger.setenv("PATH", str(bindir))
+
+
+def test_shellcheck_on_without_shellcheck_is_an_error(lfsplugger: Lfsplugger) -> None:
+    hide_shellcheck(lfsplugger)
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    result = check(lfsplugger, "--shellcheck=on")
+    assert result.ret == 6
+    [finding] = findings(result)
+    assert (finding["code"], finding["severity"], finding["path"]) == ("VAL001", "error", None)
+    assert check(lfsplugger, "--shellcheck=auto").ret == 0
+    run = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=on")
+    assert run.ret == 6
+    run.stderr.fnmatch_lines(["host: error VAL001*shellcheck*", "*nothing was run*"])
+
+
+def test_shellcheck_is_read_from_the_configuration_file(lfsplugger: Lfsplugger) -> None:
+    hide_shellcheck(lfsplugger)
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    lfsplugger.make_config('shellcheck = "on"\n')
+    assert found(lfsplugger.run("-p", "no:hostreqs", "check", "--json")) == [
+        ("VAL001", "", None)]
+
+
+@needs_shellcheck
+def test_shellcheck_directives_and_disable_are_respected(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({
+        "01-directive.sh": "set -e\n# shellcheck disable=SC2086\necho $1",
+        "02-header.sh": "# lfsplug: disable=SC2086\nset -e\necho $1",
+        "03-loud.sh": "set -e\necho $1",
+    })
+    assert found(check(lfsplugger, "--shellcheck=on"), "SC") == [("SC2086", "03-loud.sh", 3)]
+
+
+@needs_shellcheck
+def test_no_shellcheck_noise_after_a_syntax_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-bad.sh": BAD + "\necho $1"})
+    assert found(check(lfsplugger, "--shellcheck=on")) == [("SYN001", "01-bad.sh", 4)]
+
+
+@needs_shellcheck
+def test_shellcheck_results_are_cached(lfsplugger: Lfsplugger) -> None:
+    log = lfsplugger.path / "shellcheck-calls.log"
+    assert SHELLCHECK is not None
+    recording_wrapper(lfsplugger.path / "bin", "shellcheck", SHELLCHECK, log)
+    lfsplugger.setenv("PATH", f"{lfsplugger.path / 'bin'}:{os.environ['PATH']}")
+    tree = lfsplugger.make_tree({"s/01-a.sh": "set -e\necho $1", "s/02-b.sh": GOOD})
+    first = check(lfsplugger, "--shellcheck=on", "s")
+    assert "01-a.sh" in log.read_text()
+    log.unlink()
+    assert findings(check(lfsplugger, "--shellcheck=on", "s")) == findings(first)
+    assert not log.exists()  # not called at all
+    (tree / "s" / "02-b.sh").write_text("#!/bin/bash\necho $2\n")
+    result = check(lfsplugger, "--shellcheck=on", "s")
+    assert found(result, "SC") == [("SC2086", "01-a.sh", 3), ("SC2086", "02-b.sh", 2)]
+    [call] = log.read_text().splitlines()
+    assert "02-b.sh" in call and "01-a.sh" not in call
+
+
+# -- security -----------------------------------------------------------------------------------
+
+
+def test_a_world_writable_script_is_an_error(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-open.sh": GOOD, "02-ok.sh": GOOD})
+    (tree / "01-open.sh").chmod(0o757)
+    result = check(lfsplugger)
+    assert result.ret == 6
+    [finding] = findings(result)
+    assert (finding["code"], Path(finding["path"]).name) == ("SEC001", "01-open.sh")
+    assert "chmod o-w" in finding["hint"]
+    run = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off")
+    assert run.ret == 6
+    assert not (tree / ".lfsplug" / "logs").exists()
+
+
+def test_an_open_directory_on_the_path_is_an_error_unless_sticky(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"shared/01-a.sh": GOOD})
+    (tree / "shared").chmod(0o777)
+    result = check(lfsplugger, "shared")
+    assert found(result) == [("SEC002", "01-a.sh", None)]
+    assert str(tree / "shared") in findings(result)[0]["message"]
+    (tree / "shared").chmod(0o1777)  # like /tmp: others cannot replace what is not theirs
+    assert check(lfsplugger, "shared").ret == 0
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="only root can give a file to another user")
+def test_a_script_owned_by_someone_else_is_an_error(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-theirs.sh": GOOD, "02-mine.sh": GOOD})
+    os.chown(tree / "01-theirs.sh", 4242, 4242)
+    result = check(lfsplugger)
+    assert result.ret == 6
+    [finding] = findings(result)
+    assert (finding["code"], Path(finding["path"]).name) == ("SEC003", "01-theirs.sh")
+    assert "4242" in finding["message"]
+
+
+# -- integrity ----------------------------------------------------------------------------------
+
+
+def tarball(path: Path, member: str = "README", content: bytes = b"hello\n") -> bytes:
+    """Write a real compressed tarball (xz, gz or bz2, from the name); return its bytes."""
+    mode = {".xz": "w:xz", ".gz": "w:gz", ".bz2": "w:bz2"}[path.suffix]
+    info = tarfile.TarInfo(f"{path.name.split('.tar')[0]}/{member}")
+    info.size = len(content)
+    with tarfile.open(path, mode) as archive:
+        archive.addfile(info, io.BytesIO(content))
+    return path.read_bytes()
+
+
+def sums(directory: Path, algorithm: str, names: list[str]) -> None:
+    lines = [f"{hashlib.new(algorithm, (directory / n).read_bytes()).hexdigest()}  {n}"
+             for n in names]
+    (directory / f"{algorithm}sums").write_text("\n".join(lines) + "\n")
+
+
+@pytest.fixture
+def sources(tmp_path: Path) -> Path:
+    """A sources directory with two real tarballs and a patch, listed in md5sums/sha256sums."""
+    directory = tmp_path / "sources"
+    directory.mkdir()
+    tarball(directory / "hello-1.0.tar.xz")
+    tarball(directory / "zlib-1.3.tar.gz", "zlib.h", b"/* zlib */\n")
+    (directory / "hello-1.0-fix.patch").write_text("--- a/x\n+++ b/x\n")
+    sums(directory, "md5", ["hello-1.0.tar.xz", "hello-1.0-fix.patch"])
+    sums(directory, "sha256", ["zlib-1.3.tar.gz"])
+    return directory
+
+
+USES_SOURCES = {
+    "01-hello.sh": "set -e\ntar -xf ../hello-1.0.tar.xz\ncd hello-1.0\n"
+                   "patch -Np1 -i ../hello-1.0-fix.patch",
+    "02-zlib.sh": "set -e\nPKG=zlib-1.3\ntar xf $PKG.tar.gz",
+}
+
+
+def test_sources_that_match_their_checksums_give_no_finding(
+    lfsplugger: Lfsplugger, sources: Path
+) -> None:
+    lfsplugger.make_tree(USES_SOURCES)
+    result = check(lfsplugger, "--sources", str(sources))
+    assert (result.ret, findings(result)) == (0, [])
+
+
+@pytest.mark.parametrize("case", [
+    ("hello-1.0.tar.xz", "01-hello.sh", 3, "md5sums:1"),
+    ("hello-1.0-fix.patch", "01-hello.sh", 5, "md5sums:2"),
+    ("zlib-1.3.tar.gz", "02-zlib.sh", 4, "sha256sums:1"),
+])
+def test_a_mismatched_source_is_an_error_at_the_script_line(
+    lfsplugger: Lfsplugger, sources: Path, case: tuple[str, str, int, str]
+) -> None:
+    broken, script, line, sumsfile = case
+    lfsplugger.make_tree(USES_SOURCES)
+    with (sources / broken).open("ab") as handle:
+        handle.write(b"corrupted download")
+    result = check(lfsplugger, "--sources", str(sources))
+    assert result.ret == 6
+    assert found(result) == [("INT003", script, line)]
+    message = findings(result)[0]["message"]
+    assert broken in message and f"{sources / sumsfile}" in message
+
+
+def test_a_missing_source_is_an_error_naming_script_and_tarball(
+    lfsplugger: Lfsplugger, sources: Path
+) -> None:
+    lfsplugger.make_tree({**USES_SOURCES,
+                          "03-gone.sh": "set -e\n# the next release\ntar -xf ../gone-2.0.tar.gz"})
+    result = check(lfsplugger, "--sources", str(sources))
+    assert result.ret == 6
+    assert found(result) == [("INT002", "03-gone.sh", 4)]
+    assert "gone-2.0.tar.gz" in findings(result)[0]["message"]
+
+
+def test_jhalfs_package_and_version_name_a_tarball(lfsplugger: Lfsplugger, sources: Path) -> None:
+    lfsplugger.make_tree({"01-hello.sh": "PACKAGE=hello\nVERSION=1.0\nset -e\nmake",
+                          "02-foo.sh": "PACKAGE=libfoo\nVERSION=1.2\nset -e\nmake"})
+    result = check(lfsplugger, "--sources", str(sources))
+    assert found(result) == [("INT002", "02-foo.sh", 2)]
+    assert "libfoo-1.2.tar*" in findings(result)[0]["message"]
+
+
+def test_checksum_file_problems_no_script_names(lfsplugger: Lfsplugger, sources: Path) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    (sources / "zlib-1.3.tar.gz").write_bytes(b"not the tarball that was listed")
+    with (sources / "md5sums").open("a") as handle:
+        handle.write("not-a-hash  something.tar.gz\n")
+    result = check(lfsplugger, "--sources", str(sources))
+    assert result.ret == 0  # nothing the build uses is wrong
+    assert found(result) == [("INT004", "sha256sums", 1), ("INT006", "md5sums", 3)]
+
+
+def test_no_sources_directory_is_said_once(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
+    lfsplugger.make_tree(USES_SOURCES)
+    result = check(lfsplugger, "--sources", str(tmp_path / "nowhere"))
+    assert result.ret == 0
+    [finding] = findings(result)
+    assert (finding["code"], finding["severity"], finding["path"]) == ("INT001", "info", None)
+
+
+def test_sources_default_to_lfs_sources(lfsplugger: Lfsplugger, sources: Path) -> None:
+    lfsplugger.make_tree(USES_SOURCES)
+    lfs = sources.parent
+    (sources / "hello-1.0.tar.xz").write_bytes(b"truncated")
+    result = check(lfsplugger, "--lfs", str(lfs))
+    assert found(result) == [("INT003", "01-hello.sh", 3)]
+    assert str(lfs / "sources" / "hello-1.0.tar.xz").rsplit("/", 1)[0] in findings(result)[0][
+        "message"]
+
+
+def test_source_digests_are_cached_by_size_and_mtime(lfsplugger: Lfsplugger, sources: Path) -> None:
+    lfsplugger.make_tree(USES_SOURCES)
+    assert check(lfsplugger, "--sources", str(sources)).ret == 0
+    cached = json.loads((lfsplugger.path / ".lfsplug" / "cache" / "sources.json").read_text())
+    assert str(sources / "hello-1.0.tar.xz") in cached["files"]
+    target = sources / "hello-1.0.tar.xz"
+    before = target.stat()
+    data = bytearray(target.read_bytes())
+    data[-1] ^= 0xFF  # same size, same mtime: the cached digest stands (not hashed again)
+    target.write_bytes(bytes(data))
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert check(lfsplugger, "--sources", str(sources)).ret == 0
+    os.utime(target, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))  # touched: hashed
+    assert found(check(lfsplugger, "--sources", str(sources))) == [("INT003", "01-hello.sh", 3)]
+
+
+# -- integrity: scripts changed since they last passed ----------------------------------------
+
+
+def test_a_script_changed_since_it_passed_is_reported(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b", "03-c.sh": "false"})
+    run = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off", "--keep-going")
+    assert run.statuses() == {"a": "passed", "b": "passed", "c": "failed"}
+    record = json.loads((tree / ".lfsplug" / "passed-scripts.json").read_text())
+    assert set(record["scripts"]) == {"a", "b"}
+    assert check(lfsplugger).ret == 0 and found(check(lfsplugger)) == []
+    (tree / "02-b.sh").write_text("#!/bin/bash\necho b, changed\n")
+    (tree / "03-c.sh").write_text("#!/bin/bash\ntrue\n")
+    result = check(lfsplugger)
+    assert found(result) == [("INT005", "02-b.sh", None)]
+    assert result.ret == 0
+
+
+def test_the_record_can_be_blocked_and_replaced(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
+    run = lfsplugger.run("-p", "no:hostreqs", "-p", "no:validation-passed", "run",
+                         "--shellcheck=off")
+    assert run.ret == 0
+    assert not (tree / ".lfsplug" / "passed-scripts.json").exists()
+
+    class StatePlugin:
+        """What a state plugin does: answer from its own records of builds."""
+
+        @lfsplug.hookimpl
+        def lfsplug_validation_passed_digests(self, scripts: list[Script]) -> dict[str, str]:
+            return {"a": digest(tree / "01-a.sh"), "b": "0" * 64}
+
+    result = lfsplugger.run("-p", "no:hostreqs", "check", "--json", "--shellcheck=off",
+                            plugins=[StatePlugin()])
+    assert found(result) == [("INT005", "02-b.sh", None)]
+
+
+# -- bad input ----------------------------------------------------------------------------------
+
+
+class GivenScripts:
+    """Discovery replaced: exactly the given paths are the scripts, whatever they hold."""
+
+    def __init__(self, *paths: Path) -> None:
+        self.paths = paths
+
+    @lfsplug.hookimpl
+    def lfsplug_collect_path(self, path: Path) -> list[Script]:
+        return [Script(p.stem.split("-", 1)[-1], p, path, i) for i, p in enumerate(self.paths)]
+
+
+def check_given(lfsplugger: Lfsplugger, *paths: Path, shellcheck: str = "off") -> RunResult:
+    """Validate exactly ``paths`` (discovery blocked: it has bad-input findings of its own)."""
+    return lfsplugger.run("-p", "no:hostreqs", "-p", "no:discovery", "check", "--json",
+                          f"--shellcheck={shellcheck}", plugins=[GivenScripts(*paths)])
+
+
+def test_bad_input_never_crashes_validation(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.path
+    files = {
+        "01-latin1.sh": b"#!/bin/bash\nset -e\necho caf\xe9 | tee /dev/null\n",
+        "02-binary.sh": b"\x7fELF\x02\x01\x01\x00\x00\x00\x00junk\nmore\n",
+        "03-empty.sh": b"",
+        "04-no-shebang.sh": b"set -e\necho hi\n",
+        "05-nul-later.sh": b"#!/bin/bash\necho a\necho b\x00c\n",
+        "06-crlf-binary.sh": b"\xff\xfe\r\n\x00\x01\r\n",
+    }
+    for name, data in files.items():
+        (tree / name).write_bytes(data)
+    result = check_given(lfsplugger, *(tree / n for n in files), shellcheck="auto")
+    got = found(result)
+    assert ("SYN001", "02-binary.sh", None) in got
+    assert not [g for g in got if g[1] in ("01-latin1.sh", "03-empty.sh", "04-no-shebang.sh")]
+    [binary] = [f for f in findings(result) if f["path"].endswith("02-binary.sh")]
+    assert "binary" in binary["message"] and str(tree) not in binary["message"]
+
+
+def test_a_script_that_is_no_regular_file_is_an_error(lfsplugger: Lfsplugger) -> None:
+    fifo = lfsplugger.path / "01-pipe.sh"
+    os.mkfifo(fifo)
+    good = lfsplugger.make_tree({"03-a.sh": GOOD}) / "03-a.sh"
+    result = check_given(lfsplugger, fifo, lfsplugger.path / "02-vanished.sh", good)
+    assert result.ret == 6  # and it did not hang reading the FIFO
+    assert found(result) == [("SYN004", "01-pipe.sh", None), ("SYN004", "02-vanished.sh", None)]
+
+
+@pytest.mark.skipif(os.getuid() == 0, reason="root reads any file")
+def test_an_unreadable_script_is_an_error(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-secret.sh": GOOD})
+    (tree / "01-secret.sh").chmod(0)
+    assert found(check(lfsplugger)) == [("SYN004", "01-secret.sh", None)]
+
+
+# -- silencing and refusing ---------------------------------------------------------------------
+
+
+def test_lint_codes_are_silenced_like_any_other(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({
+        "01-quiet.sh": "# lfsplug: disable=LFS005, LFS004\nmake -j\nmake install",
+        "02-loud.sh": "make -j\nmake install",
+    })
+    assert found(check(lfsplugger)) == [("LFS004", "02-loud.sh", 2), ("LFS005", "02-loud.sh", 2)]
+    lfsplugger.make_config('disable = ["LFS004", "LFS005"]\n')
+    assert found(check(lfsplugger)) == []
+
+
+def test_run_refuses_a_placeholder_unless_told_to_ignore_errors(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"01-a.sh": "touch a.ran", "02-b.sh": BOOK_BLOCKS["02-groff.sh"]})
+    refused = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off")
+    assert refused.ret == 6
+    refused.stderr.fnmatch_lines(["*02-b.sh:2: error LFS001*<paper_size>*"])
+    assert not (tree / "a.ran").exists()
+    forced = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off", "--ignore-errors",
+                            "--keep-going")
+    assert (tree / "a.ran").exists()
+    assert forced.statuses()["a"] == "passed"
+
+
+def test_check_text_output_groups_lint_findings_by_file(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "set -e\nmake -j", "02-b.sh": "set -e\nread x"})
+    result = lfsplugger.run("-p", "no:hostreqs", "check", "--shellcheck=off")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "01-a.sh", "*3*warning*LFS005*make -j*", "*hint:*",
+        "02-b.sh", "*3*warning*LFS002*read*",
+        "2 scripts checked: 0 error(s), 2 warning(s), 0 info",
+    ])
+    assert stat.S_IMODE((lfsplugger.path / "01-a.sh").stat().st_mode) == 0o755

@@ -1,58 +1,87 @@
-"""Validation: every script must at least parse (``bash -n``), checked in parallel."""
+"""Validation: is every script fit to run, before anything runs?
+
+Checks, each a :class:`~lfsplug.model.Finding` with a stable code (``docs/lint-codes.md``):
+
+* syntax: ``bash -n`` on every script (SYN), fast and cached (:mod:`.syntax`, :mod:`.cache`);
+* shellcheck, when installed, under shellcheck's own codes (SC) (:mod:`.shellcheck`);
+* LFS lint: placeholders left unedited, interactive ``read``, ``| tee`` hiding failures, no
+  error handling, ``make -j``, a hard-coded ``/mnt/lfs``, unchecked ``cd``... (LFS)
+  (:mod:`.lint`);
+* security: scripts others could change before they run as root (SEC) (:mod:`.security`);
+* integrity: source files named by scripts present and matching ``md5sums``/``sha256sums``, and
+  scripts changed since they last passed (INT) (:mod:`.integrity`, :mod:`.history`).
+
+Options: ``--shellcheck auto|on|off`` and ``--sources DIR`` (``check`` and ``run``). Results of
+the content checks are cached by content hash in ``cache/validation.json`` in the state
+directory, so an unchanged tree re-checks in well under a second.
+"""
 
 from __future__ import annotations
 
-import os
-import re
 import shutil
-import subprocess
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING
 
-from lfsplug import Finding, Script, Severity, hookimpl
+from lfsplug import Finding, Severity, hookimpl
+from lfsplug_validation import hooks
+from lfsplug_validation.history import PassedRecord
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Config, OptionParser, PluginManager, Script, Session
 
-_LINE = re.compile(r"line (\d+): (.*)")
+__all__ = ["MODES", "PASSED_RECORD"]
+
+#: The values of ``--shellcheck``.
+MODES = ("auto", "on", "off")
+#: The name the record of passed scripts is registered under (``-p no:validation-passed``).
+PASSED_RECORD = "validation-passed"
 
 
-def bash_syntax(bash: str, script: Script) -> list[Finding]:
-    """Run ``bash -n`` on one script; a finding for the first error bash reports."""
-    try:
-        proc = subprocess.run(
-            [bash, "-n", str(script.path)], capture_output=True, check=False, timeout=60,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return [Finding("SYN002", Severity.ERROR, "bash -n did not finish within 60 s",
-                        str(script.path))]
-    if proc.returncode == 0:
-        return []
-    text = proc.stderr.decode("utf-8", errors="replace")
-    prefix = f"{script.path}: "
-    line, messages = None, []
-    for raw in text.splitlines():
-        rest = raw[len(prefix):] if raw.startswith(prefix) else raw
-        match = _LINE.match(rest)
-        if match and line is None:
-            line = int(match.group(1))
-            rest = match.group(2)
-        messages.append(rest.strip())
-    message = "; ".join(m for m in messages if m) or f"bash -n exited {proc.returncode}"
-    return [Finding("SYN001", Severity.ERROR, f"bash syntax error: {message}",
-                    str(script.path), line, "bash -n FILE shows it")]
+@hookimpl
+def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
+
+
+@hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption(
+        "--shellcheck", commands=("check", "run"), choices=MODES, default="auto",
+        help="run shellcheck on the scripts: auto (when installed), on (its absence is an "
+             "error), off",
+    )
+    parser.addoption(
+        "--sources", commands=("check", "run"), metavar="DIR",
+        help="the directory of source tarballs, patches and md5sums to verify "
+             "(default: $LFS/sources, from --lfs)",
+    )
+
+
+@hookimpl
+def lfsplug_configure(config: Config) -> None:
+    if not config.pluginmanager.is_blocked(PASSED_RECORD):
+        config.pluginmanager.register(PassedRecord(config), PASSED_RECORD)
+
+
+@hookimpl
+def lfsplug_unconfigure(config: Config) -> None:
+    record = config.pluginmanager.get_plugin(PASSED_RECORD)
+    if record is not None:
+        config.pluginmanager.unregister(record)
 
 
 @hookimpl
 def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Finding] | None:
     if not scripts:
         return None
-    bash = shutil.which("bash")
-    if bash is None:
-        return [Finding("SYN000", Severity.ERROR, "bash not found on PATH: scripts cannot be "
-                        "checked or run", None, None, "install bash")]
-    workers = min(32, (os.cpu_count() or 1) * 2, len(scripts))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        results = pool.map(lambda s: bash_syntax(bash, s), scripts)
-        return [finding for found in results for finding in found]
+    # imported here: commands that validate nothing (list, status...) do not pay for it
+    from lfsplug_validation.validator import Validator
+
+    return Validator(session.config).validate(scripts)
+
+
+@hookimpl
+def lfsplug_validate_host(config: Config) -> list[Finding] | None:
+    if config.getoption("shellcheck", "auto") == "on" and shutil.which("shellcheck") is None:
+        return [Finding("VAL001", Severity.ERROR,
+                        "shellcheck is not installed, and --shellcheck=on asks for it", None,
+                        None, "install shellcheck, or use --shellcheck=auto or off", "validation")]
+    return None

@@ -1,0 +1,284 @@
+"""The validator: runs every check over the scripts of a session, using the cache.
+
+One pass: read every script once (bytes, hash, ``stat``); look each content hash up in the cache;
+for what is new, start the syntax screen and shellcheck in the background (they are other
+processes) and lint in this thread meanwhile; then add the checks that depend on more than the
+content (permissions and owners, the sources directory, the record of past builds), which are
+cheap and never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lfsplug import Finding, Script, Severity
+from lfsplug_validation import history
+from lfsplug_validation.cache import ResultCache, Section
+from lfsplug_validation.integrity import DigestCache, Sources, verify_sources
+from lfsplug_validation.lint import CHECKER_VERSION, lint
+from lfsplug_validation.records import (
+    PLUGIN,
+    Issue,
+    Ref,
+    issue_from_json,
+    ref_from_json,
+    to_finding,
+)
+from lfsplug_validation.security import SecurityChecker
+from lfsplug_validation.shellcheck import find_shellcheck, run_shellcheck, shellcheck_key
+from lfsplug_validation.syntax import bash_version, check_syntax
+
+if TYPE_CHECKING:
+    from lfsplug import Config
+
+__all__ = ["ScriptFile", "Validator", "read_script_file"]
+
+CACHE_FILE = Path("cache") / "validation.json"
+SOURCES_CACHE_FILE = Path("cache") / "sources.json"
+#: Larger files are still checked by bash and shellcheck, but not linted.
+LINT_LIMIT = 4 << 20
+
+
+@dataclass
+class ScriptFile:
+    """A script as read for validation: its bytes and hash, or why it could not be read."""
+
+    script: Script
+    path: str
+    data: bytes | None = None
+    digest: str = ""
+    info: os.stat_result | None = None
+    error: str | None = None
+
+
+def read_script_file(script: Script) -> ScriptFile:
+    """Read a script without blocking on a FIFO or following it into a device."""
+    path = str(script.path)
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as exc:
+        return ScriptFile(script, path, error=f"cannot be opened: {exc.strerror}")
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            return ScriptFile(script, path, info=info, error="is not a regular file")
+        wanted = info.st_size + 1  # one byte more than stat says: a short read means EOF
+        data = os.read(fd, wanted)
+        if len(data) == wanted:  # it grew since: read the rest
+            chunks = [data]
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+            data = b"".join(chunks)
+    except OSError as exc:
+        return ScriptFile(script, path, error=f"cannot be read: {exc.strerror}")
+    finally:
+        os.close(fd)
+    return ScriptFile(script, path, data, hashlib.sha256(data).hexdigest(), info)
+
+
+def _workers() -> int:
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _cached_issues(section: Section, digest: str) -> list[Issue] | None:
+    value = section.get(digest)
+    if value is None:
+        return None
+    try:
+        return [issue_from_json(item) for item in value]
+    except (ValueError, TypeError):
+        section.discard(digest)
+        return None
+
+
+def _cached_lint(section: Section, digest: str) -> tuple[list[Issue], list[Ref]] | None:
+    value = section.get(digest)
+    if value is None:
+        return None
+    try:
+        issues, refs = value["i"], value["r"]
+        return ([issue_from_json(i) for i in issues] if issues else [],
+                [ref_from_json(r) for r in refs] if refs else [])
+    except (ValueError, TypeError, KeyError):
+        section.discard(digest)
+        return None
+
+
+def _lint_one(file: ScriptFile, lfs: str) -> tuple[list[Issue], list[Ref]]:
+    data = file.data or b""
+    if b"\0" in data or len(data) > LINT_LIMIT:
+        return [], []  # binary or huge: bash -n speaks for it
+    return lint(data.decode("utf-8", errors="replace"), lfs)
+
+
+def _host(code: str, severity: Severity, message: str, hint: str) -> Finding:
+    return Finding(code, severity, message, None, None, hint, PLUGIN)
+
+
+class Validator:
+    """Validates the scripts of one command; keeps what the record of builds needs."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.workers = _workers()
+
+    @property
+    def lfs(self) -> str:
+        return str(self.config.getoption("lfs", "/mnt/lfs"))
+
+    @property
+    def sources_dir(self) -> Path:
+        given = self.config.getoption("sources", None)
+        return Path(given).absolute() if given else Path(self.lfs) / "sources"
+
+    def validate(self, scripts: list[Script]) -> list[Finding]:
+        """Every finding of every check for ``scripts``."""
+        files = [read_script_file(s) for s in scripts]
+        readable = [f for f in files if f.data is not None]
+        self.config.stash[history.DIGESTS] = {f.path: f.digest for f in readable}
+        unique = {f.digest: f for f in readable}
+        cache = ResultCache.load(self.config.state_dir / CACHE_FILE)
+        findings: list[Finding] = []
+        content = self._content(unique, cache, findings)
+        refs: dict[str, list[Ref]] = {}
+        security = SecurityChecker()
+        for file in files:
+            if file.data is None or file.info is None:
+                findings.append(Finding("SYN004", Severity.ERROR, f"the script {file.error}",
+                                        file.path, None, "make it a readable file", PLUGIN))
+                continue
+            issues, refs[file.path] = content[file.digest]
+            issues = issues + security.check(file.script.path, file.info)
+            findings.extend(to_finding(i, file.path) for i in issues)
+        findings.extend(self._integrity(refs))
+        findings.extend(self._changed(readable))
+        problem = cache.save()
+        if problem:
+            findings.append(_host("VAL003", Severity.INFO,
+                                  f"the validation cache {cache.path} was not written: "
+                                  f"{problem}", "make the state directory writable "
+                                  "(--state-dir); everything is checked again next time"))
+        return findings
+
+    def _content(self, unique: dict[str, ScriptFile], cache: ResultCache,
+                 findings: list[Finding]) -> dict[str, tuple[list[Issue], list[Ref]]]:
+        """Syntax, shellcheck and lint issues, and source references, by content hash."""
+        syntax = self._start_syntax(unique, cache, findings)
+        shellcheck = self._start_shellcheck(unique, cache)
+        section = cache.section("lint", f"{CHECKER_VERSION}:{self.lfs}")
+        linted: dict[str, tuple[list[Issue], list[Ref]]] = {}
+        for digest, file in unique.items():
+            found = _cached_lint(section, digest)
+            if found is None:
+                found = _lint_one(file, self.lfs)
+                section.put(digest, {"i": [list(i) for i in found[0]],
+                                     "r": [list(r) for r in found[1]]})
+            linted[digest] = found
+        syntax_issues = syntax.result() if syntax else {}
+        checked, errors = shellcheck.result() if shellcheck else ({}, [])
+        findings.extend(_host("VAL002", Severity.WARNING, f"shellcheck failed: {error}",
+                              "run shellcheck on the scripts by hand to see why")
+                        for error in dict.fromkeys(errors))
+        out = {}
+        for digest, (lint_issues, refs) in linted.items():
+            issues = syntax_issues.get(digest, [])
+            if not any(i.code == "SYN001" for i in issues):
+                issues = issues + checked.get(digest, [])  # after a parse error: no SC noise
+            out[digest] = (sorted(issues + lint_issues, key=lambda i: (i.line or 0, i.code)),
+                           refs)
+        return out
+
+    def _start_syntax(self, unique: dict[str, ScriptFile], cache: ResultCache,
+                      findings: list[Finding]) -> Future[dict[str, list[Issue]]] | None:
+        bash = shutil.which("bash")
+        version = bash_version(bash) if bash else None
+        if bash is None or version is None:
+            findings.append(_host("SYN000", Severity.ERROR, "bash not found on PATH (or it "
+                                  "does not run): scripts cannot be checked or run",
+                                  "install bash"))
+            return None
+        section = cache.section("syntax", f"{CHECKER_VERSION}:{version}")
+        return _background(self._syntax, bash, version, unique, section)
+
+    def _syntax(self, bash: str, version: str, unique: dict[str, ScriptFile],
+                section: Section) -> dict[str, list[Issue]]:
+        found: dict[str, list[Issue]] = {}
+        todo: dict[str, str] = {}
+        for digest, file in unique.items():
+            cached = _cached_issues(section, digest)
+            if cached is None:
+                todo[file.path] = digest
+            else:
+                found[digest] = cached
+        binary = {p for p, d in todo.items() if b"\0" in (unique[d].data or b"")}
+        checked = check_syntax(bash, list(todo), binary, self.workers, version)
+        for path, issues in checked.items():
+            found[todo[path]] = issues
+            if not any(i.code == "SYN002" for i in issues):  # a timeout may pass next time
+                section.put(todo[path], [list(i) for i in issues])
+        return found
+
+    def _start_shellcheck(self, unique: dict[str, ScriptFile], cache: ResultCache,
+                          ) -> Future[tuple[dict[str, list[Issue]], list[str]]] | None:
+        mode = self.config.getoption("shellcheck", "auto")
+        executable = find_shellcheck() if mode != "off" else None
+        if executable is None:
+            return None  # "on" without shellcheck is a host finding (lfsplug_validate_host)
+        directories = {Path(f.path).parent for f in unique.values()}
+        section = cache.section("shellcheck", shellcheck_key(executable, directories))
+        return _background(self._shellcheck, executable, unique, section)
+
+    def _shellcheck(self, executable: str, unique: dict[str, ScriptFile],
+                    section: Section) -> tuple[dict[str, list[Issue]], list[str]]:
+        found: dict[str, list[Issue]] = {}
+        todo: dict[str, str] = {}
+        for digest, file in unique.items():
+            cached = _cached_issues(section, digest)
+            if cached is None:
+                todo[file.path] = digest
+            else:
+                found[digest] = cached
+        checked, errors = run_shellcheck(executable, list(todo), self.workers)
+        for path, issues in checked.items():
+            if path in todo:
+                found[todo[path]] = issues
+                section.put(todo[path], [list(i) for i in issues])
+        return found, errors
+
+    def _integrity(self, refs: dict[str, list[Ref]]) -> list[Finding]:
+        explicit = self.config.getoption("sources", None) is not None
+        if not explicit and not any(refs.values()):
+            return []  # nothing names a source file: no need to look
+        cache = DigestCache(self.config.state_dir / SOURCES_CACHE_FILE)
+        findings = verify_sources(Sources.scan(self.sources_dir), refs, cache, self.workers)
+        cache.save()
+        return findings
+
+    def _changed(self, files: list[ScriptFile]) -> list[Finding]:
+        scripts = [f.script for f in files]
+        passed: dict[str, str] | None = self.config.hook.lfsplug_validation_passed_digests(
+            config=self.config, scripts=scripts)
+        if not passed:
+            return []
+        return [Finding("INT005", Severity.INFO, "the script changed since its last successful "
+                        "build", f.path, None, "it will be built again; nothing to fix if the "
+                        "change was intended", PLUGIN)
+                for f in files if passed.get(f.script.name, f.digest) != f.digest]
+
+
+def _background(function: Any, *args: Any) -> Future[Any]:
+    """Run ``function`` in a thread of its own (it waits on other processes)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lfsplug-validation")
+    future = pool.submit(function, *args)
+    pool.shutdown(wait=False)
+    return future
