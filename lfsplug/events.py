@@ -8,6 +8,10 @@ the idle delivery thread. That thread takes events highest priority first (lowes
 event not yet taken into a batch. Batching is what makes the bus fast: one hook call costs
 microseconds, one per event would cap the bus far below a busy parallel build's rate. Before
 :meth:`EventBus.start` and after :meth:`EventBus.close`, ``emit`` delivers in the calling thread.
+Backpressure: when a priority's queue passes ``high_water`` events, an emitting thread that
+finds no batch being handed over hands one over itself, so emitters that outrun the delivery
+thread (which, on a busy machine, waits for the GIL behind them) pay for what they queue and the
+queue stays bounded.
 The last ``history`` events are kept for late subscribers and reports.
 """
 
@@ -47,11 +51,14 @@ class EventBus:
     counts the events handed over so far.
     """
 
-    def __init__(self, deliver: Deliver, history: int = 10_000, batch: int = 64) -> None:
+    def __init__(
+        self, deliver: Deliver, history: int = 10_000, batch: int = 64, high_water: int = 2048
+    ) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         self._deliver = deliver
         self._batch = batch
+        self._high_water = high_water
         self._seq = itertools.count()
         # One FIFO per priority; emit looks its lane up, the deliverer walks them in order.
         self._lanes: dict[int, deque[Event]] = {}
@@ -108,6 +115,8 @@ class EventBus:
             self._wake.set()
         elif not self._running:  # not started, or closed: deliver here and now
             self._deliver_all()
+        elif len(lane) > self._high_water and self._deliverer != _get_ident():
+            self._deliver_one_batch(blocking=False)  # backpressure: help, if nobody is at it
         return event
 
     # -- delivering ----------------------------------------------------------------------------
@@ -127,21 +136,24 @@ class EventBus:
                     break
         return batch
 
-    def _deliver_one_batch(self) -> bool:
-        """Take one batch and hand it over (holding the delivery lock); False if none."""
+    def _deliver_one_batch(self, blocking: bool = True) -> bool:
+        """Take one batch and hand it over (holding the delivery lock); False if none (or, not
+        ``blocking``, if another thread is handing one over)."""
         taken: list[tuple[int, int]] = []
-        with self._delivering:
+        if not self._delivering.acquire(blocking):
+            return False
+        try:
             self._deliverer = _get_ident()
-            try:
-                batch = self._take(taken)
-                self._in_flight = len(batch)
-                if batch:
-                    self._hand_over(batch)
-            finally:
-                for priority, count in taken:  # counted even if an interrupt cut it short
-                    self._done[priority] += count
-                self._in_flight = 0
-                self._deliverer = None
+            batch = self._take(taken)
+            self._in_flight = len(batch)
+            if batch:
+                self._hand_over(batch)
+        finally:
+            for priority, count in taken:  # counted even if an interrupt cut it short
+                self._done[priority] += count
+            self._in_flight = 0
+            self._deliverer = None
+            self._delivering.release()
         if self._flushers:
             with self._progress:
                 self._progress.notify_all()

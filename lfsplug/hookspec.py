@@ -408,8 +408,9 @@ def lfsplug_events(session: Session, events: list[Event]) -> None:
 
     :param session: the session.
     :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script``,
-        ``payload`` and ``seq`` (the order of emission). Called from the bus's delivery thread,
-        never concurrently with itself.
+        ``payload`` and ``seq`` (the order of emission). Called from the bus's delivery thread
+        (or, when a backlog builds up, from a thread that emits, which so pays for what it
+        queues), never concurrently with itself.
 
     Every event reaches plugins through this one hook; see ``docs/hooks.md`` for the kinds.
     Priority comes first: a ``script-output`` event (progress) may arrive after its script's

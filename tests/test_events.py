@@ -132,8 +132,10 @@ def test_many_threads_lose_and_duplicate_nothing() -> None:
     bus.start()
     nthreads, each = 8, 3_000
     barrier = threading.Barrier(nthreads)
+    emitters: set[int] = set()
 
     def produce(t: int) -> None:
+        emitters.add(threading.get_ident())
         barrier.wait()
         for i in range(each):
             bus.emit("e", f"s{t}", Priority.ALERT if i % 100 == 0 else Priority.PROGRESS, i=i)
@@ -152,8 +154,10 @@ def test_many_threads_lose_and_duplicate_nothing() -> None:
     for t in range(nthreads):  # each emitter's events of one priority stay in its order
         mine = [i for script, i in seen if script == f"s{t}" and i % 100]
         assert mine == sorted(mine)
-    # all from the one delivery thread, none from an emitter
-    assert len(subscriber.threads) == 1 and threading.get_ident() not in subscriber.threads
+    # from the delivery thread, or from an emitter helping under backpressure (a backlog
+    # past high_water); never from a thread that emitted nothing, as this one
+    assert threading.get_ident() not in subscriber.threads
+    assert len(subscriber.threads - emitters) == 1
 
 
 def test_deliver_is_never_concurrent_with_itself() -> None:
