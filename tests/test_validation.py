@@ -404,6 +404,21 @@ def test_no_parser_state_carries_from_one_script_to_the_next(lfsplugger: Lfsplug
     assert found(check(lfsplugger), "SYN") == expected
 
 
+def test_the_screen_for_bash_before_4_4_agrees_with_bash_n(tmp_path: Path) -> None:
+    """Without ``local -`` the screen forks a subshell per file; same answers."""
+    from lfsplug_validation.syntax import check_syntax
+
+    rnd = random.Random(44)
+    paths = []
+    for index in range(60):
+        path = tmp_path / f"{index:02d}.sh"
+        path.write_text("\n".join(rnd.choice(FRAGMENTS + STATEFUL) for _ in range(4)) + "\n")
+        paths.append(path)
+    result = check_syntax(BASH, [str(p) for p in paths], set(), 2, version="4.3.48(1)")
+    got = sorted((i.code, Path(p).name, i.line) for p, issues in result.items() for i in issues)
+    assert got == expected_syntax(paths)
+
+
 # -- the cache --------------------------------------------------------------------------------
 
 

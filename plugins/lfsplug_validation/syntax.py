@@ -32,15 +32,18 @@ import select
 import subprocess
 import tempfile
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from lfsplug_validation.records import Issue
 
-__all__ = ["BASH_TIMEOUT", "bash_n", "bash_version", "check_syntax", "screen"]
+__all__ = ["BASH_TIMEOUT", "CancelledError", "bash_n", "bash_version", "check_syntax", "screen"]
 
 #: The longest a single file may take to parse (or the screen may go without progress).
 BASH_TIMEOUT = 60.0
+#: How often a waiting screen looks whether the check was called off.
+POLL = 0.5
 _LINE = re.compile(r"line (\d+): (.*)")
 HINT = "bash -n FILE shows it"
 
@@ -124,7 +127,8 @@ def _feed(proc: subprocess.Popen[bytes], paths: list[str]) -> None:
         pass  # the screen stopped early (after a flagged file): the rest go to the next one
 
 
-def _screen_round(argv: list[str], paths: list[str], stall: float) -> list[bool]:
+def _screen_round(argv: list[str], paths: list[str], stall: float,
+                  stop: threading.Event) -> list[bool]:
     """One screen over ``paths`` until it stops: True for each file it flagged."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=check_env())
@@ -133,11 +137,15 @@ def _screen_round(argv: list[str], paths: list[str], stall: float) -> list[bool]
     assert proc.stdout is not None
     fd, pending = proc.stdout.fileno(), b""
     answers: list[bool] = []
+    last = time.monotonic()
     while True:
-        ready, _, _ = select.select([fd], [], [], stall)
-        if not ready:  # no answer for too long: this file goes to bash -n and its timeout
-            proc.kill()
+        ready, _, _ = select.select([fd], [], [], POLL)
+        if stop.is_set() or time.monotonic() - last > stall:
+            proc.kill()  # called off; or no answer for too long: this file goes to bash -n
             break
+        if not ready:
+            continue
+        last = time.monotonic()
         chunk = os.read(fd, 65536)
         if not chunk:
             break
@@ -149,11 +157,18 @@ def _screen_round(argv: list[str], paths: list[str], stall: float) -> list[bool]
     return answers
 
 
-def _screen_share(argv: list[str], paths: list[str], stall: float) -> list[bool]:
+class CancelledError(Exception):
+    """The check was called off (the command was interrupted): no result to keep."""
+
+
+def _screen_share(argv: list[str], paths: list[str], stall: float,
+                  stop: threading.Event) -> list[bool]:
     """Screen ``paths`` with as many fresh screens as it takes; True where flagged."""
     answers: list[bool] = []
     while len(answers) < len(paths):
-        got = _screen_round(argv, paths[len(answers):], stall)
+        if stop.is_set():  # ^C killed the screen too: start no other
+            raise CancelledError
+        got = _screen_round(argv, paths[len(answers):], stall, stop)
         answers += got
         if len(answers) < len(paths) and not (got and got[-1]):
             answers.append(True)  # the screen died (or stalled) on this file
@@ -166,14 +181,15 @@ def _local_dash(version: str | None) -> bool:
     return match is not None and (int(match.group(1)), int(match.group(2))) >= (4, 4)
 
 
-def screen(bash: str, paths: list[str], workers: int, stall: float = BASH_TIMEOUT,
-           version: str | None = None) -> list[bool]:
+def screen(bash: str, paths: list[str], workers: int, *, stall: float = BASH_TIMEOUT,
+           version: str | None = None, stop: threading.Event | None = None) -> list[bool]:
     """For each path: True if the screen flags it (``bash -n`` must decide), else False.
 
     Paths are dealt out to ``workers`` screens in turn, so each gets a similar share.
     """
     if not paths:
         return []
+    stop = stop or threading.Event()
     workers = max(1, min(workers, len(paths)))
     script = _SCREEN if _local_dash(version or bash_version(bash)) else _SCREEN_FORK
     result = [True] * len(paths)
@@ -181,7 +197,7 @@ def screen(bash: str, paths: list[str], workers: int, stall: float = BASH_TIMEOU
             ThreadPoolExecutor(max_workers=workers) as pool:
         argvs = [[bash, "-c", script, "lfsplug-syntax", str(Path(tmp) / f"err{i}")]
                  for i in range(workers)]
-        shares = pool.map(lambda i: _screen_share(argvs[i], paths[i::workers], stall),
+        shares = pool.map(lambda i: _screen_share(argvs[i], paths[i::workers], stall, stop),
                           range(workers))
         for index, answers in enumerate(shares):
             for position, flagged in enumerate(answers):
@@ -189,16 +205,26 @@ def screen(bash: str, paths: list[str], workers: int, stall: float = BASH_TIMEOU
     return result
 
 
-def check_syntax(bash: str, paths: list[str], binary: set[str], workers: int,
-                 version: str | None = None) -> dict[str, list[Issue]]:
-    """The syntax issues of every path: the screen, then ``bash -n`` on what it flagged."""
+def check_syntax(bash: str, paths: list[str], binary: set[str], workers: int, *,
+                 version: str | None = None,
+                 stop: threading.Event | None = None) -> dict[str, list[Issue]]:
+    """The syntax issues of every path: the screen, then ``bash -n`` on what it flagged.
+
+    Setting ``stop`` (from another thread) ends the check early with :class:`CancelledError`.
+    """
+    stop = stop or threading.Event()
     screened = [p for p in paths if p not in binary]
-    answers = screen(bash, screened, workers, version=version)
+    answers = screen(bash, screened, workers, version=version, stop=stop)
     confirm = [p for p, flagged in zip(screened, answers, strict=True) if flagged]
     confirm.extend(p for p in paths if p in binary)
     found: dict[str, list[Issue]] = {p: [] for p in paths}
+
+    def confirmed(path: str) -> list[Issue]:
+        if stop.is_set():
+            raise CancelledError
+        return bash_n(bash, path)
+
     with ThreadPoolExecutor(max_workers=max(1, min(workers * 2, len(confirm) or 1))) as pool:
-        for path, issues in zip(confirm, pool.map(lambda p: bash_n(bash, p), confirm),
-                                strict=True):
+        for path, issues in zip(confirm, pool.map(confirmed, confirm), strict=True):
             found[path] = issues
     return found
