@@ -8,10 +8,13 @@ count findings block the hostreqs plugin (``-p no:hostreqs``): its host findings
 
 from __future__ import annotations
 
+import bz2
+import gzip
 import hashlib
 import html
 import io
 import json
+import lzma
 import os
 import random
 import re
@@ -19,6 +22,7 @@ import shutil
 import stat
 import subprocess
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -567,6 +571,12 @@ def test_no_shellcheck_noise_after_a_syntax_error(lfsplugger: Lfsplugger) -> Non
 
 
 @needs_shellcheck
+def test_no_shellcheck_parse_noise_on_a_placeholder_line(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-groff.sh": "set -e\n" + BOOK_BLOCKS["02-groff.sh"]})
+    assert found(check(lfsplugger, "--shellcheck=on")) == [("LFS001", "01-groff.sh", 3)]
+
+
+@needs_shellcheck
 def test_shellcheck_results_are_cached(lfsplugger: Lfsplugger) -> None:
     log = lfsplugger.path / "shellcheck-calls.log"
     assert SHELLCHECK is not None
@@ -627,11 +637,14 @@ def test_a_script_owned_by_someone_else_is_an_error(lfsplugger: Lfsplugger) -> N
 
 def tarball(path: Path, member: str = "README", content: bytes = b"hello\n") -> bytes:
     """Write a real compressed tarball (xz, gz or bz2, from the name); return its bytes."""
-    mode = {".xz": "w:xz", ".gz": "w:gz", ".bz2": "w:bz2"}[path.suffix]
     info = tarfile.TarInfo(f"{path.name.split('.tar')[0]}/{member}")
     info.size = len(content)
-    with tarfile.open(path, mode) as archive:
+    plain = io.BytesIO()
+    with tarfile.open(fileobj=plain, mode="w") as archive:
         archive.addfile(info, io.BytesIO(content))
+    compress: dict[str, Callable[[bytes], bytes]] = {
+        ".xz": lzma.compress, ".gz": gzip.compress, ".bz2": bz2.compress}
+    path.write_bytes(compress[path.suffix](plain.getvalue()))
     return path.read_bytes()
 
 

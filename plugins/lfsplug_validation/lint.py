@@ -49,6 +49,7 @@ _UNLIMITED_FLAGS = re.compile(r"(?:^|\s)(?:-j|--jobs)(?:\s|$)")
 _JOBS_FLAG = re.compile(r"-[a-zA-Z]*j")
 _STDIN_REDIRECT = re.compile(r"(?:^|\s)0?<")
 _READ_FD = re.compile(r"-[a-zA-Z]*u")
+_COMMAND_NAME = re.compile(r"[A-Za-z_./][\w./+-]*")
 _LFS_DEFAULT = re.compile(r"(?:\bLFS=|\$\{LFS:?[-=+?])[\"']?$")
 PIPES = ("|", "|&")
 GUARDS = ("||", "&&")
@@ -226,10 +227,12 @@ class _Flow:
             after = len(raw) if found < 0 else found
         if "PIPESTATUS" in raw[tee.line.start:after]:
             return
+        name = cmds[start].name
+        what = name if _COMMAND_NAME.fullmatch(name) else "the commands before it"
         self.issues.append(Issue(
             "LFS003", "warning", tee.number,
-            f"'{cmds[start].name} ... | tee' without pipefail: the pipeline's status is tee's, so "
-            f"a failure of {cmds[start].name} goes unnoticed",
+            f"'... | tee' without pipefail: the pipeline's status is tee's, so a failure of "
+            f"{what} goes unnoticed",
             "put 'set -o pipefail' near the top of the script, or test ${PIPESTATUS[0]} after "
             "the pipeline",
         ))

@@ -58,31 +58,30 @@ def _is_tar_create(cmd: Command) -> bool:
 def source_refs(cmds: list[Command]) -> list[Ref]:
     """The source files (tarballs, patches) the commands name, with the first line of each."""
     known: dict[str, str] = {}
-    where: dict[str, int] = {}
+    where: dict[str, Command] = {}
     refs: dict[str, Ref] = {}
 
-    def note(value: str, line: int) -> None:
+    def note(value: str, cmd: Command) -> None:
         name = _source_name(value)
         if name is not None and name not in refs:
-            refs[name] = Ref(name, line)
+            refs[name] = Ref(name, cmd.number)
 
     for cmd in cmds:
         for name, value in all_assignments(cmd):
             known[name] = _expand(unquote(value), known)
-            where[name] = cmd.number
-            note(known[name], cmd.number)
+            where[name] = cmd
+            note(known[name], cmd)
         if os.path.basename(cmd.name) in NOT_SOURCES or _is_tar_create(cmd):
             continue
-        skip = False
-        for word in cmd.words[1:]:
-            if skip or _REDIRECT_ALONE.fullmatch(word):
-                skip = not skip
-                continue
-            if "://" not in word and not re.match(r"\d*>", word):
-                note(_expand(unquote(word), known), cmd.number)
+        words = iter(cmd.words[1:])
+        for word in words:
+            if _REDIRECT_ALONE.fullmatch(word):
+                next(words, None)  # the redirection's target is written, not read
+            elif "://" not in word and not re.match(r"\d*>", word):
+                note(_expand(unquote(word), known), cmd)
     package, version = known.get("PACKAGE", ""), known.get("VERSION", "")
     if package and version and re.fullmatch(r"[\w+.-]+", package + version):
         stem = f"{package}-{version}"
         if _source_name(package) is None and not any(r.startswith(stem) for r in refs):
-            refs[stem] = Ref(stem, where["PACKAGE"], pattern=True)
+            refs[stem] = Ref(stem, where["PACKAGE"].number, pattern=True)
     return list(refs.values())

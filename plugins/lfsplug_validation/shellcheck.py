@@ -29,7 +29,7 @@ __all__ = ["find_shellcheck", "run_shellcheck", "shellcheck_key"]
 
 
 #: Bump when the mapping of shellcheck's output to issues changes.
-MAPPING_VERSION = "1"
+MAPPING_VERSION = "2"
 #: The most files in one shellcheck invocation (command lines stay short; batches balance).
 BATCH = 64
 TIMEOUT = 600.0
@@ -78,7 +78,7 @@ def _issue(comment: dict[str, Any]) -> Issue:
         severity = "warning"
     line = comment.get("line")
     return Issue(f"SC{code}", severity, line if isinstance(line, int) and line > 0 else None,
-                 str(comment.get("message", "")),
+                 str(comment.get("message", "")).strip(),
                  f"https://www.shellcheck.net/wiki/SC{code} (silence: "
                  f"# shellcheck disable=SC{code})")
 

@@ -123,6 +123,14 @@ def _lint_one(file: ScriptFile, lfs: str) -> tuple[list[Issue], list[Ref]]:
     return lint(data.decode("utf-8", errors="replace"), lfs)
 
 
+def _without_parse_noise(shellcheck: list[Issue], lint_issues: list[Issue]) -> list[Issue]:
+    """shellcheck's issues, less its parser's on lines with a placeholder (LFS001 says it)."""
+    placeholders = {i.line for i in lint_issues if i.code == "LFS001"}
+    if not placeholders:
+        return shellcheck
+    return [i for i in shellcheck if not (i.code < "SC2000" and i.line in placeholders)]
+
+
 def _host(code: str, severity: Severity, message: str, hint: str) -> Finding:
     return Finding(code, severity, message, None, None, hint, PLUGIN)
 
@@ -212,8 +220,8 @@ class Validator:
         out = {}
         for digest, (lint_issues, refs) in linted.items():
             issues = syntax_issues.get(digest) or []
-            if not any(i.code == "SYN001" for i in issues):
-                issues = issues + checked.get(digest, [])  # after a parse error: no SC noise
+            if not any(i.code == "SYN001" for i in issues):  # after a parse error: no SC noise
+                issues = issues + _without_parse_noise(checked.get(digest, []), lint_issues)
             if lint_issues or len(issues) > 1:
                 issues = sorted(issues + lint_issues, key=lambda i: (i.line or 0, i.code))
             out[digest] = (issues, refs)
