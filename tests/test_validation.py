@@ -764,6 +764,18 @@ def test_source_digests_are_cached_by_size_and_mtime(lfsplugger: Lfsplugger, sou
     assert found(check(lfsplugger, "--sources", str(sources))) == [("INT003", "01-hello.sh", 3)]
 
 
+def test_corrupt_digest_and_record_files_are_ignored(lfsplugger: Lfsplugger, sources: Path) -> None:
+    tree = lfsplugger.make_tree(USES_SOURCES)
+    state = tree / ".lfsplug"
+    (state / "cache").mkdir(parents=True)
+    (state / "cache" / "sources.json").write_bytes(b"\xff{not json")
+    (state / "passed-scripts.json").write_text('{"format": 1, "scripts": {"hello": 7}}')
+    (sources / "zlib-1.3.tar.gz").write_bytes(b"changed")
+    result = check(lfsplugger, "--sources", str(sources))
+    assert found(result) == [("INT003", "02-zlib.sh", 4)]
+    assert json.loads((state / "cache" / "sources.json").read_text())["format"] == 1
+
+
 # -- integrity: scripts changed since they last passed ----------------------------------------
 
 

@@ -14,6 +14,11 @@ Checks, each a :class:`~lfsplug.model.Finding` with a stable code (``docs/lint-c
 Options: ``--shellcheck auto|on|off`` and ``--sources DIR`` (``check`` and ``run``). Results of
 the content checks are cached by content hash in ``cache/validation.json`` in the state
 directory, so an unchanged tree re-checks in well under a second.
+
+The rest of the package: :mod:`.validator` runs the checks over a session's scripts;
+:mod:`.shellread` reads bash for lint (comments, quotes, heredocs, continuations, commands) and
+:mod:`.focus` picks the lines worth reading; :mod:`.refs` finds the source files a script
+names; :mod:`.records` holds the cached records; :mod:`.hooks` is the hook this plugin adds.
 """
 
 from __future__ import annotations
