@@ -299,7 +299,7 @@ def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge
 
 # ---------------------------------------------------------------------------------------------
 # Execution. The per-script protocol, driven by lfsplug.runner.run_protocol for each script:
-#   lfsplug_script_cached, then lfsplug_script_env once, then for each attempt
+#   lfsplug_script_env once, then lfsplug_script_cached, then for each attempt
 #   lfsplug_script_command -> lfsplug_script_start -> lfsplug_run_script and, on failure,
 #   lfsplug_classify_failure -> lfsplug_recover (which may send it round again), and last
 #   lfsplug_script_finish once with the final result.
@@ -319,13 +319,17 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool | None:
 
 
 @hookspec(firstresult=True)
-def lfsplug_script_cached(session: Session, script: Script) -> ScriptResult | None:
+def lfsplug_script_cached(
+    session: Session, script: Script, env: dict[str, str]
+) -> ScriptResult | None:
     """A result to reuse instead of running ``script`` (resume after a failure).
 
     :param session: the session.
     :param script: the script about to run.
-    :returns: a passed result from an earlier run of the same content, or None to run it.
-        firstresult.
+    :param env: the environment it would run with (already shaped), part of what a result is
+        keyed by: the same script in another environment runs again.
+    :returns: a passed result from an earlier run of the same content and environment, or
+        None to run it. firstresult.
     """
 
 

@@ -2,8 +2,9 @@
 
 For each script the scheduler calls :func:`run_protocol`, which goes through these steps:
 
-1. ``lfsplug_script_cached``: a result to reuse (resume); if one comes back, the script is done.
-2. ``lfsplug_script_env``: the environment, shaped by every plugin and ``lfsconf.py``.
+1. ``lfsplug_script_env``: the environment, shaped by every plugin and ``lfsconf.py``.
+2. ``lfsplug_script_cached``: a result to reuse (resume: same content, same environment); if
+   one comes back, the script is done.
 3. ``lfsplug_script_command``: the argv.
 4. ``lfsplug_script_start``, then ``lfsplug_run_script`` (the executor), for attempt 1, 2, ...
 5. On failure, ``lfsplug_classify_failure`` labels it and ``lfsplug_recover`` decides: retry
@@ -47,12 +48,13 @@ def _call(session: Session, script: Script, fn: Callable[..., T], /, **kwargs: A
 def run_protocol(session: Session, script: Script) -> ScriptResult:
     """Run one script through the whole protocol and record its final result."""
     hook, config = session.hook, session.config
-    cached = _call(session, script, hook.lfsplug_script_cached, session=session, script=script)
+    env: dict[str, str] = {}
+    _call(session, script, hook.lfsplug_script_env, script=script, env=env, config=config)
+    cached = _call(session, script, hook.lfsplug_script_cached, session=session, script=script,
+                   env=env)
     if cached is not None:
         cached.cached = True
         return _call(session, script, session.finish_script, script=script, result=cached)
-    env: dict[str, str] = {}
-    _call(session, script, hook.lfsplug_script_env, script=script, env=env, config=config)
     attempt = 0
     while True:
         attempt += 1

@@ -42,7 +42,7 @@ def test_hooks_run_in_protocol_order(lfsplugger: Lfsplugger) -> None:
         "lfsplug_collection_modifyscripts", "lfsplug_collection_finish",
         "lfsplug_validate_scripts", "lfsplug_validate_script", "lfsplug_validate_host",
         "lfsplug_validation_modifyfindings", "lfsplug_script_edges", "lfsplug_build_plan",
-        "lfsplug_run_plan", "lfsplug_script_cached", "lfsplug_script_env",
+        "lfsplug_run_plan", "lfsplug_script_env", "lfsplug_script_cached",
         "lfsplug_script_command", "lfsplug_script_start", "lfsplug_run_script",
         "lfsplug_script_output", "lfsplug_script_finish", "lfsplug_sessionfinish",
         "lfsplug_unconfigure",
