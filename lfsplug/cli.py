@@ -326,7 +326,9 @@ def _click_command(
     config_file: ConfigFile,
     pre: Preparsed,
 ) -> click.Command:
-    params: list[click.Parameter] = []
+    params: list[click.Parameter] = [
+        click.Argument([f"arg_{name}"], metavar=name.upper()) for name in command.arguments
+    ]
     if command.takes_paths:
         params.append(click.Argument(["paths"], nargs=-1, type=click.Path()))
     options = parser.for_command(command.name)
@@ -343,6 +345,7 @@ def _click_command(
                 raise _ConfigMoved(actual)
         config = Config(pm, command=command.name, options=resolved, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
+        config.arguments = {name: values[f"arg_{name}"] for name in command.arguments}
         return run_command(command, config, pre)
 
     return click.Command(command.name, callback=callback, params=params, help=command.help,

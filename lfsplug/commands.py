@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +36,7 @@ class Command:
     help: str
     takes_paths: bool
     plugin: str
+    arguments: tuple[str, ...] = ()
 
 
 class CommandSet:
@@ -50,15 +51,22 @@ class CommandSet:
         callback: Callable[[Config], int],
         help: str = "",
         takes_paths: bool = False,
+        arguments: Sequence[str] = (),
     ) -> None:
-        """Add command ``name``; ``takes_paths`` gives it the ``[PATH]...`` arguments."""
+        """Add command ``name``.
+
+        ``arguments`` names required positional arguments (``("name",)`` for
+        ``lfsplug log NAME``), which the callback reads from ``config.arguments``;
+        ``takes_paths`` adds the optional ``[PATH]...`` after them.
+        """
         plugin = getattr(callback, "__module__", "?")
         other = self.commands.get(name)
         if other is not None:
             raise UsageError(
                 f"command {name!r} is added by two plugins: {other.plugin} and {plugin}"
             )
-        self.commands[name] = Command(name, callback, help, takes_paths, plugin)
+        self.commands[name] = Command(name, callback, help, takes_paths, plugin,
+                                      tuple(arguments))
 
 
 @hookimpl

@@ -264,6 +264,8 @@ class Config:
         self.parser = parser
         self.invocation_dir = invocation_dir
         self.stash = Stash()
+        #: the command's positional arguments by name (``lfsplug log NAME``: ``{"name": ...}``)
+        self.arguments: dict[str, str] = {}
 
     @property
     def rootdir(self) -> Path:

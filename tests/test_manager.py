@@ -380,3 +380,25 @@ def test_lfsconf_of_another_owner_is_refused(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run("list")
     assert result.ret == 4
     assert "owned by uid 4321, neither you (uid 0) nor root" in result.errlines[0]
+
+
+def test_plugin_command_with_a_positional_argument(
+    lfsplugger: Lfsplugger, plugin_dir: Path
+) -> None:
+    write_module(plugin_dir, "arg_plugin", """
+        import click
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_addcommands(commands):
+            commands.add("show", show, help="Show one.", arguments=("name",))
+
+        def show(config):
+            click.echo("showing " + config.arguments["name"])
+            return 0
+    """)
+    result = lfsplugger.run("-p", "arg_plugin", "show", "glibc")
+    assert (result.ret, result.outlines) == (0, ["showing glibc"])
+    missing = lfsplugger.run("-p", "arg_plugin", "show")
+    assert missing.ret == 4
+    assert "Missing argument 'NAME'" in missing.errlines[0]
