@@ -111,10 +111,8 @@ class Script:
     @property
     def relpath(self) -> str:
         """The path relative to its tree's root, as shown to users."""
-        try:
-            return str(self.path.relative_to(self.root))
-        except ValueError:
-            return str(self.path)
+        path, root = str(self.path), str(self.root).rstrip("/") + "/"
+        return path[len(root):] if path.startswith(root) else path
 
 
 @dataclass

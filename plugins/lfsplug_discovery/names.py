@@ -121,7 +121,7 @@ def _chapter(match: re.Match[str]) -> int | None:
     return int(number.split(".", 1)[0])
 
 
-@lru_cache(maxsize=8192)
+@lru_cache(maxsize=1 << 16)  # above the largest trees: discovery asks twice per file
 def parse_filename(filename: str) -> FileName:
     """Parse a script's file name (see the module docstring); never raises."""
     stem, bare = _stem(filename)
