@@ -168,7 +168,13 @@ def _build(session: Session) -> int:
     session.validate()
     validation_errors = len(session.errors)
     plan = session.build_plan()
-    _echo_findings_inline(session.findings)
+    # errors and warnings before the build; information only counted (check lists it all)
+    loud = [f for f in session.findings if f.severity is not Severity.INFO]
+    _echo_findings_inline(loud)
+    quiet = len(session.findings) - len(loud)
+    if quiet:
+        click.echo(f"lfsplug: {quiet} more finding(s) of severity info: lfsplug check lists "
+                   f"them", err=True)
     ignore = session.config.getoption("ignore_errors", False)
     blocking = len(session.errors) - (validation_errors if ignore else 0)
     if blocking:

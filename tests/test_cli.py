@@ -351,3 +351,19 @@ def test_no_scripts_says_why_when_discovery_knows(lfsplugger: Lfsplugger) -> Non
     assert result.ret == 5
     assert "binary" in result.errlines[0]
     assert result.errlines[-1].startswith("lfsplug: no scripts found under")
+
+
+def test_run_prints_errors_and_warnings_and_counts_info(lfsplugger: Lfsplugger) -> None:
+    class Notes:
+        @lfsplug.hookimpl
+        def lfsplug_validate_script(self, script: lfsplug.Script) -> list[lfsplug.Finding]:
+            sev = lfsplug.Severity
+            return [lfsplug.Finding("NOTE001", sev.INFO, "just so you know", str(script.path)),
+                    lfsplug.Finding("NOTE002", sev.WARNING, "look at this", str(script.path))]
+
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    result = lfsplugger.run("run", "-p", "no:validation", "-p", "no:hostreqs", plugins=[Notes()])
+    assert result.ret == 0
+    assert result.errlines == ["01-a.sh: warning NOTE002: look at this",
+                               "lfsplug: 1 more finding(s) of severity info: lfsplug check lists "
+                               "them"]
