@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -1387,3 +1388,185 @@ def test_dependency_comment_parser_takes_anything(texts: list[str]) -> None:
     found = parse_dependency_comments(text)
     for key, items in found.values.items():
         KEYS.get(key, KEYS["before"])(", ".join(items))  # what the kernel gets converts
+
+
+# ==============================================================================================
+# The discovery cache
+# ==============================================================================================
+
+CACHE = Path(".lfsplug") / "cache" / "discovery.json"
+CACHED_TREE = {
+    "lfs-commands/chapter05/501-binutils-pass1": (
+        "#!/bin/bash\nset -e\nPACKAGE=binutils-2.44.tar.xz\n./configure && make"),
+    "lfs-commands/chapter05/502-gcc-pass1": (
+        "#!/bin/bash\nexport VERSION=14.2.0\nPACKAGE=gcc-14.2.0.tar.xz\nmake"),
+    "extras/build_order.txt": "10-zlib.sh\n# a comment\n05-xz.sh\n",
+    "extras/05-xz.sh": "#!/bin/bash\n# Required: zlib\n# Optional (for tests): valgrind\nmake",
+    "extras/10-zlib.sh": "#!/bin/sh\n# lfsplug: version=1.3.1 sbu=0.1\nmake",
+    "extras/20-unlisted.sh": "make",
+    "blfs/1010-z-cracklib": (
+        "#!/usr/bin/env python3\n# Required: the kernel must be configured\n"
+        "# Recommended: a or b, c\nPACKAGE=cracklib-2.10.3.tar.xz"),
+    "blfs/1011-z-empty": "",
+    "blfs/1012-z-odd": "#!/bin/bash\n# lfsplug: frobnicate=yes\n# Runtime (runtime): dbus\n",
+}
+
+
+def _age(root: Path, seconds: int = 3600) -> None:
+    """Date every file of ``root`` back, out of the cache's racy window."""
+    past = time.time_ns() - seconds * 1_000_000_000
+    for path in [root, *root.rglob("*")]:
+        if path.is_file():
+            os.utime(path, ns=(past, past))
+
+
+@pytest.fixture
+def cached_tree(lfsplugger: Lfsplugger) -> Path:
+    lfsplugger.make_tree(CACHED_TREE)
+    lfsplugger.make_config('[discovery.phases]\n"extras" = "blfs"\n')
+    _age(lfsplugger.path)
+    return lfsplugger.path
+
+
+@pytest.fixture
+def reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The files discovery reads (its heads), run after run."""
+    from lfsplug_discovery import head, layouts
+
+    seen: list[str] = []
+
+    def counting(path: str) -> Any:
+        seen.append(os.path.basename(path))
+        return head.read_head(path)
+
+    monkeypatch.setattr(layouts, "read_head", counting)
+    return seen
+
+
+def _outputs(lfsplugger: Lfsplugger) -> tuple[list[str], list[str], list[str]]:
+    listing = lfsplugger.run("list", "--json")
+    why = lfsplugger.run("list", "--why", "cracklib")
+    check = lfsplugger.run("check", "--json", "--shellcheck=off")
+    assert listing.ret == why.ret == 0
+    return listing.outlines, why.outlines, check.outlines
+
+
+def test_warm_discovery_gives_what_cold_discovery_gives(
+    lfsplugger: Lfsplugger, cached_tree: Path, reads: list[str]
+) -> None:
+    cold = _outputs(lfsplugger)
+    assert len(reads) == 7 and (cached_tree / CACHE).is_file()  # then list --why, check: warm
+    reads.clear()
+    warm = _outputs(lfsplugger)
+    assert reads == []  # every head came from the cache
+    assert warm == cold
+    findings = {f["code"] for f in json.loads("\n".join(cold[2]))["findings"]}
+    assert {"DISC011", "DISC024", "DISC031", "META002", "ORD002"} <= findings
+
+
+def test_list_writes_the_cache_only_when_something_changed(
+    lfsplugger: Lfsplugger, cached_tree: Path
+) -> None:
+    lfsplugger.run("list")
+    cache = cached_tree / CACHE
+    written = cache.stat().st_mtime_ns
+    os.utime(cache, ns=(written - 10**9, written - 10**9))
+    lfsplugger.run("list")
+    assert cache.stat().st_mtime_ns == written - 10**9
+    (cached_tree / "extras/10-zlib.sh").unlink()  # a script gone is a change too
+    (cached_tree / "extras/build_order.txt").write_text("05-xz.sh\n")
+    lfsplugger.run("list")
+    assert "10-zlib.sh" not in cache.read_text()
+
+
+def test_an_edited_script_is_read_again(
+    lfsplugger: Lfsplugger, cached_tree: Path, reads: list[str]
+) -> None:
+    script = cached_tree / "extras/10-zlib.sh"
+    before = script.stat()
+    lfsplugger.run("list")
+    # The same size and the same mtime to the nanosecond: the ctime the write changes (and
+    # that os.utime cannot set back) tells the edit.
+    script.write_text(script.read_text().replace("1.3.1", "1.3.2"))
+    os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert script.stat().st_size == before.st_size
+    assert script.stat().st_mtime_ns == before.st_mtime_ns
+    reads.clear()
+    scripts = {s["name"]: s for s in listed(lfsplugger.run("list", "--json"))}
+    assert reads == ["10-zlib.sh"]
+    assert scripts["zlib"]["version"] == "1.3.2"
+
+
+def test_an_edit_within_the_racy_window_is_read_again(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, reads: list[str]
+) -> None:
+    from lfsplug_discovery import layouts
+
+    # A coarse clock: the edit leaves size, mtime, inode and ctime as they were, so only the
+    # racy rule (no trust in an entry as new as the cache) can catch it.
+    monkeypatch.setattr(layouts, "stat_key", lambda info: [info.st_size, info.st_mtime_ns])
+    lfsplugger.make_tree({"01-a.sh": "# lfsplug: version=1.0\ntrue", "02-b.sh": "true"})
+    _age(lfsplugger.path / "02-b.sh")
+    script = lfsplugger.path / "01-a.sh"
+    mtime = script.stat().st_mtime_ns
+    assert [s["version"] for s in listed(lfsplugger.run("list", "--json"))] == ["1.0", None]
+    script.write_text("# lfsplug: version=2.0\ntrue")
+    os.utime(script, ns=(mtime, mtime))
+    reads.clear()
+    assert [s["version"] for s in listed(lfsplugger.run("list", "--json"))] == ["2.0", None]
+    assert reads == ["01-a.sh"]  # 02-b.sh is old enough to trust
+
+
+def _doctor_cache(root: Path, version: str | None = None) -> None:
+    """Make the cached header of 10-zlib.sh say version=6.6.6 (and set the cache's version)."""
+    data = json.loads((root / CACHE).read_text())
+    for path, entry in data["entries"].items():
+        if path.endswith("10-zlib.sh"):
+            entry[1][0]["version"] = "6.6.6"
+    if version is not None:
+        data["version"] = version
+    (root / CACHE).write_text(json.dumps(data))
+
+
+def test_the_cache_is_what_a_warm_run_reads(lfsplugger: Lfsplugger, cached_tree: Path) -> None:
+    lfsplugger.run("list")
+    _doctor_cache(cached_tree)
+    scripts = {s["name"]: s for s in listed(lfsplugger.run("list", "--json"))}
+    assert scripts["zlib"]["version"] == "6.6.6"  # the control for the two tests below
+
+
+def test_a_cache_of_another_code_version_is_ignored(
+    lfsplugger: Lfsplugger, cached_tree: Path
+) -> None:
+    lfsplugger.run("list")
+    _doctor_cache(cached_tree, version="0123456789abcdef")
+    scripts = {s["name"]: s for s in listed(lfsplugger.run("list", "--json"))}
+    assert scripts["zlib"]["version"] == "1.3.1"
+    assert json.loads((cached_tree / CACHE).read_text())["version"] != "0123456789abcdef"
+
+
+@pytest.mark.parametrize("content", [
+    "not json", '{"version": 1}', '[1, 2]', '{"version": "x", "entries": []}', "\0\0\0",
+    "CORRUPT-ENTRIES",
+])
+def test_a_corrupt_cache_is_ignored_and_rebuilt(
+    lfsplugger: Lfsplugger, cached_tree: Path, content: str
+) -> None:
+    cold = lfsplugger.run("list", "--json").outlines
+    if content == "CORRUPT-ENTRIES":  # the right version, entries of the wrong shape
+        data = json.loads((cached_tree / CACHE).read_text())
+        for number, path in enumerate(data["entries"]):
+            data["entries"][path] = [[1, 2], {"a": 1}, None, [[]], "x"][number % 5]
+        content = json.dumps(data)
+    (cached_tree / CACHE).write_text(content)
+    result = lfsplugger.run("list", "--json")
+    assert result.ret == 0 and result.outlines == cold
+    assert json.loads((cached_tree / CACHE).read_text())["entries"]
+
+
+def test_no_cache_when_the_state_dir_cannot_be_written(
+    lfsplugger: Lfsplugger, cached_tree: Path
+) -> None:
+    (cached_tree / ".lfsplug").write_text("a file where the folder goes")
+    assert names(lfsplugger)
+    assert (cached_tree / ".lfsplug").is_file()

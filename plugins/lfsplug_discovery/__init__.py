@@ -14,7 +14,8 @@ Metadata, highest priority first: the ``# lfsplug:`` header, ``[discovery.phases
 ``PACKAGE=``/``VERSION=`` variables, BLFS dependency comments, the directory (phase), and the
 file name (name, version, what a ``-passN`` build provides). Problems become ``DISC`` findings.
 
-The module is the gate (the hooks); :mod:`.layouts` walks, :mod:`.sources` reads metadata.
+The module is the gate (the hooks); :mod:`.layouts` walks, :mod:`.sources` reads metadata, and
+:mod:`.cache` keeps what each script's first lines say between runs (``STATE_DIR/cache/``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, StashKey, hookimpl
+from lfsplug_discovery.cache import DiscoveryCache, Facts
 from lfsplug_discovery.head import HEADER_LINES, parse_header, read_head
 from lfsplug_discovery.jhalfs import qualify_duplicates
 from lfsplug_discovery.layouts import DiscoveryState, Walker
@@ -55,7 +57,11 @@ def _settings(config: Config) -> Settings:
 
 
 def _state(session: Session) -> DiscoveryState:
-    return session.stash.setdefault(STATE, DiscoveryState())
+    state = session.stash.get(STATE)
+    if state is None:
+        cache = DiscoveryCache(session.config.state_dir)
+        state = session.stash[STATE] = DiscoveryState(cache=cache)
+    return state
 
 
 @hookimpl
@@ -70,6 +76,8 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
     settings = _settings(session.config)
     state = _state(session)
     if os.path.isdir(root):
+        if state.cache is not None:
+            state.cache.roots.append(root)
         walker = Walker(session.config, settings, state, root)
         walker.walk(root)
         return walker.found
@@ -88,10 +96,10 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
 def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource] | None:
     state = _state(session)
     path = str(script.path)
-    head = state.heads.get(path)
-    if head is None:  # a script another plugin collected: read it now, once
-        head = state.heads[path] = read_head(path)
-    return script_sources(script, head, _settings(session.config), state) or None
+    facts = state.facts.get(path)
+    if facts is None:  # a script another plugin collected: read it now, once
+        facts = state.facts[path] = Facts.from_head(read_head(path))
+    return script_sources(script, facts, _settings(session.config), state) or None
 
 
 @hookimpl(tryfirst=True)
@@ -110,4 +118,6 @@ def lfsplug_collection_finish(session: Session) -> None:
         if pending.script is None or pending.script in kept:
             session.add_finding(pending.finding)
     state.pending.clear()
-    state.heads.clear()
+    state.facts.clear()
+    if state.cache is not None:
+        state.cache.save()  # what makes the next run fast; lfsplug list writes it too

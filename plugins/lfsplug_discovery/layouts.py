@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lfsplug import Finding, Script, Severity
-from lfsplug_discovery.head import Head, read_head, wrong_interpreter
+from lfsplug_discovery.cache import DiscoveryCache, Facts, stat_key
+from lfsplug_discovery.head import read_head
 from lfsplug_discovery.listfile import ListEntry, read_list
 from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, parse_filename
 
@@ -43,11 +44,13 @@ class Pending:
 
 @dataclass
 class DiscoveryState:
-    """What discovery keeps during one session: each script's head (read once, used by the
-    metadata hook) and the findings to report when collection finishes."""
+    """What discovery keeps during one session: what each script's head says (read once or
+    taken from the cache, used by the metadata hook), the cache, and the findings to report
+    when collection finishes."""
 
-    heads: dict[str, Head] = field(default_factory=dict)
+    facts: dict[str, Facts] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
+    cache: DiscoveryCache | None = None
 
     def note(self, code: str, severity: Severity, message: str, path: str | None, *,
              line: int | None = None, hint: str | None = None, script: str | None = None) -> None:
@@ -269,16 +272,10 @@ class Walker:
     # -- scripts -------------------------------------------------------------------------------
 
     def add(self, path: str, layout: str | None = None) -> None:
-        """Read the head of ``path`` and, unless it cannot be a script, make it a Script."""
-        head = read_head(path)
-        if head.error is not None:
-            self.state.note("DISC020", Severity.WARNING, f"cannot read this file: {head.error}; "
-                            "skipped", path, hint="bash could not read it either: fix its "
-                            "permissions")
-            return
-        if head.binary:
-            self.state.note("DISC021", Severity.WARNING, "a binary file (a NUL byte in its first "
-                            "block), not a script; skipped", path)
+        """Read the head of ``path`` (or take what it says from the cache) and, unless it cannot
+        be a script, make it a Script."""
+        facts = self._facts(path)
+        if facts is None:
             return
         filename = parse_filename(os.path.basename(path))
         script = Script(name=filename.name, path=Path(path), root=self.root_path,
@@ -286,8 +283,39 @@ class Walker:
         script.origins["name"] = "file name"
         script.meta["layout"] = layout or _layout(path, filename.number)
         self.found.append(script)
-        self.state.heads[path] = head
-        content_findings(self.state, head, path)
+        self.state.facts[path] = facts
+        for code, severity, message, line, hint in facts.findings:
+            self.state.note(code, Severity(severity), message, path, line=line, hint=hint,
+                            script=path)
+
+    def _facts(self, path: str) -> Facts | None:
+        """What the head of ``path`` says, from the cache when its stat key is unchanged; None
+        (with a finding) for a file that is unreadable or binary, which is never cached."""
+        cache = self.state.cache
+        key = None
+        if cache is not None:
+            try:
+                key = stat_key(os.stat(path))
+            except OSError:
+                pass  # read_head says why
+            else:
+                cached = cache.get(path, key)
+                if cached is not None:
+                    return cached
+        head = read_head(path)
+        if head.error is not None:
+            self.state.note("DISC020", Severity.WARNING, f"cannot read this file: {head.error}; "
+                            "skipped", path, hint="bash could not read it either: fix its "
+                            "permissions")
+            return None
+        if head.binary:
+            self.state.note("DISC021", Severity.WARNING, "a binary file (a NUL byte in its first "
+                            "block), not a script; skipped", path)
+            return None
+        facts = Facts.from_head(head)
+        if cache is not None and key is not None:
+            cache.put(path, key, facts)
+        return facts
 
 
 def _layout(path: str, number: str | None) -> str:
@@ -308,27 +336,3 @@ def _name_index(entries: list[os.DirEntry[str]]) -> dict[str, str]:
         index.setdefault(stem, entry.path)
         index.setdefault(parse_filename(name).name, entry.path)
     return index
-
-
-def content_findings(state: DiscoveryState, head: Head, path: str) -> None:
-    """What a script's first lines show that will surprise at run time (kept as findings)."""
-    if head.empty:
-        state.note("DISC022", Severity.INFO, "empty script: it does nothing", path, script=path)
-        return
-    if head.bom:
-        state.note("DISC028", Severity.WARNING, "the file starts with a byte-order mark, which "
-                   "bash reads as part of a command", path, line=1,
-                   hint="save it as UTF-8 without a BOM", script=path)
-    elif head.shebang is None:
-        state.note("DISC023", Severity.WARNING, "no #! line: lfsplug runs it with bash anyway",
-                   path, line=1, hint="start it with #!/bin/bash", script=path)
-    else:
-        program = wrong_interpreter(head.shebang)
-        if program is not None:
-            state.note("DISC024", Severity.WARNING, f"the #! line names {program}, but lfsplug "
-                       "runs every script with bash", path, line=1,
-                       hint="write it for bash, or call the other program from a bash script",
-                       script=path)
-    if not head.utf8:
-        state.note("DISC025", Severity.INFO, "not valid UTF-8 in its first lines: metadata was "
-                   "read with the bad bytes replaced", path, script=path)

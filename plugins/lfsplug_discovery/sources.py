@@ -22,12 +22,11 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, Severity
-from lfsplug_discovery.depcomments import parse_dependency_comments
-from lfsplug_discovery.head import Head, parse_header, shell_variables
 from lfsplug_discovery.names import parse_filename, pass_base, split_package
 from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
 
 if TYPE_CHECKING:
+    from lfsplug_discovery.cache import Facts
     from lfsplug_discovery.layouts import DiscoveryState
     from lfsplug_discovery.settings import Settings
 
@@ -37,27 +36,26 @@ __all__ = ["CONFIG", "script_sources"]
 CONFIG = 90
 
 
-def script_sources(script: Script, head: Head, settings: Settings,
+def script_sources(script: Script, facts: Facts, settings: Settings,
                    state: DiscoveryState) -> list[MetaSource]:
-    """Every metadata source discovery has for ``script``; dependency-comment problems become
-    findings in ``state``."""
+    """Every metadata source discovery has for ``script``, from what its head says
+    (``facts``); dependency-comment problems become findings in ``state``."""
     sources: list[MetaSource] = []
-    header: dict[str, str] = {}
-    header_lines: dict[str, int] = {}
-    if "lfsplug:" in head.text:
-        header, header_lines = parse_header(head.lines)
+    header = facts.header
     if header:
-        sources.append(MetaSource("# lfsplug: header", header, MetaSource.HEADER, header_lines))
+        # Copies: the facts may be the cache's, and a source's values are the session's.
+        sources.append(MetaSource("# lfsplug: header", dict(header), MetaSource.HEADER,
+                                  dict(facts.header_lines)))
     name = header.get("name", script.name)
-    sources.extend(_variables(script, head, name))
-    sources.extend(_dependencies(script, head, state))
+    sources.extend(_variables(script, facts.variables, name))
+    sources.extend(_dependencies(script, facts, state))
     sources.extend(_phase(script, settings))
     sources.extend(_file_name(script, name, "name" in header))
     return sources
 
 
-def _variables(script: Script, head: Head, name: str) -> list[MetaSource]:
-    found = shell_variables(head.text)
+def _variables(script: Script, found: dict[str, tuple[str, int]],
+               name: str) -> list[MetaSource]:
     sources = []
     if "VERSION" in found:
         value, line = found["VERSION"]
@@ -81,20 +79,22 @@ def _variables(script: Script, head: Head, name: str) -> list[MetaSource]:
     return sources
 
 
-def _dependencies(script: Script, head: Head, state: DiscoveryState) -> list[MetaSource]:
-    found = parse_dependency_comments(head.text)
+def _dependencies(script: Script, facts: Facts, state: DiscoveryState) -> list[MetaSource]:
+    found = facts.deps
+    if not found.values and not found.problems:  # most scripts
+        return []
     path = str(script.path)
     for problem in found.problems:
         severity = Severity.WARNING if problem.code == "DISC030" else Severity.INFO
         state.note(problem.code, severity, problem.message, path, line=problem.line,
                    script=path)
-    runtime = found.values.pop("runtime", None)
+    runtime = found.values.get("runtime")
     if runtime:  # no metadata key: for plugins and --why, never an edge (see depcomments)
         script.meta["runtime"] = ", ".join(runtime)
         script.origins["runtime"] = f"dependency comment line {found.lines['runtime']}"
-    if not found.values:
+    values = {key: ", ".join(items) for key, items in found.values.items() if key != "runtime"}
+    if not values:
         return []
-    values = {key: ", ".join(items) for key, items in found.values.items()}
     lines = {key: line for key, line in found.lines.items() if key in values}
     return [MetaSource("dependency comment", values, MetaSource.LAYOUT, lines)]
 

@@ -1,0 +1,201 @@
+"""The discovery cache: what each script's first lines say, kept between runs.
+
+Reading and parsing a script's head is most of what discovery costs per script. What it yields
+(:class:`Facts`: the ``# lfsplug:`` header, the jhalfs variables, the dependency comments and
+the content findings) depends on the file's content alone, so it is kept in
+``STATE_DIR/cache/discovery.json`` under the file's path and stat key (size, mtime, inode,
+ctime) and reused while that key is unchanged. Everything that depends on the tree or the
+configuration (order, list files, phases, names, duplicates) is worked out again on every run.
+
+Rules that keep the cache honest:
+
+* an entry whose mtime is within :data:`RACY_NS` of the moment the cache is written is not kept
+  (an edit in the same clock tick as the write would leave the stat key unchanged; git calls
+  this the racy-git problem): such a file is read again next time;
+* a cache of another format or discovery code (:func:`code_version`), or one that cannot be
+  parsed, is ignored and rebuilt; a state directory that cannot be read or written means no
+  cache, never an error;
+* binary and unreadable files are not cached (they are read again, and reported again);
+* the file is written only when something changed, atomically (a temporary file, then
+  ``os.replace``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from lfsplug import Severity
+from lfsplug_discovery.depcomments import DepComments, Problem, parse_dependency_comments
+from lfsplug_discovery.head import Head, parse_header, shell_variables, wrong_interpreter
+
+__all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "code_version", "stat_key"]
+
+CACHE_FILE = Path("cache") / "discovery.json"
+#: Bump when the meaning of an entry changes in a way the module hashes would not show.
+FORMAT = 1
+#: Entries this close to the moment of writing are not trusted (racy-git rule).
+RACY_NS = 2_000_000_000
+#: The modules whose code decides what an entry holds.
+_MODULES = ("cache.py", "head.py", "depcomments.py", "names.py")
+
+#: A content finding: code, severity, message, line, hint.
+ContentFinding = tuple[str, str, str, "int | None", "str | None"]
+
+
+@cache
+def code_version() -> str:
+    """A digest of the format and of the discovery code that derives an entry."""
+    digest = hashlib.sha256(str(FORMAT).encode())
+    here = Path(__file__).parent
+    for name in _MODULES:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def stat_key(info: os.stat_result) -> list[int]:
+    """What must not change for an entry to stand (a JSON-friendly list)."""
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns]
+
+
+@dataclass(slots=True)
+class Facts:
+    """What discovery learns from one script's first lines."""
+
+    header: dict[str, str] = field(default_factory=dict)
+    header_lines: dict[str, int] = field(default_factory=dict)
+    variables: dict[str, tuple[str, int]] = field(default_factory=dict)
+    deps: DepComments = field(default_factory=DepComments)
+    findings: list[ContentFinding] = field(default_factory=list)
+
+    @classmethod
+    def from_head(cls, head: Head) -> Facts:
+        """Parse a head (one read of the file) into facts."""
+        facts = cls(findings=content_findings(head))
+        if head.error is not None or head.binary:
+            return facts
+        if "lfsplug:" in head.text:
+            facts.header, facts.header_lines = parse_header(head.lines)
+        facts.variables = shell_variables(head.text)
+        facts.deps = parse_dependency_comments(head.text)
+        return facts
+
+    def to_json(self) -> list[Any]:
+        deps = self.deps
+        return [self.header, self.header_lines, self.variables, deps.values, deps.lines,
+                [[p.line, p.code, p.message] for p in deps.problems], self.findings]
+
+    @classmethod
+    def from_json(cls, data: list[Any]) -> Facts:
+        """The facts of a cache entry; ValueError/TypeError/KeyError when it is malformed."""
+        header, header_lines, variables, values, lines, problems, findings = data
+        deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
+                                           for p in problems])
+        return cls(header, header_lines, {k: (str(v[0]), int(v[1])) for k, v in variables.items()},
+                   deps, [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4])
+                          for f in findings])
+
+
+def content_findings(head: Head) -> list[ContentFinding]:
+    """What a script's first lines show that will surprise at run time."""
+    if head.error is not None or head.binary:
+        return []
+    if head.empty:
+        return [("DISC022", Severity.INFO, "empty script: it does nothing", None, None)]
+    found: list[ContentFinding] = []
+    if head.bom:
+        found.append(("DISC028", Severity.WARNING, "the file starts with a byte-order mark, "
+                      "which bash reads as part of a command", 1,
+                      "save it as UTF-8 without a BOM"))
+    elif head.shebang is None:
+        found.append(("DISC023", Severity.WARNING, "no #! line: lfsplug runs it with bash "
+                      "anyway", 1, "start it with #!/bin/bash"))
+    else:
+        program = wrong_interpreter(head.shebang)
+        if program is not None:
+            found.append(("DISC024", Severity.WARNING, f"the #! line names {program}, but "
+                          "lfsplug runs every script with bash", 1,
+                          "write it for bash, or call the other program from a bash script"))
+    if not head.utf8:
+        found.append(("DISC025", Severity.INFO, "not valid UTF-8 in its first lines: metadata "
+                      "was read with the bad bytes replaced", None, None))
+    return found
+
+
+class DiscoveryCache:
+    """The entries of one state directory's cache, read on first use, written once at the end."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / CACHE_FILE
+        self._old: dict[str, list[Any]] | None = None
+        self._new: dict[str, list[Any]] = {}
+        #: directories walked whole: an old entry below one that was not met is gone
+        self.roots: list[str] = []
+        self.changed = False
+
+    def _load(self) -> dict[str, list[Any]]:
+        try:
+            data = json.loads(self.path.read_bytes())
+        except (OSError, ValueError):
+            return {}
+        if (not isinstance(data, dict) or data.get("version") != code_version()
+                or not isinstance(data.get("entries"), dict)):
+            self.changed = True  # foreign or old: replace it
+            return {}
+        entries: dict[str, list[Any]] = data["entries"]
+        return entries
+
+    def get(self, path: str, key: list[int]) -> Facts | None:
+        """The cached facts of ``path`` when its stat key is unchanged, else None."""
+        if self._old is None:
+            self._old = self._load()
+        entry = self._old.get(path)
+        if entry is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != key:
+            return None
+        try:
+            facts = Facts.from_json(entry[1])
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError):
+            return None
+        self._new[path] = entry
+        return facts
+
+    def put(self, path: str, key: list[int], facts: Facts) -> None:
+        """Remember the facts just read from ``path``."""
+        self._new[path] = [key, facts.to_json()]
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the cache if anything changed; quietly nothing when the state dir is not
+        writable."""
+        old = self._old or {}
+        kept = {p: e for p, e in old.items() if p not in self._new and not self._below(p)}
+        if not self.changed and len(kept) + len(self._new) == len(old):
+            return
+        now = time.time_ns()
+        entries = {p: e for p, e in self._new.items() if e[0][1] < now - RACY_NS}
+        entries.update(kept)
+        text = json.dumps({"version": code_version(), "written": now, "entries": entries},
+                          separators=(",", ":"))
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, temp = tempfile.mkstemp(prefix=".discovery.", dir=self.path.parent)
+        except OSError:
+            return
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.replace(temp, self.path)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(temp)
+
+    def _below(self, path: str) -> bool:
+        return any(path.startswith(root + os.sep) for root in self.roots)
