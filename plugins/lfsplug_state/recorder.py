@@ -1,0 +1,304 @@
+"""The plugin objects: :class:`StateHistory` answers from the records for every command, and
+:class:`StateRecorder` records a ``run`` and answers ``lfsplug_script_cached`` (resume)."""
+
+from __future__ import annotations
+
+import shlex
+import socket
+import statistics
+import threading
+import time
+from collections.abc import Generator
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+import click
+
+import lfsplug
+from lfsplug import Event, Priority, Sample, Script, ScriptResult, UsageError, hookimpl
+from lfsplug_state.resume import (
+    DEFAULT_ENV_IGNORE,
+    ScriptKey,
+    built_at,
+    content_hash,
+    env_hash,
+    why_run,
+)
+from lfsplug_state.schema import StateFileError
+from lfsplug_state.store import StateStore
+
+if TYPE_CHECKING:
+    from lfsplug import Config, Plan, Session
+
+__all__ = ["DURATION_RUNS", "MAX_EVENTS", "MAX_SAMPLES", "StateHistory", "StateRecorder"]
+
+#: How many of a script's last passes its expected duration is the median of.
+DURATION_RUNS = 5
+#: Events kept per run; status events and alerts may use twice as many, so that a flood of
+#: output events cannot crowd them out. Past the caps events are counted, not kept.
+MAX_EVENTS = 50_000
+#: Resource samples kept per run (a day of one sample a second, with a few scripts at once).
+MAX_SAMPLES = 200_000
+#: Samples are written in batches: at this many, or when the oldest waited this long (s).
+SAMPLE_BATCH = 256
+SAMPLE_WAIT = 2.0
+
+
+class StateHistory:
+    """Answers from the state database: expected durations (critical path, ETA) and, for the
+    validation plugin, the content each script had when it last passed.
+
+    For commands other than ``run`` the database is opened on first use and only if it exists;
+    a file that cannot be used is said once on stderr and ignored (``run`` refuses it).
+    """
+
+    def __init__(self, config: Config, store: StateStore | None = None) -> None:
+        self.config = config
+        self.store = store
+        self._opened = store is not None
+        self._durations: dict[str, list[float]] | None = None
+
+    def open_store(self) -> StateStore | None:
+        if not self._opened:
+            self._opened = True
+            try:
+                self.store = StateStore.open(self.config.state_dir, create=False)
+            except FileNotFoundError:
+                self.store = None
+            except StateFileError as exc:
+                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
+                           f"used", err=True)
+                self.store = None
+        return self.store
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    @hookimpl(trylast=True)
+    def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
+        """The median duration of the script's last few passes (those that really ran)."""
+        if self._durations is None:
+            store = self.open_store()
+            self._durations = store.recent_durations(DURATION_RUNS) if store else {}
+        past = self._durations.get(script.name)
+        return statistics.median(past) if past else None
+
+    # optional: the spec comes from the validation plugin, which may be blocked. trylast, as a
+    # built-in answer is: a plugin of the user's may still answer first.
+    @hookimpl(optionalhook=True, trylast=True)
+    def lfsplug_validation_passed_digests(
+        self, config: Config, scripts: list[Script]
+    ) -> dict[str, str] | None:
+        """The content hash of each script's last pass, for validation's INT005."""
+        store = self.open_store()
+        if store is None:
+            return None
+        passes = store.last_passes()
+        digests = {s.name: passes[s.name].content_hash for s in scripts
+                   if s.name in passes and passes[s.name].content_hash}
+        return {name: digest for name, digest in digests.items() if digest} or None
+
+
+class StateRecorder(StateHistory):
+    """Records one ``run``: the run, each script's result as it starts and ends, events and
+    samples; and decides which scripts an earlier pass stands for (resume).
+
+    With ``--dry-run`` it still answers which scripts would be reused, but records nothing.
+    """
+
+    def __init__(self, config: Config, store: StateStore, recording: bool = True) -> None:
+        super().__init__(config, store)
+        self.db = store
+        self.recording = recording
+        self.run_id: int | None = None
+        self.forced = set(config.getoption("force", None) or [])
+        self.force_all = bool(config.getoption("force_all", False))
+        section = config.getsection("state")
+        self.env_ignore = _string_list(section.get("env_ignore", list(DEFAULT_ENV_IGNORE)),
+                                       config)
+        self.keys: dict[str, ScriptKey] = {}
+        self.reasons: dict[str, str] = {}
+        self.reused: dict[str, int] = {}
+        self.preds: dict[str, set[str]] | None = None
+        self.counts = {"events_kept": 0, "events_dropped": 0, "samples_kept": 0,
+                       "samples_dropped": 0}
+        self._samples: list[Sample] = []
+        self._sample_lock = threading.Lock()
+        self._sample_since = time.monotonic()
+        self._peaks: dict[str, dict[str, float]] = {}
+
+    # -- the run -------------------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_sessionstart(self, session: Session) -> None:
+        """Record the run (committed now: a crash from here on leaves a run to mark)."""
+        if self.recording:
+            self.run_id = self.db.begin_run(session.started, command_line(self.config),
+                                            lfsplug.__version__, socket.gethostname())
+
+    @hookimpl
+    def lfsplug_collection_finish(self, session: Session) -> None:
+        """``--force NAME`` must name a script: a typo would silently reuse what it meant."""
+        unknown = sorted(name for name in self.forced if session.script(name) is None)
+        if unknown:
+            raise UsageError(f"--force {unknown[0]}: no script named {unknown[0]!r}")
+
+    @hookimpl(wrapper=True)
+    def lfsplug_run_plan(self, session: Session, plan: Plan) -> Generator[None, Any, Any]:
+        """Record the plan before the scheduler starts, so that ``status`` lists the scripts
+        that never ran too; keep each script's predecessors for resume."""
+        self.preds = plan.predecessors()
+        if self.run_id is not None:
+            self.db.plan_run(self.run_id, plan.scripts)
+        return (yield)
+
+    @hookimpl
+    def lfsplug_sessionfinish(self, session: Session, exitstatus: int) -> None:
+        """Record the end of the run and its exit code."""
+        self._flush_samples()
+        if self.run_id is not None:
+            self.db.finish_run(self.run_id, exitstatus, session.interrupted, self.counts)
+
+    # -- resume --------------------------------------------------------------------------------
+
+    @hookimpl(trylast=True)
+    def lfsplug_script_cached(
+        self, session: Session, script: Script, env: dict[str, str]
+    ) -> ScriptResult | None:
+        """The script's last pass when nothing calls for running it again (see
+        :mod:`lfsplug_state.resume`); else None, noting why it runs."""
+        key = ScriptKey(content_hash(script.path), env_hash(env, self.env_ignore))
+        self.keys[script.name] = key
+        last = self.db.last_build(script.name)
+        forced = self.force_all or script.name in self.forced
+        reason = why_run(key, last, forced, self._predecessors_built(session, script))
+        if reason is not None or last is None:
+            self.reasons[script.name] = reason or "never built"
+            return None
+        self.reused[script.name] = last.id
+        return last.as_result(script.name)
+
+    def _predecessors_built(self, session: Session, script: Script) -> dict[str, float | None]:
+        if self.preds is None:
+            self.preds = session.plan.predecessors() if session.plan is not None else {}
+        return {name: built_at(session.results.get(name), partial(self.db.last_pass, name))
+                for name in self.preds.get(script.name, ())}
+
+    def _key(self, script: Script) -> ScriptKey:
+        """The key noted when the script's reuse was decided, or (when another plugin decided)
+        its content alone: a result without an environment is never reused."""
+        key = self.keys.get(script.name)
+        if key is None:
+            key = self.keys[script.name] = ScriptKey(content_hash(script.path), None)
+        return key
+
+    # -- recording scripts ---------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
+        """Record the script as ``running`` (committed now: a crash leaves it to run again)."""
+        if self.run_id is not None:
+            self.db.script_started(
+                self.run_id, script, attempt=attempt, log_path=session.log_path(script, attempt),
+                keys=self._key(script).astuple(), reason=self.reasons.get(script.name))
+
+    @hookimpl
+    def lfsplug_script_finish(self, session: Session, script: Script,
+                              result: ScriptResult) -> None:
+        """Record the script's final result, with its peak resource use."""
+        if self.run_id is None:
+            return
+        self._flush_samples()
+        resources = self._resources(script.name)
+        reused = self.reused.get(script.name) if result.cached else None
+        self.db.script_finished(self.run_id, script, result, keys=self._key(script).astuple(),
+                                reused_from=reused, resources=resources)
+
+    # -- events and samples --------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_events(self, session: Session, events: list[Event]) -> None:
+        """Record a batch of events in one transaction, up to the caps of the run."""
+        if self.run_id is None:
+            return
+        kept = []
+        for event in events:
+            if event.kind == "sample":
+                continue  # recorded whole through lfsplug_sample
+            cap = MAX_EVENTS * 2 if event.priority <= Priority.STATUS else MAX_EVENTS
+            if self.counts["events_kept"] >= cap:
+                self.counts["events_dropped"] += 1
+                continue
+            self.counts["events_kept"] += 1
+            kept.append(_slim(event))
+        self.db.add_events(self.run_id, kept)
+
+    @hookimpl
+    def lfsplug_sample(self, session: Session, sample: Sample) -> None:
+        """Queue a sample for the next batch; note the script's peak of each metric."""
+        if self.run_id is None:
+            return
+        with self._sample_lock:
+            if sample.script is not None:
+                peaks = self._peaks.setdefault(sample.script, {})
+                for metric, value in sample.values.items():
+                    peaks[metric] = max(value, peaks.get(metric, value))
+            if self.counts["samples_kept"] >= MAX_SAMPLES:
+                self.counts["samples_dropped"] += 1
+                return
+            self.counts["samples_kept"] += 1
+            self._samples.append(sample)
+            due = (len(self._samples) >= SAMPLE_BATCH
+                   or time.monotonic() - self._sample_since >= SAMPLE_WAIT)
+        if due:
+            self._flush_samples()
+
+    def _flush_samples(self) -> None:
+        with self._sample_lock:
+            batch, self._samples = self._samples, []
+            self._sample_since = time.monotonic()
+        if batch and self.run_id is not None:
+            self.db.add_samples(self.run_id, batch)
+
+    def _resources(self, name: str) -> dict[str, Any] | None:
+        """The peak of each metric sampled while the script ran (None: nothing sampled)."""
+        with self._sample_lock:
+            peaks = self._peaks.pop(name, None)
+        return {"peak": peaks} if peaks else None
+
+
+def _slim(event: Event) -> Event:
+    """An output event without its lines (the log has them): only how many there were."""
+    if event.kind != "script-output" or "lines" not in event.payload:
+        return event
+    payload = dict(event.payload)
+    payload["lines"] = len(payload["lines"])
+    return Event(event.kind, event.time, event.priority, event.script, payload, event.seq)
+
+
+def _string_list(value: Any, config: Config) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        where = config.file.where("env_ignore")
+        raise UsageError(f"{where}: [state] env_ignore must be a list of variable names")
+    return list(value)
+
+
+def command_line(config: Config) -> str:
+    """The command as it took effect: the command, its paths and every option not at its
+    default (from the command line, ``LFSPLUG_ADDOPTS`` or the configuration file)."""
+    words = ["lfsplug", config.command, *(str(p) for p in config.paths)]
+    for key, option in sorted(config.parser.options.items()):
+        value = config.option.get(key, option.default)
+        if config.command not in option.commands or value in (option.default, None):
+            continue
+        flag = next(n for n in option.names if n.startswith("--"))
+        if option.action == "store_true":
+            words.append(flag)
+        elif option.action == "append":
+            for item in value:
+                words += [flag, str(item)]
+        else:
+            words += [flag, str(value)]
+    return shlex.join(words)

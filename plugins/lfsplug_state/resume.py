@@ -1,0 +1,108 @@
+"""Resume: when a script's earlier pass may be reused, and why it runs again when not.
+
+A script is reused when all of these hold (:func:`why_run` returns None):
+
+* it is not forced (``--force NAME``, ``--force-all``);
+* the last time it really ran, it passed (a failure, an interrupted attempt or a crash since
+  its last pass makes it run again);
+* its content (SHA-256 of the file's bytes) and its environment (SHA-256 of the variables it
+  would run with, less those in ``[state] env_ignore``) are those of that pass;
+* none of the scripts it waits for (``session.plan.predecessors()``) was built after it: a
+  dependency that ran again in this run, or in a run that ended before this script's turn,
+  makes it run again too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from lfsplug import ScriptResult, Status
+from lfsplug_state.store import Build
+
+__all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "content_hash", "env_hash",
+           "why_run"]
+
+#: Variables left out of the environment hash: they shape the terminal, not the build, and
+#: differ between a desktop terminal, ``screen`` and ``nohup`` (where TERM is unset).
+DEFAULT_ENV_IGNORE = ("TERM",)
+
+
+_LAST_ATTEMPT = {"failed": "its last attempt failed",
+                 "interrupted": "its last attempt was interrupted",
+                 "running": "its last attempt did not finish"}
+
+
+@dataclass(frozen=True)
+class ScriptKey:
+    """What a script's result is keyed by: its content and its environment (None: unknown)."""
+
+    content: str | None
+    env: str | None
+
+    def astuple(self) -> tuple[str | None, str | None]:
+        return (self.content, self.env)
+
+
+def content_hash(path: Path) -> str | None:
+    """The SHA-256 of the script's bytes (hex), or None if it cannot be read."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def env_hash(env: Mapping[str, str], ignore: Iterable[str] = DEFAULT_ENV_IGNORE) -> str:
+    """The SHA-256 of the environment, in an order-free form, without the ignored variables."""
+    left_out = set(ignore)
+    items = sorted((k, v) for k, v in env.items() if k not in left_out)
+    return hashlib.sha256(json.dumps(items).encode("utf-8")).hexdigest()
+
+
+def built_at(
+    result: ScriptResult | None, last_pass: Callable[[], Build | None]
+) -> float | None:
+    """When a predecessor's current pass was built: from this run's result when it passed
+    (a reused result carries its original times), else from its last pass on record."""
+    if result is not None and result.status is Status.PASSED and result.finished is not None:
+        return result.finished
+    build = last_pass()
+    return build.finished if build is not None else None
+
+
+def why_run(
+    key: ScriptKey,
+    last: Build | None,
+    forced: bool,
+    predecessors: Mapping[str, float | None],
+) -> str | None:
+    """Why the script must run (a short phrase for the records), or None to reuse ``last``.
+
+    :param key: the script's content and environment now.
+    :param last: the last time it really ran, if ever.
+    :param forced: ``--force`` names it, or ``--force-all``.
+    :param predecessors: when each script it waits for was built (None: unknown).
+    """
+    if forced:
+        return "forced"
+    if last is None:
+        return "never built"
+    checks = (
+        (last.status != "passed", _LAST_ATTEMPT.get(last.status, last.status)),
+        (key.content is None or key.content != last.content_hash, "its content changed"),
+        (key.env is None or key.env != last.env_hash, "its environment changed"),
+        (last.finished is None, "its last pass has no end time"),
+    )
+    reason = next((why for failed, why in checks if failed), None)
+    if reason is not None or last.finished is None:
+        return reason
+    newer = sorted(name for name, when in predecessors.items()
+                   if when is not None and when > last.finished)
+    return f"{newer[0]} was built after it" if newer else None

@@ -1,0 +1,184 @@
+"""The state database's schema, its versions and the migrations between them.
+
+The database records a version (``schema_version``, one row) from the first release on, so
+that a later lfsplug can migrate an older file in place and an older lfsplug refuses a newer
+file instead of misreading it. :data:`MIGRATIONS` maps each version to the statements that
+bring a database from the version before it; :func:`connect` opens a file, checks it and
+applies what is missing, each step in one transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from lfsplug import UsageError
+
+__all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "StateFileError", "connect"]
+
+#: The database's file name in the state directory.
+DB_FILE = "state.db"
+
+#: Version 1: runs, the results of their scripts, attempts, events and samples.
+_V1 = (
+    """CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started REAL NOT NULL,
+        finished REAL,
+        exit_code INTEGER,
+        state TEXT NOT NULL DEFAULT 'running',
+        command_line TEXT NOT NULL,
+        version TEXT NOT NULL,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        total INTEGER,
+        events_kept INTEGER NOT NULL DEFAULT 0,
+        events_dropped INTEGER NOT NULL DEFAULT 0,
+        samples_kept INTEGER NOT NULL DEFAULT 0,
+        samples_dropped INTEGER NOT NULL DEFAULT 0
+    )""",
+    """CREATE TABLE results (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        path TEXT NOT NULL,
+        content_hash TEXT,
+        env_hash TEXT,
+        status TEXT NOT NULL DEFAULT 'not-run',
+        cached INTEGER NOT NULL DEFAULT 0,
+        reused_from INTEGER REFERENCES results(id) ON DELETE SET NULL,
+        reason TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        started REAL,
+        finished REAL,
+        exit_code INTEGER,
+        signal INTEGER,
+        failure_class TEXT,
+        message TEXT,
+        log_path TEXT,
+        resources TEXT,
+        UNIQUE (run_id, name)
+    )""",
+    "CREATE INDEX results_by_name ON results (name, id)",
+    """CREATE TABLE attempts (
+        result_id INTEGER NOT NULL REFERENCES results(id) ON DELETE CASCADE,
+        attempt INTEGER NOT NULL,
+        started REAL NOT NULL,
+        log_path TEXT,
+        PRIMARY KEY (result_id, attempt)
+    )""",
+    """CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        time REAL NOT NULL,
+        kind TEXT NOT NULL,
+        priority INTEGER NOT NULL,
+        script TEXT,
+        payload TEXT
+    )""",
+    "CREATE INDEX events_by_run ON events (run_id, seq)",
+    """CREATE TABLE samples (
+        id INTEGER PRIMARY KEY,
+        run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+        time REAL NOT NULL,
+        script TEXT,
+        metrics TEXT NOT NULL
+    )""",
+    "CREATE INDEX samples_by_run ON samples (run_id, time)",
+)
+
+#: The statements that bring a database from version ``n - 1`` to ``n``.
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+#: The version this lfsplug writes.
+SCHEMA_VERSION = max(MIGRATIONS)
+
+
+class StateFileError(UsageError):
+    """The state database cannot be used (not SQLite, corrupt, from a newer lfsplug): exit 4."""
+
+
+def connect(path: Path, *, create: bool) -> sqlite3.Connection:
+    """Open the database at ``path`` in WAL mode, migrated to :data:`SCHEMA_VERSION`.
+
+    ``create`` allows a new file; without it a missing file is :class:`FileNotFoundError`.
+    Anything wrong with the file itself is a :class:`StateFileError` naming it, never a
+    traceback.
+    """
+    if not create and not path.is_file():
+        raise FileNotFoundError(str(path))
+    try:
+        conn = sqlite3.connect(
+            f"file:{path}?mode={'rwc' if create else 'rw'}", uri=True,
+            # one connection serves the scheduler's, the bus's and the sampler's threads; the
+            # store's lock serialises every use of it
+            check_same_thread=False, isolation_level=None, timeout=10.0,
+        )
+    except sqlite3.Error as exc:
+        raise StateFileError(f"{path}: cannot open the state database: {exc}") from None
+    try:
+        _prepare(conn, path)
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise StateFileError(
+            f"{path}: not a usable state database ({exc}); move it away to start afresh "
+            f"(the build's history is lost) or use another --state-dir"
+        ) from None
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _prepare(conn: sqlite3.Connection, path: Path) -> None:
+    conn.execute("PRAGMA foreign_keys = ON")
+    version = _version(conn)
+    if version > SCHEMA_VERSION:
+        raise StateFileError(
+            f"{path}: written by a newer lfsplug (schema version {version}; this lfsplug knows "
+            f"versions up to {SCHEMA_VERSION}): upgrade lfsplug, or use another --state-dir"
+        )
+    mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+    if str(mode).lower() != "wal":
+        raise sqlite3.DatabaseError(f"cannot switch to WAL mode (journal mode is {mode})")
+    # In WAL mode NORMAL loses no committed transaction when the process dies (kill -9);
+    # only a power failure may lose the last ones, and the file stays consistent.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    migrate(conn, version)
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    """The file's schema version: 0 for an empty file; reading it proves the file is SQLite."""
+    tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+    if "schema_version" not in tables:
+        if tables:
+            raise sqlite3.DatabaseError(
+                f"an SQLite file, but not lfsplug's (tables: {', '.join(sorted(tables))})"
+            )
+        return 0
+    row = conn.execute("SELECT version FROM schema_version").fetchone()
+    if row is None or not isinstance(row[0], int):
+        raise sqlite3.DatabaseError("the schema_version table holds no version")
+    return int(row[0])
+
+
+def migrate(conn: sqlite3.Connection, current: int) -> None:
+    """Apply every migration after ``current``, each in a transaction of its own."""
+    for version in range(current + 1, SCHEMA_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            # another process may have migrated since the version was read: look again, locked
+            if _version(conn) >= version:
+                conn.execute("COMMIT")
+                continue
+            if version == 1:
+                conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+                conn.execute("INSERT INTO schema_version (version) VALUES (0)")
+            for statement in MIGRATIONS[version]:
+                conn.execute(statement)
+            conn.execute("UPDATE schema_version SET version = ?", (version,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise

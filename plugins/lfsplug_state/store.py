@@ -1,0 +1,298 @@
+"""The state store: one connection to ``state.db``, serialised by one lock.
+
+:class:`StateStore` owns the connection; every read and write goes through its methods, from
+whichever thread calls (the scheduler's, the event bus's, a sampler's), one at a time. Each
+write is committed at once, so a ``kill -9`` loses nothing that was recorded. A ``run`` also
+holds :class:`RunLock`, an exclusive lock on ``state.lock``, so that two builds never share a
+state directory and a run left unfinished can be told from one still going.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from lfsplug import Event, Sample, Script, ScriptResult, Status, UsageError
+from lfsplug_state.schema import DB_FILE, connect
+
+__all__ = ["LOCK_FILE", "Build", "RunLock", "StateStore"]
+
+LOCK_FILE = "state.lock"
+#: Statuses of a result row that mean the script really ran (not reused, skipped or planned).
+RAN = ("passed", "failed", "running", "interrupted")
+
+
+@dataclass(frozen=True)
+class Build:
+    """One time a script really ran: the row of ``results`` that recorded it."""
+
+    id: int
+    run_id: int
+    status: str
+    content_hash: str | None
+    env_hash: str | None
+    started: float | None
+    finished: float | None
+    attempts: int
+    exit_code: int | None
+    log_path: str | None
+
+    def as_result(self, name: str) -> ScriptResult:
+        """The passed result to reuse in a later run (the kernel marks it ``cached``)."""
+        return ScriptResult(
+            name, Status.PASSED, exit_code=self.exit_code, started=self.started,
+            finished=self.finished, attempts=self.attempts,
+            log_path=Path(self.log_path) if self.log_path else None,
+            message=f"unchanged since run {self.run_id}",
+        )
+
+
+_BUILD_COLUMNS = ("id, run_id, status, content_hash, env_hash, started, finished, attempts, "
+                  "exit_code, log_path")
+
+
+class RunLock:
+    """An exclusive ``flock`` on ``state.lock`` held for a whole run; the kernel releases it
+    when the process dies, however it dies."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.path = state_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> None:
+        """Take the lock, or raise UsageError naming the run that holds it."""
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip() or "?"
+            os.close(fd)
+            raise UsageError(
+                f"{self.path.parent}: another lfsplug run (pid {holder}) is using this state "
+                f"directory; wait for it, or give this run another --state-dir"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+
+    def held_elsewhere(self) -> bool:
+        """Whether some process holds the lock now (a run is going), without taking it."""
+        import fcntl
+
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return True
+        finally:
+            os.close(fd)  # closing releases a lock taken just now
+        return False
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
+class StateStore:
+    """Reads and writes ``state.db``; thread-safe, every write committed at once."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.path = path
+        self._conn = conn
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, state_dir: Path, *, create: bool) -> StateStore:
+        """Open ``state.db`` in ``state_dir`` (FileNotFoundError if absent and not ``create``)."""
+        if create:
+            state_dir.mkdir(parents=True, exist_ok=True)
+        path = state_dir / DB_FILE
+        return cls(connect(path, create=create), path)
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One transaction, committed before the lock is let go."""
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with self._lock:
+            return list(self._conn.execute(sql, args))
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def mark_unfinished(self) -> list[tuple[int, list[str]]]:
+        """Mark the runs that never finished (killed, crashed, power lost) as ``crashed``, and
+        the scripts they were running as ``interrupted``; return each run with those scripts.
+
+        Call it holding the :class:`RunLock`: then no run is going, so none of them is live.
+        """
+        with self._write() as conn:
+            runs = [r[0] for r in conn.execute(
+                "SELECT id FROM runs WHERE finished IS NULL AND state = 'running' ORDER BY id")]
+            marked = []
+            for run_id in runs:
+                names = [r[0] for r in conn.execute(
+                    "SELECT name FROM results WHERE run_id = ? AND status = 'running' "
+                    "ORDER BY position", (run_id,))]
+                conn.execute("UPDATE results SET status = 'interrupted' "
+                             "WHERE run_id = ? AND status = 'running'", (run_id,))
+                conn.execute("UPDATE runs SET state = 'crashed' WHERE id = ?", (run_id,))
+                marked.append((run_id, names))
+        return marked
+
+    def begin_run(self, started: float, command_line: str, version: str, host: str) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT INTO runs (started, command_line, version, host, pid) "
+                "VALUES (?, ?, ?, ?, ?)", (started, command_line, version, host, os.getpid()))
+            return int(cursor.lastrowid or 0)
+
+    def plan_run(self, run_id: int, scripts: Sequence[Script]) -> None:
+        """Record the run's scripts in plan order, each ``not-run`` until it ends."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET total = ? WHERE id = ?", (len(scripts), run_id))
+            conn.executemany(
+                "INSERT OR IGNORE INTO results (run_id, position, name, path) VALUES (?, ?, ?, ?)",
+                [(run_id, i, s.name, str(s.path)) for i, s in enumerate(scripts, 1)])
+
+    def finish_run(self, run_id: int, exit_code: int, interrupted: bool,
+                   counts: dict[str, int]) -> None:
+        """Record the end of a run; scripts it left running were interrupted."""
+        with self._write() as conn:
+            conn.execute("UPDATE results SET status = 'interrupted' "
+                         "WHERE run_id = ? AND status = 'running'", (run_id,))
+            conn.execute(
+                "UPDATE runs SET finished = ?, exit_code = ?, state = ?, events_kept = ?, "
+                "events_dropped = ?, samples_kept = ?, samples_dropped = ? WHERE id = ?",
+                (time.time(), exit_code, "interrupted" if interrupted else "finished",
+                 counts.get("events_kept", 0), counts.get("events_dropped", 0),
+                 counts.get("samples_kept", 0), counts.get("samples_dropped", 0), run_id))
+
+    # -- scripts -------------------------------------------------------------------------------
+
+    def script_started(self, run_id: int, script: Script, *, attempt: int, log_path: Path,
+                       keys: tuple[str | None, str | None], reason: str | None) -> None:
+        """Record that an attempt starts: the script is ``running`` from now on."""
+        now = time.time()
+        with self._write() as conn:
+            row = self._result_row(conn, run_id, script)
+            conn.execute(
+                "UPDATE results SET status = 'running', attempts = ?, "
+                "started = COALESCE(started, ?), content_hash = ?, env_hash = ?, "
+                "reason = COALESCE(reason, ?), log_path = ? WHERE id = ?",
+                (attempt, now, keys[0], keys[1], reason, str(log_path), row))
+            conn.execute("INSERT OR REPLACE INTO attempts (result_id, attempt, started, log_path)"
+                         " VALUES (?, ?, ?, ?)", (row, attempt, now, str(log_path)))
+
+    def script_finished(self, run_id: int, script: Script, result: ScriptResult, *,
+                        keys: tuple[str | None, str | None], reused_from: int | None,
+                        resources: dict[str, Any] | None) -> None:
+        """Record a script's final result in this run."""
+        with self._write() as conn:
+            row = self._result_row(conn, run_id, script)
+            conn.execute(
+                "UPDATE results SET status = ?, cached = ?, reused_from = ?, attempts = ?, "
+                "started = ?, finished = ?, exit_code = ?, signal = ?, failure_class = ?, "
+                "message = ?, log_path = COALESCE(?, log_path), resources = ?, "
+                "content_hash = COALESCE(?, content_hash), env_hash = COALESCE(?, env_hash) "
+                "WHERE id = ?",
+                (str(result.status), int(result.cached), reused_from, result.attempts,
+                 result.started, result.finished, result.exit_code, result.signal,
+                 result.failure_class, result.message,
+                 str(result.log_path) if result.log_path else None,
+                 json.dumps(resources) if resources else None, keys[0], keys[1], row))
+
+    @staticmethod
+    def _result_row(conn: sqlite3.Connection, run_id: int, script: Script) -> int:
+        """The id of the script's row in this run (added at the end if the plan lacked it)."""
+        found = conn.execute("SELECT id FROM results WHERE run_id = ? AND name = ?",
+                             (run_id, script.name)).fetchone()
+        if found is not None:
+            return int(found[0])
+        cursor = conn.execute(
+            "INSERT INTO results (run_id, position, name, path) VALUES (?, "
+            "(SELECT COALESCE(MAX(position), 0) + 1 FROM results WHERE run_id = ?), ?, ?)",
+            (run_id, run_id, script.name, str(script.path)))
+        return int(cursor.lastrowid or 0)
+
+    # -- events and samples --------------------------------------------------------------------
+
+    def add_events(self, run_id: int, events: Sequence[Event]) -> None:
+        """Insert one batch of events in one transaction."""
+        rows = [(run_id, e.seq, e.time, e.kind, int(e.priority), e.script,
+                 json.dumps(e.payload, default=str) if e.payload else None) for e in events]
+        if rows:
+            with self._write() as conn:
+                conn.executemany("INSERT INTO events (run_id, seq, time, kind, priority, script,"
+                                 " payload) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+
+    def add_samples(self, run_id: int, samples: Sequence[Sample]) -> None:
+        """Insert one batch of samples in one transaction."""
+        rows = [(run_id, s.time, s.script, json.dumps(s.values)) for s in samples]
+        if rows:
+            with self._write() as conn:
+                conn.executemany("INSERT INTO samples (run_id, time, script, metrics) "
+                                 "VALUES (?, ?, ?, ?)", rows)
+
+    # -- history -------------------------------------------------------------------------------
+
+    def last_build(self, name: str) -> Build | None:
+        """The last time ``name`` really ran (whatever came of it), or None."""
+        marks = ", ".join("?" * len(RAN))
+        rows = self._read(f"SELECT {_BUILD_COLUMNS} FROM results WHERE name = ? AND cached = 0 "
+                          f"AND status IN ({marks}) ORDER BY id DESC LIMIT 1", (name, *RAN))
+        return Build(*rows[0]) if rows else None
+
+    def last_pass(self, name: str) -> Build | None:
+        """The last time ``name`` really ran and passed, or None."""
+        rows = self._read(f"SELECT {_BUILD_COLUMNS} FROM results WHERE name = ? AND cached = 0 "
+                          f"AND status = 'passed' ORDER BY id DESC LIMIT 1", (name,))
+        return Build(*rows[0]) if rows else None
+
+    def last_passes(self) -> dict[str, Build]:
+        """For each script name, the last time it really ran and passed."""
+        rows = self._read(
+            f"SELECT {_BUILD_COLUMNS}, name FROM results WHERE id IN (SELECT MAX(id) FROM "
+            f"results WHERE status = 'passed' AND cached = 0 GROUP BY name)")
+        return {row[-1]: Build(*row[:-1]) for row in rows}
+
+    def recent_durations(self, keep: int) -> dict[str, list[float]]:
+        """The durations of the last ``keep`` passes (really run) of each script, newest first."""
+        rows = self._read(
+            "SELECT name, duration FROM (SELECT name, finished - started AS duration, "
+            "ROW_NUMBER() OVER (PARTITION BY name ORDER BY id DESC) AS n FROM results "
+            "WHERE status = 'passed' AND cached = 0 AND started IS NOT NULL "
+            "AND finished IS NOT NULL) WHERE n <= ? ORDER BY name, n", (keep,))
+        durations: dict[str, list[float]] = {}
+        for name, duration in rows:
+            durations.setdefault(name, []).append(max(0.0, float(duration)))
+        return durations
+
+    def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """A read for the commands that show the state (``status``, ``log``)."""
+        return self._read(sql, args)
