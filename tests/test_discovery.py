@@ -1547,7 +1547,7 @@ def test_a_cache_of_another_code_version_is_ignored(
 
 @pytest.mark.parametrize("content", [
     "not json", '{"version": 1}', '[1, 2]', '{"version": "x", "entries": []}', "\0\0\0",
-    "CORRUPT-ENTRIES",
+    "CORRUPT-ENTRIES", "CORRUPT-ORDERS",
 ])
 def test_a_corrupt_cache_is_ignored_and_rebuilt(
     lfsplugger: Lfsplugger, cached_tree: Path, content: str
@@ -1557,6 +1557,11 @@ def test_a_corrupt_cache_is_ignored_and_rebuilt(
         data = json.loads((cached_tree / CACHE).read_text())
         for number, path in enumerate(data["entries"]):
             data["entries"][path] = [[1, 2], {"a": 1}, None, [[]], "x"][number % 5]
+        content = json.dumps(data)
+    if content == "CORRUPT-ORDERS":  # directories whose cached order names other entries
+        data = json.loads((cached_tree / CACHE).read_text())
+        for number, directory in enumerate(data["orders"]):
+            data["orders"][directory] = [["x"], None, {}, list("abcdefgh")][number % 4]
         content = json.dumps(data)
     (cached_tree / CACHE).write_text(content)
     result = lfsplugger.run("list", "--json")

@@ -44,8 +44,8 @@ CACHE_FILE = Path("cache") / "discovery.json"
 FORMAT = 1
 #: Entries this close to the moment of writing are not trusted (racy-git rule).
 RACY_NS = 2_000_000_000
-#: The modules whose code decides what an entry holds.
-_MODULES = ("cache.py", "head.py", "depcomments.py", "names.py")
+#: The modules whose code decides what an entry holds (names.py and version.py: the order).
+_MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "../../lfsplug/version.py")
 
 #: A content finding: code, severity, message, line, hint.
 ContentFinding = tuple[str, str, str, "int | None", "str | None"]
@@ -57,7 +57,12 @@ def code_version() -> str:
     digest = hashlib.sha256(str(FORMAT).encode())
     here = Path(__file__).parent
     for name in _MODULES:
-        digest.update((here / name).read_bytes())
+        path = here / name
+        if name.startswith("../"):  # the kernel's module, wherever it is installed
+            from lfsplug import version
+
+            path = Path(version.__file__)
+        digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
@@ -137,26 +142,47 @@ class DiscoveryCache:
         self.path = state_dir / CACHE_FILE
         self._old: dict[str, list[Any]] | None = None
         self._new: dict[str, list[Any]] = {}
+        self._orders: dict[str, list[str]] | None = None
+        self._new_orders: dict[str, list[str]] = {}
         #: directories walked whole: an old entry below one that was not met is gone
         self.roots: list[str] = []
         self.changed = False
 
-    def _load(self) -> dict[str, list[Any]]:
+    def _load(self) -> None:
+        self._old, self._orders = {}, {}
         try:
             data = json.loads(self.path.read_bytes())
         except (OSError, ValueError):
-            return {}
+            return
         if (not isinstance(data, dict) or data.get("version") != code_version()
-                or not isinstance(data.get("entries"), dict)):
+                or not isinstance(data.get("entries"), dict)
+                or not isinstance(data.get("orders"), dict)):
             self.changed = True  # foreign or old: replace it
-            return {}
-        entries: dict[str, list[Any]] = data["entries"]
-        return entries
+            return
+        self._old, self._orders = data["entries"], data["orders"]
+
+    def order(self, directory: str, names: list[str]) -> list[str] | None:
+        """The names of a directory's entries in layout order, as sorted last time, when the
+        directory holds the same names (sorting by version costs more than the walk)."""
+        if self._orders is None:
+            self._load()
+        assert self._orders is not None
+        known = self._orders.get(directory)
+        if not isinstance(known, list) or len(known) != len(names) or set(known) != set(names):
+            return None
+        self._new_orders[directory] = known
+        return known
+
+    def put_order(self, directory: str, names: list[str]) -> None:
+        """Remember the layout order of a directory's entries."""
+        self._new_orders[directory] = names
+        self.changed = True
 
     def get(self, path: str, key: list[int]) -> Facts | None:
         """The cached facts of ``path`` when its stat key is unchanged, else None."""
         if self._old is None:
-            self._old = self._load()
+            self._load()
+        assert self._old is not None
         entry = self._old.get(path)
         if entry is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != key:
             return None
@@ -175,15 +201,19 @@ class DiscoveryCache:
     def save(self) -> None:
         """Write the cache if anything changed; quietly nothing when the state dir is not
         writable."""
-        old = self._old or {}
+        old, old_orders = self._old or {}, self._orders or {}
         kept = {p: e for p, e in old.items() if p not in self._new and not self._below(p)}
-        if not self.changed and len(kept) + len(self._new) == len(old):
+        orders = {d: o for d, o in old_orders.items()
+                  if d not in self._new_orders and not self._below(d)}
+        if (not self.changed and len(kept) + len(self._new) == len(old)
+                and len(orders) + len(self._new_orders) == len(old_orders)):
             return
         now = time.time_ns()
         entries = {p: e for p, e in self._new.items() if e[0][1] < now - RACY_NS}
         entries.update(kept)
-        text = json.dumps({"version": code_version(), "written": now, "entries": entries},
-                          separators=(",", ":"))
+        orders.update(self._new_orders)
+        text = json.dumps({"version": code_version(), "written": now, "entries": entries,
+                           "orders": orders}, separators=(",", ":"))
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=".discovery.", dir=self.path.parent)
@@ -198,4 +228,4 @@ class DiscoveryCache:
                 os.unlink(temp)
 
     def _below(self, path: str) -> bool:
-        return any(path.startswith(root + os.sep) for root in self.roots)
+        return any(path == root or path.startswith(root + os.sep) for root in self.roots)

@@ -126,10 +126,23 @@ class Walker:
         """The entries of ``directory`` in layout order, or None (with a finding)."""
         try:
             with os.scandir(directory) as found:
-                return sorted(found, key=lambda e: order_key(e.name))
+                entries = list(found)
         except OSError as exc:
             self._unreadable_dir(directory, exc)
             return None
+        cache = self.state.cache
+        if cache is None:
+            return sorted(entries, key=lambda e: order_key(e.name))
+        # Hidden entries are never scripts (the state dir, made by the first run, is one): they
+        # stay out of the key, so that it holds from that first run on, and go last.
+        by_name = {e.name: e for e in entries if not e.name.startswith(".")}
+        hidden = [e for e in entries if e.name.startswith(".")]
+        order = cache.order(directory, list(by_name))
+        if order is None:
+            shown = sorted(by_name.values(), key=lambda e: order_key(e.name))
+            cache.put_order(directory, [e.name for e in shown])
+            return shown + hidden
+        return [by_name[name] for name in order] + hidden
 
     def _unreadable_dir(self, directory: str, exc: OSError) -> None:
         self.state.note("DISC020", Severity.WARNING,
