@@ -29,7 +29,7 @@ from lfsplug import Edge, Finding, Requirement, Script, Severity
 from lfsplug.version import satisfies
 from lfsplug_ordering.layout import Layout
 
-__all__ = ["REQUIREMENT_KINDS", "declared_edges", "line_of", "origin_of"]
+__all__ = ["REQUIREMENT_KINDS", "builds_of", "declared_edges", "line_of", "origin_of", "relpath"]
 
 REQUIREMENT_KINDS = ("depends", "recommends", "optional")
 _PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")

@@ -1,10 +1,12 @@
 """The layout's sequence and its phases: who comes where, and in which part of the build.
 
-Phases run one after the other, in the book's order (``host``, ``cross``, ``temp``,
-``chroot-temp``, ``system``, ``config``, ``blfs``, then any other phase in the order it first
-appears). A script without a phase belongs, for ordering, to the phase of the script before it
-in the layout (the first phased script's, at the start): a ``00-setup.sh`` in front of
-``chapter05/`` is part of the cross toolchain's run, not an orphan to be placed anywhere.
+When any phase is in graph order, phases run one after the other, in the book's order
+(``host``, ``cross``, ``temp``, ``chroot-temp``, ``system``, ``config``, ``blfs``, then any
+other phase in the order it first appears); when every phase is in sequence order, the layout's
+sequence is followed as it is. A script without a phase belongs, for ordering, to the phase of
+the script before it in the layout (the first phased script's, at the start): a
+``00-setup.sh`` in front of ``chapter05/`` is part of the cross toolchain's run, not an orphan
+to be placed anywhere.
 """
 
 from __future__ import annotations

@@ -5,9 +5,9 @@ The steps, each on the graph the step before left:
 
 1. Edges that name no script are left out (another plugin narrowed the scripts); a
    self-dependency is an error (``ORD004``), or a warning when the edge is soft (``ORD007``).
-2. An edge from a script of a later phase to one of an earlier phase contradicts the phase
-   barrier: an error reported as the cycle it makes with the barrier (``ORD005``), or, soft, a
-   warning and no edge (``ORD007``).
+2. With phase barriers, an edge from a script of a later phase to one of an earlier phase
+   contradicts them: an error reported as the cycle it makes with the barrier (``ORD005``),
+   or, when the edge is soft, a warning and no edge (``ORD007``).
 3. Cycles: a cycle of hard edges is an error, one finding per strongly connected component with
    its shortest cycle as a path and each edge's origin (``ORD005``). A cycle with a soft edge
    (``optional``/``test`` weaker than ``recommends``/``runtime``) is broken at its weakest edge,
@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey
 from lfsplug_ordering.durations import Durations, expected_durations
-from lfsplug_ordering.edges import line_of
+from lfsplug_ordering.edges import line_of, relpath
 from lfsplug_ordering.graph import (
     Succ,
     levels,
@@ -80,6 +80,8 @@ PLAN_INFO = StashKey[PlanInfo]()
 
 
 class _Builder:
+    """The graph of one plan on layout positions, and the steps that check and complete it."""
+
     def __init__(self, session: Session, layout: Layout, edges: list[Edge]) -> None:
         self.session = session
         self.layout = layout
@@ -90,11 +92,13 @@ class _Builder:
         self.failed = False
         self._by_pair: dict[tuple[int, int], list[Edge]] | None = None
         self._undo: list[tuple[int, int, int | None]] = []
+        self.barrier_edges: list[Edge] = []
         self._load(edges)
 
     # -- 1. edges --------------------------------------------------------------------------
 
     def _load(self, edges: list[Edge]) -> None:
+        """Edges into ``succ`` by position (the strongest kind per pair); self-loops reported."""
         position = self.layout.position
         succ, keep = self.succ, self.kept.append
         binds: dict[str, int] = {}
@@ -134,10 +138,11 @@ class _Builder:
         """The file (and line) that declared ``edge``: a script's header, or the script."""
         name = edge.before if edge.kind == "before" else edge.after
         script = self.scripts[self.layout.position[name]]
-        own = edge.origin.startswith(f"{script.relpath}: ")
+        own = edge.origin.startswith(f"{relpath(script)}: ")
         return str(script.path), line_of(script, edge.kind) if own else None
 
     def edges_between(self, u: int, v: int) -> list[Edge]:
+        """The edges from ``u`` to ``v`` (indexed on first use: only findings need it)."""
         if self._by_pair is None:
             self._by_pair = {}
             for a, b, edge in self.kept:
@@ -158,6 +163,8 @@ class _Builder:
     # -- 2. against the phase order ---------------------------------------------------------
 
     def check_phases(self) -> None:
+        """Edges that run a later phase's script before an earlier phase's: cycles with the
+        barriers when hard (an error), dropped with a warning when soft."""
         rank = self.layout.rank
         if len(rank) < 2:
             return
@@ -201,10 +208,12 @@ class _Builder:
 
     # -- 3. cycles -------------------------------------------------------------------------
 
-    def resolve_cycles(self) -> None:
+    def resolve_cycles(self) -> bool:
+        """Report the cycles of hard edges, or break those with soft ones; False when the
+        graph has a cycle of hard edges."""
         order = topological_order(self.succ)
         if len(order) == len(self.scripts):
-            return
+            return not self.failed
         done = set(order)
         stuck = [u for u in range(len(self.scripts)) if u not in done]
         hard = [c for c in strongly_connected(stuck, self.succ, SOFT_BELOW) if len(c) > 1]
@@ -213,13 +222,14 @@ class _Builder:
             for component in hard:
                 self._report_cycle(shortest_cycle(component[0], set(component), self.succ,
                                                   SOFT_BELOW))
-            return
+            return False
         work = [c for c in strongly_connected(stuck, self.succ) if len(c) > 1]
         while work:
             component = work.pop()
             cycle = shortest_cycle(component[0], set(component), self.succ)
             self._break(cycle)
             work.extend(c for c in strongly_connected(component, self.succ) if len(c) > 1)
+        return not self.failed
 
     def _path(self, cycle: list[int]) -> str:
         return ARROW.join(self.scripts[u].name for u in cycle)
@@ -257,6 +267,7 @@ class _Builder:
     # -- 4. phase barriers -----------------------------------------------------------------
 
     def barriers(self, durations: Durations) -> list[Edge]:
+        """Link each phase's sinks to the next phase's sources; the new edges."""
         groups = self.layout.groups()
         if len(groups) < 2:
             return []
@@ -273,10 +284,10 @@ class _Builder:
             sources = [v for v in following if not inner_pred[v]]
             origin = self._barrier_name(first, then)
             for u, v in _barrier_pairs(sinks, sources, durations.values):
-                before = self.succ[u].get(v)
-                if before is None:  # else two sequenced phases: the sequence links them
+                had = self.succ[u].get(v)
+                if had is None:  # else two sequenced phases: the sequence links them already
                     edges.append(Edge(self.scripts[u].name, self.scripts[v].name, PHASE, origin))
-                self._undo.append((u, v, before))
+                self._undo.append((u, v, had))
                 self.succ[u][v] = HARD
         return edges
 
@@ -288,8 +299,30 @@ class _Builder:
             else:
                 self.succ[u][v] = before
         self._undo.clear()
+        self.barrier_edges = []
 
     # -- the plan --------------------------------------------------------------------------
+
+    def order(self, durations: Durations, barriers: bool) -> list[int]:
+        """Kahn's order with the barriers in place, or [] when the graph cannot be ordered."""
+        if barriers:
+            self.check_phases()
+        if self.failed:  # a self-dependency, or an edge against the phases: report cycles too
+            self.resolve_cycles()
+            return []
+        # the usual case first: no cycle, so one pass of Kahn's with the barriers in place
+        self.barrier_edges = self.barriers(durations) if barriers else []
+        order = topological_order(self.succ)
+        if len(order) == len(self.scripts):
+            return order
+        self.remove_barriers()  # which scripts are a phase's sinks depends on the cycles
+        if not self.resolve_cycles():
+            return []
+        self.barrier_edges = self.barriers(durations) if barriers else []
+        order = topological_order(self.succ)
+        if len(order) != len(self.scripts):  # barriers only ever go forward
+            raise AssertionError("phase barriers made a cycle")
+        return order
 
     def plan_edges(self) -> list[Edge]:
         dropped = self.dropped
@@ -319,39 +352,23 @@ def build_plan(
     and leave a plan in layout order with no levels."""
     layout = Layout(scripts)
     mode = settings.label(layout.order)
-    barriers = barriers_apply({phase: settings.mode_of(phase) for phase in layout.order})
     builder = _Builder(session, layout, edges)
-    if barriers:
-        builder.check_phases()
     durations = expected_durations(scripts, session.config)
-    barrier_edges: list[Edge] = []
-    order: list[int] = []
-    if builder.failed:  # a self-dependency, or an edge against the phases: report cycles too
-        builder.resolve_cycles()
-    else:
-        # the usual case first: no cycle, so one Kahn's pass with the barriers in place
-        barrier_edges = builder.barriers(durations) if barriers else []
-        order = topological_order(builder.succ)
-        if len(order) != len(scripts):
-            builder.remove_barriers()  # a barrier depends on the phase's sinks: cycles first
-            builder.resolve_cycles()
-            if not builder.failed:
-                barrier_edges = builder.barriers(durations) if barriers else []
-                order = topological_order(builder.succ)
-    info = PlanInfo(phases={s.name: p for s, p in zip(scripts, layout.phases, strict=True)},
-                    dropped=builder.dropped_edges())
-    session.stash[PLAN_INFO] = info
+    order = builder.order(durations, barriers_apply(
+        {phase: settings.mode_of(phase) for phase in layout.order}))
+    session.stash[PLAN_INFO] = PlanInfo(
+        {s.name: d for s, d in zip(scripts, durations.values, strict=True)},
+        {s.name: e for s, e in zip(scripts, durations.estimated, strict=True)},
+        durations.unit,
+        {s.name: p for s, p in zip(scripts, layout.phases, strict=True)},
+        builder.dropped_edges(),
+    )
     if builder.failed:
         return Plan(list(scripts), builder.plan_edges(), [], [], mode)
-    if len(order) != len(scripts):  # barriers only ever go forward: this cannot happen
-        raise AssertionError("phase barriers made a cycle")
-    info.durations = {s.name: d for s, d in zip(scripts, durations.values, strict=True)}
-    info.estimated = {s.name: e for s, e in zip(scripts, durations.estimated, strict=True)}
-    info.unit = durations.unit
     level = levels(order, builder.succ)
     by_level: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
     for u in order:
         by_level[level[u]].append(scripts[u].name)
     critical = longest_path(order, builder.succ, durations.values)
-    return Plan([scripts[u] for u in order], builder.plan_edges() + barrier_edges, by_level,
-                [scripts[u].name for u in critical], mode)
+    return Plan([scripts[u] for u in order], builder.plan_edges() + builder.barrier_edges,
+                by_level, [scripts[u].name for u in critical], mode)
