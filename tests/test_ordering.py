@@ -236,6 +236,9 @@ def test_unmet_version_requirement(lfsplugger: Lfsplugger) -> None:
 @pytest.mark.parametrize(("have", "need"), [
     ("2.39", ">=2.39"), ("2.40", ">2.39"), ("2.10", ">=2.9"), ("6.10.5", "<6.11"),
     ("1.0", "=1.0"), ("2.9", "<=2.10"),
+    # as sort -V compares them
+    ("1.4.19", ">1.4.10"), ("2.5.1a", ">2.5.1"), ("6.4-20230520", ">6.4"),
+    ("6.4-20230520", "<6.4-20240101"), ("9.1p1", ">9.1"), ("9.1p1", "<9.2"),
 ])
 def test_met_version_requirement(lfsplugger: Lfsplugger, have: str, need: str) -> None:
     lfsplugger.make_tree({
@@ -245,6 +248,23 @@ def test_met_version_requirement(lfsplugger: Lfsplugger, have: str, need: str) -
     result = lfsplugger.run("check", "--json")
     assert result.ret == 0, findings(result)
     assert findings(result) == []
+
+
+@pytest.mark.parametrize(("have", "need"), [
+    ("1.4.10", ">=1.4.19"), ("2.5.1", ">=2.5.1a"), ("6.4", ">=6.4-20230520"), ("9.1", ">9.1"),
+])
+def test_unmet_version_requirements_compare_like_sort_v(
+    lfsplugger: Lfsplugger, have: str, need: str,
+) -> None:
+    lfsplugger.make_tree({"01-m4.sh": f"# lfsplug: version={have}",
+                          "02-gcc.sh": f"# lfsplug: depends=m4{need}",
+                          "03-x.sh": f"# lfsplug: recommends=m4{need}"})
+    result = lfsplugger.run("check", "--json")
+    assert result.ret == 6
+    assert sorted((f["code"], f["severity"], f["message"]) for f in findings(result)) == [
+        ("ORD003", "error", f"needs m4{need}, but m4 is version {have}"),
+        ("ORD003", "info", f"recommends m4{need}, but m4 is version {have}"),
+    ]
 
 
 def test_version_requirement_on_a_script_without_version(lfsplugger: Lfsplugger) -> None:
@@ -799,8 +819,8 @@ def test_book_dependencies_info_findings(lfsplugger: Lfsplugger) -> None:
         ("ORD009", "info", 0), ("ORD010", "info", line_of_id(BOOK_EXCERPT, "tar-befors"))]
     summary = next(f for f in ours if f["code"] == "ORD009")
     assert summary["message"] == (
-        "the book's dependencies (sysv): 9 edges between 8 chapter 8 scripts; 1 dependencies "
-        "on packages built later in chapter 8 are left to the temporary tools")
+        "the book's dependencies (sysv): 9 edges between 8 chapter 8 scripts; 1 dependency "
+        "on a package built later in chapter 8 left to the temporary tools")
     assert Path(summary["path"]).name == "deps.xml"
     before = next(f for f in ours if f["code"] == "ORD010")
     assert before["message"] == ("tar-befors: the book wants tar installed before glibc, but "

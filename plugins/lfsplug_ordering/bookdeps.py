@@ -61,6 +61,7 @@ ALIASES = {
 _XML_ENTITIES = {"lt", "gt", "amp", "quot", "apos"}
 _ENTITY_DECL = re.compile(r"""<!ENTITY\s+([A-Za-z][\w.-]*)\s+(["'])(.*?)\2\s*>""", re.S)
 _ENTITY_REF = re.compile(r"&([A-Za-z][\w.-]*);")
+_DOCTYPE = re.compile(r"<!DOCTYPE[^\[>]*(?:\[.*?\]\s*)?>", re.S)
 _LIST_ID = re.compile(r"""<segmentedlist\b[^>]*?\bid\s*=\s*["']([^"']+)["']""")
 
 
@@ -96,9 +97,10 @@ def normalise(text: str) -> str:
 def _prepare(text: str) -> tuple[str, set[str]]:
     """Expand the internal entities of the DOCTYPE (``&systemd-udev;`` holds markup) on one line
     each, so line numbers stay true; return the text and the entities still undefined."""
-    declared = {m.group(1): " ".join(m.group(3).split()) for m in _ENTITY_DECL.finditer(text)
-                if not text[:m.start()].endswith("%")}
-    start = text.find("]>") + 2 if "<!DOCTYPE" in text and "]>" in text else 0
+    doctype = _DOCTYPE.search(text)
+    start = doctype.end() if doctype else 0
+    declared = {m.group(1): " ".join(m.group(3).split())
+                for m in _ENTITY_DECL.finditer(text, 0, start)}
     body = _ENTITY_REF.sub(lambda m: declared.get(m.group(1), m.group(0)), text[start:])
     undefined = set(_ENTITY_REF.findall(body)) - _XML_ENTITIES
     return text[:start] + body, undefined
@@ -257,8 +259,9 @@ def book_edges(
     report(Finding(
         "ORD009", Severity.INFO,
         f"the book's dependencies ({deps.revision}): {len(edges)} edges between {len(used)} "
-        f"chapter 8 scripts; {maker.later} dependencies on packages built later in chapter 8 "
-        "are left to the temporary tools", str(deps.path), None,
+        f"chapter 8 scripts; {maker.later} "
+        f"{'dependency on a package' if maker.later == 1 else 'dependencies on packages'} "
+        "built later in chapter 8 left to the temporary tools", str(deps.path), None,
         f"no chapter 8 script for: {', '.join(sorted(unmatched))}" if unmatched else None,
     ))
     return edges
