@@ -48,6 +48,7 @@ COMMANDS = ("run", "list", "check", "graph")
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
+    """``--order`` and ``--book-deps`` for run, list, check and graph; ``--format`` for graph."""
     parser.addoption(
         "--order", commands=COMMANDS, choices=ORDERS,
         # no default value, so that "not given" is known: then [ordering] phases may choose
@@ -68,6 +69,7 @@ def lfsplug_addoption(parser: OptionParser) -> None:
 
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
+    """``lfsplug graph``."""
     from lfsplug_ordering.command import cmd_graph
 
     commands.add("graph", cmd_graph, "Draw the plan: levels, edges and the critical path.", True)
@@ -75,6 +77,7 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
 
 @hookimpl
 def lfsplug_configure(config: Config) -> None:
+    """Read the options and ``[ordering]``."""
     # Read the options and [ordering] now, so that a mistake stops every command (exit 4).
     config.stash[SETTINGS] = load_settings(config)
 
@@ -122,6 +125,7 @@ def _gc_paused() -> Iterator[None]:
 
 @hookimpl(trylast=True)
 def lfsplug_script_edges(session: Session, scripts: list[Script]) -> list[Edge] | None:
+    """The sequence's edges, the metadata's, and the book's when ``--book-deps`` is given."""
     with _gc_paused():
         return _script_edges(session, scripts)
 
@@ -142,5 +146,6 @@ def _script_edges(session: Session, scripts: list[Script]) -> list[Edge]:
 
 @hookimpl(trylast=True)
 def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge]) -> Plan:
+    """The built-in plan (trylast: a plugin of the user's may build it instead)."""
     with _gc_paused():
         return build_plan(session, scripts, edges, _settings(session.config))

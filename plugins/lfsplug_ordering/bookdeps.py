@@ -44,7 +44,9 @@ from pathlib import Path
 from lfsplug import Edge, Finding, Severity, UsageError
 from lfsplug_ordering.layout import Layout
 
-__all__ = ["BookDeps", "BookList", "book_edges", "normalise", "read_book_deps"]
+__all__ = [
+    "BookDeps", "BookList", "book_edges", "choose_revision", "normalise", "read_book_deps",
+]
 
 SYSTEM = "system"
 KIND_BY_TITLE = {"dependencies": "depends", "runtime": "runtime", "testsuites": "test",
