@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lfsplug import ExitCode, UsageError
+from lfsplug.text import format_duration
 from lfsplug_state.schema import DB_FILE
 from lfsplug_state.store import RAN, RunLock, StateStore
 
@@ -124,7 +125,7 @@ def status_lines(report: StatusReport) -> list[str]:
                  f"{'tries':>5}  {'exit':>4}  note")
     for order, script in enumerate(report.scripts, 1):
         lines.append(f"  {order:>3}  {script['name']:<{width}}  {script['_status']:<11}  "
-                     f"{_duration(script['duration_s']):>8}  {script['attempts']:>5}  "
+                     f"{format_duration(script['duration_s']):>8}  {script['attempts']:>5}  "
                      f"{_exit(script):>4}  {_note(script)}".rstrip())
     lines.append(_summary(report))
     for run_id, exit_code in report.later:
@@ -144,14 +145,6 @@ def _summary(report: StatusReport) -> str:
     return f"{len(report.scripts)} {noun}: {', '.join(parts) or 'none'}{extra}"
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 def _exit(script: dict[str, Any]) -> str:

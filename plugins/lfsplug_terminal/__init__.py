@@ -12,6 +12,7 @@ import click
 
 import lfsplug
 from lfsplug import Script, ScriptResult, Status, hookimpl
+from lfsplug.text import format_duration
 
 if TYPE_CHECKING:
     from lfsplug.config import Config
@@ -23,14 +24,6 @@ _COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yello
             Status.NOT_RUN: "white"}
 
 
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
 
 
 class TerminalReporter:
@@ -95,7 +88,7 @@ class TerminalReporter:
         elif result.status is Status.SKIPPED and result.message:
             extra = f" ({result.message})"
         self.write(f"{self._counter(self.done)} {status:<7} {script.name}  "
-                   f"{_duration(result.duration)}{extra}", fg=_COLOURS[result.status])
+                   f"{format_duration(result.duration)}{extra}", fg=_COLOURS[result.status])
         if result.status is Status.FAILED:
             self._failure(script, result)
 
@@ -124,7 +117,7 @@ class TerminalReporter:
             self.write(f"FAILED {result.name}{label}: log {result.log_path}", fg="red")
         counts = session.counts()
         parts = [f"{n} {status}" for status, n in counts.items() if n]
-        elapsed = _duration(time.time() - self.started)
+        elapsed = format_duration(time.time() - self.started)
         colour = "red" if failed or exitstatus else "green"
         self.write(f"==== {', '.join(parts)} in {elapsed} ====", fg=colour, bold=True)
 
