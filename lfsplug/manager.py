@@ -303,9 +303,22 @@ class PluginManager(pluggy.PluginManager):
     # -- tracing -------------------------------------------------------------------------------
 
     def enable_debug(self, stream: TextIO) -> None:
-        """Log every hook call and its result to ``stream`` (``--debug``)."""
+        """Log every hook call and its result to ``stream`` (``--debug``).
+
+        Hooks are called from several threads (the event bus delivers on its own), and a text
+        file is not safe to write from two at once: a torn write can split a multi-byte
+        character. One lock serialises the writes.
+        """
+        import threading
+
         self._debug_file = stream
-        self.trace.root.setwriter(stream.write)
+        lock = threading.Lock()
+
+        def write(text: str) -> None:
+            with lock:
+                stream.write(text)
+
+        self.trace.root.setwriter(write)
         self.enable_tracing()
 
     def describe(self) -> list[dict[str, Any]]:

@@ -402,3 +402,13 @@ def test_plugin_command_with_a_positional_argument(
     missing = lfsplugger.run("-p", "arg_plugin", "show")
     assert missing.ret == 4
     assert "Missing argument 'NAME'" in missing.errlines[0]
+
+
+def test_debug_log_stays_valid_utf8_with_the_event_thread(lfsplugger: Lfsplugger) -> None:
+    """The bus thread and the main thread both trace hook calls into one file."""
+    files = {f"{i:02d}-s{i}.sh": "printf 'ünïcødé → %s\\n' $(seq 1 200)" for i in range(1, 9)}
+    lfsplugger.make_tree(files)
+    result = lfsplugger.run("run", "--debug=d.log", "-p", "no:terminal")
+    assert result.ret == 0
+    text = (lfsplugger.path / "d.log").read_bytes().decode("utf-8")  # raises if torn
+    assert "lfsplug_events" in text and "lfsplug_script_output" in text
