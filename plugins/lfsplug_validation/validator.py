@@ -92,6 +92,21 @@ def _workers() -> int:
         return os.cpu_count() or 1
 
 
+
+def _split_cached(
+    unique: dict[str, ScriptFile], section: Section
+) -> tuple[dict[str, list[Issue]], dict[str, str]]:
+    """The cached issues by content digest, and the files still to check (path -> digest)."""
+    found: dict[str, list[Issue]] = {}
+    todo: dict[str, str] = {}
+    for digest, file in unique.items():
+        cached = _cached_issues(section, digest)
+        if cached is None:
+            todo[file.path] = digest
+        else:
+            found[digest] = cached
+    return found, todo
+
 def _cached_issues(section: Section, digest: str) -> list[Issue] | None:
     value = section.get(digest)
     if value is None:
@@ -241,14 +256,7 @@ class Validator:
 
     def _syntax(self, bash: str, version: str, unique: dict[str, ScriptFile],
                 section: Section) -> dict[str, list[Issue]]:
-        found: dict[str, list[Issue]] = {}
-        todo: dict[str, str] = {}
-        for digest, file in unique.items():
-            cached = _cached_issues(section, digest)
-            if cached is None:
-                todo[file.path] = digest
-            else:
-                found[digest] = cached
+        found, todo = _split_cached(unique, section)
         binary = {p for p, d in todo.items() if b"\0" in (unique[d].data or b"")}
         checked = check_syntax(bash, list(todo), binary, self.workers, version=version,
                                stop=self.stop)
@@ -270,14 +278,7 @@ class Validator:
 
     def _shellcheck(self, executable: str, unique: dict[str, ScriptFile],
                     section: Section) -> tuple[dict[str, list[Issue]], list[str]]:
-        found: dict[str, list[Issue]] = {}
-        todo: dict[str, str] = {}
-        for digest, file in unique.items():
-            cached = _cached_issues(section, digest)
-            if cached is None:
-                todo[file.path] = digest
-            else:
-                found[digest] = cached
+        found, todo = _split_cached(unique, section)
         checked, errors = run_shellcheck(executable, list(todo), self.workers)
         for path, issues in checked.items():
             if path in todo:
