@@ -170,15 +170,40 @@ class ConfigFile:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     text: str = ""
 
-    def line_of(self, key: str) -> int | None:
-        """The line where ``key`` is set (tomllib gives no positions, so search the text)."""
-        pattern = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M)
-        match = pattern.search(self.text)
-        return self.text.count("\n", 0, match.start()) + 1 if match else None
+    def line_of(self, key: str, section: str | None = None) -> int | None:
+        """The line where ``key`` is set: at the top level, or in the ``[section]`` table (and
+        its sub-tables, and inline tables inside them). tomllib keeps no positions, so the
+        text is searched; a key not found gives the section's header line, or None."""
+        text = self.text
+        in_pyproject = self.path is not None and self.path.name == "pyproject.toml"
+        base = "tool.lfsplug" if in_pyproject else ""
+        name = ".".join(p for p in (base, section) if p)
+        headers = list(_TABLE_HEADER.finditer(text))
+        ends = [h.start() for h in headers[1:]] + [len(text)]
+        if name:
+            regions = [(h.end(), end) for h, end in zip(headers, ends, strict=True)
+                       if h.group(1) == name or h.group(1).startswith(name + ".")]
+        else:
+            regions = [(0, headers[0].start() if headers else len(text))]
+        quoted = "|".join(re.escape(k) for k in (key, f'"{key}"', f"'{key}'"))
+        pattern = re.compile(rf"(?:^|[{{,])[ \t]*(?:{quoted})[ \t]*=", re.M)
+        for start, end in regions:
+            match = pattern.search(text, start, end)
+            if match is not None:
+                return text.count("\n", 0, match.end()) + 1
+        if name and regions:
+            return text.count("\n", 0, regions[0][0]) + 1
+        return None
 
-    def where(self, key: str) -> str:
-        line = self.line_of(key)
+    def where(self, key: str, section: str | None = None) -> str:
+        """``file:line`` of ``key`` (in ``[section]``), for one-line error messages."""
+        if self.path is None:
+            return f"[{section}] {key}" if section else key
+        line = self.line_of(key, section)
         return f"{self.path}:{line}" if line else str(self.path)
+
+
+_TABLE_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]+)[ \t]*\]", re.M)
 
 
 def find_config_file(candidates: Sequence[Path]) -> Path | None:

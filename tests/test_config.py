@@ -107,3 +107,26 @@ def test_redeclaring_an_option_adds_commands() -> None:
     assert first.commands == ("list", "toolchain")
     with pytest.raises(UsageError, match="added by two plugins"):
         parser.addoption("--json", commands=("other",))  # takes a value: a different option
+
+
+def test_where_finds_keys_in_their_table(tmp_path: Path) -> None:
+    """Top-level keys stop at the first table; section keys are looked for in that table, its
+    sub-tables and inline tables; pyproject.toml's tables sit under [tool.lfsplug]."""
+    from lfsplug.config import ConfigFile
+
+    toml = ConfigFile(path=tmp_path / "lfsplug.toml", text=(
+        'jobs = 1\norder = "sequence"\n[ordering]\norder = 3\n'
+        'phases = { system = "graph", blfs = "graph" }\n'
+        '[discovery.phases]\n"chapter*/**" = "cross"\n[hostreqs]\nmin_disk_gb = 5\n'))
+    where = toml.where
+    assert where("order") == f"{tmp_path}/lfsplug.toml:2"
+    assert where("order", "ordering") == f"{tmp_path}/lfsplug.toml:4"
+    assert where("blfs", "ordering") == f"{tmp_path}/lfsplug.toml:5"
+    assert where("chapter*/**", "discovery") == f"{tmp_path}/lfsplug.toml:7"
+    assert where("nope", "hostreqs") == f"{tmp_path}/lfsplug.toml:8"  # the table's header
+    assert where("nope") == f"{tmp_path}/lfsplug.toml"
+    pyproject = ConfigFile(path=tmp_path / "pyproject.toml", text=(
+        "[tool.black]\norder = 1\n[tool.lfsplug]\norder = 2\n[tool.lfsplug.ordering]\norder = 3\n"))
+    assert pyproject.where("order") == f"{tmp_path}/pyproject.toml:4"
+    assert pyproject.where("order", "ordering") == f"{tmp_path}/pyproject.toml:6"
+    assert ConfigFile().where("x", "hostreqs") == "[hostreqs] x"

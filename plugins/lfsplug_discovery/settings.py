@@ -44,19 +44,7 @@ class Settings:
 
 
 def _where(config: Config, key: str) -> str:
-    path = config.file.path
-    if path is None:
-        return f"[discovery] {key}"
-    line = _line_of(config.file.text, key)
-    return f"{path}:{line}" if line else str(path)
-
-
-def _line_of(text: str, key: str) -> int | None:
-    """The line that sets ``key`` (bare or quoted) in the TOML text, for messages."""
-    pattern = re.compile(rf"""^\s*(?:{re.escape(key)}|"{re.escape(key)}"|'{re.escape(key)}')\s*=""",
-                         re.MULTILINE)
-    match = pattern.search(text)
-    return text.count("\n", 0, match.start()) + 1 if match else None
+    return config.file.where(key, "discovery")
 
 
 def _list_files(config: Config, value: Any) -> tuple[str, ...]:
@@ -80,7 +68,7 @@ def _phase_rules(config: Config, value: Any) -> list[PhaseRule]:
         if not isinstance(phase, str) or not _PHASE.match(phase):
             raise UsageError(f"{_where(config, glob)}: [discovery.phases] {glob!r} must name a "
                              f"phase (one word such as cross, temp, system), not {phase!r}")
-        rules.append(PhaseRule(glob.strip("/"), phase, _line_of(config.file.text, glob)))
+        rules.append(PhaseRule(glob.strip("/"), phase, config.file.line_of(glob, "discovery")))
     return rules
 
 

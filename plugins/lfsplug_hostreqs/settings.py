@@ -8,7 +8,6 @@ file and the line, like any other configuration error.
 from __future__ import annotations
 
 import dataclasses
-import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -69,13 +68,7 @@ def _keys() -> dict[str, dataclasses.Field[Any]]:
 
 def _where(config: Config, key: str) -> str:
     """``file:line`` of ``key`` inside the ``[hostreqs]`` table (the file alone if not found)."""
-    text = config.file.text
-    header = re.search(rf"^\s*\[\s*(?:tool\.lfsplug\.)?{SECTION}\s*\]", text, re.M)
-    if header is not None:
-        match = re.compile(rf"^\s*{re.escape(key)}\s*=", re.M).search(text, header.end())
-        if match is not None:
-            return f"{config.file.path}:{text.count(chr(10), 0, match.start()) + 1}"
-    return str(config.file.path)
+    return config.file.where(key, SECTION)
 
 
 def _convert(key: str, default: Any, raw: Any, where: str) -> Any:

@@ -105,7 +105,7 @@ def _phase_modes(
             raise UsageError(f"{where}: [{SECTION}] phases: {phase} = {mode!r} must be "
                              f"{' or '.join(repr(o) for o in ORDERS)}")
         modes[phase] = mode
-        lines[phase] = (str(config.file.path), _line_of(config.file.text, phase))
+        lines[phase] = (str(config.file.path), config.file.line_of(phase, SECTION))
     return modes, lines
 
 
@@ -131,26 +131,4 @@ def _book_deps(config: Config) -> Path | None:
 
 def _where(config: Config, key: str) -> str:
     """``file:line`` of ``key`` inside the ``[ordering]`` table, for messages."""
-    path = config.file.path
-    if path is None:
-        return f"[{SECTION}] {key}"
-    line = _line_of(config.file.text, key)
-    return f"{path}:{line}" if line else str(path)
-
-
-_SECTION_HEADER = re.compile(rf"^\s*\[\s*(?:tool\.lfsplug\.)?{SECTION}(?:\.phases)?\s*\]", re.M)
-
-
-def _line_of(text: str, key: str) -> int | None:
-    """The line that sets ``key`` (bare or quoted, alone or in an inline table) below the
-    ``[ordering]`` header; tomllib keeps no positions, so the text is searched."""
-    header = _SECTION_HEADER.search(text)
-    start = header.end() if header else 0
-    quoted = "|".join((re.escape(key), f'"{re.escape(key)}"', f"'{re.escape(key)}'"))
-    pattern = re.compile(rf"(?:^|[{{,])\s*(?:{quoted})\s*=", re.M)
-    match = pattern.search(text, start)
-    if match is None and header is None:
-        return None
-    if match is None:
-        return text.count("\n", 0, header.start()) + 1 if header else None
-    return text.count("\n", 0, match.end()) + 1
+    return config.file.where(key, SECTION)
