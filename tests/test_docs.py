@@ -155,6 +155,20 @@ def test_every_command_is_in_the_user_guide(capsys: pytest.CaptureFixture[str]) 
     assert not missing, f"docs/user-guide.md does not describe: {missing}"
 
 
+@pytest.mark.usefixtures("builtin_only")
+def test_every_option_of_every_command_is_documented(capsys: pytest.CaptureFixture[str]) -> None:
+    """An option a user finds in --help is explained somewhere under docs/."""
+    docs = "\n".join(p.read_text(encoding="utf-8") for p in DOCS.glob("*.md"))
+    missing = {}
+    for command in _commands(capsys):
+        assert lfsplug.main([command, "--help"]) == 0
+        flags = set(re.findall(r"(--[a-z][a-z0-9-]+)", capsys.readouterr().out)) - {"--help"}
+        absent = sorted(f for f in flags if f not in docs)
+        if absent:
+            missing[command] = absent
+    assert not missing, f"options in --help that no page under docs/ mentions: {missing}"
+
+
 def test_every_exit_code_is_in_the_user_guide_table() -> None:
     rows = re.findall(r"^\|\s*(\d+)\s*\|\s*`?(\w+)`?\s*\|", read("user-guide.md"), re.M)
     table = {int(code): name for code, name in rows}
