@@ -71,6 +71,9 @@ class Session:
         self._report_lock = threading.RLock()
         self._disabled_by_path: dict[str, set[str]] | None = None
         self._registry: ScriptRegistry | None = None
+        #: the SHA-256 (hex) of each script's content as first read in this session, by path:
+        #: a plugin that reads a script notes it here, so that no other reads it again
+        self.digests: dict[str, str] = {}
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -106,6 +109,22 @@ class Session:
         if self._registry is None or len(self._registry) != len(self.scripts):
             self._registry = ScriptRegistry(self.scripts)
         return self._registry
+
+    def content_digest(self, script: Script) -> str | None:
+        """The SHA-256 of ``script``'s content, read and hashed once per session (None if it
+        cannot be read). Validation fills it as it reads every script; resume and records
+        reuse it."""
+        key = str(script.path)
+        digest = self.digests.get(key)
+        if digest is None:
+            import hashlib
+
+            try:
+                digest = hashlib.sha256(script.path.read_bytes()).hexdigest()
+            except OSError:
+                return None
+            self.digests[key] = digest
+        return digest
 
     def script(self, name: str) -> Script | None:
         """The discovered script called ``name``."""

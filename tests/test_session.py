@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 import lfsplug
 from lfsplug import Finding, Script, Severity
 from lfsplug.testing import Lfsplugger
@@ -62,3 +64,37 @@ def test_modifyfindings_can_downgrade(lfsplugger: Lfsplugger) -> None:
 
     lfsplugger.make_tree({"01-a.sh": "if then"})
     assert lfsplugger.run("run", plugins=[Lenient()]).ret == 1  # ran, and bash failed
+
+
+def test_each_script_is_read_and_hashed_once_per_run(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Validation, resume and the record of passes share one digest per script."""
+    import hashlib
+
+    hashed: list[bytes] = []
+    real = hashlib.sha256
+
+    class Counting:
+        """A sha256 that notes each hash whose first data is one of the scripts."""
+
+        def __init__(self, data: bytes = b"", **kwargs: object) -> None:
+            self._hash = real(**kwargs)  # type: ignore[arg-type]
+            self._seen = False
+            self.update(data)
+
+        def update(self, data: bytes) -> None:
+            if data and not self._seen:
+                self._seen = True
+                if data.startswith(b"#!/bin/bash\necho"):
+                    hashed.append(data)
+            self._hash.update(data)
+
+        def hexdigest(self) -> str:
+            return self._hash.hexdigest()
+
+    monkeypatch.setattr(hashlib, "sha256", Counting)
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
+    result = lfsplugger.run("run", "--shellcheck", "off", "-p", "no:hostreqs")
+    assert result.ret == 0
+    assert sorted(hashed) == [b"#!/bin/bash\necho a\n", b"#!/bin/bash\necho b\n"]

@@ -20,7 +20,6 @@ from lfsplug_state.resume import (
     DEFAULT_ENV_IGNORE,
     ScriptKey,
     built_at,
-    content_hash,
     env_hash,
     why_run,
 )
@@ -169,7 +168,7 @@ class StateRecorder(StateHistory):
     ) -> ScriptResult | None:
         """The script's last pass when nothing calls for running it again (see
         :mod:`lfsplug_state.resume`); else None, noting why it runs."""
-        key = ScriptKey(content_hash(script.path), env_hash(env, self.env_ignore))
+        key = ScriptKey(session.content_digest(script), env_hash(env, self.env_ignore))
         self.keys[script.name] = key
         last = self.db.last_build(script.name)
         forced = self.force_all or script.name in self.forced
@@ -186,12 +185,12 @@ class StateRecorder(StateHistory):
         return {name: built_at(session.results.get(name), partial(self.db.last_pass, name))
                 for name in self.preds.get(script.name, ())}
 
-    def _key(self, script: Script) -> ScriptKey:
+    def _key(self, session: Session, script: Script) -> ScriptKey:
         """The key noted when the script's reuse was decided, or (when another plugin decided)
         its content alone: a result without an environment is never reused."""
         key = self.keys.get(script.name)
         if key is None:
-            key = self.keys[script.name] = ScriptKey(content_hash(script.path), None)
+            key = self.keys[script.name] = ScriptKey(session.content_digest(script), None)
         return key
 
     # -- recording scripts ---------------------------------------------------------------------
@@ -202,7 +201,7 @@ class StateRecorder(StateHistory):
         if self.run_id is not None:
             self.db.script_started(
                 self.run_id, script, attempt=attempt, log_path=session.log_path(script, attempt),
-                keys=self._key(script).astuple(), reason=self.reasons.get(script.name))
+                keys=self._key(session, script).astuple(), reason=self.reasons.get(script.name))
 
     @hookimpl
     def lfsplug_script_finish(self, session: Session, script: Script,
@@ -213,8 +212,9 @@ class StateRecorder(StateHistory):
         self._flush_samples()
         resources = self._resources(script.name)
         reused = self.reused.get(script.name) if result.cached else None
-        self.db.script_finished(self.run_id, script, result, keys=self._key(script).astuple(),
-                                reused_from=reused, resources=resources)
+        keys = self._key(session, script).astuple()
+        self.db.script_finished(self.run_id, script, result, keys=keys, reused_from=reused,
+                                resources=resources)
 
     # -- events and samples --------------------------------------------------------------------
 
@@ -280,7 +280,7 @@ def _slim(event: Event) -> Event:
 
 def _string_list(value: Any, config: Config) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        where = config.file.where("env_ignore")
+        where = config.file.where("env_ignore", "state")
         raise UsageError(f"{where}: [state] env_ignore must be a list of variable names")
     return list(value)
 

@@ -18,12 +18,11 @@ import hashlib
 import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 
 from lfsplug import ScriptResult, Status
 from lfsplug_state.store import Build
 
-__all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "content_hash", "env_hash",
+__all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "env_hash",
            "why_run"]
 
 #: Variables left out of the environment hash: they shape the terminal, not the build, and
@@ -45,18 +44,6 @@ class ScriptKey:
 
     def astuple(self) -> tuple[str | None, str | None]:
         return (self.content, self.env)
-
-
-def content_hash(path: Path) -> str | None:
-    """The SHA-256 of the script's bytes (hex), or None if it cannot be read."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except OSError:
-        return None
-    return digest.hexdigest()
 
 
 def env_hash(env: Mapping[str, str], ignore: Iterable[str] = DEFAULT_ENV_IGNORE) -> str:

@@ -80,7 +80,7 @@ def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Fi
     # imported here: commands that validate nothing (list, status...) do not pay for it
     from lfsplug_validation.validator import Validator
 
-    return Validator(session.config).validate(scripts)
+    return Validator(session).validate(scripts)
 
 
 @hookimpl

@@ -15,26 +15,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lfsplug import Script, ScriptResult, StashKey, Status, hookimpl
+from lfsplug import Script, ScriptResult, Status, hookimpl
 
 if TYPE_CHECKING:
     from lfsplug import Config, Session
 
-__all__ = ["DIGESTS", "RECORD_FILE", "PassedRecord"]
+__all__ = ["RECORD_FILE", "PassedRecord"]
 
 RECORD_FILE = "passed-scripts.json"
 FORMAT = 1
-#: The content digest of each script validated in this command, by path (set by validation).
-DIGESTS = StashKey[dict[str, str]]()
-
-
-def _digest_of(path: Path) -> str | None:
-    import hashlib
-
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()
-    except OSError:
-        return None
 
 
 class PassedRecord:
@@ -71,8 +60,7 @@ class PassedRecord:
                               result: ScriptResult) -> None:
         if result.status is not Status.PASSED or session.config.getoption("dry_run", False):
             return
-        known = session.config.stash.get(DIGESTS, {})
-        digest = known.get(str(script.path)) or _digest_of(script.path)
+        digest = session.content_digest(script)
         if digest is not None:
             self.passed[script.name] = {"sha256": digest, "path": str(script.path),
                                         "time": time.time()}

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lfsplug import Finding, Script, Severity
-from lfsplug_validation import history
 from lfsplug_validation.cache import ResultCache, Section
 from lfsplug_validation.integrity import DigestCache, Sources, verify_sources
 from lfsplug_validation.lint import CHECKER_VERSION, lint
@@ -38,7 +37,7 @@ from lfsplug_validation.shellcheck import find_shellcheck, run_shellcheck, shell
 from lfsplug_validation.syntax import bash_version, check_syntax
 
 if TYPE_CHECKING:
-    from lfsplug import Config
+    from lfsplug.session import Session
 
 __all__ = ["ScriptFile", "Validator", "read_script_file"]
 
@@ -153,8 +152,9 @@ def _host(code: str, severity: Severity, message: str, hint: str) -> Finding:
 class Validator:
     """Validates the scripts of one command; keeps what the record of builds needs."""
 
-    def __init__(self, config: Config) -> None:
-        self.config = config
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.config = session.config
         self.workers = _workers()
         #: Set when validation is interrupted, so that the background checks stop too.
         self.stop = threading.Event()
@@ -184,7 +184,7 @@ class Validator:
     def _validate(self, scripts: list[Script]) -> list[Finding]:
         files = [read_script_file(s) for s in scripts]
         readable = [f for f in files if f.data is not None]
-        self.config.stash[history.DIGESTS] = {f.path: f.digest for f in readable}
+        self.session.digests.update((f.path, f.digest) for f in readable)
         unique = {f.digest: f for f in readable}
         cache = ResultCache.load(self.config.state_dir / CACHE_FILE)
         findings: list[Finding] = []
