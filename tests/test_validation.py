@@ -779,16 +779,22 @@ def test_corrupt_digest_and_record_files_are_ignored(lfsplugger: Lfsplugger, sou
 # -- integrity: scripts changed since they last passed ----------------------------------------
 
 
-def test_a_script_changed_since_it_passed_is_reported(lfsplugger: Lfsplugger) -> None:
+@pytest.mark.parametrize("state", ["state plugin", "no state plugin"])
+def test_a_script_changed_since_it_passed_is_reported(lfsplugger: Lfsplugger, state: str) -> None:
+    """With the state plugin, its database answers; without it, validation keeps a record."""
+    block = ("-p", "no:state") if state == "no state plugin" else ()
     tree = lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b", "03-c.sh": "false"})
-    run = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off", "--keep-going")
+    run = lfsplugger.run("-p", "no:hostreqs", *block, "run", "--shellcheck=off", "--keep-going")
     assert run.statuses() == {"a": "passed", "b": "passed", "c": "failed"}
-    record = json.loads((tree / ".lfsplug" / "passed-scripts.json").read_text())
-    assert set(record["scripts"]) == {"a", "b"}
-    assert check(lfsplugger).ret == 0 and found(check(lfsplugger)) == []
+    record_file = tree / ".lfsplug" / "passed-scripts.json"
+    if block:
+        assert set(json.loads(record_file.read_text())["scripts"]) == {"a", "b"}
+    else:
+        assert not record_file.exists()  # recorded once, in state.db
+    assert check(lfsplugger, *block).ret == 0 and found(check(lfsplugger, *block)) == []
     (tree / "02-b.sh").write_text("#!/bin/bash\necho b, changed\n")
     (tree / "03-c.sh").write_text("#!/bin/bash\ntrue\n")
-    result = check(lfsplugger)
+    result = check(lfsplugger, *block)
     assert found(result) == [("INT005", "02-b.sh", None)]
     assert result.ret == 0
 

@@ -62,8 +62,11 @@ def lfsplug_addoption(parser: OptionParser) -> None:
 
 @hookimpl
 def lfsplug_configure(config: Config) -> None:
-    if not config.pluginmanager.is_blocked(PASSED_RECORD):
-        config.pluginmanager.register(PassedRecord(config), PASSED_RECORD)
+    pm = config.pluginmanager
+    # The state plugin records every pass in its database and answers the same question; with
+    # it loaded, a second record of the same thing would only be written twice.
+    if not pm.is_blocked(PASSED_RECORD) and not pm.has_plugin("state"):
+        pm.register(PassedRecord(config), PASSED_RECORD)
 
 
 @hookimpl
