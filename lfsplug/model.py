@@ -28,6 +28,7 @@ __all__ = [
     "Recovery",
     "Requirement",
     "RunRequest",
+    "RunningScript",
     "Sample",
     "Script",
     "ScriptResult",
@@ -223,6 +224,10 @@ class ScriptResult:
     failure_class: str | None = None
     message: str | None = None
     cached: bool = False
+    #: exact totals of the script's processes from the kernel's accounting when the executor
+    #: reaped it (``utime``, ``stime`` in s, ``maxrss`` in KiB, ``inblock``/``oublock`` in
+    #: 512-byte blocks), plus what monitoring plugins add (peaks, disk figures)
+    resources: dict[str, Any] = field(default_factory=dict)
 
     @property
     def duration(self) -> float | None:
@@ -239,6 +244,23 @@ class ScriptResult:
         return self.status is Status.SKIPPED and self.message is not None and (
             self.message.startswith("dependency failed")
         )
+
+
+@dataclass
+class RunningScript:
+    """A script attempt that is running now, in :attr:`Session.running` while it runs.
+
+    The executor adds it when the process has started and removes it when the process has been
+    reaped; monitoring plugins read ``pid`` (the process group's leader: ``pgid == pid``) to
+    sample the script's process tree. ``last_line`` is its latest line of output.
+    """
+
+    name: str
+    pid: int
+    started: float
+    attempt: int = 1
+    log_path: Path | None = None
+    last_line: str = ""
 
 
 @dataclass(frozen=True)

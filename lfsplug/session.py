@@ -22,6 +22,7 @@ from lfsplug.model import (
     MetaSource,
     Plan,
     Priority,
+    RunningScript,
     Sample,
     Script,
     ScriptResult,
@@ -68,6 +69,9 @@ class Session:
         #: set when running scripts must be ended too (a second interrupt, a disk HALT)
         self.hard_stop = False
         self.interrupted = False
+        #: the attempts running now, by script name (filled by the executor; read by monitors
+        #: from their own threads, so take a copy: ``list(session.running.values())``)
+        self.running: dict[str, RunningScript] = {}
         self._report_lock = threading.RLock()
         self._disabled_by_path: dict[str, set[str]] | None = None
         self._registry: ScriptRegistry | None = None
@@ -197,6 +201,18 @@ class Session:
             self.events.close()
         self.raise_event_error()  # not in finally: it must not replace an error in flight
         return self.exit_code()
+
+    def stop(self, reason: str, *, hard: bool = False) -> None:
+        """Start no new script from now on; with ``hard``, end the running ones too (a disk
+        HALT, a second interrupt). Safe from any thread; the first reason given stands."""
+        first = self.shouldstop is None
+        if first:
+            self.shouldstop = reason
+        if hard and not self.hard_stop:
+            self.hard_stop = True
+        elif not first:
+            return
+        self.emit("stop", None, Priority.ALERT, reason=reason, hard=hard)
 
     def run_protocol(self, script: Script) -> ScriptResult:
         """Run one script through the per-script protocol (see :mod:`lfsplug.runner`)."""

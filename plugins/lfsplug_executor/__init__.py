@@ -12,6 +12,7 @@ from __future__ import annotations
 import collections
 import os
 import platform
+import resource
 import select
 import signal
 import subprocess
@@ -19,7 +20,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
-from lfsplug import Plan, RunRequest, Script, ScriptResult, Status, hookimpl
+from lfsplug import Plan, RunningScript, RunRequest, Script, ScriptResult, Status, hookimpl
 from lfsplug.config import positive_float
 
 if TYPE_CHECKING:
@@ -86,32 +87,75 @@ def _link_latest(log_path: Path) -> None:
         pass  # a file system without symlinks: the logs are still there
 
 
-def _group_alive(proc: subprocess.Popen[bytes]) -> bool:
-    proc.poll()  # reap the leader, or its zombie would keep the group alive
-    try:
-        os.killpg(proc.pid, 0)
-    except OSError:
-        return False
-    return True
+class Child:
+    """The script's process: reaped with ``wait4``, so that the kernel's exact accounting of
+    it and every descendant it waited for (CPU time, peak RSS, blocks read and written) is
+    kept in :attr:`usage`."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
+        self.pid = proc.pid
+        # The kernel counts in a child's peak RSS the memory of the process that started it
+        # (the address space it ran in before exec), so a figure up to our own peak at the
+        # start tells nothing of the script.
+        self.spawner_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        self.usage: os.struct_rusage | None = None  # type: ignore[name-defined]
+
+    def poll(self, block: bool = False) -> int | None:
+        """The exit status once the leader has exited (reaping it), else None."""
+        if self.proc.returncode is not None:
+            return self.proc.returncode
+        try:
+            pid, status, usage = os.wait4(self.pid, 0 if block else os.WNOHANG)
+        except ChildProcessError:  # reaped elsewhere: no accounting, but the status is known
+            return self.proc.wait()
+        if pid == 0:
+            return None
+        self.usage = usage
+        self.proc.returncode = os.waitstatus_to_exitcode(status)
+        return self.proc.returncode
+
+    def wait(self) -> int:
+        code = self.poll(block=True)
+        assert code is not None
+        return code
+
+    def group_alive(self) -> bool:
+        self.poll()  # reap the leader, or its zombie would keep the group alive
+        try:
+            os.killpg(self.pid, 0)
+        except OSError:
+            return False
+        return True
+
+    def resources(self) -> dict[str, float]:
+        usage = self.usage
+        if usage is None:
+            return {}
+        figures = {"utime": round(usage.ru_utime, 6), "stime": round(usage.ru_stime, 6),
+                   "inblock": float(usage.ru_inblock), "oublock": float(usage.ru_oublock)}
+        if usage.ru_maxrss > self.spawner_rss:
+            figures["maxrss"] = float(usage.ru_maxrss)
+        return figures
 
 
-def kill_group(proc: subprocess.Popen[bytes], grace: float = KILL_GRACE) -> int:
-    """End every process of ``proc``'s group: TERM, then KILL what is left after ``grace`` s.
+def kill_group(child: Child, grace: float = KILL_GRACE) -> int:
+    """End every process of the child's group: TERM, then KILL what is left after ``grace`` s.
 
     The group outlives its leader while any child lives, so this waits for the group, not
-    just for ``proc``; returns the leader's exit status.
+    just for the leader; returns the leader's exit status.
     """
     for sig in (signal.SIGTERM, signal.SIGKILL):
         try:
-            os.killpg(proc.pid, sig)
+            os.killpg(child.pid, sig)
         except OSError:
             break
         deadline = time.monotonic() + grace
-        while _group_alive(proc) and time.monotonic() < deadline:
+        while child.group_alive() and time.monotonic() < deadline:
             time.sleep(0.02)
-        if not _group_alive(proc):
+        if not child.group_alive():
             break
-    return proc.wait()
+    return child.wait()
 
 
 def _pidfd(pid: int) -> int | None:
@@ -144,19 +188,26 @@ class Runner:
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
                 umask=0o022,
             )
+            child = self.child = Child(proc)
+            self.running = RunningScript(req.script.name, proc.pid, started, req.attempt,
+                                         req.log_path)
+            self.session.running[req.script.name] = self.running
             try:
-                self._pump(proc, log)
-            except BaseException:
-                kill_group(proc, grace=1.0)
-                raise
-            if self.timed_out:
-                code = kill_group(proc)
-            else:
-                code = proc.wait()
-                # children the script left running (holding its output, or not) end with it
-                self.leftovers = _group_alive(proc)
-                if self.leftovers:
-                    kill_group(proc)
+                try:
+                    self._pump(proc, log)
+                except BaseException:
+                    kill_group(child, grace=1.0)
+                    raise
+                if self.timed_out:
+                    code = kill_group(child)
+                else:
+                    code = child.wait()
+                    # children the script left running (holding its output, or not) end too
+                    self.leftovers = child.group_alive()
+                    if self.leftovers:
+                        kill_group(child)
+            finally:
+                self.session.running.pop(req.script.name, None)
             if self.partial:
                 self._lines(b"\n")
         return self._result(code, started)
@@ -212,6 +263,7 @@ class Runner:
         if complete:
             lines = [raw.decode("utf-8", errors="replace") for raw in complete]
             self.tail.extend(lines)
+            self.running.last_line = lines[-1]
             self.session.script_output(self.request.script, lines)
 
     def _result(self, code: int, started: float) -> ScriptResult:
@@ -233,6 +285,7 @@ class Runner:
             log_path=req.log_path,
             tail=list(self.tail),
             message=self.timed_out,
+            resources=self.child.resources(),
         )
 
 

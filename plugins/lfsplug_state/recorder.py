@@ -210,11 +210,13 @@ class StateRecorder(StateHistory):
         if self.run_id is None:
             return
         self._flush_samples()
-        resources = self._resources(script.name)
+        # the kernel's totals (from the executor, and what monitors added) and sampled peaks
+        resources = dict(result.resources)
+        resources.update(self._resources(script.name) or {})
         reused = self.reused.get(script.name) if result.cached else None
         keys = self._key(session, script).astuple()
         self.db.script_finished(self.run_id, script, result, keys=keys, reused_from=reused,
-                                resources=resources)
+                                resources=resources or None)
 
     # -- events and samples --------------------------------------------------------------------
 

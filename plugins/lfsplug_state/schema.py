@@ -89,8 +89,29 @@ _V1 = (
     "CREATE INDEX samples_by_run ON samples (run_id, time)",
 )
 
+#: Version 2: durations imported from elsewhere (a jhalfs SBU report, another machine's
+#: database), kept apart from ``results`` so that resume never mistakes them for a build here.
+#: One row per package build in the source's order; ``sbu_seconds`` is the source's SBU unit
+#: and ``disk`` a JSON object of its disk figures (KiB): before, after, required, installed.
+_V2 = (
+    """CREATE TABLE history (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        imported REAL NOT NULL,
+        position INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT,
+        seconds REAL NOT NULL,
+        sbu REAL,
+        sbu_seconds REAL,
+        jobs INTEGER,
+        disk TEXT
+    )""",
+    "CREATE INDEX history_by_name ON history (name, id)",
+)
+
 #: The statements that bring a database from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
 #: The version this lfsplug writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -16,14 +16,14 @@ import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from lfsplug import Event, Sample, Script, ScriptResult, Status, UsageError
 from lfsplug_state.schema import DB_FILE, connect
 
-__all__ = ["LOCK_FILE", "Build", "RunLock", "StateStore"]
+__all__ = ["LOCK_FILE", "Build", "HistoryEntry", "RunLock", "StateStore"]
 
 LOCK_FILE = "state.lock"
 #: Statuses of a result row that mean the script really ran (not reused, skipped or planned).
@@ -53,6 +53,24 @@ class Build:
             log_path=Path(self.log_path) if self.log_path else None,
             message=f"unchanged since run {self.run_id}",
         )
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One package build imported from elsewhere (a jhalfs SBU report): its name without the
+    version (``binutils-pass1``), how long it took, in seconds and in the source's SBU."""
+
+    name: str
+    seconds: float
+    version: str | None = None
+    sbu: float | None = None
+    #: the source's SBU unit in seconds, and the make jobs it was measured with
+    sbu_seconds: float | None = None
+    jobs: int | None = None
+    #: disk figures in KiB: ``before``, ``after``, ``required``, ``installed``
+    disk: dict[str, float] = field(default_factory=dict)
+    source: str = ""
+    position: int = 0
 
 
 _BUILD_COLUMNS = ("id, run_id, status, content_hash, env_hash, started, finished, attempts, "
@@ -292,6 +310,29 @@ class StateStore:
         for name, duration in rows:
             durations.setdefault(name, []).append(max(0.0, float(duration)))
         return durations
+
+    # -- imported history ----------------------------------------------------------------------
+
+    def add_history(self, source: str, entries: Sequence[HistoryEntry]) -> int:
+        """Replace what was imported from ``source`` with ``entries``; return how many."""
+        now = time.time()
+        rows = [(source, now, i, e.name, e.version, e.seconds, e.sbu, e.sbu_seconds, e.jobs,
+                 json.dumps(e.disk) if e.disk else None) for i, e in enumerate(entries, 1)]
+        with self._write() as conn:
+            conn.execute("DELETE FROM history WHERE source = ?", (source,))
+            conn.executemany(
+                "INSERT INTO history (source, imported, position, name, version, seconds, sbu, "
+                "sbu_seconds, jobs, disk) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        return len(rows)
+
+    def history(self) -> list[HistoryEntry]:
+        """Every imported entry, oldest import first, each in its source's order."""
+        rows = self._read("SELECT source, position, name, version, seconds, sbu, sbu_seconds, "
+                          "jobs, disk FROM history ORDER BY imported, source, position")
+        return [HistoryEntry(name=r[2], version=r[3], seconds=float(r[4]), sbu=r[5],
+                             sbu_seconds=r[6], jobs=r[7],
+                             disk=json.loads(r[8]) if r[8] else {}, source=r[0], position=r[1])
+                for r in rows]
 
     def query(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """A read for the commands that show the state (``status``, ``log``)."""
