@@ -356,19 +356,20 @@ def build_plan(
     durations = expected_durations(scripts, session.config)
     order = builder.order(durations, barriers_apply(
         {phase: settings.mode_of(phase) for phase in layout.order}))
+    expected = {s.name: d for s, d in zip(scripts, durations.values, strict=True)}
     session.stash[PLAN_INFO] = PlanInfo(
-        {s.name: d for s, d in zip(scripts, durations.values, strict=True)},
+        expected,
         {s.name: e for s, e in zip(scripts, durations.estimated, strict=True)},
         durations.unit,
         {s.name: p for s, p in zip(scripts, layout.phases, strict=True)},
         builder.dropped_edges(),
     )
     if builder.failed:
-        return Plan(list(scripts), builder.plan_edges(), [], [], mode)
+        return Plan(list(scripts), builder.plan_edges(), [], [], mode, expected, durations.unit)
     level = levels(order, builder.succ)
     by_level: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
     for u in order:
         by_level[level[u]].append(scripts[u].name)
     critical = longest_path(order, builder.succ, durations.values)
     return Plan([scripts[u] for u in order], builder.plan_edges() + builder.barrier_edges,
-                by_level, [scripts[u].name for u in critical], mode)
+                by_level, [scripts[u].name for u in critical], mode, expected, durations.unit)
