@@ -257,6 +257,11 @@ class StateRecorder(StateHistory):
         if due:
             self._flush_samples()
 
+    def flush(self) -> None:
+        """Write the samples still queued now: a report written before ``sessionfinish``
+        (``run --report``) reads the database and must see them all."""
+        self._flush_samples()
+
     def _flush_samples(self) -> None:
         with self._sample_lock:
             batch, self._samples = self._samples, []
