@@ -342,6 +342,24 @@ def positive_float(text: str) -> float:
     return value
 
 
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_size(text: str) -> int:
+    """An option type: a size in bytes, with an optional K, M, G or T (powers of 1024;
+    ``KiB``/``KB`` spellings and a final ``B`` are accepted): ``2G``, ``512M``, ``0``."""
+    value = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in ("K", "M", "G", "T") else ""
+    number = value[:len(value) - len(unit)].strip()
+    try:
+        amount = float(number)
+    except ValueError:
+        amount = -1.0
+    if not (0 <= amount < float("inf")):
+        raise ValueError(f"{text!r} is not a size (a number, optionally with K, M, G or T)")
+    return int(amount * _SIZE_UNITS[unit])
+
+
 def addopts_from_env() -> list[str]:
     """The words of ``LFSPLUG_ADDOPTS``, split as a shell would (no expansion)."""
     import shlex

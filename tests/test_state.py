@@ -374,30 +374,24 @@ def test_an_interrupted_run_is_resumed(lfsplugger: Lfsplugger) -> None:
     assert reused(again) == {"a": True, "b": False, "c": False}
 
 
-class DryRun:
-    """A stand-in for the executor's ``--dry-run``: scripts "pass" without running."""
-
-    @lfsplug.hookimpl
-    def lfsplug_addoption(self, parser: Any) -> None:
-        parser.addoption("--dry-run", commands=("run",), action="store_true")
-
-    @lfsplug.hookimpl(tryfirst=True)
-    def lfsplug_run_script(self, request: Any) -> ScriptResult:
-        now = time.time()
-        return ScriptResult(request.script.name, Status.PASSED, 0, started=now, finished=now)
-
-
 def test_a_dry_run_says_what_would_be_reused_and_records_nothing(
     lfsplugger: Lfsplugger,
 ) -> None:
     lfsplugger.make_tree(THREE)
-    nothing_yet = lfsplugger.run(*RUN, "--dry-run", plugins=[DryRun()])
+    nothing_yet = lfsplugger.run(*RUN, "--dry-run")
     assert nothing_yet.ret == 0 and reused(nothing_yet) == dict.fromkeys("abc", False)
     assert not db_path(lfsplugger).exists()
     assert lfsplugger.run(*RUN).ret == 0
     lfsplugger.make_tree({"02-b.sh": "echo b, edited"})
-    dry = lfsplugger.run(*RUN, "--dry-run", plugins=[DryRun()])
+    dry = lfsplugger.run(*RUN, "--dry-run")
     assert reused(dry) == {"a": True, "b": False, "c": False}
+    # c is unchanged, but runs again after b, which it waits for
+    dry.stdout.fnmatch_lines(["[[]1/3] reuse  a (unchanged since run 1)",
+                              "[[]2/3] run    b (its content changed)",
+                              "*$ bash +h -e */02-b.sh",
+                              "[[]3/3] run    c (b was built after it)",
+                              "dry run: 2 would run, 1 would be reused, 0 left out; nothing was run"])
+    assert dry.statuses() == {"a": "passed", "b": "not-run", "c": "not-run"}
     assert rows(lfsplugger, "SELECT id FROM runs") == [(1,)]
 
 

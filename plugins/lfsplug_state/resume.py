@@ -25,9 +25,12 @@ from lfsplug_state.store import Build
 __all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "env_hash",
            "why_run"]
 
-#: Variables left out of the environment hash: they shape the terminal, not the build, and
-#: differ between a desktop terminal, ``screen`` and ``nohup`` (where TERM is unset).
-DEFAULT_ENV_IGNORE = ("TERM",)
+#: Variables left out of the environment hash. TERM shapes the terminal, not the build, and
+#: differs between a desktop terminal, ``screen`` and ``nohup`` (where TERM is unset).
+#: MAKEFLAGS says how many jobs make runs (``-j``, the jobserver of a parallel run): how fast
+#: a package builds, not what it builds; switching between ``-j 1`` and ``-j 4`` must not
+#: rebuild everything.
+DEFAULT_ENV_IGNORE = ("TERM", "MAKEFLAGS")
 
 
 _LAST_ATTEMPT = {"failed": "its last attempt failed",

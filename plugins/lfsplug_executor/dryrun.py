@@ -1,0 +1,87 @@
+"""``run --dry-run``: what would run, in order, with each environment difference; runs nothing.
+
+Each script goes through the protocol's first steps for real: ``lfsplug_script_env`` (so the
+environment shown is the one it would get from every plugin and ``lfsconf.py``),
+``lfsplug_script_cached`` (the state plugin answers from the records without writing them),
+``lfsplug_script_command`` (so a wrapper such as the chroot's shows). What it would reuse is
+said so; a script that would run counts as rebuilt for the scripts after it, as it would be.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from typing import TYPE_CHECKING
+
+import click
+
+from lfsplug import Plan, ScriptResult, Status
+
+if TYPE_CHECKING:
+    from lfsplug.session import Session
+
+__all__ = ["dry_run", "env_changes"]
+
+
+def env_changes(base: dict[str, str], env: dict[str, str]) -> list[str]:
+    """The lines that say how ``env`` differs from the book's environment ``base``."""
+    lines = []
+    for key in sorted(env.keys() | base.keys()):
+        if key not in base:
+            lines.append(f"+ {key}={env[key]}")
+        elif key not in env:
+            lines.append(f"- {key}")
+        elif env[key] != base[key]:
+            lines.append(f"~ {key}={env[key]} (book: {base[key]})")
+    return lines
+
+
+def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
+            base: dict[str, str]) -> None:
+    hook, config = session.hook, session.config
+    total = len(plan.scripts)
+    out: list[str] = []
+    would_run = reused = 0
+    now = time.time()
+    for n, script in enumerate(plan.scripts, 1):
+        counter = f"[{n}/{total}]"
+        why = left_out.get(script.name)
+        if why is not None:
+            out.append(f"{counter} skip   {script.name} ({why})")
+            continue
+        env: dict[str, str] = {}
+        hook.lfsplug_script_env(script=script, env=env, config=config)
+        cached = hook.lfsplug_script_cached(session=session, script=script, env=env)
+        if cached is not None:
+            reused += 1
+            cached.cached = True
+            session.results[script.name] = cached
+            out.append(f"{counter} reuse  {script.name} ({cached.message or 'unchanged'})")
+            continue
+        would_run += 1
+        argv = hook.lfsplug_script_command(script=script, env=env, config=config) or []
+        reason = _reason(session, script.name)
+        out.append(f"{counter} run    {script.name}" + (f" ({reason})" if reason else ""))
+        out.append(f"         $ {shlex.join(str(a) for a in argv)}")
+        out.extend(f"         {line}" for line in env_changes(base, env))
+        # the scripts after it see it rebuilt now, as they would in the real run
+        session.results[script.name] = ScriptResult(script.name, Status.PASSED, started=now,
+                                                    finished=now)
+    out.append(f"dry run: {would_run} would run, {reused} would be reused, "
+               f"{len(left_out)} left out; nothing was run")
+    click.echo("\n".join(out))
+    for script in plan.scripts:  # what would run did not: its result says so
+        result = session.results.get(script.name)
+        if result is None or not result.cached:
+            why = left_out.get(script.name) or _reason(session, script.name)
+            session.results[script.name] = ScriptResult(
+                script.name, Status.NOT_RUN,
+                message=f"dry run: {'left out' if script.name in left_out else 'would run'}"
+                        + (f" ({why})" if why else ""))
+
+
+def _reason(session: Session, name: str) -> str | None:
+    """Why the state plugin would run it (its recorder notes that), if it says."""
+    recorder = session.config.pluginmanager.get_plugin("state-store")
+    reasons = getattr(recorder, "reasons", None)
+    return reasons.get(name) if isinstance(reasons, dict) else None

@@ -1,0 +1,127 @@
+"""Scripts left running by an lfsplug that died (``kill -9``, a power cut of the terminal).
+
+Each script runs in a session of its own, so when lfsplug dies without ending it, it goes on
+running, orphaned, and a new ``lfsplug run`` would build the same package over it. To prevent
+that, the executor notes each running process group in ``running/PGID`` under the state
+directory (the group's id, its leader's start time in the kernel's clock ticks, the script, and
+lfsplug's own pid and start time), and removes the note when it has reaped the script. At the
+start of the next run, a note whose lfsplug is gone names a group that may still be running: if
+its leader is still the same process (same pid *and* same start time, so a recycled pid is never
+hit), the whole group is ended before anything else starts.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["Orphan", "ProcessBook", "end_orphans", "start_time"]
+
+FOLDER = "running"
+
+
+def start_time(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), or
+    None when there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as stat:
+            data = stat.read()
+    except OSError:
+        return None
+    # the command name (field 2) may hold spaces and parentheses: split after the last ')'
+    fields = data[data.rfind(b")") + 2:].split()
+    try:
+        return int(fields[19])
+    except (IndexError, ValueError):
+        return None
+
+
+@dataclass(frozen=True)
+class Orphan:
+    """A process group an earlier lfsplug left running, and what became of it."""
+
+    pgid: int
+    script: str
+    owner: int
+    ended: bool
+
+
+class ProcessBook:
+    """The notes of this lfsplug's running process groups, one small file each."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.folder = state_dir / FOLDER
+        self.me = os.getpid()
+        self.my_start = start_time(self.me)
+        self._lock = threading.Lock()
+        self._made = False
+
+    def add(self, pgid: int, script: str) -> None:
+        note = {"pgid": pgid, "start": start_time(pgid), "script": script,
+                "owner": self.me, "owner_start": self.my_start, "time": time.time()}
+        with self._lock:
+            if not self._made:
+                self.folder.mkdir(parents=True, exist_ok=True)
+                self._made = True
+        tmp = self.folder / f".{pgid}.tmp"
+        try:
+            tmp.write_text(json.dumps(note))
+            tmp.replace(self.folder / str(pgid))
+        except OSError:
+            pass  # a read-only state directory: the run goes on, without this safety net
+
+    def remove(self, pgid: int) -> None:
+        with contextlib.suppress(OSError):
+            (self.folder / str(pgid)).unlink()
+
+
+def _alive(pid: int, start: object) -> bool:
+    return isinstance(start, int) and start_time(pid) == start
+
+
+def end_orphans(state_dir: Path, grace: float = 5.0) -> list[Orphan]:
+    """End the process groups that a dead lfsplug left running; forget the notes of groups
+    that are gone. Notes of a live lfsplug (another run on this state directory) are kept."""
+    folder = state_dir / FOLDER
+    try:
+        notes = [p for p in folder.iterdir() if p.name.isdigit()]
+    except OSError:
+        return []
+    found = []
+    for path in notes:
+        try:
+            note = json.loads(path.read_text())
+            pgid, owner = int(note["pgid"]), int(note["owner"])
+        except (OSError, ValueError, KeyError, TypeError):
+            path.unlink(missing_ok=True)  # a torn note: nothing to act on
+            continue
+        if owner != os.getpid() and _alive(owner, note.get("owner_start")):
+            continue  # its lfsplug still runs
+        ended = False
+        if _alive(pgid, note.get("start")):
+            ended = _end_group(pgid, grace)
+        found.append(Orphan(pgid, str(note.get("script", "?")), owner, ended))
+        path.unlink(missing_ok=True)
+    return found
+
+
+def _end_group(pgid: int, grace: float) -> bool:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(pgid, sig)
+        except OSError:
+            return True
+        deadline = time.monotonic() + grace
+        while time.monotonic() < deadline:
+            try:
+                os.killpg(pgid, 0)
+            except OSError:
+                return True
+            time.sleep(0.05)
+    return True
