@@ -6,9 +6,11 @@ exit code. Plugins reach it through most hooks; it knows nothing of bash or LFS.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -83,6 +85,10 @@ class Session:
 
     def collect(self) -> list[Script]:
         """Discover the scripts under every path and merge their metadata."""
+        with _gc_paused():
+            return self._collect()
+
+    def _collect(self) -> list[Script]:
         scripts: list[Script] = []
         seen: set[Path] = set()
         for path in self.config.paths:
@@ -293,6 +299,20 @@ class Session:
         for result in self.results.values():
             counts[str(result.status)] += 1
         return counts
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector: collection makes several small objects per script
+    (records, paths, dicts) that hold no reference cycles, and with 10,000 scripts the
+    collections they set off cost a quarter of the time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _duplicate_names(scripts: list[Script]) -> list[Finding]:
