@@ -1,0 +1,500 @@
+"""The monitor of one ``run``: the sampler thread, alerts, per-script figures, SBU and ETA.
+
+:class:`Monitor` is registered by the plugin's ``lfsplug_configure`` for ``run``. When the
+scheduler starts it starts one daemon thread that ticks every ``--sample-interval`` seconds:
+a system sample, the disk and memory guards, one sample per running script's process tree,
+the overrun and silence checks, and a ``progress`` event. The thread is stopped and joined
+when the scheduler returns, before the event bus closes. Scripts' own figures are added to
+``result.resources`` in ``lfsplug_script_finish`` (``tryfirst``, before the state plugin
+records them).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from lfsplug import (
+    Alert,
+    Plan,
+    Priority,
+    Sample,
+    Script,
+    ScriptResult,
+    StashKey,
+    Status,
+    hookimpl,
+)
+from lfsplug.text import format_duration
+from lfsplug_monitor.eta import Estimator, History
+from lfsplug_monitor.guards import LevelGuard, OnceGuard
+from lfsplug_monitor.sampler import Sampler
+from lfsplug_monitor.settings import LEVELS, Settings
+from lfsplug_monitor.stats import SeriesSet
+
+if TYPE_CHECKING:
+    from lfsplug import RunningScript
+    from lfsplug.config import Config
+    from lfsplug.session import Session
+    from lfsplug_state.store import StateStore
+
+__all__ = ["RUN_METRICS", "Monitor"]
+
+#: The run's own figures (system summaries, SBU, ETA error, the sampler's cost), for reports.
+RUN_METRICS = StashKey[dict[str, Any]]()
+
+
+@dataclass
+class DiskTrack:
+    """Used space (KiB) of the LFS file system when a script started, and its peak since."""
+
+    before: int
+    peak: int
+
+
+def _size(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(n) < 1024:
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} TiB"
+
+
+class Monitor:
+    """Samples, guards and estimates for one ``run``."""
+
+    def __init__(self, config: Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.session: Session | None = None
+        self.sampler: Sampler | None = None
+        self.estimator: Estimator | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._lock = threading.RLock()
+        self.error: BaseException | None = None
+        # SBU and history
+        self._history: History | None = None
+        self.sbu_seconds: float | None = None
+        self.sbu_source: str | None = None
+        self._sbu_looked = False
+        self.borrowed: dict[str, float] = {}  # script -> its duration in SBU, from history
+        self._scripts: dict[str, Script] = {}
+        # per script
+        self.series: dict[str, SeriesSet] = {}
+        self.disk: dict[str, DiskTrack] = {}
+        self.last_output: dict[str, float] = {}
+        self.first_start: dict[str, float] = {}
+        # alerts
+        self.disk_guards: dict[str, LevelGuard] = {}
+        self.memory_guard: LevelGuard | None = None
+        self.overrun = OnceGuard()
+        self.silent = OnceGuard()
+        self.alerts: list[Alert] = []
+        # the run and the sampler's own cost
+        self.system = SeriesSet()
+        self.ticks = 0
+        self.cpu_seconds = 0.0
+        self.wall_seconds = 0.0
+        self.finished: float | None = None
+
+    # -- history and the SBU -------------------------------------------------------------------
+
+    def _store(self) -> StateStore | None:
+        """The state plugin's store, if that plugin is loaded and has a database."""
+        try:
+            from lfsplug_state import PLUGIN_NAME
+        except ImportError:
+            return None
+        plugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        open_store = getattr(plugin, "open_store", None)
+        store: StateStore | None = open_store() if callable(open_store) else None
+        return store
+
+    @property
+    def history(self) -> History:
+        if self._history is None:
+            store = self._store()
+            self._history = History(store.history() if store is not None else [])
+        return self._history
+
+    def sbu(self) -> float | None:
+        """The SBU in seconds: this build's ``sbu_script``, else its last pass on record, else
+        the median unit of imported history."""
+        if self.sbu_seconds is None and not self._sbu_looked:
+            self._sbu_looked = True
+            store = self._store()
+            last = store.last_pass(self.settings.sbu_script) if store is not None else None
+            if last is not None and last.started is not None and last.finished is not None:
+                self.sbu_seconds = max(last.finished - last.started, 1e-3)
+                self.sbu_source = f"{self.settings.sbu_script}, run {last.run_id}"
+            elif self.history.sbu_seconds:
+                self.sbu_seconds = self.history.sbu_seconds
+                self.sbu_source = "imported history"
+        return self.sbu_seconds
+
+    def _measured_sbu(self, seconds: float) -> None:
+        """This build's SBU script passed: from now on its time is the unit."""
+        self.sbu_seconds = max(seconds, 1e-3)
+        self.sbu_source = f"{self.settings.sbu_script}, this build"
+        self._sbu_looked = True
+        if self.estimator is not None:
+            for name, sbu in self.borrowed.items():
+                self.estimator.set_expected(name, sbu * self.sbu_seconds)
+
+    def borrowed_estimate(self, script: Script) -> float | None:
+        """A script's expected duration from imported history (in SBU, scaled to this
+        machine's SBU), else from its ``sbu=`` metadata; None when neither helps."""
+        sbu = self.history.sbu(script) if self.history else None
+        if sbu is None:
+            sbu = script.sbu
+        if sbu is None:
+            return None
+        unit = self.sbu()
+        if unit is not None:
+            self.borrowed[script.name] = sbu
+            return sbu * unit
+        return self.history.seconds(script) if self.history else None
+
+    @hookimpl(wrapper=True)
+    def lfsplug_expected_duration(
+        self, script: Script, config: Config
+    ) -> Generator[None, float | None, float | None]:
+        """Own passes first (the state plugin answers); without them, imported history."""
+        answer = yield
+        if answer is not None:
+            return answer
+        return self.borrowed_estimate(script)
+
+    # -- the run -------------------------------------------------------------------------------
+
+    @hookimpl(wrapper=True)
+    def lfsplug_run_plan(self, session: Session, plan: Plan) -> Generator[None, Any, Any]:
+        """Start sampling when the scheduler starts; stop and join before the bus closes."""
+        self.session = session
+        self._prepare(session, plan)
+        self._thread = threading.Thread(target=self._loop, name="lfsplug-monitor", daemon=True)
+        self._thread.start()
+        try:
+            handled = yield
+        finally:
+            self._stop.set()
+            self._thread.join()
+            self.finished = time.time()
+            self._progress(self.finished)
+        if self.error is not None:
+            raise session.config.pluginmanager.as_plugin_error(self.error)
+        return handled
+
+    def _prepare(self, session: Session, plan: Plan) -> None:
+        hook = self.config.hook.lfsplug_expected_duration
+        self._scripts = {s.name: s for s in plan.scripts}
+        expected = {s.name: hook(script=s, config=self.config) for s in plan.scripts}
+        self.estimator = Estimator.for_plan(plan, expected, self.borrowed, time.time())
+        self.sampler = Sampler(self.settings.watch)
+        for label in self.settings.watch:
+            floors: dict[str, dict[str, float]] = {level: {} for level in LEVELS}
+            for rule in self.settings.disk:
+                if rule.dir == label:
+                    if rule.space is not None:
+                        floors[rule.level]["space"] = float(rule.space)
+                    if rule.inodes is not None:
+                        floors[rule.level]["inodes"] = float(rule.inodes)
+            if any(floors.values()):
+                self.disk_guards[label] = LevelGuard(floors, self.settings.hysteresis)
+
+    @hookimpl
+    def lfsplug_report_header(self, config: Config) -> list[str]:
+        """What is sampled, and (the one warning) which watched directories do not exist."""
+        watch = self.settings.watch
+        shown = ", ".join(f"{label} ({path})" for label, path in watch.items() if path.is_dir())
+        lines = [f"monitor: sampling every {self.settings.interval:g} s; watching "
+                 f"{shown or 'no directory'}"]
+        absent = [f"{label} ({path})" for label, path in watch.items() if not path.is_dir()]
+        if absent:
+            lines.append(f"monitor: warning: not watched until they exist: {', '.join(absent)}")
+        return lines
+
+    def _loop(self) -> None:
+        interval = self.settings.interval
+        due = time.monotonic()
+        while True:
+            due += interval
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
+            cpu, wall = time.thread_time(), time.perf_counter()
+            try:
+                self.tick(time.time())
+            except Exception as exc:  # a plugin's sample or alert hook failed: said at the end
+                self.error = exc
+                return
+            finally:
+                self.cpu_seconds += time.thread_time() - cpu
+                self.wall_seconds += time.perf_counter() - wall
+                self.ticks += 1
+            if time.monotonic() > due + interval:
+                due = time.monotonic()  # fell behind (a stopped VM): no burst of ticks
+
+    def tick(self, now: float) -> None:
+        """One round of sampling, guarding and estimating."""
+        session, sampler = self.session, self.sampler
+        assert session is not None and sampler is not None
+        values = sampler.system()
+        self.system.add(values)
+        session.sample(Sample(now, values, None))
+        self._guard_disk(session, values, now)
+        self._guard_memory(session, values, now)
+        used = values.get("disk_used:lfs")
+        for running in list(session.running.values()):
+            self._tick_script(session, running, now, used)
+        self._progress(now)
+
+    def _tick_script(self, session: Session, running: RunningScript, now: float,
+                     used_bytes: float | None) -> None:
+        assert self.sampler is not None
+        name = running.name
+        figures = self.sampler.tree(name, running.pid, running.started, now)
+        with self._lock:
+            if figures is not None:
+                self.series.setdefault(name, SeriesSet()).add(figures)
+            track = self.disk.get(name)
+            if track is not None and used_bytes is not None:
+                track.peak = max(track.peak, int(used_bytes // 1024))
+        if figures is not None:
+            session.sample(Sample(now, figures, name))
+        self._guard_script(session, running, now)
+
+    # -- alerts --------------------------------------------------------------------------------
+
+    def _alert(self, session: Session, kind: str, level: str, message: str, now: float,
+               **data: Any) -> None:
+        alert = Alert(kind, level, message, now, data)
+        with self._lock:
+            self.alerts.append(alert)
+        session.alert(alert)
+
+    def _guard_disk(self, session: Session, values: dict[str, float], now: float) -> None:
+        assert self.sampler is not None
+        for label, guard in self.disk_guards.items():
+            free = values.get(f"disk_free:{label}")
+            inodes = values.get(f"inodes_free:{label}")
+            figures = {k: v for k, v in (("space", free), ("inodes", inodes)) if v is not None}
+            if not figures:
+                continue
+            crossing = guard.update(figures)
+            if crossing is None:
+                continue
+            path = str(self.sampler.watch[label])
+            data = {"label": label, "path": path, "free": free, "inodes_free": inodes}
+            if crossing.level == "clear":
+                self._alert(session, "disk", "clear", f"disk: {label} ({path}) is clear again: "
+                            f"{_size(free or 0)} free", now, **data)
+                continue
+            what = (f"{_size(crossing.value or 0)} free" if crossing.metric == "space"
+                    else f"{crossing.value:.0f} inodes free")
+            floor = (_size(crossing.floor or 0) if crossing.metric == "space"
+                     else f"{crossing.floor:.0f}")
+            message = (f"disk: {label} ({path}) has {what}, below the "
+                       f"{crossing.level.upper()} floor of {floor}")
+            if crossing.level in ("stop", "halt"):
+                hard = crossing.level == "halt"
+                # a build stopped for want of disk ends as an interrupted one does (exit 2)
+                session.interrupted = True
+                session.stop(message + ("; ending the running scripts" if hard
+                                        else "; no new script starts"), hard=hard)
+            self._alert(session, "disk", crossing.level, message, now, metric=crossing.metric,
+                        floor=crossing.floor, **data)
+
+    def _guard_memory(self, session: Session, values: dict[str, float], now: float) -> None:
+        available = values.get("mem_available")
+        if available is None:
+            return
+        if self.memory_guard is None:
+            floor: float | None = self.settings.memory_floor
+            if self.settings.memory_floor_percent is not None:
+                floor = values.get("mem_total", 0.0) * self.settings.memory_floor_percent / 100
+            if not floor:
+                return
+            self.memory_guard = LevelGuard({"warn": {"available": floor}},
+                                           self.settings.hysteresis)
+        crossing = self.memory_guard.update({"available": available})
+        if crossing is None:
+            return
+        floor_value = self.memory_guard.floors["warn"]["available"]
+        if crossing.level == "clear":
+            message = f"memory: {_size(available)} available again"
+        else:
+            message = (f"memory: only {_size(available)} available, below the floor of "
+                       f"{_size(floor_value)}")
+        self._alert(session, "memory", crossing.level, message, now, available=available,
+                    floor=floor_value)
+
+    def _guard_script(self, session: Session, running: RunningScript, now: float) -> None:
+        name = running.name
+        settings = self.settings
+        started = self.first_start.get(name, running.started)
+        elapsed = now - started
+        item = self.estimator.scripts.get(name) if self.estimator is not None else None
+        expected = item.expected if item is not None else None
+        if (expected and elapsed > settings.overrun_factor * expected
+                and elapsed - expected >= settings.overrun_min and self.overrun.fire(name)):
+            self._alert(session, "overrun", "warn",
+                        f"{name} has run {format_duration(elapsed)}, "
+                        f"{elapsed / expected:.1f} times its expected "
+                        f"{format_duration(expected)}", now,
+                        script=name, elapsed=round(elapsed, 1), expected=round(expected, 1))
+        if settings.silent_after > 0:
+            quiet = now - self.last_output.get(name, running.started)
+            if quiet >= settings.silent_after and self.silent.fire(name):
+                self._alert(session, "silent", "warn",
+                            f"{name} has printed nothing for {format_duration(quiet)}", now,
+                            script=name, silent_for=round(quiet, 1),
+                            last_line=running.last_line)
+
+    # -- scripts -------------------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
+        now = time.time()
+        assert self.sampler is not None
+        used = self.sampler.used_kib("lfs")
+        with self._lock:
+            self.last_output[script.name] = now
+            if attempt == 1 or script.name not in self.first_start:
+                self.first_start[script.name] = now
+                self.series[script.name] = SeriesSet()
+                if used is not None:
+                    self.disk[script.name] = DiskTrack(used, used)
+            if self.estimator is not None:
+                self.estimator.start(script.name, now)
+
+    @hookimpl
+    def lfsplug_script_output(self, session: Session, script: Script, lines: list[str]) -> None:
+        self.last_output[script.name] = time.time()
+        if self.silent.reset(script.name):
+            self._alert(session, "silent", "clear", f"{script.name} prints again",
+                        time.time(), script=script.name)
+
+    @hookimpl(tryfirst=True)
+    def lfsplug_script_finish(self, session: Session, script: Script,
+                              result: ScriptResult) -> None:
+        """Add the disk figures, SBU, CPU efficiency and sample statistics to the result."""
+        name = script.name
+        ran = not result.cached and result.started is not None and name in self.first_start
+        if ran:
+            self._figures(name, result)
+        if self.estimator is not None:
+            with self._lock:
+                self.estimator.finish(name, result.duration, ran)
+        self.overrun.reset(name)
+        self.silent.reset(name)
+        if self.sampler is not None:
+            self.sampler.end(name)
+        self._progress(time.time())
+
+    def _figures(self, name: str, result: ScriptResult) -> None:
+        assert self.sampler is not None
+        resources = result.resources
+        duration = (result.finished or time.time()) - self.first_start[name]
+        with self._lock:
+            track = self.disk.pop(name, None)
+            series = self.series.pop(name, None)
+        after = self.sampler.used_kib("lfs")
+        if track is not None and after is not None:
+            peak = max(track.peak, after)
+            resources["disk"] = {"before": track.before, "after": after,
+                                 "required": peak - track.before,
+                                 "installed": after - track.before}
+        if name == self.settings.sbu_script and result.status is Status.PASSED:
+            self._measured_sbu(duration)
+        unit = self.sbu()
+        if unit:
+            resources["sbu"] = round(duration / unit, 3)
+        if duration > 0:
+            # the kernel's exact total misses processes the script left to others to reap;
+            # sampling misses those that live between two ticks: take the larger
+            cpu = resources.get("utime", 0.0) + resources.get("stime", 0.0)
+            sampled = series.series.get("cpu_percent") if series is not None else None
+            if sampled is not None and sampled.count:
+                cpu = max(cpu, sampled.total / sampled.count / 100 * duration)
+            resources["cpu_efficiency"] = round(cpu / (duration * self.sampler.cores), 4)
+        if series is not None and series.series:
+            resources["stats"] = series.summary()
+
+    # -- progress ------------------------------------------------------------------------------
+
+    def _progress(self, now: float) -> None:
+        session, estimator = self.session, self.estimator
+        if session is None or estimator is None:
+            return
+        with self._lock:
+            figures = estimator.estimate(now)
+        figures["sbu_seconds"] = round(self.sbu_seconds, 3) if self.sbu_seconds else None
+        session.emit("progress", None, Priority.PROGRESS, **figures)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def run_metrics(self) -> dict[str, Any]:
+        """The run's own figures, as kept in the state database's ``runs.metrics``."""
+        metrics: dict[str, Any] = {"system": self.system.summary()}
+        if self.sbu_seconds:
+            metrics["sbu_seconds"] = round(self.sbu_seconds, 3)
+            metrics["sbu_source"] = self.sbu_source
+        if self.estimator is not None and self.finished is not None:
+            metrics["eta_error"] = self.estimator.eta_error(self.finished)
+        if self.ticks:
+            metrics["sampler"] = {
+                "interval": self.settings.interval, "ticks": self.ticks,
+                "cpu_s": round(self.cpu_seconds, 4),
+                "cpu_share": round(self.cpu_seconds / (self.ticks * self.settings.interval), 5),
+                "tick_ms": round(1000 * self.wall_seconds / self.ticks, 3),
+            }
+        counts: dict[str, int] = {}
+        for alert in self.alerts:
+            key = f"{alert.kind}:{alert.level}"
+            counts[key] = counts.get(key, 0) + 1
+        if counts:
+            metrics["alerts"] = counts
+        return metrics
+
+    @hookimpl(tryfirst=True)
+    def lfsplug_sessionfinish(self, session: Session, exitstatus: int) -> None:
+        """Keep the run's figures: in the session's stash and, through the state plugin, in
+        ``runs.metrics``."""
+        if self.estimator is None:
+            return  # nothing ran
+        metrics = self.run_metrics()
+        session.stash[RUN_METRICS] = metrics
+        try:
+            from lfsplug_state import PLUGIN_NAME
+        except ImportError:
+            return
+        plugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
+        record = getattr(plugin, "record_run_metrics", None)
+        if callable(record):
+            record(metrics)
+
+    @hookimpl
+    def lfsplug_terminal_summary(self, session: Session, exitstatus: int,
+                                 write: Callable[[str], None]) -> None:
+        metrics = session.stash.get(RUN_METRICS)
+        if metrics is None and self.estimator is not None:
+            metrics = self.run_metrics()
+        if not metrics:
+            return
+        if metrics.get("sbu_seconds"):
+            write(f"SBU: {metrics['sbu_seconds']:.1f} s ({metrics['sbu_source']})")
+        error = metrics.get("eta_error")
+        if error:
+            write(f"ETA: the first estimate, {format_duration(error['at'])} in, said "
+                  f"{format_duration(error['eta'])} left; it took "
+                  f"{format_duration(error['actual'])} ({error['relative']:+.0%})")
+
+    def close(self) -> None:
+        """Stop the thread if a run ended without the scheduler's return (an error)."""
+        self._stop.set()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
