@@ -1,0 +1,110 @@
+"""Reports: a run as JSON, JUnit XML, HTML with charts, a Chrome/Perfetto trace, or the jhalfs
+SBU and disk-usage report; and jhalfs reports read back as history.
+
+``run --report FORMAT:PATH`` (the kernel's option) writes a report as the run ends, through
+``lfsplug_write_report``; ``lfsplug report FORMAT[:PATH]`` writes one later from the state
+database alone (the last run, or ``--run N``); ``lfsplug report --import FILE|DIR`` reads jhalfs
+SBU reports into the database's ``history`` table, so that the first ETA on a new machine is
+already informed.
+
+This module is the gate; every format renders from one record of the run
+(:mod:`.data`, loaded from ``state.db``): :mod:`.formats` writes ``json``, ``junit`` and
+``trace``, :mod:`.html` (with :mod:`.charts` and ``templates/``) writes ``html``, :mod:`.sbu`
+writes and reads the jhalfs format. docs/reports.md describes them all for users.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from lfsplug import StashKey, UsageError, hookimpl
+
+if TYPE_CHECKING:
+    from lfsplug import CommandSet, Config, OptionParser, Session
+    from lfsplug_reports.data import RunData
+
+__all__ = ["DATA", "FORMATS", "SUFFIXES", "tail_lines"]
+
+#: The formats this plugin writes, with the suffix of each one's default file name.
+SUFFIXES = {"json": ".json", "junit": ".xml", "html": ".html", "trace": ".trace.json",
+            "sbu": ".report"}
+FORMATS = tuple(SUFFIXES)
+#: The run a report is written of, once loaded (several reports of one run load it once).
+DATA: StashKey[RunData] = StashKey()
+#: Log lines a failure shows by default (``[reports] log_lines``).
+LOG_LINES = 30
+
+
+def positive_int(text: str) -> int:
+    """An option type: a whole number from 1 up (``--run 3``)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{text!r} is not a number from 1 up")
+    return value
+
+
+@hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption("--run", commands=("report",), type=positive_int, metavar="N",
+                     help="report run N (default: the last run that built something)")
+    parser.addoption("--import", commands=("report",), action="store_true",
+                     dest="import_reports",
+                     help="read the jhalfs SBU report FILE (or every *.report file in a "
+                          "directory) into the state database as history, instead of writing "
+                          "a report")
+
+
+def cmd_report(config: Config) -> int:
+    """``lfsplug report FORMAT[:PATH]`` and ``lfsplug report --import FILE|DIR``."""
+    from lfsplug_reports.command import cmd_report
+
+    return cmd_report(config)
+
+
+@hookimpl
+def lfsplug_addcommands(commands: CommandSet) -> None:
+    commands.add("report", cmd_report, arguments=("target",),
+                 help="Write a report of the last run (FORMAT[:PATH]; formats json, junit, "
+                      "html, trace, sbu), or import a jhalfs SBU report (--import FILE).")
+
+
+@hookimpl
+def lfsplug_configure(config: Config) -> None:
+    """A bad ``[reports]`` table is said before anything runs, not when the run has ended."""
+    if config.command in ("run", "report"):
+        section = config.getsection("reports")
+        for key in section:
+            if key != "log_lines":
+                where = config.file.where(key, "reports")
+                raise UsageError(f"{where}: unknown key {key!r} in [reports] (known: log_lines)")
+        tail_lines(config)
+
+
+@hookimpl
+def lfsplug_report_formats() -> list[str]:
+    return list(FORMATS)
+
+
+@hookimpl(trylast=True)
+def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | None:
+    """Write a built-in format from the run's record: the state database's, completed with
+    what the session knows, else the session's own."""
+    if format not in FORMATS:
+        return None
+    from lfsplug_reports.command import run_data, write
+
+    data = session.stash.get(DATA)
+    if data is None:
+        data = session.stash[DATA] = run_data(session)
+    write(data, format, path, tail_lines(session.config))
+    return True
+
+
+def tail_lines(config: Config) -> int:
+    """``[reports] log_lines``: how many of a failed script's last log lines to show."""
+    value = config.getsection("reports").get("log_lines", LOG_LINES)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        where = config.file.where("log_lines", "reports")
+        raise UsageError(f"{where}: [reports] log_lines must be a whole number from 0 up")
+    return value

@@ -1,0 +1,150 @@
+"""``lfsplug report``: write a report of a recorded run, or import jhalfs SBU reports; and the
+one place that loads a run for a report and hands it to its format's writer."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lfsplug import ExitCode, UsageError
+from lfsplug.session import Session
+from lfsplug_reports import DATA, SUFFIXES
+from lfsplug_reports.data import apply_session, from_session, load_run, make_jobs
+
+if TYPE_CHECKING:
+    from lfsplug import Config
+    from lfsplug_reports.data import RunData
+    from lfsplug_state.store import StateStore
+
+__all__ = ["cmd_report", "import_reports", "run_data", "write"]
+
+#: The name the state plugin registers its object under (its ``PLUGIN_NAME``).
+STATE_PLUGIN = "state-store"
+
+
+def write(data: RunData, fmt: str, path: Path, tail: int) -> None:
+    """Write ``data`` in built-in format ``fmt`` to ``path``."""
+    if fmt == "html":
+        from lfsplug_reports.html import write_report
+
+        write_report(data, path, tail)
+    elif fmt == "sbu":
+        from lfsplug_reports.sbu import write_report as write_sbu
+
+        write_sbu(data, path)
+    else:
+        from lfsplug_reports import formats
+
+        if fmt == "json":
+            formats.write_json(data, path)
+        elif fmt == "junit":
+            formats.write_junit(data, path, tail)
+        else:
+            formats.write_trace(data, path)
+
+
+def run_data(session: Session) -> RunData:
+    """The run a session is ending, for ``run --report``: from the state database when the
+    state plugin recorded it (its queued samples written first), else from the session."""
+    recorder = session.config.pluginmanager.get_plugin(STATE_PLUGIN)
+    run_id = getattr(recorder, "run_id", None)
+    store: StateStore | None = getattr(recorder, "db", None)
+    if recorder is None or run_id is None or store is None:
+        return from_session(session)
+    recorder.flush()
+    data = load_run(store, run_id)
+    apply_session(data, session)
+    counts = getattr(recorder, "counts", None)
+    if isinstance(counts, dict):  # recorded at sessionfinish, after the reports
+        data.run.counts = dict(counts)
+    return data
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def cmd_report(config: Config) -> int:
+    target = config.arguments.get("target", "")
+    if config.getoption("import_reports", False):
+        if config.getoption("run", None) is not None:
+            raise UsageError("--run: a run is reported, not imported (leave out --import)")
+        return import_reports(config, Path(target))
+    known = sorted({f for formats in config.hook.lfsplug_report_formats(config=config)
+                    for f in formats})
+    fmt, _sep, where = target.partition(":")
+    if fmt not in known:
+        raise UsageError(f"lfsplug report {target}: unknown format {fmt!r} (known: "
+                         f"{', '.join(known)}; FORMAT:PATH, or FORMAT alone for a file in "
+                         f"the state directory's reports/)")
+    data = _load(config)
+    path = Path(where).absolute() if where else _default_path(config, data, fmt)
+    session = Session(config)
+    session.stash[DATA] = data
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        written = config.hook.lfsplug_write_report(session=session, format=fmt, path=path)
+    except OSError as exc:
+        raise UsageError(f"cannot write the {fmt} report to {path}: "
+                         f"{exc.strerror or exc}") from None
+    if not written:
+        raise UsageError(f"no plugin wrote the {fmt} report (lfsplug_write_report)")
+    click.echo(f"lfsplug: wrote the {fmt} report of run {data.run.id} to {path}", err=True)
+    return ExitCode.OK
+
+
+def _load(config: Config) -> RunData:
+    from lfsplug_state.store import StateStore
+
+    try:
+        store = StateStore.open(config.state_dir, create=False)
+    except FileNotFoundError:
+        raise UsageError(f"no build recorded in {config.state_dir} (no state.db): lfsplug run "
+                         f"records one; --state-dir DIR reads another") from None
+    try:
+        data = load_run(store, config.getoption("run", None))
+    finally:
+        store.close()
+    data.jobs = make_jobs(config.env)
+    return data
+
+
+def _default_path(config: Config, data: RunData, fmt: str) -> Path:
+    return config.state_dir / "reports" / f"run-{data.run.id}{SUFFIXES.get(fmt, '.' + fmt)}"
+
+
+# -- import ------------------------------------------------------------------------------------
+
+
+def import_reports(config: Config, target: Path) -> int:
+    """Read jhalfs SBU reports (a file, or every ``*.report`` in a directory) into the state
+    database's history; every file is read before anything is written."""
+    from lfsplug_reports.sbu import history_entries, read_report
+    from lfsplug_state.store import StateStore
+
+    files = _report_files(target)
+    reports = [(path, read_report(path)) for path in files]
+    store = StateStore.open(config.state_dir, create=True)
+    try:
+        for path, report in reports:
+            source = f"jhalfs:{path.resolve()}"
+            count = store.add_history(source, history_entries(report, source))
+            unit = (f"SBU {report.sbu_seconds:g} s" if report.sbu_seconds else "no SBU") + (
+                f" at -j{report.jobs}" if report.jobs else "")
+            click.echo(f"lfsplug: imported {count} package builds from {path} ({unit})",
+                       err=True)
+    finally:
+        store.close()
+    return ExitCode.OK
+
+
+def _report_files(target: Path) -> list[Path]:
+    if target.is_dir():
+        files = sorted(p for p in target.glob("*.report") if p.is_file())
+        if not files:
+            raise UsageError(f"--import {target}: no *.report file in this directory")
+        return files
+    if not target.exists():
+        raise UsageError(f"--import {target}: no such file")
+    return [target]

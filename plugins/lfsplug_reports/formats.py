@@ -1,0 +1,216 @@
+"""The machine-readable formats: ``json`` (everything the database knows of the run), ``junit``
+(one test case per script, for CI) and ``trace`` (Chrome/Perfetto trace events).
+
+Each ``write_*`` takes the :class:`~lfsplug_reports.data.RunData` of one run and a path;
+docs/reports.md documents every shape.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lfsplug_reports.charts import spans
+from lfsplug_reports.data import read_tail
+
+if TYPE_CHECKING:
+    from lfsplug_reports.data import EventRecord, RunData, ScriptRecord, Series
+
+__all__ = ["JSON_VERSION", "json_report", "trace_events", "write_json", "write_junit",
+           "write_trace"]
+
+#: The version of the ``json`` report's shape; more keys may come without a new version.
+JSON_VERSION = 1
+
+
+def _iso(stamp: float | None) -> str | None:
+    if stamp is None:
+        return None
+    return datetime.datetime.fromtimestamp(stamp).astimezone().isoformat(timespec="seconds")
+
+
+# -- json --------------------------------------------------------------------------------------
+
+
+def write_json(data: RunData, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        json.dump(json_report(data), file, indent=1, default=str)
+        file.write("\n")
+
+
+def json_report(data: RunData) -> dict[str, Any]:
+    """The ``json`` report as a dict (see docs/reports.md for the shape)."""
+    run, unit = data.run, data.sbu_seconds()
+    return {
+        "format": "lfsplug-report", "version": JSON_VERSION, "source": data.source,
+        "run": {
+            "id": run.id, "started": _iso(run.started), "finished": _iso(run.finished),
+            "exit_code": run.exit_code, "state": run.state,
+            "started_ts": run.started, "finished_ts": run.finished,
+            "command_line": run.command_line, "lfsplug_version": run.version,
+            "host": run.host, "total": run.total, "counts": dict(run.counts),
+        },
+        "summary": {**data.counts(), "duration_s": round(data.end - run.started, 3),
+                    "sbu_seconds": unit, "make_jobs": data.jobs},
+        "scripts": [_script(data, s, unit) for s in data.scripts],
+        "events": [_event(e) for e in data.events],
+        "alerts": [{"time": e.time, "alert": e.payload.get("alert"),
+                    "level": e.payload.get("level"), "message": e.payload.get("message")}
+                   for e in data.alerts],
+        "samples": {
+            "system": {m: _pairs(s) for m, s in sorted(data.system.items())},
+            "scripts": {name: {m: _pairs(s) for m, s in sorted(series.items())}
+                        for name, series in sorted(data.per_script.items())},
+        },
+    }
+
+
+def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str, Any]:
+    return {
+        **script.status_json(),
+        "cached": script.cached, "reused_from_run": script.reused_run,
+        "position": script.position, "path": script.path, "phase": script.phase,
+        "version": script.version, "state": script.status, "reason": script.reason,
+        "message": script.message, "signal": script.signal,
+        "started": script.started, "finished": script.finished,
+        "sbu": data.script_sbu(script, unit), "resources": script.resources,
+        "attempt_details": [{"attempt": a.attempt, "started": a.started,
+                             "finished": a.finished, "log": a.log_path}
+                            for a in script.tries],
+    }
+
+
+def _event(event: EventRecord) -> dict[str, Any]:
+    return {"seq": event.seq, "time": event.time, "kind": event.kind,
+            "priority": event.priority, "script": event.script, "payload": event.payload}
+
+
+def _pairs(series: Series) -> list[list[float]]:
+    return [[t, v] for t, v in zip(series.times, series.values, strict=True)]
+
+
+# -- junit -------------------------------------------------------------------------------------
+
+#: Characters XML 1.0 cannot hold (terminal escapes and other controls in logs).
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    """``text`` with each character XML cannot hold written as ``\\xNN``."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def write_junit(data: RunData, path: Path, tail_lines: int) -> None:
+    """One ``<testsuite>`` for the run, one ``<testcase>`` per script: ``<failure>`` with the
+    log tail, ``<skipped>`` for skipped and not-run scripts."""
+    import xml.etree.ElementTree as ET
+
+    run, counts = data.run, data.counts()
+    total = len(data.scripts)
+    elapsed = f"{max(data.end - run.started, 0.0):.3f}"
+    attributes = {"name": "lfsplug", "tests": str(total), "failures": str(counts["failed"]),
+                  "errors": "0", "skipped": str(counts["skipped"] + counts["not-run"]),
+                  "time": elapsed}
+    suites = ET.Element("testsuites", attributes)
+    suite = ET.SubElement(suites, "testsuite", {
+        **attributes, "name": f"lfsplug run {run.id}" if run.id else "lfsplug run",
+        "timestamp": datetime.datetime.fromtimestamp(run.started).isoformat(timespec="seconds"),
+        "hostname": run.host})
+    properties = ET.SubElement(suite, "properties")
+    for name, value in (("command_line", run.command_line), ("lfsplug_version", run.version),
+                        ("state", run.state), ("exit_code", str(run.exit_code))):
+        ET.SubElement(properties, "property", {"name": name, "value": _xml_text(value)})
+    for script in data.scripts:
+        _testcase(ET.SubElement(suite, "testcase"), script, tail_lines)
+    tree = ET.ElementTree(suites)
+    ET.indent(tree)
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def _testcase(case: Any, script: ScriptRecord, tail_lines: int) -> None:
+    import xml.etree.ElementTree as ET
+
+    duration = script.duration if script.ran else None
+    case.attrib.update({"classname": _xml_text(script.group), "name": _xml_text(script.name),
+                        "time": f"{duration or 0.0:.3f}", "file": _xml_text(script.path)})
+    if script.status == "failed":
+        how = (f"killed by signal {script.signal}" if script.signal
+               else f"exit status {script.exit_code}")
+        message = "; ".join(p for p in (how, script.failure_class, script.message) if p)
+        failure = ET.SubElement(case, "failure", {"message": _xml_text(message),
+                                                  "type": script.failure_class or "failed"})
+        tail = read_tail(script.log_path, tail_lines)
+        head = f"log: {script.log_path}\n" if script.log_path else ""
+        body = "\n".join(tail) if tail is not None else "(the log cannot be read)"
+        failure.text = _xml_text(f"{head}{body}\n")
+    elif script.json_status in ("skipped", "not-run"):
+        reason = script.message or ("interrupted" if script.status == "interrupted"
+                                    else "not run")
+        ET.SubElement(case, "skipped", {"message": _xml_text(reason)})
+    elif script.cached:
+        out = ET.SubElement(case, "system-out")
+        out.text = f"reused from run {script.reused_run}" if script.reused_run else "reused"
+
+
+# -- trace -------------------------------------------------------------------------------------
+
+#: The counter tracks of the trace: name, then the system metrics on it.
+COUNTERS = {"CPU (%)": ["cpu_percent"], "memory (%)": ["mem_percent", "swap_percent"],
+            "load": ["load1"]}
+PID = 1
+
+
+def write_trace(data: RunData, path: Path) -> None:
+    with path.open("w", encoding="utf-8") as file:
+        json.dump({"traceEvents": trace_events(data), "displayTimeUnit": "ms",
+                   "otherData": {"lfsplug_run": data.run.id, "host": data.run.host,
+                                 "command_line": data.run.command_line}}, file)
+        file.write("\n")
+
+
+def trace_events(data: RunData) -> list[dict[str, Any]]:
+    """Chrome trace events: an ``X`` span per attempt on a thread per parallel slot, ``C``
+    counters from the system samples, ``i`` marks for alerts, ``M`` names."""
+    origin = data.run.started
+
+    def micros(stamp: float) -> float:
+        return round((stamp - origin) * 1e6, 1)
+
+    items = spans(data)
+    slots = max((s.slot for s in items), default=-1) + 1
+    title = f"lfsplug run {data.run.id}" if data.run.id else "lfsplug run"
+    events: list[dict[str, Any]] = [
+        {"name": "process_name", "ph": "M", "pid": PID, "tid": 0, "args": {"name": title}}]
+    events += [{"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
+                "args": {"name": f"slot {slot + 1}"}} for slot in range(slots)]
+    events += [{"name": "thread_sort_index", "ph": "M", "pid": PID, "tid": slot + 1,
+                "args": {"sort_index": slot + 1}} for slot in range(slots)]
+    for item in items:
+        events.append({"name": item.name, "cat": "script", "ph": "X", "pid": PID,
+                       "tid": item.slot + 1, "ts": micros(item.start),
+                       "dur": round((item.end - item.start) * 1e6, 1),
+                       "args": {"attempt": item.attempt, "status": item.status}})
+    for name, metrics in COUNTERS.items():
+        events += _counter(data, name, metrics, micros)
+    for alert in data.alerts:
+        events.append({"name": f"{alert.payload.get('alert')} {alert.payload.get('level')}",
+                       "cat": "alert", "ph": "i", "s": "g", "pid": PID, "tid": 0,
+                       "ts": micros(alert.time),
+                       "args": {"message": alert.payload.get("message")}})
+    return events
+
+
+def _counter(data: RunData, name: str, metrics: list[str], micros: Any) -> list[dict[str, Any]]:
+    """One ``C`` event per sample time, with every metric of the track sampled then."""
+    by_time: dict[float, dict[str, float]] = {}
+    for metric in metrics:
+        series = data.system.get(metric)
+        if series is not None:
+            for when, value in zip(series.times, series.values, strict=True):
+                by_time.setdefault(when, {})[metric] = value
+    return [{"name": name, "ph": "C", "pid": PID, "ts": micros(when), "args": values}
+            for when, values in sorted(by_time.items())]
+
