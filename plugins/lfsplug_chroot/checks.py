@@ -1,0 +1,288 @@
+"""The refusals: findings before a build (``CHR001``...), and the same checks again just before
+a script runs (for what an earlier script of the build may still fix, and behind
+``--ignore-errors``).
+
+Two checks wait for the build when the tree itself may satisfy them: a missing build user
+when a script runs as root before the first one that needs the user (the book's chapter 4
+creates ``lfs``), and a missing shell inside the chroot when scripts run outside it first
+(chapter 6 installs bash into $LFS). Both are said as information (``CHR008``) and checked
+again before the script that needs them, which fails with the code if still unmet.
+"""
+
+from __future__ import annotations
+
+import os
+import pwd
+import shutil
+from collections.abc import Callable, Sequence
+
+from lfsplug import Finding, Script, Severity
+from lfsplug_chroot.modes import Placement, lookup_user
+from lfsplug_chroot.settings import Settings
+
+__all__ = [
+    "TOOLS",
+    "find_tools",
+    "lfs_problem",
+    "preflight",
+    "readable_by",
+    "resolve_inside",
+    "validate",
+]
+
+#: The programs each mode needs, found on PATH or in the sbin directories.
+TOOLS = {"user": ("setpriv",), "chroot": ("chroot", "mount", "umount")}
+_SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
+PLUGIN = "chroot"
+
+
+def current_euid() -> int:
+    """Who lfsplug runs as (a function, so that a test can stand in for another user)."""
+    return os.geteuid()
+
+
+def find_tools() -> dict[str, str]:
+    """Each tool's path; the bare name for one that is missing (it fails when run)."""
+    path = os.pathsep.join(p for p in (os.environ.get("PATH", ""), _SBIN) if p)
+    names = {name for names in TOOLS.values() for name in names}
+    return {name: shutil.which(name, path=path) or name for name in sorted(names)}
+
+
+def lfs_problem(lfs: str) -> str | None:
+    """Why ``$LFS`` cannot be the root of a build (empty, relative, the host's /), or None."""
+    if not lfs.strip():
+        return "$LFS is empty"
+    if not os.path.isabs(lfs):
+        return f"$LFS is a relative path ({lfs!r})"
+    if os.path.realpath(lfs) == "/":
+        return f"$LFS is the host's root directory ({lfs!r})"
+    return None
+
+
+def resolve_inside(root: str, path: str, limit: int = 40) -> str | None:
+    """Where ``path``, as seen inside ``chroot root``, is on the host: symbolic links are
+    followed the way they resolve inside (an absolute target starts again from ``root``, and
+    ``..`` stops at it). None when it does not exist there."""
+    parts = [p for p in path.split("/") if p]
+    done: list[str] = []
+    while parts:
+        part = parts.pop(0)
+        if part in (".", ""):
+            continue
+        if part == "..":
+            if done:
+                done.pop()
+            continue
+        host = os.path.join(root, *done, part)
+        if os.path.islink(host):
+            limit -= 1
+            if limit < 0:
+                return None
+            target = os.readlink(host)
+            if target.startswith("/"):
+                done = []
+            parts = [p for p in target.split("/") if p] + parts
+            continue
+        if not os.path.lexists(host):
+            return None
+        done.append(part)
+    return os.path.join(root, *done)
+
+
+def _may(info: os.stat_result, entry: pwd.struct_passwd, groups: set[int], bits: int) -> bool:
+    """Whether the permission bits (``bits`` as for others: 4 read, 1 search) allow it."""
+    if entry.pw_uid == 0:
+        return True
+    if info.st_uid == entry.pw_uid:
+        return bool(info.st_mode & (bits << 6))
+    if info.st_gid in groups:
+        return bool(info.st_mode & (bits << 3))
+    return bool(info.st_mode & bits)
+
+
+def readable_by(path: str, entry: pwd.struct_passwd) -> str | None:
+    """The first directory the user cannot search, or the file it cannot read, on the way to
+    ``path``; None when it can read it (permission bits only: ACLs are not read)."""
+    try:
+        groups = set(os.getgrouplist(entry.pw_name, entry.pw_gid))
+    except OSError:
+        groups = {entry.pw_gid}
+    full = os.path.abspath(path)
+    parts = full.split("/")[1:]
+    for depth in range(len(parts) + 1):
+        here = "/" + "/".join(parts[:depth])
+        try:
+            info = os.stat(here)
+        except OSError:
+            return here
+        last = depth == len(parts)
+        if not _may(info, entry, groups, 4 if last else 1):
+            return here
+    return None
+
+
+def _needs_root(placement: Placement, euid: int) -> bool:
+    if placement.mode in ("root", "chroot"):
+        return True
+    if placement.mode == "user":
+        entry = lookup_user(placement.user)
+        return entry is None or entry.pw_uid != euid
+    return False
+
+
+def _error(code: str, message: str, hint: str, script: Script | None = None) -> Finding:
+    return Finding(code, Severity.ERROR, message, str(script.path) if script else None, None,
+                   hint, PLUGIN)
+
+
+def _count(scripts: list[Script], what: str) -> str:
+    more = f" and {len(scripts) - 1} more" if len(scripts) > 1 else ""
+    return f"{scripts[0].name}{more} {what}"
+
+
+def validate(scripts: Sequence[Script], placements: dict[str, Placement], settings: Settings,
+             euid: int, tools: dict[str, str]) -> list[Finding]:
+    """Every refusal for these scripts (in their layout order)."""
+    findings: list[Finding] = []
+    by_mode: dict[str, list[Script]] = {}
+    for script in scripts:
+        placement = placements[script.name]
+        by_mode.setdefault(placement.mode, []).append(script)
+        if placement.conflict:
+            findings.append(_error(
+                "CHR007", f"chroot=yes with user={placement.user}: inside the chroot scripts "
+                "run as root", "drop user=, or switch user inside the script (the book runs "
+                "some test suites with su tester -c ...)", script))
+    privileged = [s for s in scripts if _needs_root(placements[s.name], euid)]
+    if privileged and euid != 0:
+        findings.append(_error(
+            "CHR001", _count(privileged, f"must run {placements[privileged[0].name].describe()}"
+                             f" (which needs root), and lfsplug runs as uid {euid}"),
+            "run lfsplug as root, or set user=/chroot= or [chroot.phases] (docs/chroot.md)"))
+    lfs_scripts = [s for s in scripts if placements[s.name].mode != "host"]
+    problem = lfs_problem(settings.lfs) if lfs_scripts else None
+    if problem:
+        findings.append(_error(
+            "CHR002", f"{problem}: {_count(lfs_scripts, 'would run outside a build root')}",
+            "set --lfs (or lfs = in lfsplug.toml) to the LFS partition's mount point"))
+    findings.extend(_missing_tools(by_mode, placements, euid, tools))
+    findings.extend(_users(scripts, placements, euid))
+    if not problem:
+        findings.extend(_shell(scripts, placements, settings))
+    return findings
+
+
+def _missing_tools(by_mode: dict[str, list[Script]], placements: dict[str, Placement],
+                   euid: int, tools: dict[str, str]) -> list[Finding]:
+    found = []
+    for mode, names in TOOLS.items():
+        users = [s for s in by_mode.get(mode, []) if _needs_root(placements[s.name], euid)]
+        if not users:
+            continue
+        where = placements[users[0].name].describe()
+        for name in names:
+            if not os.path.isabs(tools[name]):
+                found.append(_error("CHR005", f"{name} is not installed: "
+                                    + _count(users, f"must run {where}"),
+                                    f"install {name} (util-linux or coreutils)"))
+    return found
+
+
+def _before(scripts: Sequence[Script], first: Script, test: Callable[[Script], bool]) -> bool:
+    """Whether a script before ``first`` (in layout order) passes ``test``."""
+    return any(test(s) for s in scripts[: scripts.index(first)])
+
+
+def _users(scripts: Sequence[Script], placements: dict[str, Placement],
+           euid: int) -> list[Finding]:
+    found = []
+    firsts: dict[str, Script] = {}
+    for script in scripts:
+        placement = placements[script.name]
+        if placement.mode == "user" and placement.user is not None:
+            firsts.setdefault(placement.user, script)
+
+    def as_root(script: Script) -> bool:
+        mode = placements[script.name].mode
+        return mode == "root" or (mode == "host" and euid == 0)
+
+    for name, first in firsts.items():
+        if lookup_user(name) is not None:
+            found.extend(_unreadable(scripts, placements, name, euid))
+            continue
+        if _before(scripts, first, as_root):
+            found.append(Finding(
+                "CHR008", Severity.INFO, f"user {name} does not exist yet; a script before "
+                f"{first.name} runs as root and may create it: checked again before "
+                f"{first.name} runs", None, None, None, PLUGIN))
+            continue
+        found.append(_error(
+            "CHR003", f"user {name} does not exist: {first.name} must run as {name}",
+            "create it as the book's chapter 4 does (groupadd lfs; useradd -s /bin/bash -g "
+            "lfs -m -k /dev/null lfs), or name another user in [chroot] user", first))
+    return found
+
+
+def _unreadable(scripts: Sequence[Script], placements: dict[str, Placement], name: str,
+                euid: int) -> list[Finding]:
+    entry = lookup_user(name)
+    if entry is None or entry.pw_uid == euid:
+        return []
+    found = []
+    for script in scripts:
+        placement = placements[script.name]
+        if placement.mode != "user" or placement.user != name:
+            continue
+        denied = readable_by(str(script.path), entry)
+        if denied is not None:
+            what = "read" if denied == os.path.abspath(script.path) else "search"
+            found.append(_error(
+                "CHR006", f"user {name} cannot {what} {denied}, so it cannot run the script",
+                f"keep the scripts where {name} can read them (chmod o+rx on each directory, "
+                f"o+r on the script), or change [chroot] user", script))
+    return found
+
+
+def _shell(scripts: Sequence[Script], placements: dict[str, Placement],
+           settings: Settings) -> list[Finding]:
+    inside = [s for s in scripts if placements[s.name].mode == "chroot"]
+    if not inside:
+        return []
+    if _has_shell(settings):
+        return []
+    first = inside[0]
+    if _before(scripts, first, lambda s: placements[s.name].mode != "chroot"):
+        return [Finding("CHR008", Severity.INFO, f"the chroot has no {settings.shell} yet; "
+                        f"scripts before {first.name} may install it: checked again before "
+                        f"{first.name} runs", None, None, None, PLUGIN)]
+    return [_error("CHR004", f"the chroot has no {settings.shell} ({settings.lfs} has no "
+                   f"executable {settings.shell.lstrip('/')}): "
+                   + _count(inside, "must run inside it"),
+                   "build the temporary tools first (the book's chapters 5 and 6), check "
+                   "--lfs, or set [chroot] shell to the shell inside")]
+
+
+def _has_shell(settings: Settings) -> bool:
+    """Whether the configured shell is an executable file inside the chroot."""
+    found = resolve_inside(os.path.realpath(settings.lfs), settings.shell)
+    return found is not None and os.access(found, os.X_OK) and not os.path.isdir(found)
+
+
+def preflight(placement: Placement, settings: Settings, euid: int,
+              tools: dict[str, str]) -> str | None:
+    """Why the script cannot run as placed, just before it would (with its code), or None."""
+    root = _needs_root(placement, euid)
+    lfs = lfs_problem(settings.lfs) if placement.mode != "host" else None
+    missing = [n for n in TOOLS.get(placement.mode, ()) if root and not os.path.isabs(tools[n])]
+    problems = [
+        (placement.conflict, f"CHR007: chroot=yes with user={placement.user} is not supported"),
+        (root and euid != 0, f"CHR001: must run {placement.describe()}, which needs root "
+                             f"(uid {euid})"),
+        (lfs is not None, f"CHR002: {lfs}"),
+        (bool(missing), f"CHR005: {', '.join(missing)} not installed"),
+        (placement.mode == "user" and lookup_user(placement.user) is None,
+         f"CHR003: user {placement.user} does not exist"),
+        (placement.mode == "chroot" and not _has_shell(settings),
+         f"CHR004: the chroot at {settings.lfs} has no executable {settings.shell}"),
+    ]
+    return next((message for failed, message in problems if failed), None)

@@ -1,0 +1,190 @@
+"""The per-command plugin object: refusals before the build, and for each script the
+environment, the command and (just before it runs) the mounts and the script's copy."""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import os
+import shutil
+import time
+from collections.abc import Generator
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+
+from lfsplug import Finding, RunRequest, Script, ScriptResult, Status, hookimpl
+from lfsplug_chroot import checks
+from lfsplug_chroot.modes import Placement, resolve
+from lfsplug_chroot.mounts import Mounter, MountError
+from lfsplug_chroot.settings import Settings
+from lfsplug_chroot.wrap import chroot_env, inside_name, user_env, wrap_command
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config
+    from lfsplug.session import Session
+
+__all__ = ["RECORD", "Chroot"]
+
+#: The record of what lfsplug mounted, in the state directory.
+RECORD = "chroot-mounts.json"
+
+
+def say(text: str) -> None:
+    click.echo(f"lfsplug: chroot: {text}", err=True)
+
+
+class Chroot:
+    """Places each script (host, root, the build user, the chroot) and does what that takes."""
+
+    def __init__(self, config: Config, settings: Settings) -> None:
+        self.config = config
+        self.settings = settings
+        self.tools = checks.find_tools()
+        self.mounter: Mounter | None = None
+        #: host paths of the script copies inside the chroot, while their scripts run
+        self.copies: set[str] = set()
+        self.made_dir: str | None = None
+        atexit.register(self.teardown)
+
+    def place(self, script: Script) -> Placement:
+        return resolve(script, self.settings)
+
+    # -- before the build ----------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_validate_scripts(self, session: Session,
+                                 scripts: list[Script]) -> list[Finding] | None:
+        placements = {s.name: self.place(s) for s in scripts}
+        return checks.validate(scripts, placements, self.settings, checks.current_euid(),
+                               self.tools)
+
+    # -- each script: environment and command (also what a dry run shows) ----------------------
+
+    @hookimpl(wrapper=True)
+    def lfsplug_script_env(self, script: Script, env: dict[str, str],
+                           config: Config) -> Generator[None, None, None]:
+        yield  # the executor's clean environment, [env] and every plugin's additions first
+        placement = self.place(script)
+        if placement.mode == "chroot":
+            chroot_env(env, self.settings, config.env)
+        elif placement.mode == "user":
+            user_env(env, placement, config.env)
+
+    @hookimpl(wrapper=True)
+    def lfsplug_script_command(self, script: Script, env: dict[str, str],
+                               config: Config) -> Generator[None, list[str] | None,
+                                                            list[str] | None]:
+        argv = yield
+        if not argv:
+            return argv
+        return wrap_command(list(argv), script, self.place(script), self.settings,
+                            euid=checks.current_euid(), tools=self.tools)
+
+    # -- each script: just before it runs, and after ------------------------------------------
+
+    @hookimpl(tryfirst=True, specname="lfsplug_run_script")
+    def prepare_script(self, session: Session, request: RunRequest) -> ScriptResult | None:
+        """Refuse (a failed result, the script not run) or prepare; None lets it run."""
+        placement = self.place(request.script)
+        problem = checks.preflight(placement, self.settings, checks.current_euid(), self.tools)
+        if problem is None and placement.mode == "chroot":
+            problem = self._enter(session, request.script)
+        if problem is None:
+            return None
+        return _refused(request, problem)
+
+    @hookimpl(wrapper=True)
+    def lfsplug_sessionfinish(self, session: Session,
+                              exitstatus: int) -> Generator[None, None, None]:
+        try:
+            yield  # reporters and the state store first: the mounts go last
+        finally:
+            self.teardown()
+
+    def _enter(self, session: Session, script: Script) -> str | None:
+        """Mount the kernel file systems (once) and copy the script into the chroot."""
+        mounter = self.mounter
+        if mounter is None:
+            record = self.config.state_dir / RECORD
+            mounter = self.mounter = Mounter(
+                self.settings.lfs, mount=self.tools["mount"], umount=self.tools["umount"],
+                record=record, say=say)
+        if not mounter.up:
+            try:
+                mounter.mount_all()
+            except MountError as exc:
+                return str(exc)
+            session.emit("chroot-mount", None, lfs=mounter.root,
+                         mounted=[t for t, _ in mounter.ours], left_alone=mounter.left_alone)
+        try:
+            self._copy(mounter.root, script)
+        except OSError as exc:
+            return f"cannot copy {script.path} into the chroot: {exc}"
+        return None
+
+    def _copy(self, root: str, script: Script) -> None:
+        directory = os.path.join(root, self.settings.script_dir.lstrip("/"))
+        if not os.path.isdir(directory):
+            os.makedirs(directory, mode=0o755)
+            self.made_dir = directory
+        real = os.path.realpath(directory)
+        if not real.startswith(root.rstrip("/") + "/"):
+            raise OSError(f"{directory} leads out of {root} through a symbolic link")
+        target = os.path.join(real, inside_name(script))
+        shutil.copyfile(script.path, target)
+        os.chmod(target, 0o755)
+        self.copies.add(target)
+
+    @hookimpl(wrapper=True, specname="lfsplug_run_script")
+    def remove_copy(self, session: Session, request: RunRequest) -> Generator[
+            None, ScriptResult | None, ScriptResult | None]:
+        """After the script (whatever became of it), its copy inside the chroot goes."""
+        try:
+            return (yield)
+        finally:
+            copy = os.path.join(os.path.realpath(self.settings.lfs),
+                                self.settings.script_dir.lstrip("/"), inside_name(request.script))
+            if copy in self.copies:
+                self.copies.discard(copy)
+                Path(copy).unlink(missing_ok=True)
+
+    # -- the end -------------------------------------------------------------------------------
+
+    def teardown(self) -> None:
+        """Remove the copies and unmount what lfsplug mounted; safe to call more than once."""
+        for copy in list(self.copies):
+            Path(copy).unlink(missing_ok=True)
+            self.copies.discard(copy)
+        if self.made_dir is not None:
+            # gone with its tmpfs, or a script left something there (kept)
+            with contextlib.suppress(OSError):
+                os.rmdir(self.made_dir)
+            self.made_dir = None
+        mounter = self.mounter
+        if mounter is not None and mounter.ours:
+            points = [t for t, _ in reversed(mounter.ours)]
+            mounter.unmount_all()
+            done = [p for p in points if p not in {t for t, _ in mounter.ours}]
+            if done:
+                names = [os.path.relpath(p, mounter.root) for p in done]
+                say(f"unmounted {', '.join(names)} under {mounter.root}")
+
+    def close(self) -> None:
+        self.teardown()
+        atexit.unregister(self.teardown)
+
+
+def _refused(request: RunRequest, problem: str) -> ScriptResult:
+    """The failed result of a script that was not run, with the reason in its log."""
+    now = time.time()
+    message = f"not run: {problem}"
+    try:
+        request.log_path.parent.mkdir(parents=True, exist_ok=True)
+        request.log_path.write_text(f"lfsplug: chroot: {message}\n", encoding="utf-8")
+    except OSError:
+        pass  # the message is in the result too
+    return ScriptResult(request.script.name, Status.FAILED, started=now, finished=now,
+                        attempts=request.attempt, log_path=request.log_path, tail=[message],
+                        message=message)
