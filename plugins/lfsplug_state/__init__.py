@@ -51,6 +51,9 @@ def lfsplug_addoption(parser: OptionParser) -> None:
                      help="run every script again, reusing nothing from earlier runs")
     parser.addoption("--attempt", commands=("log",), type=positive_int, metavar="N",
                      help="print the log of attempt N (default: the last attempt)")
+    parser.addoption("--prune", commands=("status",), action="store_true",
+                     help="first delete the runs that [state] keep_runs and keep_days let go "
+                          "(never those resume needs) and reclaim their space")
 
 
 # The commands import the database modules (and sqlite3) only when they run: start-up time.

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shlex
 import socket
+import sqlite3
 import statistics
 import threading
 import time
@@ -23,6 +24,7 @@ from lfsplug_state.resume import (
     env_hash,
     why_run,
 )
+from lfsplug_state.retention import read_policy
 from lfsplug_state.schema import StateFileError
 from lfsplug_state.store import StateStore
 
@@ -117,6 +119,7 @@ class StateRecorder(StateHistory):
         section = config.getsection("state")
         self.env_ignore = _string_list(section.get("env_ignore", list(DEFAULT_ENV_IGNORE)),
                                        config)
+        self.policy = read_policy(config)
         self.keys: dict[str, ScriptKey] = {}
         self.reasons: dict[str, str] = {}
         self.reused: dict[str, int] = {}
@@ -159,6 +162,17 @@ class StateRecorder(StateHistory):
         self._flush_samples()
         if self.run_id is not None:
             self.db.finish_run(self.run_id, exitstatus, session.interrupted, self.counts)
+            try:
+                self.db.prune(self.policy)
+            except sqlite3.Error as exc:  # the build is recorded; pruning can wait a run
+                click.echo(f"lfsplug: warning: {self.db.path}: old runs were not pruned: {exc}",
+                           err=True)
+
+    def record_run_metrics(self, metrics: dict[str, Any]) -> None:
+        """Keep a run's own figures in ``runs.metrics`` (the monitor's summaries, SBU, ETA
+        error); called by other plugins before the session ends."""
+        if self.run_id is not None:
+            self.db.set_run_metrics(self.run_id, metrics)
 
     # -- resume --------------------------------------------------------------------------------
 

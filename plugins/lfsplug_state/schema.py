@@ -110,8 +110,12 @@ _V2 = (
     "CREATE INDEX history_by_name ON history (name, id)",
 )
 
+#: Version 3: a run's own figures (``metrics``, JSON): the monitor's summaries of the system
+#: samples, the SBU, how far the first ETA was off, what sampling cost.
+_V3 = ("ALTER TABLE runs ADD COLUMN metrics TEXT",)
+
 #: The statements that bring a database from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
 #: The version this lfsplug writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -103,6 +103,8 @@ def _iso(when: float | None) -> str | None:
 def cmd_status(config: Config) -> int:
     store = open_state(config)
     try:
+        if config.getoption("prune", False):
+            _prune(config, store)
         report = read_status(store)
     finally:
         store.close()
@@ -112,6 +114,24 @@ def cmd_status(config: Config) -> int:
         for line in status_lines(report):
             click.echo(line)
     return ExitCode.OK
+
+
+def _prune(config: Config, store: StateStore) -> None:
+    """``status --prune``: apply the retention policy now, holding the run lock."""
+    from lfsplug_state.retention import read_policy
+
+    policy = read_policy(config)
+    lock = RunLock(config.state_dir)
+    lock.acquire()  # no pruning under a build that is going
+    try:
+        pruned = store.prune(policy, vacuum=True)
+    finally:
+        lock.release()
+    kept = (f"; kept {len(pruned.kept_for_resume)} older run(s) that resume needs"
+            if pruned.kept_for_resume else "")
+    click.echo(f"pruned {len(pruned.deleted)} run(s){kept}; the database went from "
+               f"{pruned.size_before / 1024:.0f} KiB to {pruned.size_after / 1024:.0f} KiB",
+               err=bool(config.getoption("json", False)))
 
 
 def status_lines(report: StatusReport) -> list[str]:

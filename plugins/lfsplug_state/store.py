@@ -18,10 +18,13 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lfsplug import Event, Sample, Script, ScriptResult, Status, UsageError
 from lfsplug_state.schema import DB_FILE, connect
+
+if TYPE_CHECKING:
+    from lfsplug_state.retention import Policy, Pruned
 
 __all__ = ["LOCK_FILE", "Build", "HistoryEntry", "RunLock", "StateStore"]
 
@@ -210,6 +213,36 @@ class StateStore:
                 (time.time(), exit_code, "interrupted" if interrupted else "finished",
                  counts.get("events_kept", 0), counts.get("events_dropped", 0),
                  counts.get("samples_kept", 0), counts.get("samples_dropped", 0), run_id))
+
+    def set_run_metrics(self, run_id: int, metrics: dict[str, Any]) -> None:
+        """Record a run's own figures (``runs.metrics``, JSON), replacing earlier ones."""
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET metrics = ? WHERE id = ?",
+                         (json.dumps(metrics, default=str), run_id))
+
+    def prune(self, policy: Policy, *, now: float | None = None,
+              vacuum: bool | None = None) -> Pruned:
+        """Delete the runs ``policy`` lets go, keeping those resume needs (see
+        :mod:`lfsplug_state.retention`); then reclaim the space: always with ``vacuum=True``,
+        never with False, when a good share of the file is free with None."""
+        from lfsplug_state.retention import Pruned, delete_runs, doomed_runs, worth_vacuum
+
+        pruned = Pruned(size_before=self.size())
+        with self._write() as conn:
+            pruned.deleted, pruned.kept_for_resume = doomed_runs(
+                conn, policy, time.time() if now is None else now)
+            delete_runs(conn, pruned.deleted)
+        with self._lock:
+            if vacuum or (vacuum is None and pruned.deleted and worth_vacuum(self._conn)):
+                self._conn.execute("VACUUM")
+                self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        pruned.size_after = self.size()
+        return pruned
+
+    def size(self) -> int:
+        """The bytes the database takes on disk, its write-ahead log included."""
+        files = (f"{self.path}{suffix}" for suffix in ("", "-wal"))
+        return sum(os.stat(f).st_size for f in files if os.path.exists(f))
 
     # -- scripts -------------------------------------------------------------------------------
 

@@ -1,0 +1,120 @@
+"""Retention: keep the last N runs or D days, so that a machine that builds for months keeps a
+bounded database.
+
+``[state] keep_runs`` (default 100; 0 keeps every run) and ``keep_days`` (default: no limit)
+each bound the runs kept: a run goes when it is older than the last ``keep_runs`` runs, or
+started more than ``keep_days`` days ago. Some runs stay whatever the policy says:
+
+* the newest run (``lfsplug status`` shows it);
+* a run still going;
+* for each script, the run that holds the last time it really ran, and the run that holds its
+  last pass: resume compares the script with that build (a script that passed in run 3 and has
+  been reused since still needs run 3's row, or it would be built again).
+
+Deleting a run deletes its results, attempts, events and samples (``ON DELETE CASCADE``);
+imported history is not a run and is never pruned. The pruning happens at the end of every
+``run`` and on ``lfsplug status --prune``; then the space is reclaimed with ``VACUUM`` (after a
+``run`` only when a quarter of the file or more is free, since SQLite reuses free pages anyway).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from lfsplug import UsageError
+
+if TYPE_CHECKING:
+    from lfsplug import Config
+
+__all__ = ["DEFAULT_KEEP_RUNS", "Policy", "Pruned", "doomed_runs", "protected_runs",
+           "read_policy"]
+
+DEFAULT_KEEP_RUNS = 100
+#: The share of free pages above which the end of a run reclaims the space.
+VACUUM_SHARE = 0.25
+_RAN = ("passed", "failed", "running", "interrupted")
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How many runs, and how many days of runs, to keep (None: no bound)."""
+
+    keep_runs: int | None = DEFAULT_KEEP_RUNS
+    keep_days: float | None = None
+
+
+@dataclass
+class Pruned:
+    """What one pruning did: the runs deleted, and those the policy let go but resume kept."""
+
+    deleted: list[int] = field(default_factory=list)
+    kept_for_resume: list[int] = field(default_factory=list)
+    size_before: int = 0
+    size_after: int = 0
+
+
+def _bound(section: dict[str, Any], key: str, config: Config, whole: bool) -> float | None:
+    raw = section.get(key)
+    if raw is None:
+        return DEFAULT_KEEP_RUNS if key == "keep_runs" else None
+    number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
+    if not number or raw < 0 or (whole and not float(raw).is_integer()):
+        kind = "a whole number" if whole else "a number"
+        raise UsageError(f"{config.file.where(key, 'state')}: [state] {key}: expected {kind} "
+                         f"from 0 up (0: no limit), got {raw!r}")
+    return None if raw == 0 else float(raw)
+
+
+def read_policy(config: Config) -> Policy:
+    """The policy of ``[state] keep_runs`` and ``keep_days``; UsageError (exit 4) if bad."""
+    section = config.getsection("state")
+    runs = _bound(section, "keep_runs", config, whole=True)
+    return Policy(int(runs) if runs is not None else None,
+                  _bound(section, "keep_days", config, whole=False))
+
+
+def protected_runs(conn: sqlite3.Connection) -> set[int]:
+    """The runs kept whatever the policy: the newest, those going, and for each script the
+    runs of its last real build and of its last pass."""
+    marks = ", ".join("?" * len(_RAN))
+    rows = conn.execute(
+        f"SELECT run_id FROM results WHERE id IN ("
+        f"SELECT MAX(id) FROM results WHERE cached = 0 AND status IN ({marks}) GROUP BY name "
+        f"UNION SELECT MAX(id) FROM results WHERE cached = 0 AND status = 'passed' "
+        f"GROUP BY name) "
+        f"UNION SELECT id FROM runs WHERE state = 'running' "
+        f"UNION SELECT MAX(id) FROM runs", _RAN)
+    return {int(r[0]) for r in rows if r[0] is not None}
+
+
+def doomed_runs(conn: sqlite3.Connection, policy: Policy, now: float) -> tuple[list[int],
+                                                                                list[int]]:
+    """The runs the policy lets go: (those to delete, those resume keeps), oldest first."""
+    runs = [(int(i), float(s)) for i, s in conn.execute(
+        "SELECT id, started FROM runs ORDER BY id DESC")]
+    beyond = set()
+    if policy.keep_runs is not None:
+        beyond |= {run_id for run_id, _ in runs[policy.keep_runs:]}
+    if policy.keep_days is not None:
+        oldest = now - policy.keep_days * 86400
+        beyond |= {run_id for run_id, started in runs if started < oldest}
+    if not beyond:
+        return [], []
+    keep = protected_runs(conn)
+    return sorted(beyond - keep), sorted(beyond & keep)
+
+
+def delete_runs(conn: sqlite3.Connection, run_ids: list[int]) -> None:
+    """Delete the runs and, by cascade, everything recorded under them."""
+    for start in range(0, len(run_ids), 500):  # SQLite's limit on bound parameters
+        chunk = run_ids[start:start + 500]
+        conn.execute(f"DELETE FROM runs WHERE id IN ({', '.join('?' * len(chunk))})", chunk)
+
+
+def worth_vacuum(conn: sqlite3.Connection) -> bool:
+    """Whether free pages make up :data:`VACUUM_SHARE` of the file or more."""
+    free = conn.execute("PRAGMA freelist_count").fetchone()[0]
+    pages = conn.execute("PRAGMA page_count").fetchone()[0]
+    return bool(pages) and free / pages >= VACUUM_SHARE
