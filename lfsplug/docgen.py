@@ -49,6 +49,8 @@ EVENT_KINDS: dict[str, tuple[Priority, str, str]] = {
     "script-finish": (Priority.STATUS, "yes", "`status`, `exit_code`, `duration`"),
     "sample": (Priority.SAMPLE, "if per script", "`values`: metric name to number"),
     "alert": (Priority.ALERT, "no", "`alert` (the alert's kind), `level`, `message`"),
+    "stop": (Priority.ALERT, "no", "`reason`, `hard` (running scripts are ended too): "
+             "`session.stop`, from an interrupt or a plugin"),
     "run-finish": (Priority.STATUS, "no", "`exit_code`"),
 }
 

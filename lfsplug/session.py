@@ -210,7 +210,10 @@ class Session:
 
     def stop(self, reason: str, *, hard: bool = False) -> None:
         """Start no new script from now on; with ``hard``, end the running ones too (a disk
-        HALT, a second interrupt). Safe from any thread; the first reason given stands."""
+        HALT, a second interrupt). Safe from any thread; the first reason given stands. The
+        build then ends with exit code 2 (interrupted): it stopped before its end for a
+        reason outside the scripts."""
+        self.interrupted = True
         first = self.shouldstop is None
         if first:
             self.shouldstop = reason

@@ -460,13 +460,21 @@ def test_kill_9_loses_no_result_and_the_next_run_resumes(lfsplugger: Lfsplugger)
             proc.kill()
             proc.wait()
         log.close()
-        # The executor starts each script in a session of its own, so the kill leaves c's
-        # script (and its sleep) running, reparented to init, until the executor learns to
-        # end the scripts of a dead run: clean up after it.
-        kill_orphans(str(tree / "03-c.sh"))
     assert proc.returncode == -signal.SIGKILL
+    # each script runs in a session of its own: the kill left c's script and its sleep running
+    orphans = [p for p in psutil.process_iter(["cmdline"])
+               if str(tree / "03-c.sh") in " ".join(p.info["cmdline"] or [])]
+    assert orphans
     hold.unlink()
-    again = lfsplugger.run(*RUN)
+    try:
+        again = lfsplugger.run(*RUN)
+    finally:
+        left = kill_orphans(str(tree / "03-c.sh"))
+    # the next run ended them before it started anything (c's new run exits at once)
+    assert left == []
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in orphans)
+    assert any(line.startswith("lfsplug: ended the processes of c (process group ")
+               for line in again.errlines), again.errlines
     assert again.ret == 0
     assert "lfsplug: run 1 did not finish (killed or crashed) while running c, which runs again" \
         in again.errlines
