@@ -179,7 +179,7 @@ class ConfigFile:
         base = "tool.lfsplug" if in_pyproject else ""
         name = ".".join(p for p in (base, section) if p)
         headers = list(_TABLE_HEADER.finditer(text))
-        ends = [h.start() for h in headers[1:]] + [len(text)]
+        ends = [h.start() for h in headers[1:]] + [len(text)] if headers else []
         if name:
             regions = [(h.end(), end) for h, end in zip(headers, ends, strict=True)
                        if h.group(1) == name or h.group(1).startswith(name + ".")]
