@@ -96,10 +96,11 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
 def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource] | None:
     state = _state(session)
     path = str(script.path)
-    facts = state.facts.get(path)
-    if facts is None:  # a script another plugin collected: read it now, once
-        facts = state.facts[path] = Facts.from_head(read_head(path))
-    return script_sources(script, facts, _settings(session.config), state) or None
+    known = state.facts.get(path)
+    if known is None:  # a script another plugin collected: read it now, once
+        known = state.facts[path] = (Facts.from_head(read_head(path)),
+                                     parse_filename(script.path.name))
+    return script_sources(script, *known, _settings(session.config), state) or None
 
 
 @hookimpl(tryfirst=True)

@@ -36,12 +36,14 @@ from typing import Any
 from lfsplug import Severity
 from lfsplug_discovery.depcomments import DepComments, Problem, parse_dependency_comments
 from lfsplug_discovery.head import Head, parse_header, shell_variables, wrong_interpreter
+from lfsplug_discovery.names import FileName
 
-__all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "code_version", "stat_key"]
+__all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "Known", "code_version",
+           "stat_key"]
 
 CACHE_FILE = Path("cache") / "discovery.json"
 #: Bump when the meaning of an entry changes in a way the module hashes would not show.
-FORMAT = 1
+FORMAT = 2
 #: Entries this close to the moment of writing are not trusted (racy-git rule).
 RACY_NS = 2_000_000_000
 #: The modules whose code decides what an entry holds (names.py and version.py: the order).
@@ -49,6 +51,8 @@ _MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "../../lfsplug/
 
 #: A content finding: code, severity, message, line, hint.
 ContentFinding = tuple[str, str, str, "int | None", "str | None"]
+#: What discovery knows of one file: what its head says, and what its name says.
+Known = tuple["Facts", FileName]
 
 
 @cache
@@ -93,20 +97,45 @@ class Facts:
         facts.deps = parse_dependency_comments(head.text)
         return facts
 
-    def to_json(self) -> list[Any]:
+    def to_json(self) -> list[Any] | int:
+        """The cached form: a list, or 0 for a head that says nothing (most of them)."""
         deps = self.deps
+        if not (self.header or self.variables or deps.values or deps.problems or self.findings):
+            return 0
         return [self.header, self.header_lines, self.variables, deps.values, deps.lines,
                 [[p.line, p.code, p.message] for p in deps.problems], self.findings]
 
     @classmethod
-    def from_json(cls, data: list[Any]) -> Facts:
-        """The facts of a cache entry; ValueError/TypeError/KeyError when it is malformed."""
+    def from_json(cls, data: list[Any] | int) -> Facts:
+        """The facts of a cache entry; ValueError/TypeError/KeyError when it is malformed.
+        Most scripts' heads say nothing: they share one empty instance (facts are read, never
+        changed, once made)."""
+        if data == 0 and type(data) is int:
+            return _EMPTY
+        if type(data) is not list:
+            raise ValueError(f"not cached facts: {data!r}")
         header, header_lines, variables, values, lines, problems, findings = data
         deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
                                            for p in problems])
         return cls(header, header_lines, {k: (str(v[0]), int(v[1])) for k, v in variables.items()},
                    deps, [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4])
                           for f in findings])
+
+
+#: The facts of a head that says nothing (shared, never changed).
+_EMPTY = Facts()
+
+
+def _filename(data: list[Any]) -> FileName:
+    """A parsed file name from its cached form; ValueError when it is malformed."""
+    name, version, number, marker, chapter, package = data
+    if not (type(name) is str and (version is None or type(version) is str)
+            and (number is None or type(number) is str)
+            and (marker is None or type(marker) is str)
+            and (chapter is None or type(chapter) is int)
+            and (package is None or type(package) is str)):
+        raise ValueError(f"not a cached file name: {data!r}")
+    return FileName(name, version, number, marker, chapter, package)
 
 
 def content_findings(head: Head) -> list[ContentFinding]:
@@ -178,24 +207,25 @@ class DiscoveryCache:
         self._new_orders[directory] = names
         self.changed = True
 
-    def get(self, path: str, key: list[int]) -> Facts | None:
-        """The cached facts of ``path`` when its stat key is unchanged, else None."""
+    def get(self, path: str, key: list[int]) -> Known | None:
+        """The cached facts and parsed name of ``path`` when its stat key is unchanged, else
+        None."""
         if self._old is None:
             self._load()
         assert self._old is not None
         entry = self._old.get(path)
-        if entry is None or not isinstance(entry, list) or len(entry) != 2 or entry[0] != key:
+        if type(entry) is not list or len(entry) != 3 or entry[0] != key:
             return None
         try:
-            facts = Facts.from_json(entry[1])
+            found = Facts.from_json(entry[1]), _filename(entry[2])
         except (ValueError, TypeError, KeyError, IndexError, AttributeError):
             return None
         self._new[path] = entry
-        return facts
+        return found
 
-    def put(self, path: str, key: list[int], facts: Facts) -> None:
-        """Remember the facts just read from ``path``."""
-        self._new[path] = [key, facts.to_json()]
+    def put(self, path: str, key: list[int], facts: Facts, filename: FileName) -> None:
+        """Remember the facts just read from ``path`` and what its name says."""
+        self._new[path] = [key, facts.to_json(), list(filename)]
         self.changed = True
 
     def save(self) -> None:

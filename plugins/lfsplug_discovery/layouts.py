@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lfsplug import Finding, Script, Severity
-from lfsplug_discovery.cache import DiscoveryCache, Facts, stat_key
+from lfsplug_discovery.cache import DiscoveryCache, Facts, Known, stat_key
 from lfsplug_discovery.head import read_head
 from lfsplug_discovery.listfile import ListEntry, read_list
 from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, parse_filename
@@ -44,11 +44,11 @@ class Pending:
 
 @dataclass
 class DiscoveryState:
-    """What discovery keeps during one session: what each script's head says (read once or
-    taken from the cache, used by the metadata hook), the cache, and the findings to report
-    when collection finishes."""
+    """What discovery keeps during one session: what each script's head and name say (read
+    once or taken from the cache, used by the metadata hook), the cache, and the findings to
+    report when collection finishes."""
 
-    facts: dict[str, Facts] = field(default_factory=dict)
+    facts: dict[str, Known] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     cache: DiscoveryCache | None = None
 
@@ -119,8 +119,9 @@ class Walker:
         if listed is not None:
             self.walk_list(directory, os.path.join(directory, listed), entries)
             return
+        here = Path(directory)
         for entry in entries:
-            self._visit(entry)
+            self._visit(entry, here)
 
     def scan(self, directory: str) -> list[os.DirEntry[str]] | None:
         """The entries of ``directory`` in layout order, or None (with a finding)."""
@@ -148,7 +149,7 @@ class Walker:
         self.state.note("DISC020", Severity.WARNING,
                         f"cannot read this directory: {exc.strerror or exc}; skipped", directory)
 
-    def _visit(self, entry: os.DirEntry[str]) -> None:
+    def _visit(self, entry: os.DirEntry[str], here: Path) -> None:
         name = entry.name
         if name.startswith("."):
             return
@@ -163,7 +164,7 @@ class Walker:
             return
         elif is_file:
             if self._usable(entry.path, name) and not self._ignored(entry.path):
-                self.add(entry.path)
+                self.add(entry.path, here=here, entry=entry)
         elif not self._ignored(entry.path):
             self._not_a_file(entry.path)
 
@@ -284,31 +285,40 @@ class Walker:
 
     # -- scripts -------------------------------------------------------------------------------
 
-    def add(self, path: str, layout: str | None = None) -> None:
+    def add(self, path: str, layout: str | None = None, *, here: Path | None = None,
+            entry: os.DirEntry[str] | None = None) -> None:
         """Read the head of ``path`` (or take what it says from the cache) and, unless it cannot
-        be a script, make it a Script."""
-        facts = self._facts(path)
-        if facts is None:
+        be a script, make it a Script. A walk passes the file's directory entry and the
+        directory as a Path (``path`` is then in normal form, and a child of a known Path is
+        made without parsing the whole path again)."""
+        found = self._facts(path, entry)
+        if found is None:
             return
-        filename = parse_filename(os.path.basename(path))
-        script = Script(name=filename.name, path=Path(path), root=self.root_path,
+        facts, filename = found
+        if here is None:
+            script_path = Path(path)
+            path = str(script_path)  # the key the metadata hook looks it up by
+        else:
+            script_path = here / os.path.basename(path)
+        script = Script(name=filename.name, path=script_path, root=self.root_path,
                         index=len(self.found))
         script.origins["name"] = "file name"
         script.meta["layout"] = layout or _layout(path, filename.number)
         self.found.append(script)
-        self.state.facts[path] = facts
+        self.state.facts[path] = found
         for code, severity, message, line, hint in facts.findings:
             self.state.note(code, Severity(severity), message, path, line=line, hint=hint,
                             script=path)
 
-    def _facts(self, path: str) -> Facts | None:
-        """What the head of ``path`` says, from the cache when its stat key is unchanged; None
-        (with a finding) for a file that is unreadable or binary, which is never cached."""
+    def _facts(self, path: str, entry: os.DirEntry[str] | None) -> Known | None:
+        """What the head and the name of ``path`` say, from the cache when its stat key is
+        unchanged; None (with a finding) for a file that is unreadable or binary, which is
+        never cached."""
         cache = self.state.cache
         key = None
         if cache is not None:
             try:
-                key = stat_key(os.stat(path))
+                key = stat_key(os.stat(path) if entry is None else entry.stat())
             except OSError:
                 pass  # read_head says why
             else:
@@ -325,10 +335,10 @@ class Walker:
             self.state.note("DISC021", Severity.WARNING, "a binary file (a NUL byte in its first "
                             "block), not a script; skipped", path)
             return None
-        facts = Facts.from_head(head)
+        found = Facts.from_head(head), parse_filename(os.path.basename(path))
         if cache is not None and key is not None:
-            cache.put(path, key, facts)
-        return facts
+            cache.put(path, key, *found)
+        return found
 
 
 def _layout(path: str, number: str | None) -> str:

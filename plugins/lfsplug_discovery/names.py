@@ -18,8 +18,8 @@ and dependency comments spell packages (``GCC`` and ``gcc`` are one package); an
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from lfsplug.version import version_key
 
@@ -62,9 +62,9 @@ _DOTS = str.maketrans("-_", "..")
 _ARCHIVE = re.compile(r"\.(?:tar(?:\.\w+)?|tgz|tbz2?|txz|zip)$", re.I)
 
 
-@dataclass(frozen=True, slots=True)
-class FileName:
-    """A parsed file name.
+class FileName(NamedTuple):
+    """A parsed file name (a named tuple: made once per file, ten times cheaper than a frozen
+    dataclass).
 
     ``number`` is the ordering prefix without its separator (``"501"``, ``"6.48"``,
     ``"a.05.03"``, ``"107-1"``), ``marker`` jhalfs' BLFS letter, ``chapter`` the book chapter a
@@ -127,7 +127,8 @@ def parse_filename(filename: str) -> FileName:
     stem, bare = _stem(filename)
     match, rest = _prefix(stem, bare)
     if match is not None and not rest:
-        return FileName(stem, number=stem)  # a name that is only a number is kept whole
+        # a name that is only a number is kept whole
+        return FileName(stem, number=stem, package=pass_base(stem))
     number = marker = None
     chapter = None
     if match is not None:
@@ -135,7 +136,7 @@ def parse_filename(filename: str) -> FileName:
         marker = match.groupdict().get("marker")
         chapter = _chapter(match)
     if not is_package_name(rest):
-        return FileName(rest, None, number, marker, chapter)
+        return FileName(rest, None, number, marker, chapter, pass_base(rest))
     name, version = split_package(rest.lower())
     return FileName(name, version, number, marker, chapter, pass_base(name))
 

@@ -22,12 +22,13 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, Severity
-from lfsplug_discovery.names import parse_filename, pass_base, split_package
+from lfsplug_discovery.names import pass_base, split_package
 from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
 
 if TYPE_CHECKING:
     from lfsplug_discovery.cache import Facts
     from lfsplug_discovery.layouts import DiscoveryState
+    from lfsplug_discovery.names import FileName
     from lfsplug_discovery.settings import Settings
 
 __all__ = ["CONFIG", "script_sources"]
@@ -36,10 +37,11 @@ __all__ = ["CONFIG", "script_sources"]
 CONFIG = 90
 
 
-def script_sources(script: Script, facts: Facts, settings: Settings,
+def script_sources(script: Script, facts: Facts, filename: FileName, settings: Settings,
                    state: DiscoveryState) -> list[MetaSource]:
     """Every metadata source discovery has for ``script``, from what its head says
-    (``facts``); dependency-comment problems become findings in ``state``."""
+    (``facts``) and its file name (``filename``, parsed); dependency-comment problems become
+    findings in ``state``."""
     sources: list[MetaSource] = []
     header = facts.header
     if header:
@@ -49,8 +51,8 @@ def script_sources(script: Script, facts: Facts, settings: Settings,
     name = header.get("name", script.name)
     sources.extend(_variables(script, facts.variables, name))
     sources.extend(_dependencies(script, facts, state))
-    sources.extend(_phase(script, settings))
-    sources.extend(_file_name(script, name, "name" in header))
+    sources.extend(_phase(script, filename, settings))
+    sources.extend(_file_name(filename, name, "name" in header))
     return sources
 
 
@@ -106,7 +108,7 @@ def _relative(path: str, base: str) -> str | None:
     return path[len(base):] if path.startswith(base) else None
 
 
-def _phase(script: Script, settings: Settings) -> list[MetaSource]:
+def _phase(script: Script, filename: FileName, settings: Settings) -> list[MetaSource]:
     path = str(script.path)
     root = str(script.root)
     relative = _relative(path, root) or script.path.name
@@ -121,8 +123,7 @@ def _phase(script: Script, settings: Settings) -> list[MetaSource]:
             source = f"[discovery.phases] {rule.glob!r} in {settings.config_name}"
             lines = {"phase": rule.line} if rule.line else {}
             return [MetaSource(source, {"phase": rule.phase}, CONFIG, lines)]
-    found = layout_phase(_directories(root, relative.rpartition("/")[0]),
-                         parse_filename(script.path.name))
+    found = layout_phase(_directories(root, relative.rpartition("/")[0]), filename)
     if found is None:
         return []
     return [MetaSource(found[1], {"phase": found[0]}, MetaSource.LAYOUT)]
@@ -140,13 +141,12 @@ def _directories(root: str, relative: str) -> tuple[str, ...]:
     return (name, *directories) if telling else tuple(directories)
 
 
-def _file_name(script: Script, name: str, named_by_header: bool) -> list[MetaSource]:
-    parsed = parse_filename(script.path.name)
+def _file_name(parsed: FileName, name: str, named_by_header: bool) -> list[MetaSource]:
     values: dict[str, str] = {}
     if parsed.version is not None:
         values["version"] = parsed.version
     sources = []
-    base = pass_base(name)
+    base = parsed.package if name == parsed.name else pass_base(name)
     if base is not None and named_by_header:
         sources.append(MetaSource(f"pass build {name}", {"provides": base}, MetaSource.FILENAME))
     elif base is not None:
