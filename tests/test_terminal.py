@@ -1,9 +1,46 @@
-"""The terminal plugin: the header, a line per script, failures with their log tail, the summary."""
+"""The terminal plugin: plain lines and the heartbeat, the summary, logging, the board and its
+rendering, and the live dashboard in a real terminal (tmux, and a pty)."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import io
+import logging
+import os
+import pty
+import re
+import select
+import shlex
+import shutil
+import struct
+import subprocess
+import sys
+import termios
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
 import lfsplug
+from lfsplug import Alert, Event, FailureClass, Plan, Script, ScriptResult, Status
 from lfsplug.testing import Lfsplugger
+from lfsplug_terminal import logs
+from lfsplug_terminal.board import Board
+from lfsplug_terminal.lines import (
+    RunningInfo,
+    alert_text,
+    finish_line,
+    heartbeat_line,
+    printable,
+    summary_failure,
+    totals_line,
+)
+from lfsplug_terminal.live import Dashboard
+from lfsplug_terminal.plain import PlainOutput
+from lfsplug_terminal.render import render, size
 
 # fnmatch reads "[" as the start of a character class: "[[]" matches a literal "[".
 BUILT_INS = ("discovery", "validation", "ordering", "executor", "terminal")
@@ -54,7 +91,7 @@ def test_failure_shows_the_log_tail_and_the_log_path(lfsplugger: Lfsplugger) -> 
         "    line 30",
         f"---- full log: {log}",
         "stopped: bad failed",
-        f"FAILED bad: log {log}",
+        "bad: failed (exit status 4) — see .lfsplug/logs/bad.log",
         "==== 1 passed, 1 failed in * ====",
     ])
     result.stdout.no_fnmatch_line("    line 1")  # only the last lines are shown
@@ -126,3 +163,678 @@ def test_list_and_check_print_no_run_header(lfsplugger: Lfsplugger) -> None:
         assert result.ret == 0
         result.stdout.no_fnmatch_line("lfsplug *, python *")
         result.stdout.no_fnmatch_line("==== *")
+
+
+# -- the summary ------------------------------------------------------------------------------
+
+
+class OomClassifier:
+    """Labels every failure ``oom``, as a recovery plugin would from the log's signature."""
+
+    @lfsplug.hookimpl
+    def lfsplug_classify_failure(self, result: ScriptResult) -> FailureClass:
+        return FailureClass("oom", "the kernel's OOM killer ended it")
+
+
+def test_summary_names_the_failure_class_portage_style(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-gcc.sh": "echo out of memory; exit 137"})
+    result = lfsplugger.run("run", plugins=[OomClassifier()])
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "gcc: failed (oom) \u2014 see .lfsplug/logs/gcc.log",
+        "==== 1 failed in * ====",
+    ])
+
+
+def test_summary_lists_every_failed_script_with_its_log(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "exit 2", "02-b.sh": "true", "03-c.sh": "kill -9 $$"})
+    result = lfsplugger.run("run", "--order", "graph", "--keep-going")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "a: failed (exit status 2) \u2014 see .lfsplug/logs/a.log",
+        "c: failed (signal 9) \u2014 see .lfsplug/logs/c.log",
+        "==== 1 passed, 2 failed in * ====",
+    ])
+
+
+def test_summary_counts_results_reused_from_earlier_runs(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true", "02-b.sh": "true"})
+    assert lfsplugger.run("run").ret == 0
+    again = lfsplugger.run("run")
+    assert again.ret == 0
+    again.stdout.fnmatch_lines(["*passed  a  * (unchanged, from an earlier run)",
+                                "==== 2 passed in * (2 reused from earlier runs) ===="])
+
+
+def test_summary_line_texts() -> None:
+    failed = ScriptResult("gcc", Status.FAILED, exit_code=1, log_path=Path("/b/.lfsplug/x.log"))
+    assert summary_failure(failed, "-", Path("/b")).text == "gcc: failed (exit status 1) - see " \
+        ".lfsplug/x.log"
+    elsewhere = summary_failure(failed, "-", Path("/other")).text
+    assert elsewhere.endswith("see /b/.lfsplug/x.log")
+    counts = {"passed": 3, "failed": 1, "skipped": 0, "not-run": 2}
+    line = totals_line(counts, 0, 125.0, True)
+    assert line.text == "==== 3 passed, 1 failed, 2 not-run in 2m05s ===="
+    assert line.style == {"fg": "red", "bold": True}
+    done = ScriptResult("a", Status.PASSED, started=10.0, finished=12.5)
+    assert finish_line(3, 10, done).text == "[ 3/10] passed  a  2.5 s"
+
+
+# -- plain mode: verbosity, heartbeat, alerts, parallel scripts ----------------------------------
+
+
+def test_heartbeat_says_what_runs_when_nothing_was_printed(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-quick.sh": "true", "02-slow.sh": "sleep 1.5"})
+    result = lfsplugger.run("run", "--heartbeat", "0.2")
+    assert result.ret == 0
+    result.stdout.re_match_lines([
+        r"\[2/2\] start   slow",
+        r"\[1/2\] still building after [\d.]+ s: slow [\d.]+ s$",
+        r"\[2/2\] passed  slow",
+    ])
+
+
+def test_no_heartbeat_while_the_interval_has_not_passed(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "sleep 0.3"})
+    for args in ((), ("--heartbeat", "0")):
+        result = lfsplugger.run("run", *args)
+        assert result.ret == 0
+        result.stdout.no_fnmatch_line("*still building*")
+
+
+def test_heartbeat_interval_from_the_configuration_file(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-slow.sh": "sleep 1"})
+    lfsplugger.make_config("heartbeat = 0.2\n")
+    result = lfsplugger.run("run")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["*still building after * slow *"])
+
+
+def test_heartbeat_timing_with_a_clock_of_our_own() -> None:
+    now = [100.0]
+    board = Board(started=time.time() - 65)
+    out = io.StringIO()
+    plain = PlainOutput(out, io.StringIO(), board, heartbeat=60.0, clock=lambda: now[0])
+    assert plain.due_in() == 60.0
+    now[0] = 130.0
+    plain.lines([finish_line(1, 2, ScriptResult("a", Status.PASSED))])
+    assert plain.due_in() == 60.0  # a line was printed: the wait starts again
+    now[0] = 190.0
+    assert plain.due_in() == 0.0
+    with board.lock:
+        board.total = 2
+    board.script_started("gcc", 1, time.time() - 30, 300.0)
+    plain.beat()
+    assert out.getvalue().splitlines()[-1].startswith(
+        "[0/2] still building after 1m0")
+    assert "gcc 30.0 s of ~5m00s" in out.getvalue() or "gcc 3" in out.getvalue()
+
+
+def test_heartbeat_line_text() -> None:
+    running = [RunningInfo("gcc", 242.0, 300.0), RunningInfo("binutils", 60.0)]
+    line = heartbeat_line(3, 10, 750.0, running, 1500.0)
+    assert line.text == ("[ 3/10] still building after 12m30s: gcc 4m02s of ~5m00s, "
+                         "binutils 1m00s; ETA 25m00s")
+    assert heartbeat_line(0, 1, 5.0, [], None).text == "[0/1] still building after 5.0 s: " \
+        "nothing running"
+
+
+def test_quiet_prints_failures_and_the_summary_only(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b; exit 3"})
+    result = lfsplugger.run("run", "-q")
+    assert result.ret == 1
+    result.stdout.no_fnmatch_line("lfsplug *, python *")
+    result.stdout.no_fnmatch_line("*start   *")
+    result.stdout.no_fnmatch_line("*passed  a*")
+    result.stdout.fnmatch_lines(["[[]2/2] failed  b  * (exit status 3)", "    b",
+                                 "b: failed (exit status 3) * see .lfsplug/logs/b.log",
+                                 "==== 1 passed, 1 failed in * ===="])
+
+
+def test_verbose_prints_each_output_line_after_its_script(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo one; echo two", "02-b.sh": "echo three"})
+    result = lfsplugger.run("run", "--verbose")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["[[]1/2] start   a", "a| one", "a| two", "[[]1/2] passed  a*",
+                                 "b| three", "[[]2/2] passed  b*"])
+
+
+def test_verbose_and_quiet_together_is_a_usage_error(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true"})
+    result = lfsplugger.run("run", "-v", "-q")
+    assert result.ret == 4
+    assert result.errlines == ["lfsplug: --verbose and --quiet: give one or the other"]
+
+
+def test_bad_heartbeat_names_the_option(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true"})
+    result = lfsplugger.run("run", "--heartbeat", "-1")
+    assert result.ret == 4
+    assert "--heartbeat" in result.errlines[-1]
+    lfsplugger.make_config("heartbeat = 'soon'\n")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines[-1].startswith("lfsplug: ") and "lfsplug.toml:1" in \
+        result.errlines[-1]
+    assert "heartbeat" in result.errlines[-1]
+
+
+class AlertOnStart:
+    """Raises one alert, and publishes a system sample, when the first script starts."""
+
+    @lfsplug.hookimpl
+    def lfsplug_script_start(self, session: lfsplug.Session, script: Script) -> None:
+        session.alert(Alert("disk", "warn", "/mnt/lfs has 4.2G free", time.time()))
+
+
+def test_alerts_are_logged_through_logging(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true"})
+    result = lfsplugger.run("run", plugins=[AlertOnStart()])
+    assert result.ret == 0
+    assert "lfsplug: warning: disk warn: /mnt/lfs has 4.2G free" in result.errlines
+    quiet = lfsplugger.run("run", "-q", "--force-all", plugins=[AlertOnStart()])
+    assert "lfsplug: warning: disk warn: /mnt/lfs has 4.2G free" in quiet.errlines
+
+
+def test_plugins_log_through_the_terminal_for_every_command(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true"})
+    lfsplugger.make_lfsconf(
+        "import logging\n\nimport lfsplug\n\nlog = logging.getLogger('lfsplug.mine')\n\n\n"
+        "@lfsplug.hookimpl\n"
+        "def lfsplug_collection_finish(session):\n"
+        "    log.debug('not shown unless -v')\n"
+        "    log.info('collected')\n"
+        "    log.warning('careful')\n"
+    )
+    for command in ("list", "run"):
+        result = lfsplugger.run(command)
+        assert result.ret == 0
+        assert result.errlines[:2] == ["lfsplug: collected", "lfsplug: warning: careful"], \
+            result.errlines
+    verbose = lfsplugger.run("run", "-v", "--force-all")
+    assert "lfsplug: debug: not shown unless -v" in verbose.errlines
+    quiet = lfsplugger.run("run", "-q", "--force-all")
+    assert quiet.errlines[:1] == ["lfsplug: warning: careful"]
+    # the handler leaves with the command: nothing accumulates across runs in one process
+    handlers = [h for h in logging.getLogger("lfsplug").handlers
+                if isinstance(h, logs.SinkHandler)]
+    assert handlers == []
+
+
+def test_log_formatters_plain_and_coloured() -> None:
+    seen: list[str] = []
+    installed = logs.install(logging.INFO, colour=False, sink=seen.append)
+    try:
+        logging.getLogger("lfsplug.x").warning("low on %s", "disk")
+        logging.getLogger("lfsplug.x").info("fine")
+        logging.getLogger("lfsplug.x").debug("hidden")
+    finally:
+        logs.uninstall(installed)
+    assert seen == ["lfsplug: warning: low on disk", "lfsplug: fine"]
+    installed = logs.install(logging.INFO, colour=True, sink=seen.append)
+    try:
+        logging.getLogger("lfsplug").error("broken")
+    finally:
+        logs.uninstall(installed)
+    assert seen[-1].startswith("\x1b[") and "lfsplug: error: broken" in seen[-1]
+    assert not logging.getLogger("lfsplug").handlers
+
+
+def test_parallel_failures_print_whole_blocks(lfsplugger: Lfsplugger) -> None:
+    body = "for i in $(seq 1 30); do echo {name} line $i; done; sleep 0.2; exit 1"
+    lfsplugger.make_tree({f"0{i}-s{i}.sh": body.format(name=f"s{i}") for i in range(1, 5)})
+    result = lfsplugger.run("run", "--order", "graph", "--keep-going", "-j", "4")
+    assert result.ret == 1
+    lines = result.outlines
+    for i in range(1, 5):
+        head = lines.index(f"---- last 20 lines of s{i} ----")
+        block = lines[head + 1: head + 21]
+        assert block == [f"    s{i} line {n}" for n in range(11, 31)], block
+        assert lines[head + 21].startswith("---- full log: ")
+
+
+def test_without_the_monitor_plugin_plain_mode_works(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "sleep 0.5", "02-b.sh": "true"})
+    result = lfsplugger.run("run", "-p", "no:monitor", "--heartbeat", "0.1")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines(["[[]0/2] still building after *: a *", "==== 2 passed in *"])
+    result.stdout.no_fnmatch_line("*ETA*")
+
+
+# -- the board ----------------------------------------------------------------------------------
+
+
+def script(name: str, phase: str | None = None) -> Script:
+    return Script(name, Path(f"/s/{name}.sh"), Path("/s"), phase=phase)
+
+
+def ev(kind: str, when: float, name: str | None = None, **payload: object) -> Event:
+    return Event(kind, when, 20, name, dict(payload))
+
+
+def test_board_counts_scripts_and_phases() -> None:
+    board = Board(started=1000.0)
+    board.begin(Plan([script("a", "cross"), script("b", "cross"), script("c", "temp"),
+                      script("d")]))
+    board.script_started("a", 1, 1001.0, 10.0)
+    board.script_started("b", 1, 1002.0, None)
+    assert board.script_finished(ScriptResult("a", Status.PASSED, cached=True)) == 1
+    view = board.view(now=1010.0)
+    assert (view.done, view.total, view.reused) == (1, 4, 1)
+    assert view.phases == [("cross", 1, 2), ("temp", 0, 1)]
+    assert [(r.name, r.expected) for r in view.rows] == [("b", None)]
+    assert view.running() == [RunningInfo("b", 8.0, None)]
+    assert view.elapsed == 10.0
+
+
+def test_board_takes_output_samples_progress_alerts_and_retries() -> None:
+    board = Board(started=1000.0)
+    board.begin(Plan([script("gcc"), script("glibc")]))
+    board.script_started("gcc", 1, 1001.0, 60.0)
+    version = board.version
+    board.apply([ev("script-output", 1002.0, "gcc", lines=["a", "\x1b[1mcc -c x.c\x1b[0m"]),
+                 ev("script-output", 1002.0, "gone", lines=["ignored"])])
+    assert board.version == version + 1
+    board.apply([ev("script-output", 1002.0, "gone", lines=["ignored"])])
+    assert board.version == version + 1  # nothing shown changed: no redraw wanted
+    board.apply([
+        ev("sample", 1003.0, None, values={"cpu_percent": 50.0}),
+        ev("sample", 1003.0, "gcc", values={"cpu_percent": 180.0, "rss": 2e9}),
+        ev("progress", 1003.0, None, eta=100.0, bound=40.0, sbu_seconds=120.0),
+        ev("alert", 1004.0, None, alert="disk", level="warn", message="first"),
+        ev("alert", 1005.0, None, alert="memory", level="clear", message="second"),
+        ev("script-retry", 1006.0, "gcc", attempt=1, reason="flaky", delay=0),
+    ])
+    view = board.view(now=1013.0)
+    [row] = view.rows
+    assert row.last_line == "cc -c x.c"
+    assert (row.cpu_percent, row.rss, row.note) == (180.0, 2e9, "retry after attempt 1")
+    assert view.system == {"cpu_percent": 50.0}
+    assert (view.eta, view.bound, view.sbu_seconds) == (90.0, 30.0, 120.0)  # counting down
+    assert [a.message for a in view.alerts] == ["second", "first"]  # newest first
+    board.apply([ev("script-output", 1007.0, "gcc", lines=["x"])], output=False)
+    assert board.view().rows[0].last_line == "cc -c x.c"  # plain mode skips output
+
+
+def test_printable_output_lines() -> None:
+    assert printable("plain text") == "plain text"
+    assert printable("\x1b[01;32mgreen\x1b[0m text") == "green text"
+    assert printable(" 10%\r 50%\r100%") == "100%"
+    assert printable("done\r") == "done"
+    assert printable("a\tb\x07c") == "a   bc"
+    assert printable("\x1b]0;title\x07shown") == "shown"
+
+
+def test_alert_text_from_a_record_or_an_event() -> None:
+    alert = Alert("disk", "stop", "/mnt/lfs: 900M free", 0.0)
+    assert alert_text(alert) == "disk stop: /mnt/lfs: 900M free"
+    assert alert_text({"alert": "memory", "level": "warn", "message": "low"}) == \
+        "memory warn: low"
+
+
+# -- rendering, recorded by a rich Console --------------------------------------------------------
+
+
+def rendered(board: Board, now: float, width: int = 120, height: int = 40) -> str:
+    console = Console(record=True, width=width, height=height, file=io.StringIO())
+    console.print(render(board.view(now=now), height=height))
+    return console.export_text()
+
+
+SYSTEM = {"cpu_percent": 73.0, "mem_percent": 41.0, "mem_available": 3 << 30, "load1": 2.5,
+          "swap_percent": 0.0, "disk_percent:lfs": 92.0, "disk_free:lfs": 2 << 30,
+          "disk_percent:sources": 50.0, "disk_free:sources": 20 << 30}
+
+
+def full_board() -> Board:
+    board = Board(started=1000.0)
+    board.begin(Plan([script("prep", "cross"), script("gcc", "temp"), script("glibc", "temp"),
+                      script("bash", "system")]))
+    board.script_started("prep", 1, 1000.0, None)
+    board.script_finished(ScriptResult("prep", Status.PASSED))
+    board.script_started("gcc", 1, 1100.0, 300.0)
+    board.script_started("glibc", 2, 1150.0, None)
+    board.apply([
+        ev("script-output", 1190.0, "gcc", lines=["make[2]: Entering directory 'libgcc'"]),
+        ev("script-output", 1190.0, "glibc", lines=["checking for malloc.h... yes"]),
+        ev("sample", 1190.0, None, values=SYSTEM),
+        ev("sample", 1190.0, "gcc", values={"cpu_percent": 190.0, "rss": 1.5 * (1 << 30)}),
+        ev("progress", 1190.0, None, eta=3610.0, bound=1810.0, sbu_seconds=130.0),
+        ev("alert", 1195.0, None, alert="disk", level="warn", message="lfs has 2.0G free"),
+        ev("alert", 1196.0, None, alert="overrun", level="warn", message="gcc runs long"),
+    ])
+    return board
+
+
+def test_render_shows_every_part_of_the_dashboard() -> None:
+    text = rendered(full_board(), now=1200.0)
+    lines = text.splitlines()
+    # the monitor's figures count down from the time of its event (ten seconds ago)
+    assert re.match(r"\[1/4\] .* 25%  elapsed 3m20s  ETA 1h00m00s  bound 30m00s  "
+                    r"1 SBU = 2m10s$", lines[0].rstrip()), lines[0]
+    assert lines[1].rstrip() == "phases  cross 1/1  temp 0/2  system 0/1"
+    assert re.match(r"\u25b6 gcc +1m40s / 5m00s \u2501{3} +cpu 190% rss 1.5G make\[2\]: "
+                    r"Entering directory 'libgcc'", lines[2]), lines[2]
+    assert re.match(r"\u25b6 glibc #2 +50.0 s +checking for malloc.h... yes", lines[3]), lines[3]
+    gauges = lines[4]
+    for part in ("cpu ", " 73%", "mem ", " 41% 3.0G free", "disk lfs ", " 92% 2.0G free",
+                 "disk sources ", "load 2.5"):
+        assert part in gauges, gauges
+    assert "swap" not in gauges  # no swap in use: no gauge
+    assert re.match(r"\d\d:\d\d:\d\d warn  overrun: gcc runs long", lines[5]), lines[5]
+    assert re.match(r"\d\d:\d\d:\d\d warn  disk: lfs has 2.0G free", lines[6]), lines[6]
+    assert len(lines) == 7
+
+
+def test_render_without_a_monitor_shows_counts_and_rows_only() -> None:
+    board = Board(started=1000.0)
+    board.begin(Plan([script("a"), script("b")]))
+    board.script_started("a", 1, 1000.0, None)
+    board.apply([ev("script-output", 1001.0, "a", lines=["hello"])])
+    lines = rendered(board, now=1005.0).splitlines()
+    assert re.match(r"\[0/2\] .* 0%  elapsed 5.0 s$", lines[0].rstrip()), lines[0]
+    assert re.match(r"\u25b6 a +5.0 s +hello$", lines[1].rstrip()), lines[1]
+    assert len(lines) == 2
+
+
+def test_render_keeps_to_the_terminal_and_cuts_long_lines() -> None:
+    board = full_board()
+    for i in range(30):
+        board.script_started(f"extra{i}", 1, 1100.0 + i, None)
+    board.apply([ev("script-output", 1190.0, "gcc", lines=["x" * 500])])
+    lines = rendered(board, now=1200.0, width=80, height=20).splitlines()
+    assert len(lines) <= 20
+    assert any(re.match(r"\.\.\. and \d+ more running", line) for line in lines)
+    assert all(len(line) <= 80 for line in lines)
+    assert "\u2026" in next(line for line in lines if "gcc" in line)
+
+
+def test_render_marks_a_script_past_its_expected_time() -> None:
+    board = Board(started=0.0)
+    board.begin(Plan([script("gcc")]))
+    board.script_started("gcc", 1, 0.0, 60.0)
+    console = Console(record=True, width=100, force_terminal=True, color_system="standard",
+                      file=io.StringIO())
+    console.print(render(board.view(now=90.0)))
+    assert "\x1b[31m / 1m00s" in console.export_text(styles=True)
+
+
+def test_sizes_for_people() -> None:
+    assert [size(n) for n in (512, 3 << 10, 1.5 * (1 << 30), 5 << 40)] == [
+        "512B", "3.0K", "1.5G", "5.0T"]
+
+
+# -- the dashboard object, on a recording console ---------------------------------------------
+
+
+@contextlib.contextmanager
+def dashboard_on(console: Console, board: Board) -> Iterator[Dashboard]:
+    # a long interval: the test redraws by hand, so nothing depends on timing
+    dashboard = Dashboard(io.StringIO(), board, interval=3600, console=console)
+    dashboard.start()
+    try:
+        yield dashboard
+    finally:
+        dashboard.stop()
+
+
+def test_dashboard_redraws_only_when_something_changed() -> None:
+    board = Board()
+    board.begin(Plan([script("a")]))
+    console = Console(file=io.StringIO(), force_terminal=True, width=100, height=30)
+    with dashboard_on(console, board) as dashboard:
+        assert dashboard._changed()
+        dashboard.redraw()
+        assert not dashboard._changed() or int(time.time() - board.started) > 0
+        board.script_started("a", 1, time.time(), None)
+        assert dashboard._changed()
+        dashboard.redraw()
+        assert dashboard.stats()["redraws"] == 2
+
+
+def test_dashboard_prints_lines_above_and_restores_the_cursor() -> None:
+    board = full_board()
+    out = io.StringIO()
+    console = Console(file=out, force_terminal=True, width=100, height=30)
+    with dashboard_on(console, board) as dashboard:
+        dashboard.redraw()
+        dashboard.lines([finish_line(1, 4, ScriptResult("prep", Status.PASSED))])
+        dashboard.raw("lfsplug: warning: \x1b[33mlow\x1b[0m")
+    raw = out.getvalue()
+    assert "\x1b[?25l" in raw  # the cursor was hidden while the board was up
+    assert raw.rindex("\x1b[?25h") > raw.rindex("\x1b[?25l")  # and is shown again
+    assert "[1/4] passed  prep" in raw
+    assert "gcc" in raw
+
+
+# -- the dashboard in a real terminal -----------------------------------------------------------
+
+TMUX = shutil.which("tmux")
+needs_tmux = pytest.mark.skipif(TMUX is None, reason="tmux is not installed")
+
+#: A stand-in for the monitor plugin, loaded with -p: at each script start a system sample, a
+#: progress event with an ETA and an alert, as the monitor's contract gives them.
+FAKE_MONITOR = '''
+import time
+
+import lfsplug
+from lfsplug import Alert, Priority, Sample
+
+
+@lfsplug.hookimpl
+def lfsplug_script_start(session, script, attempt):
+    now = time.time()
+    session.sample(Sample(now, {"cpu_percent": 42.0, "mem_percent": 37.0,
+                                "mem_available": 3 << 30, "load1": 1.5,
+                                "disk_percent:lfs": 81.0, "disk_free:lfs": 5 << 30}))
+    session.emit("progress", None, Priority.PROGRESS, done=0, total=3, elapsed=1.0,
+                 eta=1234.0, bound=600.0, sbu_seconds=None, phases={}, running={})
+    session.alert(Alert("disk", "warn", f"lfs is filling up ({script.name})", now))
+'''
+
+
+def wait_for_go(go: Path, first: str) -> str:
+    return f"echo '{first}'\nwhile [ ! -e {go} ]; do sleep 0.05; done\necho finished"
+
+
+class Tmux:
+    """A tmux server of the test's own (its own socket), with one pane running a command."""
+
+    def __init__(self, where: Path, width: int = 120, height: int = 40) -> None:
+        assert TMUX is not None
+        self.argv = [TMUX, "-S", str(where / "tmux.sock"), "-f", "/dev/null"]
+        self.width, self.height = width, height
+
+    def __call__(self, *args: str) -> str:
+        done = subprocess.run([*self.argv, *args], capture_output=True, text=True, check=True,
+                              timeout=30)
+        return done.stdout
+
+    def start(self, cwd: Path, argv: list[str], env: dict[str, str]) -> None:
+        """Run ``argv`` in the pane; a shell around it prints its exit status and keeps the
+        pane open, so that the screen can still be read afterwards."""
+        unset = " ".join(f"-u {name}" for name in ("NO_COLOR", "LFSPLUG_ADDOPTS",
+                                                   "LFSPLUG_PLUGINS", "COLUMNS", "LINES"))
+        assigned = " ".join(f"{k}={shlex.quote(v)}" for k, v in env.items())
+        # the shell outlives a Ctrl-C (a trap with a command is reset to the default in
+        # the child, so lfsplug gets the signal as a user's build would)
+        line = (f"trap true INT; env {unset} {assigned} {shlex.join(argv)}; echo EXIT=$?; "
+                f"sleep 600")
+        self("new-session", "-d", "-s", "t", "-x", str(self.width), "-y", str(self.height),
+             "-c", str(cwd), "sh", "-c", line)
+
+    def screen(self) -> str:
+        return self("capture-pane", "-p", "-t", "t")
+
+    def wait_for(self, *texts: str, timeout: float = 60.0) -> str:
+        """The screen once every text is on it (the test fails after ``timeout`` s)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            screen = self.screen()
+            if all(text in screen for text in texts):
+                return screen
+            if time.monotonic() > deadline:
+                missing = [t for t in texts if t not in screen]
+                pytest.fail(f"not on the screen: {missing}\n{screen}")
+            time.sleep(0.1)
+
+    def cursor_visible(self) -> bool:
+        return self("display-message", "-p", "-t", "t", "#{cursor_flag}").strip() == "1"
+
+    def close(self) -> None:
+        with contextlib.suppress(subprocess.SubprocessError):
+            self("kill-server")
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[Tmux]:
+    server = Tmux(tmp_path)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def lfsplug_argv(*args: str) -> list[str]:
+    return [sys.executable, "-m", "lfsplug", "run", *args, "--shellcheck", "off",
+            "--host-check", "off"]
+
+
+@needs_tmux
+def test_dashboard_in_tmux_shows_rows_gauges_alerts_then_the_summary(
+    lfsplugger: Lfsplugger, tmux: Tmux
+) -> None:
+    go = lfsplugger.path / "GO"
+    lfsplugger.make_tree({
+        "s/01-prep.sh": "# lfsplug: phase=cross\necho prepared",
+        "s/02-gcc.sh": "# lfsplug: phase=temp\n" + wait_for_go(go, "compiling gcc/tree.c"),
+        "s/03-glibc.sh": "# lfsplug: phase=temp\n" + wait_for_go(go, "compiling malloc.c"),
+        "fakemon.py": FAKE_MONITOR,
+    })
+    # the stand-in alone gives the figures: the real monitor's would overwrite them
+    tmux.start(lfsplugger.path, lfsplug_argv("s", "-p", "fakemon", "-p", "no:monitor",
+                                             "--order", "graph", "-j", "2"),
+               {"PYTHONPATH": str(lfsplugger.path)})
+    screen = tmux.wait_for("\u25b6 gcc", "\u25b6 glibc", "compiling gcc/tree.c",
+                           "compiling malloc.c")
+    screen = tmux.wait_for("[1/3]", "ETA", "disk lfs", "lfs is filling up (glibc)")
+    lines = screen.splitlines()
+    assert "[1/3] passed  prep" in screen  # the record, above the board
+    board = lines[next(i for i, line in enumerate(lines) if line.startswith("[1/3] \u2501")):]
+    assert board[1].startswith("phases  cross 1/1  temp 0/2")
+    rows = [line for line in board if line.startswith("\u25b6 ")]
+    assert len(rows) == 2 and all(line.endswith(".c") for line in (r.rstrip() for r in rows))
+    assert any(line.startswith("cpu ") and "42%" in line and "disk lfs" in line
+               for line in board)
+    assert not tmux.cursor_visible()
+    go.touch()
+    screen = tmux.wait_for("EXIT=")
+    assert "EXIT=0" in screen
+    assert re.search(r"^==== 3 passed in .* ====$", screen, re.M), screen
+    assert "\u25b6" not in screen  # the board left the screen
+    assert screen.count("lfsplug: warning: disk warn: lfs is filling up") == 3
+    assert "Traceback" not in screen
+    assert tmux.cursor_visible()
+
+
+def monitor_installed() -> bool:
+    from importlib.metadata import entry_points
+
+    return any(ep.name == "monitor" for ep in entry_points(group="lfsplug"))
+
+
+@needs_tmux
+@pytest.mark.skipif(not monitor_installed(), reason="the monitor plugin is not installed")
+def test_dashboard_in_tmux_with_the_real_monitor(lfsplugger: Lfsplugger, tmux: Tmux) -> None:
+    go = lfsplugger.path / "GO"
+    lfsplugger.make_tree({"01-a.sh": wait_for_go(go, "sampled"), "02-b.sh": "true"})
+    tmux.start(lfsplugger.path, lfsplug_argv(".", "-p", "monitor"), {})
+    screen = tmux.wait_for("\u25b6 a", "sampled", "cpu ", "mem ", "disk state ")
+    row = next(line for line in screen.splitlines() if line.startswith("\u25b6 a"))
+    assert re.search(r"cpu +\d+% rss [\d.]+[BKMG] sampled", row), row  # its process tree
+    go.touch()
+    screen = tmux.wait_for("EXIT=")
+    assert "EXIT=0" in screen and re.search(r"^==== 2 passed in .* ====$", screen, re.M)
+    assert tmux.cursor_visible()
+
+
+@needs_tmux
+def test_dashboard_in_tmux_ends_cleanly_on_ctrl_c(lfsplugger: Lfsplugger, tmux: Tmux) -> None:
+    go = lfsplugger.path / "GO"  # never made: only the interrupts end the script
+    lfsplugger.make_tree({"01-wait.sh": wait_for_go(go, "waiting for godot"), "02-b.sh": "true"})
+    tmux.start(lfsplugger.path, lfsplug_argv("."), {})
+    tmux.wait_for("\u25b6 wait", "waiting for godot")
+    tmux("send-keys", "-t", "t", "C-c")
+    # the first: no new script starts, this one goes on; the scheduler says so through
+    # click.echo, which must land above the board, whole
+    screen = tmux.wait_for("stopping: interrupted", "\u25b6 wait")
+    assert re.search(r"^lfsplug: interrupted: no new script starts; waiting for 1 running "
+                     r"script to finish", screen, re.M), screen
+    assert screen.count("\u25b6 wait") == 1  # nothing wrote into the board
+    tmux("send-keys", "-t", "t", "C-c")
+    screen = tmux.wait_for("EXIT=")
+    assert "EXIT=2" in screen
+    assert "interrupted: running scripts were ended" in screen
+    assert re.search(r"^==== 1 failed, 1 not-run in .* ====$", screen, re.M), screen
+    assert "\u25b6" not in screen and "Traceback" not in screen
+    assert tmux.cursor_visible()
+
+
+def run_in_pty(cwd: Path, argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """Run ``argv`` with a pseudo-terminal as its standard output and error (120x40); return
+    the exit status and everything it wrote, escape sequences included."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+    child_env = {k: v for k, v in os.environ.items()
+                 if k not in ("NO_COLOR", "LFSPLUG_ADDOPTS", "LFSPLUG_PLUGINS", "COLUMNS",
+                              "LINES")}
+    child_env.update(env)
+    proc = subprocess.Popen(argv, cwd=cwd, env=child_env, stdin=subprocess.DEVNULL,
+                            stdout=follower, stderr=follower)
+    os.close(follower)
+    chunks = []
+    while True:
+        ready, _, _ = select.select([leader], [], [], 120)
+        if not ready:
+            proc.kill()
+            break
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: every writer closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    return proc.wait(timeout=60), b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_dashboard_on_a_pty_hides_then_restores_the_cursor(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo building; sleep 0.5", "02-b.sh": "exit 3"})
+    code, raw = run_in_pty(lfsplugger.path, lfsplug_argv("."), {"TERM": "xterm-256color"})
+    assert code == 1
+    assert "\x1b[?25l" in raw and raw.rindex("\x1b[?25h") > raw.rindex("\x1b[?25l")
+    plain = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", raw)
+    assert "\u25b6 a" in plain  # the board was drawn
+    assert "[1/2] passed  a" in plain and "b: failed (exit status 3)" in plain
+    assert re.search(r"==== 1 passed, 1 failed in .* ====", plain)
+    assert "start   a" not in plain  # start lines are plain mode's
+
+
+@pytest.mark.parametrize("env", [{"TERM": "dumb"}, {"TERM": "xterm", "NO_COLOR": "1"}],
+                         ids=["TERM=dumb", "NO_COLOR"])
+def test_plain_mode_on_a_terminal_without_colours(lfsplugger: Lfsplugger,
+                                                  env: dict[str, str]) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    code, raw = run_in_pty(lfsplugger.path, lfsplug_argv("."), env)
+    assert code == 0
+    assert "\x1b" not in raw
+    assert "[1/1] start   a\r\n[1/1] passed  a" in raw
+
+
+def test_plain_option_on_a_terminal_keeps_colours(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    code, raw = run_in_pty(lfsplugger.path, lfsplug_argv(".", "--plain"), {"TERM": "xterm"})
+    assert code == 0
+    assert "\x1b[?25l" not in raw  # no live display
+    assert "\x1b[32m[1/1] passed  a" in raw

@@ -1,135 +1,112 @@
-"""The terminal reporter: a header, a line per script start and finish, failures with their log
-tail and log path, and a summary. ``-p no:terminal`` builds quietly."""
+"""The terminal: a live dashboard on a terminal, plain lines elsewhere, logging, the summary.
+
+``lfsplug run`` on a terminal draws a dashboard with rich (:mod:`.live`, :mod:`.render`):
+overall and per-phase progress with elapsed time, ETA and critical-path bound, a row per running
+script, CPU/memory/disk gauges and the latest alerts. In a pipe, in CI, with ``--plain``,
+``NO_COLOR`` or ``TERM=dumb`` it prints plain lines instead, with a heartbeat when nothing was
+printed for a while (:mod:`.plain`). Both print the same lines for finished scripts, failures
+and the summary (:mod:`.lines`), from one reporter object (:mod:`.reporter`). lfsplug's own log
+messages go through colorlog on a terminal (:mod:`.logs`), for every command.
+
+This module is the gate: options, the choice of mode, and registering the reporter for ``run``.
+``-p no:terminal`` builds quietly. docs/terminal.md describes it for users.
+"""
 
 from __future__ import annotations
 
-import platform
+import logging
+import os
 import sys
-import time
 from typing import TYPE_CHECKING, TextIO
 
-import click
-
-import lfsplug
-from lfsplug import Script, ScriptResult, Status, hookimpl
-from lfsplug.text import format_duration
+from lfsplug import StashKey, UsageError, hookimpl
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug.config import Config, OptionParser
+    from lfsplug_terminal.logs import Installed
+    from lfsplug_terminal.reporter import Settings
 
 REPORTER = "terminalreporter"
-TAIL_SHOWN = 20
-_COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow",
-            Status.NOT_RUN: "white"}
+DEFAULT_HEARTBEAT = 60.0
+_LOGGING: StashKey[Installed] = StashKey()
 
 
+def seconds_or_off(text: str) -> float:
+    """An option type: seconds above zero, or 0 for never (``--heartbeat 0``)."""
+    value = float(text)
+    if not (0 <= value < float("inf")):
+        raise ValueError(f"{text!r} is not a number of seconds (0 turns it off)")
+    return value
 
 
-class TerminalReporter:
-    """Prints the progress of a ``run`` as plain lines."""
+@hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption("--plain", commands=("run",), action="store_true",
+                     help="print plain lines, no live dashboard, even on a terminal")
+    parser.addoption("--heartbeat", commands=("run",), type=seconds_or_off,
+                     default=DEFAULT_HEARTBEAT, metavar="S",
+                     help="in plain mode, say what is running when nothing was printed for S "
+                          "seconds (0: never)")
+    parser.addoption("-v", "--verbose", commands=("run",), action="store_true",
+                     help="show debug messages; in plain mode also every line the scripts "
+                          "print, after their name")
+    parser.addoption("-q", "--quiet", commands=("run",), action="store_true",
+                     help="print only failures, warnings and the summary")
 
-    def __init__(self, config: Config, out: TextIO | None = None) -> None:
-        self.config = config
-        self.out = out or sys.stdout
-        self.colour = self.out.isatty()
-        self.total = 0
-        self.done = 0
-        self.begun = 0
-        self.started = time.time()
 
-    def write(self, text: str = "", **style: object) -> None:
-        if self.colour and style:
-            text = click.style(text, **style)  # type: ignore[arg-type]
-        self.out.write(text + "\n")
-        self.out.flush()
+def wants_colour(stream: TextIO) -> bool:
+    """Colours on a terminal, unless ``NO_COLOR`` is set or ``TERM`` is ``dumb`` (or unset)."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "dumb") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
 
-    def _counter(self, count: int) -> str:
-        width = len(str(self.total))
-        return f"[{count:>{width}}/{self.total}]"
 
-    @hookimpl
-    def lfsplug_sessionstart(self, session: Session) -> None:
-        self.started = session.started
-        self.write(f"lfsplug {lfsplug.__version__}, python {platform.python_version()}, "
-                   f"state in {session.config.state_dir}", bold=True)
-        rows = self.config.pluginmanager.describe()
-        names = [r["name"] + (f"-{r['version']}" if r["version"] else "")
-                 for r in rows if r["origin"] not in ("kernel", "internal")]
-        self.write("plugins: " + ", ".join(names))
-        for lines in self.config.hook.lfsplug_report_header(config=self.config):
-            for line in [lines] if isinstance(lines, str) else lines:
-                self.write(line)
+def settings_for(config: Config, out: TextIO) -> Settings:
+    """The mode, colours, heartbeat and verbosity of a ``run``."""
+    from lfsplug_terminal.reporter import Settings
 
-    @hookimpl
-    def lfsplug_collection_finish(self, session: Session) -> None:
-        self.total = len(session.scripts)
-        noun = "script" if self.total == 1 else "scripts"
-        self.write(f"found {self.total} {noun} under "
-                   + ", ".join(str(p) for p in session.config.paths))
-
-    @hookimpl
-    def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
-        again = f" (attempt {attempt})" if attempt > 1 else ""
-        if attempt == 1:
-            self.begun += 1
-        self.write(f"{self._counter(self.begun)} start   {script.name}{again}")
-
-    @hookimpl
-    def lfsplug_script_finish(self, session: Session, script: Script,
-                              result: ScriptResult) -> None:
-        self.done += 1
-        status = str(result.status)
-        extra = " (unchanged, from an earlier run)" if result.cached else ""
-        if result.status is Status.FAILED:
-            code = (f"signal {result.signal}" if result.signal
-                    else f"exit status {result.exit_code}")
-            extra = f" ({result.message or code})"
-        elif result.status is Status.SKIPPED and result.message:
-            extra = f" ({result.message})"
-        self.write(f"{self._counter(self.done)} {status:<7} {script.name}  "
-                   f"{format_duration(result.duration)}{extra}", fg=_COLOURS[result.status])
-        if result.status is Status.FAILED:
-            self._failure(script, result)
-
-    def _failure(self, script: Script, result: ScriptResult) -> None:
-        tail = result.tail[-TAIL_SHOWN:]
-        if tail:
-            self.write(f"---- last {len(tail)} lines of {script.name} ----", fg="red")
-            for line in tail:
-                self.write("    " + line)
-        if result.log_path:
-            self.write(f"---- full log: {result.log_path}", fg="red")
-
-    @hookimpl
-    def lfsplug_sessionfinish(self, session: Session, exitstatus: int) -> None:
-        if not session.results:
-            return
-        failed = [r for r in session.results.values() if r.status is Status.FAILED]
-        if session.interrupted:
-            self.write("interrupted: running scripts were ended", fg="yellow")
-        elif session.shouldstop:
-            self.write(f"stopped: {session.shouldstop}")
-        self.config.hook.lfsplug_terminal_summary(session=session, exitstatus=exitstatus,
-                                                  write=self.write)
-        for result in failed:
-            label = f" [{result.failure_class}]" if result.failure_class else ""
-            self.write(f"FAILED {result.name}{label}: log {result.log_path}", fg="red")
-        counts = session.counts()
-        parts = [f"{n} {status}" for status, n in counts.items() if n]
-        elapsed = format_duration(time.time() - self.started)
-        colour = "red" if failed or exitstatus else "green"
-        self.write(f"==== {', '.join(parts)} in {elapsed} ====", fg=colour, bold=True)
+    verbose, quiet = config.getoption("verbose", False), config.getoption("quiet", False)
+    if verbose and quiet:
+        raise UsageError("--verbose and --quiet: give one or the other")
+    colour = wants_colour(out)
+    heartbeat = float(config.getoption("heartbeat", DEFAULT_HEARTBEAT) or 0)
+    return Settings(
+        dashboard=colour and not config.getoption("plain", False),
+        colour=colour,
+        heartbeat=heartbeat or None,
+        verbosity=1 if verbose else (-1 if quiet else 0),
+    )
 
 
 @hookimpl
 def lfsplug_configure(config: Config) -> None:
-    if config.command == "run":
-        config.pluginmanager.register(TerminalReporter(config), REPORTER)
+    from lfsplug_terminal import logs
+
+    if config.command != "run":
+        config.stash[_LOGGING] = logs.install(logging.INFO, wants_colour(sys.stderr))
+        return
+    from lfsplug_terminal.reporter import TerminalReporter
+
+    settings = settings_for(config, sys.stdout)
+    reporter = TerminalReporter(config, settings, sys.stdout, sys.stderr)
+    level = {-1: logging.WARNING, 0: logging.INFO, 1: logging.DEBUG}[settings.verbosity]
+    config.stash[_LOGGING] = logs.install(level, wants_colour(sys.stderr),
+                                          reporter.output.raw)
+    config.pluginmanager.register(reporter, REPORTER)
 
 
 @hookimpl
 def lfsplug_unconfigure(config: Config) -> None:
     reporter = config.pluginmanager.get_plugin(REPORTER)
     if reporter is not None:
+        reporter.close()
         config.pluginmanager.unregister(reporter)
+    installed = config.stash.get(_LOGGING)
+    if installed is not None:
+        from lfsplug_terminal.logs import uninstall
+
+        uninstall(installed)
+        del config.stash[_LOGGING]

@@ -1,0 +1,243 @@
+"""The board: what the terminal knows about the build, fed by hooks and events, read by the
+dashboard's refresh thread and plain mode's heartbeat.
+
+Hooks (``lfsplug_script_start``/``finish``, from scheduler threads) and event batches (from the
+bus's thread) change it under one lock and bump :attr:`Board.version`; a reader takes a
+:class:`View`, a copy made under the lock, and renders that without holding anything. Nothing
+here depends on the monitor plugin: counts, phases and running scripts come from the build
+itself; the ETA, the critical-path bound, the gauges and the alerts appear when events bring
+them (``progress``, ``sample``, ``alert``).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from typing import Any
+
+from lfsplug import Event, Plan, ScriptResult, Status
+from lfsplug_terminal.lines import RunningInfo, printable
+
+ALERTS_KEPT = 5
+
+
+@dataclass
+class Row:
+    """One running script: its attempt, when it started, how long it should take, what it
+    printed last and, with a monitor, what its processes use."""
+
+    name: str
+    started: float
+    attempt: int = 1
+    expected: float | None = None
+    last_line: str = ""
+    cpu_percent: float | None = None
+    rss: float | None = None
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class AlertEntry:
+    time: float
+    kind: str
+    level: str
+    message: str
+
+
+@dataclass
+class View:
+    """A consistent copy of the board at one moment (``now``), for rendering."""
+
+    now: float
+    started: float
+    total: int
+    done: int
+    counts: dict[str, int]
+    reused: int
+    phases: list[tuple[str, int, int]]
+    rows: list[Row]
+    system: dict[str, float]
+    alerts: list[AlertEntry]
+    eta: float | None = None
+    bound: float | None = None
+    sbu_seconds: float | None = None
+    stopping: str | None = None
+
+    @property
+    def elapsed(self) -> float:
+        return max(0.0, self.now - self.started)
+
+    def running(self) -> list[RunningInfo]:
+        return [RunningInfo(r.name, max(0.0, self.now - r.started), r.expected)
+                for r in self.rows]
+
+
+@dataclass
+class _Progress:
+    """The monitor's latest ``progress`` figures, as deadlines so that they count down."""
+
+    eta_at: float | None = None
+    bound_at: float | None = None
+    sbu_seconds: float | None = None
+
+
+class Board:
+    """The build as the terminal shows it; safe to change and read from any thread."""
+
+    def __init__(self, started: float | None = None) -> None:
+        self.lock = threading.Lock()
+        #: bumped by every change: the dashboard redraws when it moved
+        self.version = 0
+        self.started = started if started is not None else time.time()
+        self.total = 0
+        self.done = 0
+        self.counts: dict[str, int] = {str(s): 0 for s in Status}
+        self.reused = 0
+        self.phase_of: dict[str, str] = {}
+        self.phases: dict[str, list[int]] = {}  # phase -> [done, total], in plan order
+        self.rows: dict[str, Row] = {}
+        self.system: dict[str, float] = {}
+        self.alerts: deque[AlertEntry] = deque(maxlen=ALERTS_KEPT)
+        self.progress = _Progress()
+        self.stopping: str | None = None
+        #: the events of each kind seen (the benchmark and tests read it)
+        self.seen: dict[str, int] = {}
+
+    # -- from hooks ----------------------------------------------------------------------------
+
+    def begin(self, plan: Plan, started: float | None = None) -> None:
+        """The plan is known: the total and the phases."""
+        with self.lock:
+            if started is not None:
+                self.started = started
+            self.total = len(plan.scripts)
+            self.phase_of = {s.name: s.phase for s in plan.scripts if s.phase}
+            self.phases = {}
+            for phase in self.phase_of.values():
+                self.phases.setdefault(phase, [0, 0])[1] += 1
+            self.version += 1
+
+    def script_started(self, name: str, attempt: int, started: float,
+                       expected: float | None) -> None:
+        with self.lock:
+            row = self.rows.get(name)
+            if row is None:
+                self.rows[name] = Row(name, started, attempt, expected)
+            else:  # a retry: same row, new clock
+                row.started, row.attempt, row.note = started, attempt, ""
+                row.expected = expected if expected is not None else row.expected
+            self.version += 1
+
+    def script_finished(self, result: ScriptResult) -> int:
+        """Count a final result; returns how many scripts are done now."""
+        with self.lock:
+            self.rows.pop(result.name, None)
+            self.done += 1
+            self.counts[str(result.status)] += 1
+            if result.cached:
+                self.reused += 1
+            phase = self.phase_of.get(result.name)
+            if phase is not None:
+                self.phases[phase][0] += 1
+            self.version += 1
+            return self.done
+
+    # -- from the bus --------------------------------------------------------------------------
+
+    def apply(self, events: Iterable[Event], output: bool = True) -> None:
+        """Take what the board shows from a batch of events (``output``: keep each running
+        script's last line; plain mode does not show it, and skips the work)."""
+        changed = False
+        with self.lock:
+            seen = self.seen
+            for event in events:
+                kind = event.kind
+                seen[kind] = seen.get(kind, 0) + 1
+                if kind == "script-output":
+                    if output:
+                        changed = self._output(event) or changed
+                elif kind == "sample":
+                    changed = self._sample(event) or changed
+                else:
+                    changed = self._other(event) or changed
+            if changed:
+                self.version += 1
+
+    def _output(self, event: Event) -> bool:
+        row = self.rows.get(event.script or "")
+        lines = event.payload.get("lines")
+        if row is None or not lines:
+            return False
+        row.last_line = lines[-1]
+        return True
+
+    def _sample(self, event: Event) -> bool:
+        values: dict[str, Any] = event.payload.get("values") or {}
+        if event.script is None:
+            self.system = dict(values)
+            return True
+        row = self.rows.get(event.script)
+        if row is None:
+            return False
+        row.cpu_percent = values.get("cpu_percent")
+        row.rss = values.get("rss")
+        return True
+
+    def _other(self, event: Event) -> bool:
+        payload = event.payload
+        if event.kind == "progress":
+            now = event.time
+            eta, bound = payload.get("eta"), payload.get("bound")
+            self.progress = _Progress(
+                None if eta is None else now + float(eta),
+                None if bound is None else now + float(bound),
+                payload.get("sbu_seconds"),
+            )
+            return True
+        if event.kind == "alert":
+            self.alerts.appendleft(AlertEntry(event.time, str(payload.get("alert")),
+                                              str(payload.get("level")),
+                                              str(payload.get("message"))))
+            return True
+        if event.kind == "stop":
+            self.stopping = str(payload.get("reason"))
+            return True
+        if event.kind == "script-retry":
+            row = self.rows.get(event.script or "")
+            if row is not None:
+                row.note = f"retry after attempt {payload.get('attempt')}"
+                return True
+        return False
+
+    # -- for readers ---------------------------------------------------------------------------
+
+    def view(self, now: float | None = None) -> View:
+        """A copy of everything shown, taken under the lock."""
+        now = time.time() if now is None else now
+        with self.lock:
+            progress = self.progress
+            return View(
+                now=now,
+                started=self.started,
+                total=self.total,
+                done=self.done,
+                counts=dict(self.counts),
+                reused=self.reused,
+                phases=[(name, d, t) for name, (d, t) in self.phases.items()],
+                rows=[replace(row, last_line=printable(row.last_line))
+                      for row in self.rows.values()],
+                system=dict(self.system),
+                alerts=list(self.alerts),
+                eta=_remaining(progress.eta_at, now),
+                bound=_remaining(progress.bound_at, now),
+                sbu_seconds=progress.sbu_seconds,
+                stopping=self.stopping,
+            )
+
+
+def _remaining(deadline: float | None, now: float) -> float | None:
+    return None if deadline is None else max(0.0, deadline - now)
+

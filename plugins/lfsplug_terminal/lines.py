@@ -1,0 +1,162 @@
+"""The text of every line the terminal prints, shared by the dashboard and plain mode.
+
+Pure functions of records and numbers, so that both modes say the same thing in the same words
+and tests can check a line without running a build. A line comes with a :data:`Style` (click's
+``style`` keywords: ``fg``, ``bold``), which each output turns into its own colours.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lfsplug import Alert, ScriptResult, Status
+from lfsplug.text import format_duration
+
+#: click.style keywords (``{"fg": "red", "bold": True}``); empty for no style
+Style = dict[str, Any]
+
+TAIL_SHOWN = 20
+STATUS_COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow",
+                  Status.NOT_RUN: "white"}
+ALERT_COLOURS = {"clear": "green", "warn": "yellow", "stop": "red", "halt": "red"}
+
+# ANSI escape sequences (CSI, OSC and two-character ones) and the other control characters a
+# build's output carries (colours from gcc or ninja, \r progress meters, bells)
+_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+_CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+
+
+@dataclass
+class Line:
+    """One line to print, and how."""
+
+    text: str
+    style: Style = field(default_factory=dict)
+
+
+def printable(text: str) -> str:
+    """A script's output line as a terminal should show it: what the last ``\\r`` left, with
+    escape sequences and control characters removed and tabs as spaces."""
+    if "\r" in text:
+        text = next((part for part in reversed(text.split("\r")) if part), "")
+    if "\x1b" in text:
+        text = _ESCAPES.sub("", text)
+    return _CONTROLS.sub("", text.expandtabs(4)) if not text.isprintable() else text
+
+
+def counter(count: int, total: int) -> str:
+    """``[ 3/10]``: the count padded to the width of the total."""
+    width = len(str(total))
+    return f"[{count:>{width}}/{total}]"
+
+
+def start_line(begun: int, total: int, name: str, attempt: int) -> Line:
+    again = f" (attempt {attempt})" if attempt > 1 else ""
+    return Line(f"{counter(begun, total)} start   {name}{again}")
+
+
+def finish_line(done: int, total: int, result: ScriptResult) -> Line:
+    """``[2/2] failed  bad  0.1 s (exit status 4)``."""
+    extra = " (unchanged, from an earlier run)" if result.cached else ""
+    if result.status is Status.FAILED:
+        extra = f" ({result.message or failure_cause(result)})"
+    elif result.status is Status.SKIPPED and result.message:
+        extra = f" ({result.message})"
+    text = (f"{counter(done, total)} {result.status!s:<7} {result.name}  "
+            f"{format_duration(result.duration)}{extra}")
+    return Line(text, {"fg": STATUS_COLOURS[result.status]})
+
+
+def failure_cause(result: ScriptResult) -> str:
+    """``exit status 4`` or ``signal 9``."""
+    if result.signal:
+        return f"signal {result.signal}"
+    return f"exit status {result.exit_code}"
+
+
+def failure_block(result: ScriptResult, tail_shown: int = TAIL_SHOWN) -> list[Line]:
+    """The last lines of a failed script's output and the path of its full log."""
+    lines: list[Line] = []
+    tail = result.tail[-tail_shown:] if tail_shown > 0 else []
+    if tail:
+        lines.append(Line(f"---- last {len(tail)} lines of {result.name} ----", {"fg": "red"}))
+        lines.extend(Line("    " + printable(line)) for line in tail)
+    if result.log_path:
+        lines.append(Line(f"---- full log: {result.log_path}", {"fg": "red"}))
+    return lines
+
+
+def show_path(path: Path | None, base: Path | None = None) -> str:
+    """A path as a user would type it from ``base`` (the current directory): relative when
+    it lies below, else absolute."""
+    if path is None:
+        return "-"
+    base = base or Path.cwd()
+    try:
+        return os.fspath(path.relative_to(base))
+    except ValueError:
+        return os.fspath(path)
+
+
+def summary_failure(result: ScriptResult, dash: str = "\u2014", base: Path | None = None) -> Line:
+    """Portage-style: ``gcc: failed (oom) — see .lfsplug/logs/gcc.log``; the class a plugin
+    gave the failure, else what ended it."""
+    why = result.failure_class or result.message or failure_cause(result)
+    text = f"{result.name}: failed ({why}) {dash} see {show_path(result.log_path, base)}"
+    return Line(text, {"fg": "red"})
+
+
+def totals_line(counts: dict[str, int], reused: int, elapsed: float, bad: bool) -> Line:
+    """``==== 3 passed, 1 failed in 2m05s (2 reused from earlier runs) ====``."""
+    parts = [f"{n} {status}" for status, n in counts.items() if n]
+    again = f" ({reused} reused from earlier runs)" if reused else ""
+    text = f"==== {', '.join(parts) or 'nothing run'} in {format_duration(elapsed)}{again} ===="
+    return Line(text, {"fg": "red" if bad else "green", "bold": True})
+
+
+def alert_text(alert: Alert | dict[str, Any]) -> str:
+    """``disk warn: /mnt/lfs has 4.2 GiB free`` from an Alert or an ``alert`` event's payload."""
+    if isinstance(alert, Alert):
+        kind, level, message = alert.kind, alert.level, alert.message
+    else:
+        kind, level, message = (str(alert.get(key)) for key in ("alert", "level", "message"))
+    return f"{kind} {level}: {message}"
+
+
+@dataclass(frozen=True)
+class RunningInfo:
+    """What the heartbeat says of one running script."""
+
+    name: str
+    elapsed: float
+    expected: float | None = None
+
+
+def heartbeat_line(done: int, total: int, elapsed: float, running: Sequence[RunningInfo],
+                   eta: float | None) -> Line:
+    """``[3/10] still building after 12m30s: gcc 4m02s of ~5m00s, binutils 1m00s; ETA 25m00s``."""
+    shown = ", ".join(_running_text(r) for r in running) or "nothing running"
+    tail = f"; ETA {format_duration(eta)}" if eta is not None else ""
+    return Line(f"{counter(done, total)} still building after {format_duration(elapsed)}: "
+                f"{shown}{tail}", {"fg": "cyan"})
+
+
+def _running_text(info: RunningInfo) -> str:
+    expected = f" of ~{format_duration(info.expected)}" if info.expected else ""
+    return f"{info.name} {format_duration(info.elapsed)}{expected}"
+
+
+def encodable(text: str, encoding: str | None) -> bool:
+    """Whether a stream in ``encoding`` can take ``text`` (the summary's dash); a stream
+    without one (``io.StringIO``) takes any text."""
+    try:
+        text.encode(encoding or "utf-8")
+    except (UnicodeEncodeError, LookupError):
+        return False
+    return True
+

@@ -1,0 +1,210 @@
+"""The terminal reporter: one object per ``run``, subscribed to the build's hooks and events.
+
+It keeps a :class:`~lfsplug_terminal.board.Board` up to date and says what happens through an
+*output*: the live :class:`~lfsplug_terminal.live.Dashboard` on a terminal, or
+:class:`~lfsplug_terminal.plain.PlainOutput` elsewhere. Both print the same lines
+(:mod:`lfsplug_terminal.lines`): the header, a line per finished script (and, in plain mode, per
+start), a failure's log tail and log path, alerts, and the summary at the end.
+"""
+
+from __future__ import annotations
+
+import logging
+import platform
+import time
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TextIO
+
+import lfsplug
+from lfsplug import Event, Plan, Script, ScriptResult, Status, hookimpl
+from lfsplug_terminal.board import Board
+from lfsplug_terminal.lines import (
+    Line,
+    alert_text,
+    encodable,
+    failure_block,
+    finish_line,
+    start_line,
+    summary_failure,
+    totals_line,
+)
+
+if TYPE_CHECKING:
+    from lfsplug.config import Config
+    from lfsplug.session import Session
+
+log = logging.getLogger("lfsplug.terminal")
+
+ALERT_LEVELS = {"clear": logging.INFO, "warn": logging.WARNING, "stop": logging.ERROR,
+                "halt": logging.ERROR}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How the terminal shows a run, from the options and the environment."""
+
+    dashboard: bool
+    colour: bool
+    heartbeat: float | None
+    verbosity: int  # -1 quiet, 0 normal, 1 verbose
+
+
+class Output(Protocol):
+    """What the reporter needs of the dashboard and of plain mode alike."""
+
+    def lines(self, lines: Sequence[Line], err: bool = False) -> None: ...
+    def raw(self, text: str) -> None: ...
+    def start(self) -> None: ...
+    def stop(self) -> None: ...
+
+
+class TerminalReporter:
+    """Follows a ``run`` and shows it (see the module's docstring)."""
+
+    def __init__(self, config: Config, settings: Settings, out: TextIO, err: TextIO) -> None:
+        self.config = config
+        self.settings = settings
+        self.out = out
+        self.board = Board()
+        self.output: Output = self._make_output(out, err)
+        self.begun = 0
+        self.started = time.time()
+        self.expected: dict[str, float | None] = {}
+
+    def _make_output(self, out: TextIO, err: TextIO) -> Output:
+        if self.settings.dashboard:
+            from lfsplug_terminal.live import Dashboard  # rich only when a dashboard is drawn
+
+            return Dashboard(out, self.board)
+        from lfsplug_terminal.plain import PlainOutput
+
+        return PlainOutput(out, err, self.board, colour=self.settings.colour,
+                           heartbeat=self.settings.heartbeat)
+
+    @property
+    def quiet(self) -> bool:
+        return self.settings.verbosity < 0
+
+    def write(self, text: str = "", **style: object) -> None:
+        """Print one line (the ``write`` that ``lfsplug_terminal_summary`` receives)."""
+        self.output.lines([Line(text, dict(style))])
+
+    # -- before the build ----------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_sessionstart(self, session: Session) -> None:
+        self.started = self.board.started = session.started
+        if self.quiet:
+            return
+        lines = [Line(f"lfsplug {lfsplug.__version__}, python {platform.python_version()}, "
+                      f"state in {session.config.state_dir}", {"bold": True})]
+        rows = self.config.pluginmanager.describe()
+        names = [r["name"] + (f"-{r['version']}" if r["version"] else "")
+                 for r in rows if r["origin"] not in ("kernel", "internal")]
+        lines.append(Line("plugins: " + ", ".join(names)))
+        for given in self.config.hook.lfsplug_report_header(config=self.config):
+            lines.extend(Line(text) for text in ([given] if isinstance(given, str) else given))
+        self.output.lines(lines)
+
+    @hookimpl
+    def lfsplug_collection_finish(self, session: Session) -> None:
+        total = len(session.scripts)
+        with self.board.lock:
+            self.board.total = total
+        if not self.quiet:
+            noun = "script" if total == 1 else "scripts"
+            self.write(f"found {total} {noun} under "
+                       + ", ".join(str(p) for p in session.config.paths))
+
+    @hookimpl(wrapper=True)
+    def lfsplug_run_plan(self, session: Session, plan: Plan) -> Generator[None, bool | None,
+                                                                          bool | None]:
+        """The build runs inside this wrapper: the dashboard (or the heartbeat) is up exactly
+        while it runs, and comes down however it ends (a failure, Ctrl-C)."""
+        self.board.begin(plan, session.started)
+        self.output.start()
+        try:
+            return (yield)
+        finally:
+            self.output.stop()
+
+    # -- during the build ----------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
+        if attempt == 1:
+            self.begun += 1
+        self.board.script_started(script.name, attempt, time.time(), self._expected(script))
+        if not self.settings.dashboard and not self.quiet:
+            self.output.lines([start_line(self.begun, self.board.total, script.name, attempt)])
+
+    def _expected(self, script: Script) -> float | None:
+        if script.name not in self.expected:
+            self.expected[script.name] = self.config.hook.lfsplug_expected_duration(
+                script=script, config=self.config)
+        return self.expected[script.name]
+
+    @hookimpl
+    def lfsplug_script_output(self, session: Session, script: Script, lines: list[str]) -> None:
+        if self.settings.verbosity > 0 and not self.settings.dashboard:
+            self.output.lines([Line(f"{script.name}| {line}") for line in lines])
+
+    @hookimpl
+    def lfsplug_script_finish(self, session: Session, script: Script,
+                              result: ScriptResult) -> None:
+        done = self.board.script_finished(result)
+        failed = result.status is Status.FAILED
+        if self.quiet and not failed:
+            return
+        block = [finish_line(done, self.board.total, result)]
+        if failed:
+            block.extend(failure_block(result))
+        self.output.lines(block)
+
+    @hookimpl
+    def lfsplug_events(self, session: Session, events: list[Event]) -> None:
+        self.board.apply(events, output=self.settings.dashboard)
+        for event in events:
+            if event.kind in ("alert", "script-retry"):
+                _log_event(event)
+
+    # -- after the build -----------------------------------------------------------------------
+
+    @hookimpl
+    def lfsplug_sessionfinish(self, session: Session, exitstatus: int) -> None:
+        self.output.stop()
+        if not session.results:
+            return
+        if session.interrupted:
+            how = "running scripts were ended" if session.hard_stop else "no new script started"
+            self.write(f"interrupted: {how}", fg="yellow")
+        elif session.shouldstop:
+            self.write(f"stopped: {session.shouldstop}")
+        self.config.hook.lfsplug_terminal_summary(session=session, exitstatus=exitstatus,
+                                                  write=self.write)
+        failed = [r for r in session.results.values() if r.status is Status.FAILED]
+        dash = "\u2014" if encodable("\u2014", getattr(self.out, "encoding", None)) else "-"
+        base = self.config.invocation_dir
+        lines = [summary_failure(result, dash, base) for result in failed]
+        reused = sum(1 for r in session.results.values() if r.cached)
+        lines.append(totals_line(session.counts(), reused, time.time() - self.started,
+                                 bool(failed or exitstatus)))
+        self.output.lines(lines)
+
+    def close(self) -> None:
+        self.output.stop()
+
+
+def _log_event(event: Event) -> None:
+    payload = event.payload
+    if event.kind == "alert":
+        level = ALERT_LEVELS.get(str(payload.get("level")), logging.WARNING)
+        log.log(level, "%s", alert_text(payload))
+    else:
+        delay = float(payload.get("delay") or 0)
+        after = f" in {delay:g} s" if delay else ""
+        reason = f" ({payload['reason']})" if payload.get("reason") else ""
+        log.info("%s: attempt %s failed%s; trying again%s", event.script,
+                 payload.get("attempt"), reason, after)
+
