@@ -99,7 +99,7 @@ def test_failing_script_exit_1_names_script_and_log(lfsplugger: Lfsplugger) -> N
         "*failed  bad*exit status 7*",
         "*broken",
         f"*full log: {log}",
-        f"FAILED bad: log {log}",
+        "bad: failed (exit status 7) — see .lfsplug/logs/bad.log",
         "==== 1 passed, 1 failed, 1 not-run in *",
     ])
     assert result.statuses()["c"] == "not-run"
