@@ -69,12 +69,17 @@ class ProcessBook:
             if not self._made:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._made = True
-        tmp = self.folder / f".{pgid}.tmp"
+        # one write of a few dozen bytes; a note torn by a crash is skipped by end_orphans
         try:
-            tmp.write_text(json.dumps(note))
-            tmp.replace(self.folder / str(pgid))
+            fd = os.open(self.folder / str(pgid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError:
-            pass  # a read-only state directory: the run goes on, without this safety net
+            return  # a read-only state directory: the run goes on, without this safety net
+        try:
+            os.write(fd, json.dumps(note).encode())
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
 
     def remove(self, pgid: int) -> None:
         with contextlib.suppress(OSError):
