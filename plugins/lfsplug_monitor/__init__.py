@@ -46,7 +46,9 @@ def lfsplug_addoption(parser: OptionParser) -> None:
                           "(0.1 to 60; default 1, or [monitor] sample_interval)")
 
 
-@hookimpl
+# tryfirst: a mistake in [monitor] stops the command before other plugins set up (the
+# state plugin takes its run lock in its own configure)
+@hookimpl(tryfirst=True)
 def lfsplug_configure(config: Config) -> None:
     if config.command != "run" or config.getoption("dry_run", False):
         return

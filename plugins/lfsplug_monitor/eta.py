@@ -156,7 +156,8 @@ class Estimator:
         item = self.scripts.get(name)
         if item is not None and item.started is None:
             item.started = when
-        running = sum(1 for s in self.scripts.values() if s.started and not s.finished)
+        running = sum(1 for s in self.scripts.values()
+                      if s.started is not None and not s.finished)
         self.max_running = max(self.max_running, running)
 
     def finish(self, name: str, duration: float | None, ran: bool) -> None:
@@ -180,7 +181,8 @@ class Estimator:
         return counts
 
     def running(self) -> dict[str, float | None]:
-        return {s.name: s.expected for s in self.scripts.values() if s.started and not s.finished}
+        return {s.name: s.expected for s in self.scripts.values()
+                if s.started is not None and not s.finished}
 
     def _fill(self) -> dict[str, float] | None:
         """Every script's expected duration, unknown ones given the mean of the known (or of
@@ -196,17 +198,20 @@ class Estimator:
 
     def rate(self) -> float:
         """Actual over expected time of the scripts that ran to the end with an expectation,
-        leaving out those off by more than :data:`OUTLIER` times the overall rate."""
+        leaving out those whose own ratio is more than :data:`OUTLIER` times off the median
+        ratio (their history was wrong)."""
         pairs = [(s.actual, s.expected) for s in self.scripts.values()
                  if s.ran and s.actual is not None and s.expected]
         if not pairs:
             return 1.0
         overall = sum(a for a, _ in pairs) / sum(e for _, e in pairs)
-        if overall <= 0:
-            return 1.0
-        kept = [(a, e) for a, e in pairs if overall / OUTLIER <= a / e <= overall * OUTLIER]
+        # the typical script's ratio, which one wild figure cannot drag along
+        typical = statistics.median(a / e for a, e in pairs)
+        if typical <= 0:
+            return max(overall, 1e-6)
+        kept = [(a, e) for a, e in pairs if typical / OUTLIER <= a / e <= typical * OUTLIER]
         if not kept or sum(e for _, e in kept) <= 0:
-            return overall
+            return max(overall, 1e-6)
         return max(sum(a for a, _ in kept) / sum(e for _, e in kept), 1e-6)
 
     def _left(self, expected: Mapping[str, float], rate: float, now: float) -> dict[str, float]:

@@ -114,8 +114,9 @@ class Monitor:
         store: StateStore | None = open_store() if callable(open_store) else None
         return store
 
-    @property
     def history(self) -> History:
+        """Imported history, read once (a method, not a property: pluggy looks at every
+        attribute of a plugin when it is registered)."""
         if self._history is None:
             store = self._store()
             self._history = History(store.history() if store is not None else [])
@@ -131,8 +132,8 @@ class Monitor:
             if last is not None and last.started is not None and last.finished is not None:
                 self.sbu_seconds = max(last.finished - last.started, 1e-3)
                 self.sbu_source = f"{self.settings.sbu_script}, run {last.run_id}"
-            elif self.history.sbu_seconds:
-                self.sbu_seconds = self.history.sbu_seconds
+            elif self.history().sbu_seconds:
+                self.sbu_seconds = self.history().sbu_seconds
                 self.sbu_source = "imported history"
         return self.sbu_seconds
 
@@ -148,7 +149,8 @@ class Monitor:
     def borrowed_estimate(self, script: Script) -> float | None:
         """A script's expected duration from imported history (in SBU, scaled to this
         machine's SBU), else from its ``sbu=`` metadata; None when neither helps."""
-        sbu = self.history.sbu(script) if self.history else None
+        history = self.history()
+        sbu = history.sbu(script) if history else None
         if sbu is None:
             sbu = script.sbu
         if sbu is None:
@@ -157,7 +159,7 @@ class Monitor:
         if unit is not None:
             self.borrowed[script.name] = sbu
             return sbu * unit
-        return self.history.seconds(script) if self.history else None
+        return history.seconds(script) if history else None
 
     @hookimpl(wrapper=True)
     def lfsplug_expected_duration(

@@ -82,8 +82,11 @@ def parse_disk_rule(text: str) -> DiskRule:
         raise ValueError(f"{text!r}: ACTION must be WARN, STOP or HALT, not {action!r}")
     if not where or (where not in ("lfs", "sources", "state") and not where.startswith("/")):
         raise ValueError(f"{text!r}: DIR must be lfs, sources, state or an absolute path")
-    space_n = byte_size(space) if space else None
-    inodes_n = byte_size(inodes) if inodes else None
+    try:
+        space_n = byte_size(space) if space else None
+        inodes_n = byte_size(inodes) if inodes else None
+    except ValueError as exc:
+        raise ValueError(f"{text!r}: {exc}") from None
     if space_n is None and inodes_n is None:
         raise ValueError(f"{text!r}: give a SPACE or an INODES floor")
     return DiskRule(level, where, space_n, inodes_n)
@@ -163,7 +166,7 @@ def read_settings(config: Config) -> Settings:
     def where(key: str) -> str:
         return config.file.where(key, SECTION)
 
-    lfs = Path(str(config.getoption("lfs", "/mnt/lfs") or "/mnt/lfs"))
+    lfs = Path(str(config.getoption("lfs", "/mnt/lfs") or "/mnt/lfs")).absolute()
     sources = section.get("sources", str(lfs / "sources"))
     if not isinstance(sources, str) or not sources:
         raise UsageError(f"{where('sources')}: [{SECTION}] sources: expected a directory")
@@ -171,7 +174,7 @@ def read_settings(config: Config) -> Settings:
     if not isinstance(sbu_script, str) or not sbu_script:
         raise UsageError(f"{where('sbu_script')}: [{SECTION}] sbu_script: expected a name")
     disk = _disk_rules(config, section)
-    watch = {"lfs": lfs, "sources": Path(sources), "state": config.state_dir}
+    watch = {"lfs": lfs, "sources": lfs / sources, "state": config.state_dir}
     for rule in disk:
         if rule.dir.startswith("/"):
             watch.setdefault(rule.dir, Path(rule.dir))

@@ -1,0 +1,571 @@
+"""The monitor plugin: samples, alerts with hysteresis, disk STOP and HALT, per-script figures,
+SBU, expected durations from imported history, and the ETA."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import re
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+import lfsplug
+from lfsplug import Edge, Plan, Script
+from lfsplug.testing import Lfsplugger, RunResult
+from lfsplug_monitor import eta as eta_module
+from lfsplug_monitor import sampler as sampler_module
+from lfsplug_monitor.eta import Estimator, History, median_relative_error
+from lfsplug_monitor.guards import Crossing, LevelGuard, OnceGuard
+from lfsplug_monitor.sampler import read_psi
+from lfsplug_monitor.settings import DiskRule, parse_disk_rule
+from lfsplug_monitor.stats import Series, percentile
+from lfsplug_state.store import HistoryEntry, StateStore
+
+RUN = ("run", "--shellcheck", "off", "--host-check", "off", "--sample-interval", "0.1")
+REPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "jhalfs-sbu-reports"
+SYSTEM_KEYS = {"cpu_percent", "mem_percent", "mem_available", "swap_percent", "load1"}
+SCRIPT_KEYS = {"cpu_percent", "rss", "procs", "read_bytes", "write_bytes"}
+GiB, MiB = 1024**3, 1024**2
+
+
+# -- helpers -----------------------------------------------------------------------------------
+
+
+def fake_statvfs(free: int, used: int = 0, inodes: int = 1_000_000) -> os.statvfs_result:
+    frsize = 4096
+    bfree = free // frsize
+    return os.statvfs_result((frsize, frsize, (free + used) // frsize, bfree, bfree,
+                              10_000_000, inodes, inodes, 0, 255))
+
+
+class FakeDisk:
+    """A statvfs for ``lfs`` whose free space is what the scripts write to ``control``
+    (``FREE`` or ``FREE USED`` in bytes, with K/M/G), or, with ``measure``, the size of the
+    files under ``lfs`` as its used space; other paths are real."""
+
+    def __init__(self, lfs: Path, measure: bool = False) -> None:
+        self.lfs = str(lfs)
+        self.control = lfs.parent / "disk-control"
+        self.measure = measure
+
+    def __call__(self, path: str) -> os.statvfs_result:
+        if not path.startswith(self.lfs):
+            return os.statvfs(path)
+        if self.measure:
+            used = sum(p.stat().st_size for p in Path(self.lfs).rglob("*") if p.is_file())
+            return fake_statvfs(100 * GiB, used)
+        try:
+            words = self.control.read_text(encoding="ascii").split()
+        except OSError:
+            words = []
+        if not words:
+            return fake_statvfs(100 * GiB)
+        sizes = [lfsplug.config.byte_size(w) for w in words]
+        return fake_statvfs(*sizes)
+
+
+def with_fake_disk(lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+                   measure: bool = False) -> FakeDisk:
+    lfs = lfsplugger.path / "lfs"
+    lfs.mkdir(exist_ok=True)
+    (lfs / "sources").mkdir(exist_ok=True)
+    disk = FakeDisk(lfs, measure)
+    monkeypatch.setattr(sampler_module, "statvfs", disk)
+    return disk
+
+
+def alerts(result: RunResult) -> list[tuple[str, str]]:
+    return [(c.alert.kind, c.alert.level) for c in result.getcalls("lfsplug_alert")]
+
+
+def progress(result: RunResult) -> list[dict[str, Any]]:
+    return [e.payload for c in result.getcalls("lfsplug_events") for e in c.events
+            if e.kind == "progress"]
+
+
+def no_process_left(pids: list[int]) -> bool:
+    """None of ``pids`` runs (a zombie that init has not reaped yet runs no more)."""
+    for pid in pids:
+        try:
+            if psutil.Process(pid).status() != psutil.STATUS_ZOMBIE:
+                return False
+        except psutil.NoSuchProcess:
+            continue
+    return True
+
+
+def db_rows(lfsplugger: Lfsplugger, sql: str) -> list[tuple[Any, ...]]:
+    """Rows of the state database (in ``.lfsplug/`` of the tree, or of its ``s/``)."""
+    db = lfsplugger.path / ".lfsplug" / "state.db"
+    if not db.exists():
+        db = lfsplugger.path / "s" / ".lfsplug" / "state.db"
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return list(conn.execute(sql))
+    finally:
+        conn.close()
+
+
+# -- alerts: edges and hysteresis --------------------------------------------------------------
+
+
+def test_a_level_fires_once_per_crossing_and_clears_with_hysteresis() -> None:
+    guard = LevelGuard({"warn": {"space": 10.0}, "stop": {"space": 2.0}, "halt": {"space": 0.5}},
+                       hysteresis=0.05)
+    seen = [guard.update({"space": v}) for v in
+            (20, 9.9, 9.0, 9.99, 10.2, 10.4, 10.6, 10.6, 9.5, 9.6, 1.9, 1.8, 2.05, 2.2, 9.0,
+             10.0, 11.0, 0.4, 0.3)]
+    edges = [(i, c.level) for i, c in enumerate(seen) if c is not None]
+    # one warn at the first fall below 10, no clear at 10.2 or 10.4 (within 5 %), one at 10.6;
+    # warn again; stop; getting better (2.2, 9.0) is silent; clear only above 10.5; halt
+    assert edges == [(1, "warn"), (6, "clear"), (8, "warn"), (10, "stop"), (16, "clear"),
+                     (17, "halt")]
+    assert seen[1] == Crossing("warn", "space", 9.9, 10.0)
+
+
+def test_inodes_count_like_space_and_a_guard_without_floors_says_nothing() -> None:
+    guard = LevelGuard({"warn": {"space": 10.0, "inodes": 100.0}, "stop": {}}, hysteresis=0.1)
+    assert guard.update({"space": 50.0, "inodes": 99.0}) == Crossing("warn", "inodes", 99.0,
+                                                                     100.0)
+    assert guard.update({"space": 50.0, "inodes": 105.0}) is None   # within 10 %
+    assert guard.update({"space": 50.0, "inodes": 111.0}) == Crossing("clear")
+    assert LevelGuard({"warn": {}}).update({"space": 0.0}) is None
+
+
+def test_once_guard() -> None:
+    once = OnceGuard()
+    assert once.fire("gcc") and not once.fire("gcc") and "gcc" in once
+    assert once.reset("gcc") and not once.reset("gcc") and once.fire("gcc")
+
+
+# -- settings ----------------------------------------------------------------------------------
+
+
+def test_disk_rules_are_written_as_bitbake_writes_them() -> None:
+    assert parse_disk_rule("STOPTASKS,lfs,1G,100K") == DiskRule("stop", "lfs", GiB, 102400)
+    assert parse_disk_rule("halt,/var/tmp,,1K") == DiskRule("halt", "/var/tmp", None, 1024)
+    assert parse_disk_rule("WARN, sources, 512M") == DiskRule("warn", "sources", 512 * MiB,
+                                                              None)
+    for bad, why in (("PANIC,lfs,1G", "ACTION must be"), ("WARN,tmp,1G", "DIR must be"),
+                     ("WARN,lfs,,", "give a SPACE"), ("WARN,lfs,lots", "not a size"),
+                     ("WARN", "expected ACTION,DIR")):
+        with pytest.raises(ValueError, match=why):
+            parse_disk_rule(bad)
+
+
+def test_bad_monitor_settings_name_the_file_and_line(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    config = lfsplugger.make_config('[monitor]\ndisk = ["WARN,lfs,10G", "STOP,lfs,2X"]\n')
+    result = lfsplugger.run(*RUN)
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {config}:2: [monitor] disk rule 2: 'STOP,lfs,2X': "
+                               f"'2X' is not a size (a number, optionally with K, M, G or T)"]
+    lfsplugger.make_config("[monitor]\nsilent_afterr = 5\n")
+    assert "unknown key 'silent_afterr'" in lfsplugger.run(*RUN).errlines[0]
+    lfsplugger.make_config("[monitor]\nsample_interval = 100\n")
+    assert lfsplugger.run(*RUN[:-2]).ret == 4
+    bad = lfsplugger.run("run", "--sample-interval", "0.01")
+    assert bad.ret == 4 and "--sample-interval" in bad.errlines[0]
+
+
+# -- samples -----------------------------------------------------------------------------------
+
+
+def test_samples_of_the_machine_and_of_each_scripts_tree(lfsplugger: Lfsplugger,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    with_fake_disk(lfsplugger, monkeypatch)
+    lfsplugger.make_tree({
+        "s/01-busy.sh": "timeout 1 sh -c 'while :; do :; done' || true\nsleep 0.3",
+        "s/02-quiet.sh": "sleep 0.5",
+    })
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 0, result.errlines
+    samples = [c.sample for c in result.getcalls("lfsplug_sample")]
+    system = [s.values for s in samples if s.script is None]
+    assert system and all(set(v) >= SYSTEM_KEYS for v in system)
+    for label in ("lfs", "sources", "state"):
+        assert {f"disk_free:{label}", f"disk_percent:{label}", f"inodes_free:{label}"} <= set(
+            system[-1])
+    assert system[-1]["disk_free:lfs"] == 100 * GiB   # the fake statvfs was used
+    if Path("/proc/pressure/cpu").exists():
+        assert {"psi_cpu", "psi_memory", "psi_io"} <= set(system[-1])
+    busy = [s.values for s in samples if s.script == "busy"]
+    assert busy and all(set(v) == SCRIPT_KEYS for v in busy)
+    assert max(v["procs"] for v in busy) >= 2            # bash and the loop under timeout
+    assert max(v["cpu_percent"] for v in busy) > 20     # the loop's CPU is in the tree
+    assert max(v["rss"] for v in busy) > 0
+    # the run's samples are in the state database, and the thread is gone
+    assert db_rows(lfsplugger, "SELECT COUNT(*) FROM samples WHERE script = 'busy'")[0][0] > 0
+    assert not [t for t in threading.enumerate() if t.name == "lfsplug-monitor"]
+
+
+def test_pressure_stall_information_is_read_where_present(tmp_path: Path) -> None:
+    (tmp_path / "cpu").write_text("some avg10=1.50 avg60=0.20 avg300=0.00 total=1\n")
+    (tmp_path / "io").write_text("some avg10=0.00 avg60=0.00 avg300=0.00 total=2\n"
+                                 "full avg10=9.00 avg60=0.00 avg300=0.00 total=2\n")
+    assert read_psi(tmp_path) == {"psi_cpu": 1.5, "psi_io": 0.0}
+    assert read_psi(tmp_path / "absent") == {}
+
+
+def test_summaries_and_percentiles() -> None:
+    assert percentile([1.0, 2.0, 3.0, 4.0, 5.0], 0.95) == pytest.approx(4.8)
+    series = Series()
+    for value in range(1, 20001):
+        series.add(float(value))
+    summary = series.summary()
+    assert summary["min"] == 1 and summary["max"] == 20000 and summary["mean"] == 10000.5
+    assert summary["p95"] == pytest.approx(19000, rel=0.01)
+    assert len(series.kept) < 8192                  # bounded, however long the script ran
+
+
+# -- per-script figures and the state database -------------------------------------------------
+
+
+def test_disk_figures_sbu_efficiency_and_stats_go_into_the_result(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with_fake_disk(lfsplugger, monkeypatch, measure=True)
+    lfsplugger.make_tree({
+        "s/01-binutils.sh": "# lfsplug: name=binutils-pass1\nsleep 0.4",
+        # installs 4 MiB, and needs 8 MiB more while it builds
+        "s/02-pkg.sh": ("head -c 8388608 /dev/zero > $LFS/build.tmp\nsleep 0.6\n"
+                        "head -c 4194304 /dev/zero > $LFS/installed\nrm $LFS/build.tmp\n"
+                        "sleep 0.2"),
+    })
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 0, result.errlines
+    pkg = result.results["pkg"].resources
+    assert pkg["disk"] == {"before": 0, "after": 4096, "required": 8192, "installed": 4096}
+    binutils = result.results["binutils-pass1"]
+    assert binutils.resources["sbu"] == 1.0
+    assert pkg["sbu"] == pytest.approx(
+        result.results["pkg"].duration / binutils.duration, rel=0.05)
+    assert 0 <= pkg["cpu_efficiency"] <= 1
+    assert set(pkg["stats"]) == SCRIPT_KEYS
+    assert set(pkg["stats"]["rss"]) == {"min", "mean", "max", "p95"}
+    # the state plugin kept them, and the run's own figures in runs.metrics
+    (raw,), = db_rows(lfsplugger, "SELECT resources FROM results WHERE name = 'pkg'")
+    assert json.loads(raw)["disk"]["installed"] == 4096
+    (metrics,), = db_rows(lfsplugger, "SELECT metrics FROM runs")
+    run = json.loads(metrics)
+    assert run["sbu_seconds"] == pytest.approx(binutils.duration, rel=0.01)
+    assert run["sbu_source"] == "binutils-pass1, this build"
+    assert set(run["system"]) >= SYSTEM_KEYS
+    assert run["sampler"]["ticks"] > 0 and run["sampler"]["cpu_share"] < 1
+    result.stdout.fnmatch_lines(["SBU: * s (binutils-pass1, this build)"])
+
+
+def test_progress_events_count_scripts_and_phases(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({
+        "s/01-a.sh": "# lfsplug: phase=cross\nsleep 0.3",
+        "s/02-b.sh": "# lfsplug: phase=cross\necho b",
+        "s/03-c.sh": "# lfsplug: phase=system\necho c",
+    })
+    result = lfsplugger.run(*RUN, "s")
+    assert result.ret == 0
+    events = progress(result)
+    assert events and all(set(e) == {"done", "total", "elapsed", "eta", "bound", "sbu_seconds",
+                                     "phases", "running"} for e in events)
+    last = max(events, key=lambda e: (e["done"], e["elapsed"]))
+    assert last["done"] == last["total"] == 3
+    assert last["phases"] == {"cross": [2, 2], "system": [1, 1]}
+    assert any(e["running"] == {"a": None} for e in events)   # sampled while a ran
+    assert all(e["eta"] is None for e in events)              # under 15 s: no ETA
+
+
+def test_the_build_works_without_the_monitor(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    result = lfsplugger.run(*RUN[:-2], "-p", "no:monitor")
+    assert result.ret == 0
+    assert not progress(result) and not result.getcalls("lfsplug_sample")
+
+
+def test_a_failing_sample_subscriber_is_a_plugin_error(lfsplugger: Lfsplugger) -> None:
+    class Broken:
+        @lfsplug.hookimpl
+        def lfsplug_sample(self, sample: lfsplug.Sample) -> None:
+            raise RuntimeError("cannot keep up")
+
+    lfsplugger.make_tree({"01-a.sh": "sleep 0.3"})
+    result = lfsplugger.run(*RUN, plugins=[Broken()])
+    assert result.ret == 3
+    assert result.errlines[-1] == ("lfsplug: plugin 'Broken' failed in hook lfsplug_sample: "
+                                   "RuntimeError: cannot keep up")
+
+
+# -- disk STOP and HALT ------------------------------------------------------------------------
+
+
+def test_disk_stop_lets_the_running_script_finish_and_starts_no_other(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    lfsplugger.make_tree({
+        "s/01-fill.sh": f"echo 1500M > {disk.control}\nsleep 0.6\necho $$ > pid.fill",
+        "s/02-next.sh": "echo never > next.ran",
+        "s/03-last.sh": "echo never",
+    })
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 2
+    assert result.statuses() == {"fill": "passed", "next": "not-run", "last": "not-run"}
+    assert not (lfsplugger.path / "s" / "next.ran").exists()
+    assert alerts(result) == [("disk", "stop")]   # straight past WARN: the worst level only
+    stop = [c.alert for c in result.getcalls("lfsplug_alert") if c.alert.level == "stop"]
+    assert len(stop) == 1 and stop[0].data["label"] == "lfs" and stop[0].data["free"] == 1500 * MiB
+    assert "below the STOP floor of 2.0 GiB" in stop[0].message
+    stopped = [e for c in result.getcalls("lfsplug_events") for e in c.events if e.kind == "stop"]
+    assert [e.payload["hard"] for e in stopped] == [False]
+    assert db_rows(lfsplugger, "SELECT state, exit_code FROM runs") == [("interrupted", 2)]
+
+
+def test_disk_halt_ends_the_running_script_and_its_children(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    lfsplugger.make_tree({
+        "s/01-ok.sh": "echo fine",
+        "s/02-fill.sh": (f"echo $$ > pids\nsleep 60 &\necho $! >> pids\n"
+                         f"echo 100M > {disk.control}\nwait"),
+        "s/03-next.sh": "echo never > next.ran",
+    })
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 2
+    assert result.statuses() == {"ok": "passed", "fill": "failed", "next": "not-run"}
+    fill = result.results["fill"]
+    assert fill.duration is not None and fill.duration < 30
+    assert fill.message is not None and "HALT floor" in fill.message
+    assert not (lfsplugger.path / "s" / "next.ran").exists()
+    levels = [level for kind, level in alerts(result) if kind == "disk"]
+    assert levels == ["halt"]     # straight past WARN and STOP: one alert, the worst
+    pids = [int(p) for p in (lfsplugger.path / "s" / "pids").read_text().split()]
+    assert len(pids) == 2 and no_process_left(pids)
+
+
+def test_disk_alerts_once_per_crossing_in_a_real_run(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    steps = ["9G", "9.5G", "10.2G", "10.6G", "10.6G", "9G"]   # warn, -, -, clear, -, warn
+    body = "".join(f"echo {s} > {disk.control}\nsleep 0.4\n" for s in steps)
+    lfsplugger.make_tree({"s/01-wave.sh": body})
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 0
+    assert alerts(result) == [("disk", "warn"), ("disk", "clear"), ("disk", "warn")]
+    ticks = len([c for c in result.getcalls("lfsplug_sample") if c.sample.script is None])
+    assert ticks > 10    # many samples below the floor, still one alert per crossing
+
+
+# -- memory, overrun and silence ---------------------------------------------------------------
+
+
+def test_memory_low_warns_once_and_clears(lfsplugger: Lfsplugger,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    real = psutil.virtual_memory
+    flag = lfsplugger.path / "memory-low"
+
+    def fake_memory() -> Any:
+        memory = real()
+        if flag.exists():
+            return memory._replace(available=300 * MiB)
+        return memory._replace(available=max(memory.available, 2 * GiB))
+
+    monkeypatch.setattr(psutil, "virtual_memory", fake_memory)
+    lfsplugger.make_config('[monitor]\nmemory_floor = "1G"\n')
+    lfsplugger.make_tree({"s/01-a.sh": f"touch {flag}\nsleep 0.5\nrm {flag}\nsleep 0.4"})
+    result = lfsplugger.run(*RUN, "s", "--min-free-memory", "0")
+    assert result.ret == 0
+    assert [a for a in alerts(result) if a[0] == "memory"] == [("memory", "warn"),
+                                                                ("memory", "clear")]
+
+
+def test_overrun_and_silence_each_alert_once(lfsplugger: Lfsplugger) -> None:
+    tree = lfsplugger.make_tree({"s/01-slow.sh": "sleep 0.1"})
+    lfsplugger.make_config("[monitor]\noverrun_factor = 2\noverrun_min = 0\n"
+                           "silent_after = 0.5\n")
+    assert lfsplugger.run(*RUN, "s").ret == 0           # history: about 0.1 s
+    (tree / "s" / "01-slow.sh").write_text("#!/bin/bash\necho start\nsleep 1.2\necho end\n"
+                                           "sleep 0.8\n")
+    result = lfsplugger.run(*RUN, "s")
+    assert result.ret == 0
+    got = alerts(result)
+    assert got.count(("overrun", "warn")) == 1
+    assert got.count(("silent", "warn")) == 2 and got.count(("silent", "clear")) == 1
+    overrun = next(c.alert for c in result.getcalls("lfsplug_alert") if c.alert.kind == "overrun")
+    assert overrun.data["script"] == "slow" and overrun.data["expected"] < 0.6
+
+
+# -- SBU, history and the ETA ------------------------------------------------------------------
+
+
+def parse_jhalfs(path: Path) -> tuple[float, list[HistoryEntry]]:
+    """A small reader of a jhalfs SBU report: its SBU unit, and each package build."""
+    text = path.read_text(encoding="utf-8", errors="replace")
+    unit = float(re.search(r"The SBU unit value is equal to (\d+) seconds", text)[1])  # type: ignore[index]
+    entries = []
+    blocks = re.findall(r"^\s*\[([^\]]+)\]\s*\n(.*?)(?=^=====|\Z)", text, re.M | re.S)
+    for position, (title, body) in enumerate(blocks, 1):
+        seconds = re.search(r"Build time in seconds is:\s*(\d+)", body)
+        if seconds is None:
+            continue
+        name = re.sub(r"-\d[\w.+-]*$", "", title.strip())  # drop the version
+        entries.append(HistoryEntry(name, float(seconds[1]), sbu_seconds=unit,
+                                    source=path.name, position=position))
+    return unit, entries
+
+
+def script(name: str, phase: str | None = None) -> Script:
+    return Script(name, Path(f"/s/{name}"), Path("/s"), phase=phase)
+
+
+needs_reports = pytest.mark.skipif(not REPORTS.is_dir(), reason=f"no reports at {REPORTS}")
+
+
+@needs_reports
+def test_history_from_one_report_predicts_another(capsys: pytest.CaptureFixture[str]) -> None:
+    older = REPORTS / "r12.1-17-systemd-wip-SBU_DU-2024-03-19.report"
+    newer = REPORTS / "r12.2-111-systemd-wip-SBU_DU-2025-03-01.report"
+    _, old_entries = parse_jhalfs(older)
+    new_unit, new_entries = parse_jhalfs(newer)
+    assert len(old_entries) > 100 and len(new_entries) > 100
+    history = History(old_entries)
+    # the packages built twice: the phase-suffixed script is the earlier build
+    firsts = [e for e in old_entries if e.name == "m4"]
+    assert len(firsts) == 2
+    assert history.entries(script("m4-temp", "temp")) == [firsts[0]]
+    assert history.entries(script("m4", "system")) == [firsts[1]]
+    # predict each package of the newer report from the older one, in the newer one's SBU
+    predicted, actual = {}, {}
+    seen: dict[str, int] = {}
+    for entry in new_entries:
+        seen[entry.name] = seen.get(entry.name, 0) + 1
+        twice = sum(1 for e in new_entries if e.name == entry.name) > 1
+        name = f"{entry.name}-temp" if twice and seen[entry.name] == 1 else entry.name
+        sbu = history.sbu(script(name, "temp" if name.endswith("-temp") else "system"))
+        if sbu is not None:
+            predicted[f"{name}#{entry.position}"] = sbu * new_unit
+            actual[f"{name}#{entry.position}"] = entry.seconds
+    error, count = median_relative_error(predicted, actual, floor=10.0)
+    with capsys.disabled():
+        print(f"\nhistory from {older.name} predicts {newer.name}: median relative error "
+              f"{error:.1%} over {count} package builds of 10 s or more")
+    assert count > 50
+    assert error < 0.25
+
+
+def test_expected_durations_come_from_imported_history_scaled_to_this_sbu(
+    lfsplugger: Lfsplugger,
+) -> None:
+    lfsplugger.make_tree({"s/01-binutils-pass1.sh": "sleep 0.5",
+                          "s/02-gcc-pass1.sh": "sleep 0.2", "s/03-m4-temp.sh": "true",
+                          "s/04-m4.sh": "true"})
+    store = StateStore.open(lfsplugger.path / "s" / ".lfsplug", create=True)
+    try:
+        store.add_history("other.report", [
+            HistoryEntry("binutils-pass1", 100.0, sbu_seconds=100.0),
+            HistoryEntry("gcc-pass1", 1200.0, sbu_seconds=100.0),
+            HistoryEntry("m4", 30.0, sbu_seconds=100.0),
+            HistoryEntry("m4", 50.0, sbu_seconds=100.0)])
+    finally:
+        store.close()
+    result = lfsplugger.run(*RUN, "s")
+    assert result.ret == 0
+    # before this build's SBU is known, the imported unit (100 s) stands in
+    first = progress(result)[0]
+    assert first["sbu_seconds"] == 100.0
+    asked = {c.script.name for c in result.getcalls("lfsplug_expected_duration")}
+    assert {"gcc-pass1", "m4-temp", "m4"} <= asked
+    # once binutils-pass1 passed, its time is the SBU and gcc-pass1 is expected at 12 SBU
+    sbu = result.results["binutils-pass1"].duration
+    assert sbu is not None
+    running_gcc = [e["running"]["gcc-pass1"] for e in progress(result)
+                   if "gcc-pass1" in e["running"]]
+    assert running_gcc and running_gcc[-1] == pytest.approx(12 * sbu, rel=0.01)
+    assert result.results["gcc-pass1"].resources["sbu"] == pytest.approx(
+        result.results["gcc-pass1"].duration / sbu, rel=0.01)
+
+
+def plan_of(*names: str, chain: bool = False) -> Plan:
+    scripts = [script(n) for n in names]
+    pairs = itertools.pairwise(names) if chain else ()
+    edges = [Edge(a, b, "sequence", "test") for a, b in pairs]
+    return Plan(scripts, edges)
+
+
+def test_eta_waits_for_15_s_and_5_percent_then_scales_by_the_observed_rate() -> None:
+    plan = plan_of("a", "b", "c", "d", chain=True)
+    est = Estimator.for_plan(plan, {"a": 10.0, "b": 10.0, "c": 10.0, "d": 70.0}, (), 0.0)
+    est.start("a", 0.0)
+    assert est.estimate(14.0)["eta"] is None            # not 15 s yet
+    assert est.estimate(16.0)["eta"] is None            # nothing finished: 0 % of the work
+    est.finish("a", 20.0, ran=True)                     # twice as slow as expected
+    est.start("b", 20.0)
+    figures = est.estimate(20.0)
+    assert figures["eta"] == pytest.approx(2 * 90)      # the rest, at the observed rate
+    assert figures["bound"] == pytest.approx(2 * 90)    # one chain: the bound is the rest
+    assert est.first_eta == (20.0, figures["eta"])
+    est.finish("b", 20.0, ran=True)
+    est.finish("c", 20.0, ran=True)
+    est.finish("d", 140.0, ran=True)
+    error = est.eta_error(200.0)
+    assert error == {"at": 20.0, "eta": 180.0, "actual": 180.0, "error": 0.0, "relative": 0.0}
+
+
+def test_eta_ignores_history_off_by_ten_times() -> None:
+    plan = plan_of("a", "b", "c", "d", "e")
+    est = Estimator.for_plan(plan, {"a": 10.0, "b": 1.0, "c": 10.0, "d": 10.0, "e": 10.0},
+                             (), 0.0)
+    est.finish("a", 10.0, ran=True)                     # as expected
+    est.finish("b", 30.0, ran=True)                     # 30 x: its history was wrong
+    est.finish("c", 10.0, ran=True)
+    assert est.rate() == pytest.approx(1.0)
+    assert est.estimate(50.0)["eta"] == pytest.approx(20.0)
+
+
+def test_eta_divides_by_the_parallelism_seen_and_waits_on_unknowns() -> None:
+    plan = plan_of("a", "b", "c", "d")
+    est = Estimator.for_plan(plan, {}, (), 0.0)
+    assert est.estimate(100.0)["eta"] is None           # nothing known, nothing finished
+    for name in ("a", "b"):
+        est.start(name, 0.0)
+    est.finish("a", 20.0, ran=True)
+    est.finish("b", 20.0, ran=True)
+    figures = est.estimate(20.0)
+    # unknown expectations take the mean of what finished (20 s); two ran at once
+    assert figures["eta"] == pytest.approx(20.0)
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_eta_error_is_recorded_for_the_run(lfsplugger: Lfsplugger,
+                                           monkeypatch: pytest.MonkeyPatch,
+                                           cached: bool) -> None:
+    monkeypatch.setattr(eta_module, "ETA_MIN_ELAPSED", 0.2)
+    lfsplugger.make_tree({f"s/0{i}-p{i}.sh": "sleep 0.3" for i in range(1, 5)})
+    assert lfsplugger.run(*RUN, "s").ret == 0            # history: each about 0.3 s
+    result = lfsplugger.run(*RUN, "s", *(() if cached else ("--force-all",)))
+    assert result.ret == 0
+    metrics = json.loads(db_rows(lfsplugger, "SELECT metrics FROM runs ORDER BY id")[-1][0])
+    if cached:   # nothing ran: no estimate was needed
+        assert "eta_error" not in metrics or metrics["eta_error"] is None
+        return
+    error = metrics["eta_error"]
+    assert error is not None and abs(error["relative"]) < 0.5
+    assert any(e["eta"] is not None for e in progress(result))
+
+
+def test_the_sampler_costs_little(lfsplugger: Lfsplugger) -> None:
+    """Not a timing assertion: the sampler's own CPU is recorded for the benchmark's sake."""
+    lfsplugger.make_tree({"01-a.sh": "sleep 0.5"})
+    assert lfsplugger.run(*RUN).ret == 0
+    metrics = json.loads(db_rows(lfsplugger, "SELECT metrics FROM runs")[0][0])
+    assert set(metrics["sampler"]) == {"interval", "ticks", "cpu_s", "cpu_share", "tick_ms"}
