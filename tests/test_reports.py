@@ -21,7 +21,7 @@ from lfsplug import Alert, Recovery, Sample, Script, ScriptResult, UsageError
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_reports import charts, sbu
 from lfsplug_reports.charts import Span, assign_slots, downsample
-from lfsplug_reports.data import RunData, RunRecord, ScriptRecord, Series
+from lfsplug_reports.data import EventRecord, RunData, RunRecord, ScriptRecord
 from lfsplug_state.store import StateStore
 
 #: `run` without shellcheck and the host check, which these tests do not need (and are slow),
@@ -383,9 +383,12 @@ def test_json_report_holds_everything_the_database_knows(lfsplugger: Lfsplugger)
     kinds = {e["kind"] for e in report["events"]}
     assert {"run-start", "script-start", "script-finish", "alert", "run-finish"} <= kinds
     assert [a["alert"] for a in report["alerts"]] == ["disk"]
-    system = report["samples"]["system"]
-    assert len(system["cpu_percent"]) == 6 and len(system["disk_free:lfs"]) == 6
-    assert report["samples"]["scripts"]["gcc-pass1"]["rss"][0][1] == 1e7
+    system = [s for s in report["samples"] if s["script"] is None]
+    assert len(system) == 6 and all("disk_free:lfs" in s["values"] for s in system)
+    assert [s["time"] for s in report["samples"]] == sorted(s["time"] for s in
+                                                            report["samples"])
+    [gcc_sample] = [s for s in report["samples"] if s["script"] == "gcc-pass1"]
+    assert gcc_sample["values"] == {"rss": 1e7, "cpu_percent": 90.0}
 
 
 def test_without_the_state_plugin_reports_come_from_the_session(
@@ -397,7 +400,7 @@ def test_without_the_state_plugin_reports_come_from_the_session(
     assert report["source"] == "session"
     assert [s["status"] for s in report["scripts"]] == ["passed", "passed", "failed",
                                                         "not-run"]
-    assert len(report["samples"]["system"]["cpu_percent"]) == 6
+    assert len([s for s in report["samples"] if s["script"] is None]) == 6
     assert len(parse_html(paths["html"]).rects) == 3
 
 
@@ -569,7 +572,7 @@ def synthetic(report: sbu.SbuReport) -> RunData:
                                     version=package.version))
         clock += package.seconds
     run = RunRecord(1, start, clock, 0, "finished", "lfsplug run", "0", "elsewhere")
-    return RunData(run, scripts, [], {}, {}, jobs=report.jobs)
+    return RunData(run, scripts, [], [], jobs=report.jobs)
 
 
 @needs_reports
@@ -663,23 +666,21 @@ def test_sbu_seconds_comes_from_the_monitor_else_binutils_pass1() -> None:
     run = RunRecord(1, 0.0, 100.0, 0, "finished", "lfsplug run", "0", "h")
     binutils = ScriptRecord(1, "binutils-pass1", "/s/1", "passed", started=0.0, finished=40.0)
     other = ScriptRecord(2, "gcc", "/s/2", "passed", started=40.0, finished=100.0)
-    data = RunData(run, [binutils, other], [], {}, {})
+    data = RunData(run, [binutils, other], [], [])
     assert data.sbu_seconds() == 40.0
     assert data.script_sbu(other, 40.0) == 1.5
     other.resources["sbu"] = 2.0  # the monitor's figure: 60 s is 2 SBU, so the SBU is 30 s
     binutils.status = "failed"
     assert data.sbu_seconds() == 30.0
-    from lfsplug_reports.data import EventRecord
-
     data.events.append(EventRecord(1, 50.0, "progress", 20, None, {"sbu_seconds": 33.0}))
     assert data.sbu_seconds() == 33.0
 
 
 def test_charts_are_thinned_to_the_point_limit() -> None:
     run = RunRecord(1, 0.0, 100_000.0, 0, "finished", "lfsplug run", "0", "h")
-    series = Series("cpu_percent", [float(t) for t in range(100_000)],
-                    [50 + 50 * math.sin(t / 500) for t in range(100_000)])
-    data = RunData(run, [], [], {"cpu_percent": series}, {})
+    samples = [(float(t), None, {"cpu_percent": 50 + 50 * math.sin(t / 500)})
+               for t in range(100_000)]
+    data = RunData(run, [], [], samples)
     [chart] = charts.line_charts(data)
     points = chart.lines[0].points.split()
     assert len(points) <= charts.MAX_POINTS

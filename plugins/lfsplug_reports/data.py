@@ -15,6 +15,7 @@ import os
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from lfsplug import UsageError
@@ -28,6 +29,7 @@ __all__ = [
     "EventRecord",
     "RunData",
     "RunRecord",
+    "SampleRow",
     "ScriptRecord",
     "Series",
     "from_session",
@@ -44,6 +46,8 @@ JSON_STATUS = {"passed": "passed", "failed": "failed", "skipped": "skipped",
                "not-run": "not-run", "running": "not-run", "interrupted": "not-run"}
 #: The state of a run that stopped before running anything (validation errors, say).
 NO_BUILD = "stopped before building"
+#: One sample: when, of which script (None: the system), its values.
+SampleRow = tuple[float, str | None, dict[str, Any]]
 _JOBS = re.compile(r"(?:^|\s)(?:-j\s*|--jobs[= ])(\d+)")
 
 
@@ -182,15 +186,27 @@ class RunData:
     run: RunRecord
     scripts: list[ScriptRecord]
     events: list[EventRecord]
-    #: system samples (``script`` None) by metric
-    system: dict[str, Series]
-    #: per-script samples: script name, then metric
-    per_script: dict[str, dict[str, Series]]
+    #: every sample in time order: (time, script or None for the system, values)
+    samples: list[SampleRow]
     #: ``database`` or ``session`` (no database recorded the run: events and samples are the
     #: bus's last ones only)
     source: str = "database"
     #: the make jobs (``MAKEFLAGS=-jN``) scripts ran with, where known
     jobs: int | None = None
+
+    @cached_property
+    def system(self) -> dict[str, Series]:
+        """The system samples (``script`` None) as one series per metric."""
+        return _series(row for row in self.samples if row[1] is None)
+
+    @cached_property
+    def per_script(self) -> dict[str, dict[str, Series]]:
+        """Each script's samples as one series per metric."""
+        rows: dict[str, list[SampleRow]] = {}
+        for row in self.samples:
+            if row[1] is not None:
+                rows.setdefault(row[1], []).append(row)
+        return {name: _series(mine) for name, mine in rows.items()}
 
     @property
     def alerts(self) -> list[EventRecord]:
@@ -204,7 +220,7 @@ class RunData:
         times = [self.run.started]
         times += [s.finished or s.started or 0.0 for s in self.scripts]
         times += [e.time for e in self.events[-1:]]
-        times += [s.times[-1] for s in self.system.values() if s.times]
+        times += [self.samples[-1][0]] if self.samples else []
         return max(times)
 
     def counts(self) -> dict[str, int]:
@@ -254,10 +270,10 @@ def load_run(store: StateStore, run_id: int | None = None) -> RunData:
                   "SELECT seq, time, kind, priority, script, payload FROM events "
                   "WHERE run_id = ? ORDER BY time, seq", (run.id,))]
     _attempts(store, run, scripts, events)
-    system, per_script = _samples(store.query(
+    samples = _decode(store.query(
         "SELECT time, script, metrics FROM samples WHERE run_id = ? ORDER BY time, id",
         (run.id,)))
-    return RunData(run, scripts, events, system, per_script)
+    return RunData(run, scripts, events, samples)
 
 
 _RUN_COLUMNS = ("id, started, finished, exit_code, state, command_line, version, host, total, "
@@ -332,21 +348,33 @@ def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, Any], 
             this.finished = run_end  # interrupted: it ran until the run ended
 
 
-def _samples(rows: Iterable[tuple[Any, ...]]
-             ) -> tuple[dict[str, Series], dict[str, dict[str, Series]]]:
-    system: dict[str, Series] = {}
-    per_script: dict[str, dict[str, Series]] = {}
-    loads = json.loads
-    for when, script, metrics in rows:
-        values = loads(metrics) if isinstance(metrics, str) else metrics
-        target = system if script is None else per_script.setdefault(script, {})
+def _decode(rows: list[tuple[Any, ...]]) -> list[SampleRow]:
+    """Sample rows with their metrics decoded, all in one ``json.loads`` (a hundred thousand
+    calls would cost more than the decoding itself)."""
+    if not rows:
+        return []
+    try:
+        decoded = json.loads("[" + ",".join(row[2] for row in rows) + "]")
+    except (TypeError, ValueError):  # a damaged row: decode one by one, skipping it
+        decoded = [_json(row[2]) for row in rows]
+    return [(row[0], row[1], values if isinstance(values, dict) else {})
+            for row, values in zip(rows, decoded, strict=True)]
+
+
+def _series(rows: Iterable[SampleRow]) -> dict[str, Series]:
+    """One series per metric from sample rows (numbers only)."""
+    columns: dict[str, tuple[list[float], list[float]]] = {}
+    number = (int, float)
+    for when, _script, values in rows:
         for metric, value in values.items():
-            if isinstance(value, int | float):
-                series = target.get(metric)
-                if series is None:
-                    series = target[metric] = Series(metric)
-                series.add(when, value)
-    return system, per_script
+            if type(value) in number:
+                column = columns.get(metric)
+                if column is None:
+                    column = columns[metric] = ([], [])
+                column[0].append(when)
+                column[1].append(value)
+    return {metric: Series(metric, times, values)
+            for metric, (times, values) in columns.items()}
 
 
 def _json(text: str | None) -> dict[str, Any]:
@@ -383,10 +411,10 @@ def from_session(session: Session) -> RunData:
                for e in events if e.kind == "script-retry"}
     for script in scripts:
         _close_attempts(script, retries, finished)
-    samples = ((e.time, e.script, e.payload.get("values", {}))
-               for e in history if e.kind == "sample")
-    system, per_script = _samples(sorted(samples, key=lambda s: s[0]))
-    return RunData(run, scripts, events, system, per_script, source="session",
+    samples: list[SampleRow] = sorted(
+        ((e.time, e.script, dict(e.payload.get("values", {})))
+         for e in history if e.kind == "sample"), key=lambda row: row[0])
+    return RunData(run, scripts, events, samples, source="session",
                    jobs=make_jobs(config.env))
 
 

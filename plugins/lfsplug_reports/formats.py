@@ -17,7 +17,7 @@ from lfsplug_reports.charts import spans
 from lfsplug_reports.data import read_tail
 
 if TYPE_CHECKING:
-    from lfsplug_reports.data import EventRecord, RunData, ScriptRecord, Series
+    from lfsplug_reports.data import EventRecord, RunData, ScriptRecord
 
 __all__ = ["JSON_VERSION", "json_report", "trace_events", "write_json", "write_junit",
            "write_trace"]
@@ -36,9 +36,9 @@ def _iso(stamp: float | None) -> str | None:
 
 
 def write_json(data: RunData, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as file:
-        json.dump(json_report(data), file, indent=1, default=str)
-        file.write("\n")
+    # dumps, not dump: only a one-shot encode runs in C (dump encodes chunk by chunk in Python)
+    text = json.dumps(json_report(data), separators=(",", ":"), default=str)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def json_report(data: RunData) -> dict[str, Any]:
@@ -60,11 +60,8 @@ def json_report(data: RunData) -> dict[str, Any]:
         "alerts": [{"time": e.time, "alert": e.payload.get("alert"),
                     "level": e.payload.get("level"), "message": e.payload.get("message")}
                    for e in data.alerts],
-        "samples": {
-            "system": {m: _pairs(s) for m, s in sorted(data.system.items())},
-            "scripts": {name: {m: _pairs(s) for m, s in sorted(series.items())}
-                        for name, series in sorted(data.per_script.items())},
-        },
+        "samples": [{"time": when, "script": script, "values": values}
+                    for when, script, values in data.samples],
     }
 
 
@@ -86,10 +83,6 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
 def _event(event: EventRecord) -> dict[str, Any]:
     return {"seq": event.seq, "time": event.time, "kind": event.kind,
             "priority": event.priority, "script": event.script, "payload": event.payload}
-
-
-def _pairs(series: Series) -> list[list[float]]:
-    return [[t, v] for t, v in zip(series.times, series.values, strict=True)]
 
 
 # -- junit -------------------------------------------------------------------------------------
@@ -164,11 +157,10 @@ PID = 1
 
 
 def write_trace(data: RunData, path: Path) -> None:
-    with path.open("w", encoding="utf-8") as file:
-        json.dump({"traceEvents": trace_events(data), "displayTimeUnit": "ms",
-                   "otherData": {"lfsplug_run": data.run.id, "host": data.run.host,
-                                 "command_line": data.run.command_line}}, file)
-        file.write("\n")
+    trace = {"traceEvents": trace_events(data), "displayTimeUnit": "ms",
+             "otherData": {"lfsplug_run": data.run.id, "host": data.run.host,
+                           "command_line": data.run.command_line}}
+    path.write_text(json.dumps(trace, separators=(",", ":")) + "\n", encoding="utf-8")
 
 
 def trace_events(data: RunData) -> list[dict[str, Any]]:
@@ -193,8 +185,7 @@ def trace_events(data: RunData) -> list[dict[str, Any]]:
                        "tid": item.slot + 1, "ts": micros(item.start),
                        "dur": round((item.end - item.start) * 1e6, 1),
                        "args": {"attempt": item.attempt, "status": item.status}})
-    for name, metrics in COUNTERS.items():
-        events += _counter(data, name, metrics, micros)
+    events += _counters(data, micros)
     for alert in data.alerts:
         events.append({"name": f"{alert.payload.get('alert')} {alert.payload.get('level')}",
                        "cat": "alert", "ph": "i", "s": "g", "pid": PID, "tid": 0,
@@ -203,14 +194,15 @@ def trace_events(data: RunData) -> list[dict[str, Any]]:
     return events
 
 
-def _counter(data: RunData, name: str, metrics: list[str], micros: Any) -> list[dict[str, Any]]:
-    """One ``C`` event per sample time, with every metric of the track sampled then."""
-    by_time: dict[float, dict[str, float]] = {}
-    for metric in metrics:
-        series = data.system.get(metric)
-        if series is not None:
-            for when, value in zip(series.times, series.values, strict=True):
-                by_time.setdefault(when, {})[metric] = value
-    return [{"name": name, "ph": "C", "pid": PID, "ts": micros(when), "args": values}
-            for when, values in sorted(by_time.items())]
-
+def _counters(data: RunData, micros: Any) -> list[dict[str, Any]]:
+    """A ``C`` event per system sample and counter track, with the track's metrics then."""
+    events = []
+    for when, script, values in data.samples:
+        if script is not None:
+            continue
+        stamp = micros(when)
+        for name, metrics in COUNTERS.items():
+            args = {m: values[m] for m in metrics if m in values}
+            if args:
+                events.append({"name": name, "ph": "C", "pid": PID, "ts": stamp, "args": args})
+    return events
