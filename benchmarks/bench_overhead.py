@@ -28,9 +28,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch
 
 TARGET = 1.0
 
@@ -90,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if not shutil.which("make"):
         sys.exit("needs GNU make")
-    root = Path(tempfile.mkdtemp(prefix="lfsplug-bench-overhead-"))
-    try:
+    with scratch("lfsplug-bench-overhead-", args.keep) as root:
         paths = make_tree(root, args.scripts)
         tree = paths[0].parent
         env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -126,11 +126,6 @@ def main(argv: list[str] | None = None) -> int:
         ok = ratio <= TARGET
         print(f"target: lfsplug <= {TARGET:.1f} x make: {ratio:.2f}  {'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
-    finally:
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -32,9 +32,10 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
+
+from scratch import scratch
 
 from lfsplug_reports.sbu import PackageBuild, read_report
 
@@ -155,8 +156,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.exit(f"needs the shared data: {BOOK} and {args.report}")
     if not shutil.which("make"):
         sys.exit("needs GNU make")
-    root = Path(tempfile.mkdtemp(prefix="lfsplug-bench-sched-"))
-    try:
+    with scratch("lfsplug-bench-sched-", args.keep) as root:
         tree, sleeps = make_tree(root, args.report, args.seconds, args.jobs)
         plan = graph(tree)
         lower = bound(plan, sleeps, args.jobs)
@@ -198,11 +198,6 @@ def main(argv: list[str] | None = None) -> int:
         print(f"target: lfsplug within {TARGET:.2f} x the bound: {ratio:.3f}  "
               f"{'PASS' if ok else 'FAIL'}")
         return 0 if ok else 1
-    finally:
-        if args.keep:
-            print(f"kept {root}")
-        else:
-            shutil.rmtree(root, ignore_errors=True)
 
 
 if __name__ == "__main__":
