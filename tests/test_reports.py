@@ -685,3 +685,29 @@ def test_charts_are_thinned_to_the_point_limit() -> None:
     points = chart.lines[0].points.split()
     assert len(points) <= charts.MAX_POINTS
     assert chart.lines[0].peak == pytest.approx(100, abs=0.01)
+
+
+def test_a_run_killed_midway_is_reported_as_crashed(lfsplugger: Lfsplugger) -> None:
+    state = lfsplugger.path / "state"
+    store = StateStore.open(state, create=True)
+    try:
+        run_id = store.begin_run(time.time() - 5, "lfsplug run s", "0.1.0", "here")
+        scripts = [Script(name, lfsplugger.path / f"{name}.sh", lfsplugger.path)
+                   for name in ("a", "b")]
+        store.plan_run(run_id, scripts)
+        store.script_started(run_id, scripts[0], attempt=1, log_path=state / "a.log",
+                             keys=("x", "y"), reason="never built")
+    finally:
+        store.close()
+    for fmt in ("json", "html", "trace", "junit", "sbu"):
+        result = lfsplugger.run("report", f"{fmt}:out.{fmt}", "--state-dir", state)
+        assert result.ret == 0, result.errlines
+    report = json.loads((lfsplugger.path / "out.json").read_text())
+    assert report["run"]["state"] == "crashed" and report["run"]["finished"] is None
+    assert [(s["state"], s["status"]) for s in report["scripts"]] == [
+        ("running", "not-run"), ("not-run", "not-run")]
+    # the attempt that never ended is drawn up to the last thing known of the run
+    assert [r["data-script"] for r in parse_html(lfsplugger.path / "out.html").rects] == ["a"]
+    [span] = [e for e in json.loads((lfsplugger.path / "out.trace").read_text())["traceEvents"]
+              if e["ph"] == "X"]
+    assert span["name"] == "a" and span["dur"] >= 0

@@ -95,7 +95,7 @@ def cmd_report(config: Config) -> int:
 
 
 def _load(config: Config) -> RunData:
-    from lfsplug_state.store import StateStore
+    from lfsplug_state.store import RunLock, StateStore
 
     try:
         store = StateStore.open(config.state_dir, create=False)
@@ -107,6 +107,8 @@ def _load(config: Config) -> RunData:
     finally:
         store.close()
     data.jobs = make_jobs(config.env)
+    if data.run.state == "running" and not RunLock(config.state_dir).held_elsewhere():
+        data.run.state = "crashed"  # not marked yet: the next run marks it
     return data
 
 
