@@ -54,6 +54,15 @@ def link_latest(log_path: Path) -> None:
         pass  # a file system without symlinks: the logs are still there
 
 
+def _open_log(path: Path) -> BinaryIO:
+    """The log file, its folder made the first time it is missing."""
+    try:
+        return path.open("wb")
+    except FileNotFoundError:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path.open("wb")
+
+
 class Child:
     """The script's process: reaped with ``wait4``, so that the kernel's exact accounting of
     it and every descendant it waited for (CPU time, peak RSS, blocks read and written) is
@@ -158,9 +167,8 @@ class Runner:
 
     def run(self) -> ScriptResult:
         req = self.request
-        req.log_path.parent.mkdir(parents=True, exist_ok=True)
         started = time.time()
-        with req.log_path.open("wb") as log:
+        with _open_log(req.log_path) as log:
             link_latest(req.log_path)
             proc = subprocess.Popen(
                 req.argv, cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL,

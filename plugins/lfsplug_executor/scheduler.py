@@ -130,6 +130,8 @@ class Scheduler:
         self.running: dict[str, bool] = {}  # name -> holds a jobserver token
         self.done: queue.SimpleQueue[tuple[str, ScriptResult | None, BaseException | None]] = (
             queue.SimpleQueue())
+        self.todo: queue.SimpleQueue[Script | None] = queue.SimpleQueue()
+        self.workers: list[threading.Thread] = []
         self.error: BaseException | None = None
         self.signals = 0
         self._handled_signals = 0
@@ -149,6 +151,9 @@ class Scheduler:
             except BaseException:
                 self._end_running()
                 raise
+            finally:
+                for _ in self.workers:
+                    self.todo.put(None)
 
     def _loop(self) -> None:
         session = self.session
@@ -204,9 +209,12 @@ class Scheduler:
             self._throttle(None)
             heapq.heappop(self.ready)
             self.running[name] = token
-            thread = threading.Thread(target=self._work, args=(script,), daemon=True,
-                                      name=f"lfsplug-{name}")
-            thread.start()
+            if len(self.workers) < len(self.running):  # one thread per slot, started once
+                worker = threading.Thread(target=self._worker, daemon=True,
+                                          name=f"lfsplug-slot-{len(self.workers) + 1}")
+                self.workers.append(worker)
+                worker.start()
+            self.todo.put(script)
 
     def _failed_cause(self, name: str) -> str | None:
         """The failed script that ``name`` transitively waits for, if any."""
@@ -218,6 +226,10 @@ class Scheduler:
             if not result.ok:
                 return p
         return None
+
+    def _worker(self) -> None:
+        while (script := self.todo.get()) is not None:
+            self._work(script)
 
     def _work(self, script: Script) -> None:
         try:
