@@ -18,7 +18,7 @@ import subprocess
 import sys
 import termios
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -263,11 +263,12 @@ def test_heartbeat_timing_with_a_clock_of_our_own() -> None:
     assert plain.due_in() == 0.0
     with board.lock:
         board.total = 2
-    board.script_started("gcc", 1, time.time() - 30, 300.0)
+    board.script_started("gcc", 1, board.started + 35, 300.0)
     plain.beat()
-    assert out.getvalue().splitlines()[-1].startswith(
-        "[0/2] still building after 1m0")
-    assert "gcc 30.0 s of ~5m00s" in out.getvalue() or "gcc 3" in out.getvalue()
+    last = out.getvalue().splitlines()[-1]
+    assert re.fullmatch(r"\[0/2\] still building after 1m0\ds: gcc 3\d.\d s of ~5m00s", last), \
+        last
+    assert plain.due_in() == 60.0 and plain.heartbeats == 1
 
 
 def test_heartbeat_line_text() -> None:
@@ -513,7 +514,7 @@ def test_render_shows_every_part_of_the_dashboard() -> None:
     assert re.match(r"\[1/4\] .* 25%  elapsed 3m20s  ETA 1h00m00s  bound 30m00s  "
                     r"1 SBU = 2m10s$", lines[0].rstrip()), lines[0]
     assert lines[1].rstrip() == "phases  cross 1/1  temp 0/2  system 0/1"
-    assert re.match(r"\u25b6 gcc +1m40s / 5m00s \u2501{3} +cpu 190% rss 1.5G make\[2\]: "
+    assert re.match(r"\u25b6 gcc +1m40s / 5m00s \u2501{10} cpu 190% rss 1.5G make\[2\]: "
                     r"Entering directory 'libgcc'", lines[2]), lines[2]
     assert re.match(r"\u25b6 glibc #2 +50.0 s +checking for malloc.h... yes", lines[3]), lines[3]
     gauges = lines[4]
@@ -556,7 +557,7 @@ def test_render_marks_a_script_past_its_expected_time() -> None:
     console = Console(record=True, width=100, force_terminal=True, color_system="standard",
                       file=io.StringIO())
     console.print(render(board.view(now=90.0)))
-    assert "\x1b[31m / 1m00s" in console.export_text(styles=True)
+    assert "\x1b[31m 1m30s / 1m00s" in console.export_text(styles=True)
 
 
 def test_sizes_for_people() -> None:
@@ -568,9 +569,10 @@ def test_sizes_for_people() -> None:
 
 
 @contextlib.contextmanager
-def dashboard_on(console: Console, board: Board) -> Iterator[Dashboard]:
+def dashboard_on(console: Console, board: Board,
+                 clock: Callable[[], float] = time.time) -> Iterator[Dashboard]:
     # a long interval: the test redraws by hand, so nothing depends on timing
-    dashboard = Dashboard(io.StringIO(), board, interval=3600, console=console)
+    dashboard = Dashboard(io.StringIO(), board, interval=3600, console=console, clock=clock)
     dashboard.start()
     try:
         yield dashboard
@@ -579,17 +581,26 @@ def dashboard_on(console: Console, board: Board) -> Iterator[Dashboard]:
 
 
 def test_dashboard_redraws_only_when_something_changed() -> None:
-    board = Board()
+    board = Board(started=1000.0)
     board.begin(Plan([script("a")]))
+    now = [1000.2]
     console = Console(file=io.StringIO(), force_terminal=True, width=100, height=30)
-    with dashboard_on(console, board) as dashboard:
+    with dashboard_on(console, board, clock=lambda: now[0]) as dashboard:
         assert dashboard._changed()
         dashboard.redraw()
-        assert not dashboard._changed() or int(time.time() - board.started) > 0
-        board.script_started("a", 1, time.time(), None)
+        assert not dashboard._changed()
+        now[0] = 1000.9  # the elapsed time shown is still 0 s
+        assert not dashboard._changed()
+        board.apply([ev("script-output", 1000.9, "nobody", lines=["x"])])
+        assert not dashboard._changed()  # the board did not change
+        board.script_started("a", 1, 1000.9, None)
         assert dashboard._changed()
         dashboard.redraw()
-        assert dashboard.stats()["redraws"] == 2
+        assert not dashboard._changed()
+        now[0] = 1001.0  # the clock shows another second
+        assert dashboard._changed()
+        dashboard.redraw()
+        assert dashboard.stats()["redraws"] == 3
 
 
 def test_dashboard_prints_lines_above_and_restores_the_cursor() -> None:

@@ -147,10 +147,12 @@ class Board:
 
     # -- from the bus --------------------------------------------------------------------------
 
-    def apply(self, events: Iterable[Event], output: bool = True) -> None:
+    def apply(self, events: Iterable[Event], output: bool = True) -> list[Event]:
         """Take what the board shows from a batch of events (``output``: keep each running
-        script's last line; plain mode does not show it, and skips the work)."""
+        script's last line; plain mode does not show it, and skips the work). Returns the
+        alerts and retries of the batch, which the reporter also logs."""
         changed = False
+        notable: list[Event] = []
         with self.lock:
             seen = self.seen
             for event in events:
@@ -163,8 +165,11 @@ class Board:
                     changed = self._sample(event) or changed
                 else:
                     changed = self._other(event) or changed
+                    if kind in ("alert", "script-retry"):
+                        notable.append(event)
             if changed:
                 self.version += 1
+        return notable
 
     def _output(self, event: Event) -> bool:
         row = self.rows.get(event.script or "")

@@ -15,7 +15,7 @@ import io
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TextIO
 
 from rich.console import Console, RenderableType
@@ -42,9 +42,11 @@ class Dashboard:
     """Draws ``board`` on the terminal ``out`` while the build runs."""
 
     def __init__(self, out: TextIO, board: Board, *, interval: float = INTERVAL,
-                 console: Console | None = None) -> None:
+                 console: Console | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         self.board = board
         self.interval = interval
+        self.clock = clock
         self.console = console or Console(file=out, highlight=False, markup=False,
                                           emoji=False)
         self.err = sys.stderr
@@ -136,16 +138,19 @@ class Dashboard:
         finally:
             self.thread_cpu += time.thread_time() - began
 
+    def _now_showing(self, now: float) -> tuple[int, int]:
+        """What a redraw at ``now`` would show: the board's version, the clock's second."""
+        return self.board.version, int(now - self.board.started)
+
     def _changed(self) -> bool:
-        board = self.board
-        return (board.version, int(time.time() - board.started)) != self._shown
+        return self._now_showing(self.clock()) != self._shown
 
     def redraw(self) -> None:
         """Draw the board as it is now."""
         began = time.thread_time()
-        board = self.board
-        shown = (board.version, int(time.time() - board.started))
-        picture = self._picture()
+        now = self.clock()
+        shown = self._now_showing(now)
+        picture = self._picture(now)
         with self.lock:
             if self.live is not None:
                 self.live.update(picture, refresh=True)
@@ -153,8 +158,9 @@ class Dashboard:
         self.redraws += 1
         self.render_cpu += time.thread_time() - began
 
-    def _picture(self) -> RenderableType:
-        return render(self.board.view(), height=self.console.size.height)
+    def _picture(self, now: float | None = None) -> RenderableType:
+        now = self.clock() if now is None else now
+        return render(self.board.view(now), height=self.console.size.height)
 
     def stats(self) -> dict[str, float]:
         return {"redraws": float(self.redraws), "render_cpu": self.render_cpu,

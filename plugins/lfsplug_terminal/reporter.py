@@ -164,10 +164,7 @@ class TerminalReporter:
 
     @hookimpl
     def lfsplug_events(self, session: Session, events: list[Event]) -> None:
-        self.board.apply(events, output=self.settings.dashboard)
-        for event in events:
-            if event.kind in ("alert", "script-retry"):
-                _log_event(event)
+        take_events(self.board, events, dashboard=self.settings.dashboard)
 
     # -- after the build -----------------------------------------------------------------------
 
@@ -194,6 +191,13 @@ class TerminalReporter:
 
     def close(self) -> None:
         self.output.stop()
+
+
+def take_events(board: Board, events: list[Event], dashboard: bool) -> None:
+    """What the reporter does with a batch from the bus: update the board (each script's
+    last line only when a dashboard shows it) and log alerts and retries."""
+    for event in board.apply(events, output=dashboard):
+        _log_event(event)
 
 
 def _log_event(event: Event) -> None:
