@@ -426,6 +426,158 @@ def test_the_screen_for_bash_before_4_4_agrees_with_bash_n(tmp_path: Path) -> No
 # -- the cache --------------------------------------------------------------------------------
 
 
+# -- the record of file digests (stat key -> content hash) ---------------------------------------
+
+
+class DigestSpy:
+    """A plugin that keeps the digests validation gave the session; counts the scripts read."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from lfsplug_validation import validator
+
+        self.reads: list[str] = []
+        self.digests: dict[str, str] = {}
+        real = validator.read_script_file
+
+        def counting(script: Script) -> Any:
+            self.reads.append(script.path.name)
+            return real(script)
+
+        monkeypatch.setattr(validator, "read_script_file", counting)
+
+    @lfsplug.hookimpl
+    def lfsplug_sessionfinish(self, session: lfsplug.Session) -> None:
+        self.digests = {Path(p).name: d for p, d in session.digests.items()}
+
+
+def spied_check(lfsplugger: Lfsplugger, spy: DigestSpy) -> RunResult:
+    spy.reads.clear()
+    return lfsplugger.run("-p", "no:hostreqs", "check", "--json", "--shellcheck=off",
+                          plugins=[spy])
+
+
+@pytest.fixture
+def no_racy_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Trust files written a moment ago: a test cannot wait for their ctime to age."""
+    from lfsplug_validation import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 0)
+
+
+def test_a_warm_check_reads_no_unchanged_script(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": BAD, "03-c.sh": "set -e\nmake -j"})
+    spy = DigestSpy(monkeypatch)
+    cold = spied_check(lfsplugger, spy)
+    assert sorted(spy.reads) == ["01-a.sh", "02-b.sh", "03-c.sh"]
+    assert spy.digests == {n: digest(lfsplugger.path / n) for n in spy.reads}
+    cold_digests = dict(spy.digests)
+    warm = spied_check(lfsplugger, spy)
+    assert spy.reads == []
+    assert findings(warm) == findings(cold) and warm.ret == cold.ret == 6
+    assert spy.digests == cold_digests  # resume and the record of passes see the same hashes
+
+
+def test_an_edit_that_keeps_size_and_mtime_is_read_again(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo good", "02-b.sh": GOOD})
+    spy = DigestSpy(monkeypatch)
+    assert found(spied_check(lfsplugger, spy), "SYN") == []
+    script = lfsplugger.path / "01-a.sh"
+    before = script.stat()
+    script.write_text(script.read_text().replace("echo good", "fi;echo x"))
+    os.utime(script, ns=(before.st_atime_ns, before.st_mtime_ns))
+    assert (script.stat().st_size, script.stat().st_mtime_ns) == (before.st_size,
+                                                                   before.st_mtime_ns)
+    result = spied_check(lfsplugger, spy)
+    assert spy.reads == ["01-a.sh"]  # the ctime the write changed tells the edit
+    assert found(result, "SYN") == [("SYN001", "01-a.sh", 2)]
+    assert spy.digests["01-a.sh"] == digest(script)
+
+
+def test_a_replaced_or_renamed_script_is_read_again(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": GOOD})
+    spy = DigestSpy(monkeypatch)
+    spied_check(lfsplugger, spy)
+    replacement = lfsplugger.path / "new.tmp"
+    replacement.write_text((lfsplugger.path / "02-b.sh").read_text().replace("echo", "fi;"))
+    replacement.replace(lfsplugger.path / "02-b.sh")  # a new inode under the old name
+    (lfsplugger.path / "01-a.sh").rename(lfsplugger.path / "03-a.sh")
+    result = spied_check(lfsplugger, spy)
+    assert sorted(spy.reads) == ["02-b.sh", "03-a.sh"]
+    assert found(result, "SYN") == [("SYN001", "02-b.sh", 2)]
+
+
+def test_a_script_changed_within_the_racy_window_is_read_again(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lfsplug_validation import cache
+
+    monkeypatch.setattr(cache, "RACY_NS", 10**12)  # every file here is "just written"
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    spy = DigestSpy(monkeypatch)
+    spied_check(lfsplugger, spy)
+    spied_check(lfsplugger, spy)
+    assert spy.reads == ["01-a.sh"]  # not recorded: an edit in the same tick would not show
+    files = cache_file(lfsplugger)["sections"]["files"]["entries"]
+    assert files == {}
+
+
+def test_the_record_of_files_is_per_reader(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    spy = DigestSpy(monkeypatch)
+    spied_check(lfsplugger, spy)
+    from lfsplug_validation import cache
+
+    monkeypatch.setattr(cache, "reader_key", lambda: "4321:4321:4321")
+    from lfsplug_validation import validator
+
+    monkeypatch.setattr(validator, "reader_key", cache.reader_key)
+    spied_check(lfsplugger, spy)
+    assert spy.reads == ["01-a.sh"]  # another user may not be able to read what we could
+
+
+@pytest.mark.parametrize("entry", [
+    "not a list", ["too", "many", "items"], [[1, 2, 3], 7], None, [[], None],
+])
+def test_a_malformed_file_record_is_read_again(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None, entry: Any
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": BAD})
+    spy = DigestSpy(monkeypatch)
+    expected = findings(spied_check(lfsplugger, spy))
+    data = cache_file(lfsplugger)
+    files = data["sections"]["files"]["entries"]
+    assert list(files) == [str(lfsplugger.path / "01-a.sh")]
+    files[str(lfsplugger.path / "01-a.sh")] = entry
+    (lfsplugger.path / ".lfsplug" / "cache" / "validation.json").write_text(json.dumps(data))
+    assert findings(spied_check(lfsplugger, spy)) == expected
+    assert spy.reads == ["01-a.sh"]
+
+
+def test_a_recorded_script_that_went_away_is_reported(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch, no_racy_window: None
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD, "02-b.sh": GOOD})
+    spy = DigestSpy(monkeypatch)
+    spied_check(lfsplugger, spy)
+
+    class Remover:
+        @lfsplug.hookimpl
+        def lfsplug_collection_finish(self, session: lfsplug.Session) -> None:
+            (lfsplugger.path / "01-a.sh").unlink()  # after discovery, before validation
+
+    result = lfsplugger.run("-p", "no:hostreqs", "check", "--json", "--shellcheck=off",
+                            plugins=[Remover()])
+    assert found(result, "SYN") == [("SYN004", "01-a.sh", None)]
+
+
 def test_an_unchanged_tree_is_not_parsed_again(lfsplugger: Lfsplugger) -> None:
     log = lfsplugger.path / "bash-calls.log"
     recording_wrapper(lfsplugger.path / "bin", "bash", BASH, log)

@@ -20,9 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["ResultCache", "Section", "atomic_write_json", "read_json"]
+__all__ = ["RACY_NS", "FileDigests", "ResultCache", "Section", "atomic_write_json", "read_json",
+           "stat_key"]
 
 FORMAT = 1
+#: A file changed this close to the moment it was read is read again next time (racy-git rule).
+RACY_NS = 2_000_000_000
 #: Entries not used by the current run that a section keeps, besides the used ones: enough for
 #: a second tree or a branch switch, small enough that the file does not grow for ever.
 SPARE_ENTRIES = 5000
@@ -89,6 +92,47 @@ class Section:
         out = {d: self.entries[d] for d in keep}
         out.update((d, self.entries[d]) for d in self.entries if d in self.used)
         return out
+
+
+def stat_key(info: os.stat_result) -> list[int]:
+    """What must not change for a file's recorded digest to stand: size, mtime, inode, ctime
+    and device. An edit changes the ctime (which no one can set back), a replacement the
+    inode."""
+    return [info.st_size, info.st_mtime_ns, info.st_ino, info.st_ctime_ns, info.st_dev]
+
+
+class FileDigests:
+    """The SHA-256 of each script's content by path, trusted while the file's stat key is
+    unchanged, as git trusts its index: a warm check then hashes nothing it has hashed before.
+
+    Kept in the ``files`` section, whose key names the user and groups reading (what could be
+    read depends on who reads). A file whose mtime or ctime is within :data:`RACY_NS` of the
+    moment it was read is not recorded: an edit in the same clock tick as that read could leave
+    its stat key unchanged."""
+
+    def __init__(self, section: Section) -> None:
+        self.section = section
+
+    def get(self, path: str, key: list[int]) -> str | None:
+        """The recorded digest of ``path`` when its stat key is ``key``, else None."""
+        entry = self.section.get(path)
+        if entry is None:
+            return None
+        if type(entry) is not list or len(entry) != 2 or type(entry[1]) is not str:
+            self.section.discard(path)
+            return None
+        return entry[1] if entry[0] == key else None
+
+    def put(self, path: str, key: list[int], digest: str, read_at: int) -> None:
+        """Record what ``path`` (stat key ``key``, read at ``read_at`` ns) hashed to."""
+        if max(key[1], key[3]) < read_at - RACY_NS:
+            self.section.put(path, [key, digest])
+
+
+def reader_key() -> str:
+    """The key of the ``files`` section: who reads (the uid, gid and groups)."""
+    groups = ",".join(str(g) for g in sorted(set(os.getgroups())))
+    return f"{os.geteuid()}:{os.getegid()}:{groups}"
 
 
 class ResultCache:

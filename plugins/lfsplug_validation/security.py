@@ -68,7 +68,7 @@ class SecurityChecker:
             self._chains[directory] = known
         return known
 
-    def _open_dirs(self, path: Path) -> list[str]:
+    def _open_dirs(self, path: Path, link: bool | None) -> list[str]:
         text = str(path)
         given = os.path.dirname(text if os.path.isabs(text) else os.path.abspath(text))
         found = list(self._chain(given))
@@ -76,14 +76,15 @@ class SecurityChecker:
         if resolved is None:
             resolved = self._resolved[given] = os.path.realpath(given)
         targets = [resolved]
-        if os.path.islink(path):
+        if os.path.islink(path) if link is None else link:
             targets.append(os.path.dirname(os.path.realpath(path)))
         for target in targets:
             found.extend(d for d in self._chain(target) if d not in found)
         return found
 
-    def check(self, path: Path, info: os.stat_result) -> list[Issue]:
-        """The security issues of the script at ``path``, whose ``stat`` is ``info``."""
+    def check(self, path: Path, info: os.stat_result, link: bool | None = None) -> list[Issue]:
+        """The security issues of the script at ``path``, whose ``stat`` is ``info``; ``link``
+        says whether the path is a symbolic link, when the caller knows (None: look)."""
         issues = []
         if info.st_mode & stat.S_IWOTH:
             issues.append(Issue(
@@ -92,7 +93,7 @@ class SecurityChecker:
                 f"can change what the build runs as root",
                 f"chmod o-w {path}",
             ))
-        for directory in self._open_dirs(path):
+        for directory in self._open_dirs(path, link):
             issues.append(Issue(
                 "SEC002", "error", None,
                 f"the directory {directory} is world-writable without the sticky bit: anyone "

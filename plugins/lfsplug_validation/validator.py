@@ -15,13 +15,14 @@ import os
 import shutil
 import stat
 import threading
+import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lfsplug import Finding, Script, Severity
-from lfsplug_validation.cache import ResultCache, Section
+from lfsplug_validation.cache import FileDigests, ResultCache, Section, reader_key, stat_key
 from lfsplug_validation.integrity import DigestCache, Sources, verify_sources
 from lfsplug_validation.lint import CHECKER_VERSION, lint
 from lfsplug_validation.records import (
@@ -49,7 +50,9 @@ LINT_LIMIT = 4 << 20
 
 @dataclass
 class ScriptFile:
-    """A script as read for validation: its bytes and hash, or why it could not be read."""
+    """A script as read for validation: its hash, its bytes (None until a check needs them when
+    the hash came from the record of files), or why it could not be read. ``link``: whether
+    the path is a symbolic link (None: not looked at)."""
 
     script: Script
     path: str
@@ -57,6 +60,13 @@ class ScriptFile:
     digest: str = ""
     info: os.stat_result | None = None
     error: str | None = None
+    link: bool | None = None
+
+    def content(self) -> bytes:
+        """The bytes, read now if only the hash was known (b"" if the file went away)."""
+        if self.data is None and self.error is None:
+            self.data = read_script_file(self.script).data or b""
+        return self.data or b""
 
 
 def read_script_file(script: Script) -> ScriptFile:
@@ -82,6 +92,29 @@ def read_script_file(script: Script) -> ScriptFile:
     finally:
         os.close(fd)
     return ScriptFile(script, path, data, hashlib.sha256(data).hexdigest(), info)
+
+
+def stat_script_file(script: Script, known: FileDigests) -> ScriptFile:
+    """A script's hash from the record of files when its stat key is unchanged (its bytes are
+    then read only if a check needs them), else its bytes read and hashed (and recorded)."""
+    path = str(script.path)
+    try:
+        info = os.lstat(path)
+        link = stat.S_ISLNK(info.st_mode)
+        if link:
+            info = os.stat(path)
+    except OSError:
+        return read_script_file(script)  # which says why
+    if stat.S_ISREG(info.st_mode):
+        digest = known.get(path, stat_key(info))
+        if digest is not None:
+            return ScriptFile(script, path, None, digest, info, link=link)
+    read_at = time.time_ns()
+    file = read_script_file(script)
+    file.link = link
+    if file.data is not None and file.info is not None:  # stat taken before the bytes read
+        known.put(path, stat_key(file.info), file.digest, read_at)
+    return file
 
 
 def _workers() -> int:
@@ -131,7 +164,7 @@ def _cached_lint(section: Section, digest: str) -> tuple[list[Issue], list[Ref]]
 
 
 def _lint_one(file: ScriptFile, lfs: str) -> tuple[list[Issue], list[Ref]]:
-    data = file.data or b""
+    data = file.content()
     if b"\0" in data or len(data) > LINT_LIMIT:
         return [], []  # binary or huge: bash -n speaks for it
     return lint(data.decode("utf-8", errors="replace"), lfs)
@@ -182,11 +215,12 @@ class Validator:
                 gc.enable()
 
     def _validate(self, scripts: list[Script]) -> list[Finding]:
-        files = [read_script_file(s) for s in scripts]
-        readable = [f for f in files if f.data is not None]
+        cache = ResultCache.load(self.config.state_dir / CACHE_FILE)
+        known = FileDigests(cache.section("files", reader_key()))
+        files = [stat_script_file(s, known) for s in scripts]
+        readable = [f for f in files if f.error is None]
         self.session.digests.update((f.path, f.digest) for f in readable)
         unique = {f.digest: f for f in readable}
-        cache = ResultCache.load(self.config.state_dir / CACHE_FILE)
         findings: list[Finding] = []
         try:
             content = self._content(unique, cache, findings)
@@ -196,12 +230,12 @@ class Validator:
         refs: dict[str, list[Ref]] = {}
         security = SecurityChecker()
         for file in files:
-            if file.data is None or file.info is None:
+            if file.error is not None or file.info is None:
                 findings.append(Finding("SYN004", Severity.ERROR, f"the script {file.error}",
                                         file.path, None, "make it a readable file", PLUGIN))
                 continue
             issues, refs[file.path] = content[file.digest]
-            issues = issues + security.check(file.script.path, file.info)
+            issues = issues + security.check(file.script.path, file.info, file.link)
             findings.extend(to_finding(i, file.path) for i in issues)
         findings.extend(self._integrity(refs))
         findings.extend(self._changed(readable))
@@ -257,7 +291,7 @@ class Validator:
     def _syntax(self, bash: str, version: str, unique: dict[str, ScriptFile],
                 section: Section) -> dict[str, list[Issue]]:
         found, todo = _split_cached(unique, section)
-        binary = {p for p, d in todo.items() if b"\0" in (unique[d].data or b"")}
+        binary = {p for p, d in todo.items() if b"\0" in unique[d].content()}
         checked = check_syntax(bash, list(todo), binary, self.workers, version=version,
                                stop=self.stop)
         for path, issues in checked.items():
@@ -272,7 +306,7 @@ class Validator:
         executable = find_shellcheck() if mode != "off" else None
         if executable is None:
             return None  # "on" without shellcheck is a host finding (lfsplug_validate_host)
-        directories = {Path(f.path).parent for f in unique.values()}
+        directories = {Path(d) for d in {os.path.dirname(f.path) for f in unique.values()}}
         section = cache.section("shellcheck", shellcheck_key(executable, directories))
         return _background(self._shellcheck, executable, unique, section)
 
