@@ -371,16 +371,16 @@ def test_disk_alerts_once_per_crossing_in_a_real_run(
 
 def test_memory_low_warns_once_and_clears(lfsplugger: Lfsplugger,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    real = psutil.virtual_memory
+    real = sampler_module.read_meminfo
     flag = lfsplugger.path / "memory-low"
 
-    def fake_memory() -> Any:
+    def fake_memory() -> dict[str, float] | None:
         memory = real()
-        if flag.exists():
-            return memory._replace(available=300 * MiB)
-        return memory._replace(available=max(memory.available, 2 * GiB))
+        assert memory is not None
+        memory["mem_available"] = 300 * MiB if flag.exists() else 2 * GiB
+        return memory
 
-    monkeypatch.setattr(psutil, "virtual_memory", fake_memory)
+    monkeypatch.setattr(sampler_module, "read_meminfo", fake_memory)
     lfsplugger.make_config('[monitor]\nmemory_floor = "1G"\n')
     lfsplugger.make_tree({"s/01-a.sh": f"touch {flag}\nsleep 0.5\nrm {flag}\nsleep 0.4"})
     result = lfsplugger.run(*RUN, "s", "--min-free-memory", "0")
