@@ -711,3 +711,25 @@ def test_a_run_killed_midway_is_reported_as_crashed(lfsplugger: Lfsplugger) -> N
     [span] = [e for e in json.loads((lfsplugger.path / "out.trace").read_text())["traceEvents"]
               if e["ph"] == "X"]
     assert span["name"] == "a" and span["dur"] >= 0
+
+
+def test_json_samples_copied_from_the_database_read_as_if_encoded_again(
+    lfsplugger: Lfsplugger,
+) -> None:
+    from lfsplug_reports.data import load_run
+    from lfsplug_reports.formats import write_json
+
+    _result, _paths = run_with_reports(lfsplugger, "json")
+    store = StateStore.open(lfsplugger.path / "scripts" / ".lfsplug", create=False)
+    try:
+        data = load_run(store)
+    finally:
+        store.close()
+    assert data.sample_texts is not None and len(data.sample_texts) == len(data.samples) == 9
+    write_json(data, lfsplugger.path / "copied.json")
+    data.sample_texts = None
+    write_json(data, lfsplugger.path / "encoded.json")
+    copied = json.loads((lfsplugger.path / "copied.json").read_text())
+    assert copied == json.loads((lfsplugger.path / "encoded.json").read_text())
+    assert copied["samples"][0]["script"] is None and copied["samples"][1]["script"] == (
+        "binutils-pass1")

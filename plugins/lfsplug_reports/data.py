@@ -193,6 +193,9 @@ class RunData:
     source: str = "database"
     #: the make jobs (``MAKEFLAGS=-jN``) scripts ran with, where known
     jobs: int | None = None
+    #: each sample's values as the database holds them (JSON text), beside ``samples``: the
+    #: json report copies them instead of encoding a million numbers again
+    sample_texts: list[str] | None = None
 
     @cached_property
     def system(self) -> dict[str, Series]:
@@ -270,10 +273,10 @@ def load_run(store: StateStore, run_id: int | None = None) -> RunData:
                   "SELECT seq, time, kind, priority, script, payload FROM events "
                   "WHERE run_id = ? ORDER BY time, seq", (run.id,))]
     _attempts(store, run, scripts, events)
-    samples = _decode(store.query(
-        "SELECT time, script, metrics FROM samples WHERE run_id = ? ORDER BY time, id",
-        (run.id,)))
-    return RunData(run, scripts, events, samples)
+    rows = store.query("SELECT time, script, metrics FROM samples WHERE run_id = ? "
+                       "ORDER BY time, id", (run.id,))
+    samples, texts = _decode(rows)
+    return RunData(run, scripts, events, samples, sample_texts=texts)
 
 
 _RUN_COLUMNS = ("id, started, finished, exit_code, state, command_line, version, host, total, "
@@ -348,17 +351,23 @@ def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, Any], 
             this.finished = run_end  # interrupted: it ran until the run ended
 
 
-def _decode(rows: list[tuple[Any, ...]]) -> list[SampleRow]:
+def _decode(rows: list[tuple[Any, ...]]) -> tuple[list[SampleRow], list[str] | None]:
     """Sample rows with their metrics decoded, all in one ``json.loads`` (a hundred thousand
-    calls would cost more than the decoding itself)."""
+    calls would cost more than the decoding itself), and the texts when each is one object."""
     if not rows:
-        return []
+        return [], []
+    texts: list[str] | None = [row[2] for row in rows]
     try:
-        decoded = json.loads("[" + ",".join(row[2] for row in rows) + "]")
-    except (TypeError, ValueError):  # a damaged row: decode one by one, skipping it
-        decoded = [_json(row[2]) for row in rows]
-    return [(row[0], row[1], values if isinstance(values, dict) else {})
-            for row, values in zip(rows, decoded, strict=True)]
+        decoded = json.loads("[" + ",".join(texts or ()) + "]")
+        if len(decoded) != len(rows):
+            raise ValueError("a row holds more than one value")
+    except (TypeError, ValueError):  # a damaged row: decode one by one, dropping it
+        decoded, texts = [_json(row[2]) for row in rows], None
+    samples = [(row[0], row[1], values if isinstance(values, dict) else {})
+               for row, values in zip(rows, decoded, strict=True)]
+    if texts is not None and any(not row[2] for row in samples):
+        texts = None
+    return samples, texts
 
 
 def _series(rows: Iterable[SampleRow]) -> dict[str, Series]:

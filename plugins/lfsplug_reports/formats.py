@@ -36,13 +36,36 @@ def _iso(stamp: float | None) -> str | None:
 
 
 def write_json(data: RunData, path: Path) -> None:
-    # dumps, not dump: only a one-shot encode runs in C (dump encodes chunk by chunk in Python)
-    text = json.dumps(json_report(data), separators=(",", ":"), default=str)
-    path.write_text(text + "\n", encoding="utf-8")
+    """Write the ``json`` report: the samples' values are copied as the database holds them
+    (re-encoding a million numbers is most of the work otherwise); the rest is encoded in one
+    shot, which runs in C (``json.dump`` would encode chunk by chunk in Python)."""
+    report = json_report(data, samples=data.sample_texts is None)
+    head = json.dumps(report, separators=(",", ":"), default=str)
+    with path.open("w", encoding="utf-8") as file:
+        if data.sample_texts is None:
+            file.write(head)
+        else:
+            file.write(head[:-1] + ',"samples":[')
+            file.write(",".join(_sample_texts(data)))
+            file.write("]}")
+        file.write("\n")
 
 
-def json_report(data: RunData) -> dict[str, Any]:
-    """The ``json`` report as a dict (see docs/reports.md for the shape)."""
+def _sample_texts(data: RunData) -> list[str]:
+    names: dict[str | None, str] = {None: "null"}
+    texts = data.sample_texts or []
+    rows = []
+    for (when, script, _values), values in zip(data.samples, texts, strict=True):
+        name = names.get(script)
+        if name is None:
+            name = names[script] = json.dumps(script)
+        rows.append(f'{{"time":{float(when)!r},"script":{name},"values":{values}}}')
+    return rows
+
+
+def json_report(data: RunData, samples: bool = True) -> dict[str, Any]:
+    """The ``json`` report as a dict (see docs/reports.md for the shape); ``samples=False``
+    leaves the samples out, for :func:`write_json` to add."""
     run, unit = data.run, data.sbu_seconds()
     return {
         "format": "lfsplug-report", "version": JSON_VERSION, "source": data.source,
@@ -60,9 +83,8 @@ def json_report(data: RunData) -> dict[str, Any]:
         "alerts": [{"time": e.time, "alert": e.payload.get("alert"),
                     "level": e.payload.get("level"), "message": e.payload.get("message")}
                    for e in data.alerts],
-        "samples": [{"time": when, "script": script, "values": values}
-                    for when, script, values in data.samples],
-    }
+    } | ({"samples": [{"time": when, "script": script, "values": values}
+                      for when, script, values in data.samples]} if samples else {})
 
 
 def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str, Any]:
