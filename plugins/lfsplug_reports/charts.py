@@ -28,6 +28,7 @@ MAX_POINTS = 1000
 ROW_PER_SCRIPT = 150
 WIDTH = 960  # the plot area, px
 ROW = 16
+TOP = 8  # room above a line chart for its top label
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
 
@@ -252,6 +253,7 @@ def _matching(system: dict[str, Series], patterns: list[str]) -> list[Series]:
 
 def _line_chart(data: RunData, spec: ChartSpec, series: list[Series]) -> LineChart:
     height, left, scale = 160.0, 56.0, spec.scale
+    bottom = TOP + height  # the y of the value 0
     start, duration = data.run.started, max(data.end - data.run.started, 1e-6)
     peak = max(max(s.values) for s in series) * scale
     ymax = spec.top if spec.top is not None else _nice_top(peak)
@@ -260,13 +262,13 @@ def _line_chart(data: RunData, spec: ChartSpec, series: list[Series]) -> LineCha
         times, values = downsample(one.times, one.values)
         points = " ".join(
             f"{left + min(max((t - start) / duration, 0.0), 1.0) * WIDTH:.1f},"
-            f"{height - min(v * scale / ymax, 1.0) * height:.1f}"
+            f"{bottom - min(v * scale / ymax, 1.0) * height:.1f}"
             for t, v in zip(times, values, strict=True))
         label = one.metric.split(":", 1)[1] if ":" in one.metric else one.metric
         lines.append(Line(label, COLORS[i % len(COLORS)], points, one.values[-1] * scale,
                           max(one.values) * scale))
-    yticks = [(height - f * height, _number(ymax * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
-    return LineChart(spec.key, spec.title, spec.unit, left + WIDTH + 10, height + 24, left,
+    yticks = [(bottom - f * height, _number(ymax * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+    return LineChart(spec.key, spec.title, spec.unit, left + WIDTH + 10, bottom + 24, left,
                      lines, yticks, _time_ticks(duration, left))
 
 
