@@ -31,6 +31,7 @@ about one a second when idle. Run::
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -43,6 +44,7 @@ from rich.console import Console, ConsoleRenderable
 from rich.live import Live
 
 from lfsplug import Event, Plan, Priority, Script
+from lfsplug_terminal import logs
 from lfsplug_terminal.board import Board
 from lfsplug_terminal.live import Dashboard
 from lfsplug_terminal.plain import PlainOutput
@@ -238,6 +240,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeat", type=int, default=1, help="flood phases to take the "
                         "median of")
     args = parser.parse_args(argv)
+    logged: list[str] = []  # the alerts the handler logs, kept as a run's log handler would
+    installed = logs.install(logging.INFO, colour=False, sink=logged.append)
+    try:
+        return measure(args)
+    finally:
+        logs.uninstall(installed)
+
+
+def measure(args: argparse.Namespace) -> int:
     print(f"terminal benchmark: {args.scripts} running scripts, {args.rate:.0f} output "
           f"events/s, {args.width}x{args.height}, {args.seconds:g} s a phase, python "
           f"{sys.version.split()[0]}, {os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
