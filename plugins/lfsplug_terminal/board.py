@@ -103,8 +103,6 @@ class Board:
         self.alerts: deque[AlertEntry] = deque(maxlen=ALERTS_KEPT)
         self.progress = _Progress()
         self.stopping: str | None = None
-        #: the events of each kind seen (the benchmark and tests read it)
-        self.seen: dict[str, int] = {}
 
     # -- from hooks ----------------------------------------------------------------------------
 
@@ -154,10 +152,8 @@ class Board:
         changed = False
         notable: list[Event] = []
         with self.lock:
-            seen = self.seen
             for event in events:
                 kind = event.kind
-                seen[kind] = seen.get(kind, 0) + 1
                 if kind == "script-output":
                     if output:
                         changed = self._output(event) or changed

@@ -23,7 +23,6 @@ Style = dict[str, Any]
 TAIL_SHOWN = 20
 STATUS_COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow",
                   Status.NOT_RUN: "white"}
-ALERT_COLOURS = {"clear": "green", "warn": "yellow", "stop": "red", "halt": "red"}
 
 # ANSI escape sequences (CSI, OSC and two-character ones) and the other control characters a
 # build's output carries (colours from gcc or ninja, \r progress meters, bells)

@@ -63,7 +63,7 @@ class Dashboard:
 
     # -- lines above the board -----------------------------------------------------------------
 
-    def lines(self, lines: Sequence[Line], err: bool = False) -> None:
+    def lines(self, lines: Sequence[Line]) -> None:
         """Print the lines above the board, as one block."""
         text = Text("\n").join(Text(line.text, style=rich_style(line.style)) for line in lines)
         with self.lock:

@@ -38,13 +38,12 @@ class PlainOutput:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def lines(self, lines: Sequence[Line], err: bool = False) -> None:
+    def lines(self, lines: Sequence[Line]) -> None:
         """Write the lines as one block; each counts as something printed."""
-        stream = self.err if err else self.out
         text = "".join(self._styled(line) + "\n" for line in lines)
         with self.lock:
-            stream.write(text)
-            stream.flush()
+            self.out.write(text)
+            self.out.flush()
             self.last_print = self.clock()
 
     def raw(self, text: str) -> None:
@@ -97,7 +96,3 @@ class PlainOutput:
         self.heartbeats += 1
         self.lines([heartbeat_line(view.done, view.total, view.elapsed, view.running(),
                                    view.eta)])
-
-    # what a dashboard's ``stats`` would say; plain mode draws nothing
-    def stats(self) -> dict[str, float]:
-        return {"heartbeats": float(self.heartbeats)}

@@ -15,6 +15,7 @@ the cost of a redraw (see benchmarks/README.md).
 from __future__ import annotations
 
 import time
+from typing import NamedTuple
 
 from rich.console import Group
 from rich.text import Span, Text
@@ -139,11 +140,13 @@ def running(text: Builder, view: View, room: int) -> None:
         text.append(f"... and {len(rows) - len(shown)} more running\n", "dim")
 
 
-class _Cells:
+class _Cells(NamedTuple):
     """The texts of one running row, measured before the columns are padded."""
 
-    def __init__(self, name: str, clock: str, use: str, elapsed: float) -> None:
-        self.name, self.clock, self.use, self.elapsed = name, clock, use, elapsed
+    name: str
+    clock: str
+    use: str
+    elapsed: float
 
 
 def _cells(row: Row, now: float) -> _Cells:
