@@ -576,7 +576,7 @@ def synthetic(report: sbu.SbuReport) -> RunData:
 
 
 @needs_reports
-@pytest.mark.parametrize("path", ALL_REPORTS[:3], ids=[p.name[:14] for p in ALL_REPORTS[:3]])
+@pytest.mark.parametrize("path", ALL_REPORTS, ids=[p.name[:14] for p in ALL_REPORTS])
 def test_a_real_report_written_again_reads_the_same(path: Path) -> None:
     original = sbu.read_report(path)
     again = sbu.parse_report(sbu.render(synthetic(original)))
@@ -733,3 +733,21 @@ def test_json_samples_copied_from_the_database_read_as_if_encoded_again(
     assert copied == json.loads((lfsplugger.path / "encoded.json").read_text())
     assert copied["samples"][0]["script"] is None and copied["samples"][1]["script"] == (
         "binutils-pass1")
+
+
+def test_reused_scripts_pass_without_running(lfsplugger: Lfsplugger) -> None:
+    junitparser = pytest.importorskip("junitparser", reason="the junitparser package reads "
+                                      "JUnit files (pip install junitparser)")
+    tree = {"scripts/01-a.sh": "echo a", "scripts/02-b.sh": "echo b"}
+    run_with_reports(lfsplugger, "json", tree=tree)
+    result, paths = run_with_reports(lfsplugger, "junit", "html", "trace", "sbu", tree=tree)
+    assert result.ret == 0
+    cases = list(next(iter(junitparser.JUnitXml.fromfile(str(paths["junit"])))))
+    assert [(c.name, c.is_passed, c.time, c.system_out) for c in cases] == [
+        ("a", True, 0.0, "reused from run 1"), ("b", True, 0.0, "reused from run 1")]
+    page = parse_html(paths["html"])
+    assert page.rects == [] and "gantt" not in page.svgs
+    assert "No script ran in this run" in "".join(page.text)
+    assert [e for e in json.loads(paths["trace"].read_text())["traceEvents"]
+            if e["ph"] == "X"] == []
+    assert sbu.read_report(paths["sbu"]).packages == []  # nothing was built in this run

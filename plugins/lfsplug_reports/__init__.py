@@ -65,8 +65,9 @@ def cmd_report(config: Config) -> int:
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
     commands.add("report", cmd_report, arguments=("target",),
-                 help="Write a report of the last run (FORMAT[:PATH]; formats json, junit, "
-                      "html, trace, sbu), or import a jhalfs SBU report (--import FILE).")
+                 help="Write a report of the last run: TARGET is FORMAT[:PATH] (json, junit, "
+                      "html, trace, sbu). With --import, read TARGET, a jhalfs SBU report or a "
+                      "directory of them, into the history.")
 
 
 @hookimpl

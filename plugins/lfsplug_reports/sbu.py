@@ -152,9 +152,9 @@ def parse_report(text: str, where: str = "<report>") -> SbuReport:
             block = None
             _total_line(report, line, f"{where}:{number}")
     _close(report, block, where)
-    if not report.packages and report.sbu_seconds is None:
-        raise UsageError(f"{where}: not a jhalfs SBU report (no package block and no "
-                         f"'The SBU unit value is equal to ...' line)")
+    if not report.packages and report.sbu_seconds is None and report.book_version is None:
+        raise UsageError(f"{where}: not a jhalfs SBU report (no package block, no 'Book "
+                         f"version is:' line and no 'The SBU unit value is equal to ...' line)")
     return report
 
 
