@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -202,6 +201,8 @@ def _main(
 def _fail(message: str, code: int, exc: BaseException, pre: Preparsed) -> int:
     """Print the one-line cause (and the traceback with --debug); return the exit code."""
     if pre.debug:
+        import traceback
+
         cause = exc.__cause__ or exc
         traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
     click.echo(f"lfsplug: {message}", err=True)

@@ -8,7 +8,6 @@ sees typed fields; a malformed value becomes an error finding with the file and 
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -118,6 +117,8 @@ def apply_metadata(script: Script, sources: Iterable[MetaSource]) -> list[Findin
 
 
 def _unknown_key(script: Script, key: str, line: int | None) -> Finding:
+    import difflib
+
     close = difflib.get_close_matches(key, list(KEYS), n=1)
     hint = f"did you mean {close[0]}=?" if close else "plugins read unknown keys from script.meta"
     return Finding(
