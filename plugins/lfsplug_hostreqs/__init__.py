@@ -25,7 +25,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lfsplug import Finding, StashKey, hookimpl
-from lfsplug_hostreqs.command import cmd_host
 from lfsplug_hostreqs.settings import Settings, read_settings
 
 if TYPE_CHECKING:
@@ -58,6 +57,13 @@ def lfsplug_addoption(parser: OptionParser) -> None:
                      help="print JSON instead of text")
     parser.addoption("--lfs", commands=("host",), default="/mnt/lfs", metavar="DIR",
                      help="the LFS partition's mount point ($LFS)")
+
+
+def cmd_host(config: Config) -> int:
+    """``lfsplug host`` (its module, with its JSON and click output, is imported when used)."""
+    from lfsplug_hostreqs.command import cmd_host as command
+
+    return command(config)
 
 
 @hookimpl

@@ -26,11 +26,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey, hookimpl
-from lfsplug_ordering.bookdeps import BookDeps, book_edges, choose_revision, read_book_deps
 from lfsplug_ordering.edges import declared_edges
 from lfsplug_ordering.layout import Layout, sequence_edges
 from lfsplug_ordering.plan import build_plan
-from lfsplug_ordering.settings import ORDERS, Settings, load_settings
+from lfsplug_ordering.settings import FORMATS, ORDERS, Settings, load_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,11 +37,12 @@ if TYPE_CHECKING:
     from lfsplug.commands import CommandSet
     from lfsplug.config import Config, OptionParser
     from lfsplug.session import Session
+    from lfsplug_ordering.bookdeps import BookDeps
 
 __all__ = ["SETTINGS"]
 
 SETTINGS = StashKey[Settings]()
-_BOOKS = StashKey[dict[tuple[str, str], BookDeps]]()
+_BOOKS = StashKey[dict[tuple[str, str], "BookDeps"]]()
 COMMANDS = ("run", "list", "check", "graph")
 
 
@@ -61,8 +61,6 @@ def lfsplug_addoption(parser: OptionParser) -> None:
         help="the LFS book's appendices/dependencies.xml (or the book's folder): its "
              "dependencies order the chapter 8 scripts (phase system)",
     )
-    from lfsplug_ordering.draw import FORMATS
-
     parser.addoption("--format", commands=("graph",), choices=FORMATS, default="text",
                      help="how to draw the plan")
 
@@ -93,6 +91,8 @@ def _book(config: Config, path: Path, revision: str) -> BookDeps:
     books = config.stash.setdefault(_BOOKS, {})
     key = (str(path), revision)
     if key not in books:
+        from lfsplug_ordering.bookdeps import read_book_deps  # XML: only with --book-deps
+
         books[key] = read_book_deps(path, revision)
     return books[key]
 
@@ -138,6 +138,8 @@ def _script_edges(session: Session, scripts: list[Script]) -> list[Edge]:
     edges = sequence_edges(layout, modes)
     edges.extend(declared_edges(layout, session.add_finding))
     if settings.book_deps is not None:
+        from lfsplug_ordering.bookdeps import book_edges, choose_revision
+
         revision = choose_revision(layout, settings.book_revision)
         book = _book(session.config, settings.book_deps, revision)
         edges.extend(book_edges(book, layout, session.add_finding))

@@ -13,10 +13,10 @@ from typing import Any
 
 from lfsplug import Plan
 from lfsplug_ordering.plan import PHASE, SOFT_BELOW, PlanInfo, strength
+from lfsplug_ordering.settings import FORMATS
 
 __all__ = ["FORMATS", "render"]
 
-FORMATS = ("text", "dot", "mermaid", "json")
 ARROW = " → "
 RED = "#d62728"
 

@@ -28,9 +28,11 @@ from lfsplug import UsageError
 if TYPE_CHECKING:
     from lfsplug.config import Config
 
-__all__ = ["DEFAULT_ORDER", "ORDERS", "REVISIONS", "Settings", "load_settings"]
+__all__ = ["DEFAULT_ORDER", "FORMATS", "ORDERS", "REVISIONS", "Settings", "load_settings"]
 
 ORDERS = ("sequence", "graph")
+#: The formats of ``lfsplug graph --format`` (:mod:`lfsplug_ordering.draw` draws them).
+FORMATS = ("text", "dot", "mermaid", "json")
 DEFAULT_ORDER = "sequence"
 REVISIONS = ("auto", "sysv", "systemd")
 KEYS = ("phases", "book_revision")
