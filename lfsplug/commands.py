@@ -19,7 +19,7 @@ import click
 from lfsplug import hookimpl
 from lfsplug.errors import ExitCode, LfsplugError, UsageError
 from lfsplug.model import Finding, Plan, Script, Severity
-from lfsplug.session import Session
+from lfsplug.session import Session, gc_paused
 
 if TYPE_CHECKING:
     from lfsplug.config import Config, OptionParser
@@ -185,6 +185,11 @@ def _build(session: Session) -> int:
 
 
 def cmd_list(config: Config) -> int:
+    with gc_paused():  # makes nothing that outlives the command (see gc_paused)
+        return _session_list(config)
+
+
+def _session_list(config: Config) -> int:
     with session_scope(config) as (session, status):
         status[0] = _list(session)
     return status[0]
@@ -249,6 +254,11 @@ def _explain(session: Session, plan: Plan, name: str) -> int:
 
 
 def cmd_check(config: Config) -> int:
+    with gc_paused():  # makes nothing that outlives the command (see gc_paused)
+        return _session_check(config)
+
+
+def _session_check(config: Config) -> int:
     with session_scope(config) as (session, status):
         status[0] = _check(session)
     return status[0]
