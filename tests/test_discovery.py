@@ -79,7 +79,7 @@ def test_run_follows_discovery_order(lfsplugger: Lfsplugger) -> None:
         "chapter5/10-b.sh": "echo b >> ../order.txt",
         "chapter5/2-a.sh": "echo a >> ../order.txt",
     })
-    result = lfsplugger.run("run")
+    result = lfsplugger.run("run", "-p", "no:chroot")  # no lfs user, no chroot here
     assert result.ret == 0
     assert (lfsplugger.path / "order.txt").read_text().split() == ["a", "b", "c"]
 
@@ -393,7 +393,7 @@ def test_lfsconf_ignore_path_skips_a_directory(lfsplugger: Lfsplugger) -> None:
         "    return True if path.name == 'drafts' else None\n"
     )
     assert names(lfsplugger) == ["a", "b"]
-    result = lfsplugger.run("run")
+    result = lfsplugger.run("run", "-p", "no:chroot")
     assert result.ret == 0
     assert set(result.statuses()) == {"a", "b"}
     assert not (lfsplugger.path / "drafts" / "wip.ran").exists()
@@ -989,7 +989,7 @@ def test_mixed_layouts_in_one_tree(lfsplugger: Lfsplugger) -> None:
         ("hello", "1.0", "temp"),
         ("world", None, "custom"),
     ]
-    check = lfsplugger.run("check", "--json")
+    check = lfsplugger.run("check", "--json", "-p", "no:chroot")
     assert check.ret == 0
     assert discovery_findings(check, lfsplugger.path) == []
 
