@@ -70,7 +70,7 @@ def test_sequence_order_follows_discovery(lfsplugger: Lfsplugger) -> None:
     })
     assert plan_names(lfsplugger) == ["b", "a", "z"]
     # chapter5 is the book's cross toolchain: this host need not meet its requirements
-    result = lfsplugger.run("run", "--order", "sequence", "--host-check", "off")
+    result = lfsplugger.run("run", "--order", "sequence", "--host-check", "off", "-p", "no:chroot")
     assert result.ret == 0
     assert ran_in_order(lfsplugger) == ["b", "a", "z"]
 
@@ -488,7 +488,7 @@ def test_a_pass_build_waits_for_the_builds_of_its_own_phase_and_before(
     assert waits_for("binutils-pass2") == ["binutils-pass1"]  # itself excluded
     assert waits_for("gcc-pass2") == ["binutils-pass1", "binutils-pass2"]  # not chapter 8's
     assert waits_for("gcc") == ["binutils", "binutils-pass1", "binutils-pass2"]
-    assert lfsplugger.run("check", "--json", "--host-check", "off").ret == 0
+    assert lfsplugger.run("check", "--json", "--host-check", "off", "-p", "no:chroot").ret == 0
 
 
 def test_a_dependency_built_only_in_a_later_phase_is_a_cycle_through_the_barrier(
@@ -498,7 +498,8 @@ def test_a_dependency_built_only_in_a_later_phase_is_a_cycle_through_the_barrier
         "chapter05/501-gcc-pass1": "# lfsplug: depends=zlib",
         "chapter08/801-zlib": "true",
     })
-    result = lfsplugger.run("check", "--json", "--order", "graph", "--host-check", "off")
+    result = lfsplugger.run("check", "--json", "--order", "graph", "--host-check", "off",
+                            "-p", "no:chroot")
     assert result.ret == 6
     [finding] = findings(result)
     assert finding["code"] == "ORD005"
@@ -515,7 +516,8 @@ def test_a_soft_dependency_on_a_later_phase_is_ignored_with_a_warning(
         "chapter05/501-gcc-pass1": "# lfsplug: recommends=zlib",
         "chapter08/801-zlib": "true",
     })
-    result = lfsplugger.run("check", "--json", "--order", "graph", "--host-check", "off")
+    result = lfsplugger.run("check", "--json", "--order", "graph", "--host-check", "off",
+                            "-p", "no:chroot")
     assert result.ret == 0
     [finding] = findings(result)
     assert (finding["code"], finding["severity"]) == ("ORD007", "warning")
@@ -578,7 +580,7 @@ def test_per_phase_order_from_the_configuration(lfsplugger: Lfsplugger) -> None:
     assert data["mode"] == "mixed"
     assert data["levels"] == [["binutils-pass1"], ["gcc-pass1"], ["zlib", "bzip2"], ["file"],
                               ["network", "clock"]]
-    result = lfsplugger.run("run", "--host-check", "off")
+    result = lfsplugger.run("run", "--host-check", "off", "-p", "no:chroot")
     assert result.ret == 0, result.outlines
     ran = ran_in_order(lfsplugger)
     assert ran[:2] == ["binutils-pass1", "gcc-pass1"]
@@ -670,7 +672,7 @@ def test_configuration_mistakes_are_usage_errors(
 def test_a_phase_the_tree_does_not_have_is_a_warning(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"chapter08/801-zlib": "true"})
     lfsplugger.make_config('[ordering]\nphases = { sytem = "graph" }\n')
-    result = lfsplugger.run("check", "--json", "--host-check", "off")
+    result = lfsplugger.run("check", "--json", "--host-check", "off", "-p", "no:chroot")
     assert result.ret == 0
     [finding] = findings(result)
     assert (finding["code"], finding["severity"], finding["line"]) == ("ORD008", "warning", 2)
@@ -812,7 +814,7 @@ def test_book_dependencies_become_edges_between_chapter_8_scripts(
 def test_book_dependencies_info_findings(lfsplugger: Lfsplugger) -> None:
     make_book_tree(lfsplugger)
     result = lfsplugger.run("check", "lfs-commands", "--json", "--book-deps", "deps.xml",
-                            "--host-check", "off", "--shellcheck", "off")
+                            "--host-check", "off", "-p", "no:chroot", "--shellcheck", "off")
     assert result.ret == 0
     ours = [f for f in findings(result) if f["code"].startswith("ORD")]
     assert sorted((f["code"], f["severity"], f["line"] or 0) for f in ours) == [
@@ -889,7 +891,7 @@ def test_the_books_own_dependencies_order_its_chapter_8(
     lfsplugger.make_tree(book_tree(revision))
     lfsplugger.make_config(f'book_deps = "{BOOK}"\n[ordering]\nphases = {{ system = "graph" }}\n')
     result = lfsplugger.run("check", "lfs-commands", "--json", "--host-check", "off",
-                            "--shellcheck", "off")
+                            "-p", "no:chroot", "--shellcheck", "off")
     assert result.ret == 0, [f for f in findings(result) if f["severity"] == "error"]
     ours = [f for f in findings(result) if f["code"].startswith("ORD")]
     assert {f["code"] for f in ours} == {"ORD009", "ORD010"}
