@@ -5,8 +5,8 @@ a script runs (for what an earlier script of the build may still fix, and behind
 Two checks wait for the build when the tree itself may satisfy them: a missing build user
 when a script runs as root before the first one that needs the user (the book's chapter 4
 creates ``lfs``), and a missing shell inside the chroot when scripts run outside it first
-(chapter 6 installs bash into $LFS). Both are said as information (``CHR008``) and checked
-again before the script that needs them, which fails with the code if still unmet.
+(chapter 6 installs bash into $LFS). Both are checked again just before the first script that
+needs them, which fails (not run) with the code if still unmet.
 """
 
 from __future__ import annotations
@@ -211,11 +211,7 @@ def _users(scripts: Sequence[Script], placements: dict[str, Placement],
             found.extend(_unreadable(scripts, placements, name, euid))
             continue
         if _before(scripts, first, as_root):
-            found.append(Finding(
-                "CHR008", Severity.INFO, f"user {name} does not exist yet; a script before "
-                f"{first.name} runs as root and may create it: checked again before "
-                f"{first.name} runs", None, None, None, PLUGIN))
-            continue
+            continue  # checked again before the first script that needs the user
         found.append(_error(
             "CHR003", f"user {name} does not exist: {first.name} must run as {name}",
             "create it as the book's chapter 4 does (groupadd lfs; useradd -s /bin/bash -g "
@@ -252,9 +248,7 @@ def _shell(scripts: Sequence[Script], placements: dict[str, Placement],
         return []
     first = inside[0]
     if _before(scripts, first, lambda s: placements[s.name].mode != "chroot"):
-        return [Finding("CHR008", Severity.INFO, f"the chroot has no {settings.shell} yet; "
-                        f"scripts before {first.name} may install it: checked again before "
-                        f"{first.name} runs", None, None, None, PLUGIN)]
+        return []  # checked again before the first script inside the chroot
     return [_error("CHR004", f"the chroot has no {settings.shell} ({settings.lfs} has no "
                    f"executable {settings.shell.lstrip('/')}): "
                    + _count(inside, "must run inside it"),
