@@ -23,20 +23,23 @@ Rules that keep the cache honest:
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import os
-import tempfile
 import time
+import zlib
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from lfsplug import Severity
-from lfsplug_discovery.depcomments import DepComments, Problem, parse_dependency_comments
-from lfsplug_discovery.head import Head, parse_header, shell_variables, wrong_interpreter
 from lfsplug_discovery.names import FileName
+
+if TYPE_CHECKING:
+    # What reads a head is imported when a head is read: a warm run takes every entry from the
+    # cache and never needs them (their regular expressions cost milliseconds to compile).
+    from lfsplug_discovery.depcomments import DepComments
+    from lfsplug_discovery.head import Head
 
 __all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "Known", "code_version",
            "stat_key"]
@@ -57,8 +60,9 @@ Known = tuple["Facts", FileName]
 
 @cache
 def code_version() -> str:
-    """A digest of the format and of the discovery code that derives an entry."""
-    digest = hashlib.sha256(str(FORMAT).encode())
+    """The format and a checksum of the discovery code that derives an entry (CRC-32: it tells
+    versions of the code apart, no one forges it, and it spares a warm run hashlib)."""
+    digest = 0
     here = Path(__file__).parent
     for name in _MODULES:
         path = here / name
@@ -66,8 +70,8 @@ def code_version() -> str:
             from lfsplug import version
 
             path = Path(version.__file__)
-        digest.update(path.read_bytes())
-    return digest.hexdigest()[:16]
+        digest = zlib.crc32(path.read_bytes(), digest)
+    return f"{FORMAT}-{digest:08x}"
 
 
 def stat_key(info: os.stat_result) -> list[int]:
@@ -82,26 +86,34 @@ class Facts:
     header: dict[str, str] = field(default_factory=dict)
     header_lines: dict[str, int] = field(default_factory=dict)
     variables: dict[str, tuple[str, int]] = field(default_factory=dict)
-    deps: DepComments = field(default_factory=DepComments)
+    #: what the dependency comments say; None when there are none (most scripts)
+    deps: DepComments | None = None
     findings: list[ContentFinding] = field(default_factory=list)
 
     @classmethod
     def from_head(cls, head: Head) -> Facts:
         """Parse a head (one read of the file) into facts."""
+        from lfsplug_discovery.depcomments import parse_dependency_comments
+        from lfsplug_discovery.head import parse_header, shell_variables
+
         facts = cls(findings=content_findings(head))
         if head.error is not None or head.binary:
             return facts
         if "lfsplug:" in head.text:
             facts.header, facts.header_lines = parse_header(head.lines)
         facts.variables = shell_variables(head.text)
-        facts.deps = parse_dependency_comments(head.text)
+        deps = parse_dependency_comments(head.text)
+        if deps.values or deps.problems:
+            facts.deps = deps
         return facts
 
     def to_json(self) -> list[Any] | int:
         """The cached form: a list, or 0 for a head that says nothing (most of them)."""
         deps = self.deps
-        if not (self.header or self.variables or deps.values or deps.problems or self.findings):
+        if not (self.header or self.variables or deps or self.findings):
             return 0
+        if deps is None:
+            return [self.header, self.header_lines, self.variables, {}, {}, [], self.findings]
         return [self.header, self.header_lines, self.variables, deps.values, deps.lines,
                 [[p.line, p.code, p.message] for p in deps.problems], self.findings]
 
@@ -115,8 +127,12 @@ class Facts:
         if type(data) is not list:
             raise ValueError(f"not cached facts: {data!r}")
         header, header_lines, variables, values, lines, problems, findings = data
-        deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
-                                           for p in problems])
+        deps = None
+        if values or lines or problems:
+            from lfsplug_discovery.depcomments import DepComments, Problem
+
+            deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
+                                               for p in problems])
         return cls(header, header_lines, {k: (str(v[0]), int(v[1])) for k, v in variables.items()},
                    deps, [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4])
                           for f in findings])
@@ -153,6 +169,8 @@ def content_findings(head: Head) -> list[ContentFinding]:
         found.append(("DISC023", Severity.WARNING, "no #! line: lfsplug runs it with bash "
                       "anyway", 1, "start it with #!/bin/bash"))
     else:
+        from lfsplug_discovery.head import wrong_interpreter
+
         program = wrong_interpreter(head.shebang)
         if program is not None:
             found.append(("DISC024", Severity.WARNING, f"the #! line names {program}, but "
@@ -244,6 +262,8 @@ class DiscoveryCache:
         orders.update(self._new_orders)
         text = json.dumps({"version": code_version(), "written": now, "entries": entries,
                            "orders": orders}, separators=(",", ":"))
+        import tempfile
+
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             fd, temp = tempfile.mkstemp(prefix=".discovery.", dir=self.path.parent)

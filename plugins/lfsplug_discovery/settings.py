@@ -14,7 +14,6 @@ A malformed table is a usage error (exit 4) that names the file and line.
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -77,6 +76,8 @@ def load_settings(config: Config) -> Settings:
     section = config.getsection("discovery")
     for key in section:
         if key not in KEYS:
+            import difflib
+
             close = difflib.get_close_matches(key, KEYS, n=1)
             hint = f" (did you mean {close[0]}?)" if close else f" (keys: {', '.join(KEYS)})"
             raise UsageError(f"{_where(config, key)}: [discovery] has no key {key!r}{hint}")

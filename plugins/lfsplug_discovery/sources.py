@@ -83,7 +83,7 @@ def _variables(script: Script, found: dict[str, tuple[str, int]],
 
 def _dependencies(script: Script, facts: Facts, state: DiscoveryState) -> list[MetaSource]:
     found = facts.deps
-    if not found.values and not found.problems:  # most scripts
+    if found is None:  # most scripts
         return []
     path = str(script.path)
     for problem in found.problems:

@@ -65,11 +65,16 @@ def lfsplug_addoption(parser: OptionParser) -> None:
                      help="how to draw the plan")
 
 
+def cmd_graph(config: Config) -> int:
+    """``lfsplug graph`` (its module, with the drawing code, is imported when it runs)."""
+    from lfsplug_ordering.command import cmd_graph as command
+
+    return command(config)
+
+
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
     """``lfsplug graph``."""
-    from lfsplug_ordering.command import cmd_graph
-
     commands.add("graph", cmd_graph, "Draw the plan: levels, edges and the critical path.", True)
 
 
