@@ -339,7 +339,7 @@ def test_reports_from_a_plugin(lfsplugger: Lfsplugger) -> None:
     assert result.ret == 1
     assert (lfsplugger.path / "out/r.csv").read_text() == "a,passed\nb,failed\n"
     assert result.errlines[-1] == "lfsplug: wrote the csv report to out/r.csv"
-    bad = lfsplugger.run("run", "--report", "pdf:x.pdf", plugins=[Csv()])
+    bad = lfsplugger.run("run", "-p", "no:reports", "--report", "pdf:x.pdf", plugins=[Csv()])
     assert (bad.ret, bad.errlines) == (4, ["lfsplug: --report pdf:x.pdf: unknown format 'pdf' "
                                            "(known: csv)"])
     assert lfsplugger.run("run", "--report", "csv", plugins=[Csv()]).ret == 4
