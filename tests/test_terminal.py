@@ -717,9 +717,9 @@ def test_dashboard_in_tmux_shows_rows_gauges_alerts_then_the_summary(
 ) -> None:
     go = lfsplugger.path / "GO"
     lfsplugger.make_tree({
-        "s/01-prep.sh": "# lfsplug: phase=cross\necho prepared",
-        "s/02-gcc.sh": "# lfsplug: phase=temp\n" + wait_for_go(go, "compiling gcc/tree.c"),
-        "s/03-glibc.sh": "# lfsplug: phase=temp\n" + wait_for_go(go, "compiling malloc.c"),
+        "s/01-prep.sh": "# lfsplug: phase=tools\necho prepared",
+        "s/02-gcc.sh": "# lfsplug: phase=packages\n" + wait_for_go(go, "compiling gcc/tree.c"),
+        "s/03-glibc.sh": "# lfsplug: phase=packages\n" + wait_for_go(go, "compiling malloc.c"),
         "fakemon.py": FAKE_MONITOR,
     })
     # the stand-in alone gives the figures: the real monitor's would overwrite them
@@ -732,7 +732,7 @@ def test_dashboard_in_tmux_shows_rows_gauges_alerts_then_the_summary(
     lines = screen.splitlines()
     assert "[1/3] passed  prep" in screen  # the record, above the board
     board = lines[next(i for i, line in enumerate(lines) if line.startswith("[1/3] \u2501")):]
-    assert board[1].startswith("phases  cross 1/1  temp 0/2")
+    assert board[1].startswith("phases  tools 1/1  packages 0/2")
     rows = [line for line in board if line.startswith("\u25b6 ")]
     assert len(rows) == 2 and all(line.endswith(".c") for line in (r.rstrip() for r in rows))
     assert any(line.startswith("cpu ") and "42%" in line and "disk lfs" in line
