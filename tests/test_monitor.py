@@ -256,7 +256,9 @@ def test_disk_figures_sbu_efficiency_and_stats_go_into_the_result(
     assert json.loads(raw)["disk"]["installed"] == 4096
     (metrics,), = db_rows(lfsplugger, "SELECT metrics FROM runs")
     run = json.loads(metrics)
-    assert run["sbu_seconds"] == pytest.approx(binutils.duration, rel=0.01)
+    # the monitor times a script from its first start hook, the executor from its spawn: the
+    # hooks between them take milliseconds on a busy machine
+    assert run["sbu_seconds"] == pytest.approx(binutils.duration, abs=0.05)
     assert run["sbu_source"] == "binutils-pass1, this build"
     assert set(run["system"]) >= SYSTEM_KEYS
     assert run["sampler"]["ticks"] > 0 and run["sampler"]["cpu_share"] < 1

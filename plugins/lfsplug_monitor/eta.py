@@ -134,6 +134,12 @@ class Estimator:
     #: the first informed ETA: (when, seconds left then)
     first_eta: tuple[float, float] | None = None
     max_running: int = 1
+    # kept up to date as scripts start and finish, so that counting costs nothing per event
+    _done: int = 0
+    _phases: dict[str, list[int]] = field(default_factory=dict)
+    _active: set[str] = field(default_factory=set)
+    #: the last full estimate: (when, eta, bound), which cheap updates count down from
+    _last: tuple[float, float | None, float | None] | None = None
 
     @classmethod
     def for_plan(cls, plan: Plan, expected: Mapping[str, float | None],
@@ -146,6 +152,8 @@ class Estimator:
                                                script.name in lent)
         est.order = [s.name for s in plan.scripts]
         est.preds = plan.predecessors()
+        for item in est.scripts.values():
+            est._phases.setdefault(item.phase, [0, 0])[1] += 1
         return est
 
     def set_expected(self, name: str, seconds: float | None) -> None:
@@ -154,35 +162,35 @@ class Estimator:
 
     def start(self, name: str, when: float) -> None:
         item = self.scripts.get(name)
-        if item is not None and item.started is None:
+        if item is None:
+            return
+        if item.started is None:
             item.started = when
-        running = sum(1 for s in self.scripts.values()
-                      if s.started is not None and not s.finished)
-        self.max_running = max(self.max_running, running)
+        if not item.finished:
+            self._active.add(name)
+        self.max_running = max(self.max_running, len(self._active))
 
     def finish(self, name: str, duration: float | None, ran: bool) -> None:
         item = self.scripts.get(name)
         if item is None:
             return
+        if not item.finished:
+            self._done += 1
+            self._phases[item.phase][0] += 1
+        self._active.discard(name)
         item.finished, item.ran = True, ran and duration is not None
         item.actual = duration if item.ran else None
 
     # -- figures -------------------------------------------------------------------------------
 
     def done(self) -> tuple[int, int]:
-        return sum(1 for s in self.scripts.values() if s.finished), len(self.scripts)
+        return self._done, len(self.scripts)
 
     def phases(self) -> dict[str, list[int]]:
-        counts: dict[str, list[int]] = {}
-        for item in self.scripts.values():
-            pair = counts.setdefault(item.phase, [0, 0])
-            pair[0] += item.finished
-            pair[1] += 1
-        return counts
+        return {phase: list(pair) for phase, pair in self._phases.items()}
 
     def running(self) -> dict[str, float | None]:
-        return {s.name: s.expected for s in self.scripts.values()
-                if s.started is not None and not s.finished}
+        return {name: self.scripts[name].expected for name in self._active}
 
     def _fill(self) -> dict[str, float] | None:
         """Every script's expected duration, unknown ones given the mean of the known (or of
@@ -236,13 +244,29 @@ class Estimator:
             longest[name] = before + left[name]
         return max(longest.values(), default=0.0)
 
-    def estimate(self, now: float) -> dict[str, Any]:
-        """``{done, total, elapsed, eta, bound, phases, running}`` as of ``now``."""
+    def estimate(self, now: float, full: bool = True) -> dict[str, Any]:
+        """``{done, total, elapsed, eta, bound, phases, running}`` as of ``now``.
+
+        The counts are always current. The ETA and the bound look at every script, so with
+        ``full=False`` they are those of the last full estimate counted down by the time since
+        (a build of 10,000 scripts must not pay for 10,000 full estimates)."""
         done, total = self.done()
         elapsed = max(0.0, now - self.started)
         figures: dict[str, Any] = {"done": done, "total": total, "elapsed": round(elapsed, 1),
                                    "eta": None, "bound": None, "phases": self.phases(),
                                    "running": self.running()}
+        if not full and self._last is not None:
+            when, eta, bound = self._last
+            since = max(0.0, now - when)
+            figures["eta"] = None if eta is None else round(max(eta - since, 0.0), 1)
+            figures["bound"] = None if bound is None else round(max(bound - since, 0.0), 1)
+            return figures
+        figures.update(self._full(now, elapsed, done, total))
+        self._last = (now, figures["eta"], figures["bound"])
+        return figures
+
+    def _full(self, now: float, elapsed: float, done: int, total: int) -> dict[str, Any]:
+        figures: dict[str, Any] = {"eta": None, "bound": None}
         expected = self._fill()
         if expected is None:
             return figures

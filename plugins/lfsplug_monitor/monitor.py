@@ -45,6 +45,9 @@ __all__ = ["RUN_METRICS", "Monitor"]
 
 #: The run's own figures (system summaries, SBU, ETA error, the sampler's cost), for reports.
 RUN_METRICS = StashKey[dict[str, Any]]()
+#: How often (s) the ETA and the bound are worked out afresh; progress events in between count
+#: them down, so that a build of thousands of short scripts pays for few full estimates.
+FULL_ESTIMATE_EVERY = 1.0
 
 
 @dataclass
@@ -75,6 +78,7 @@ class Monitor:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._lock = threading.RLock()
+        self._last_full = float("-inf")
         self.error: BaseException | None = None
         # SBU and history
         self._history: History | None = None
@@ -186,7 +190,7 @@ class Monitor:
             self._stop.set()
             self._thread.join()
             self.finished = time.time()
-            self._progress(self.finished)
+            self._progress(self.finished, full=True)
         if self.error is not None:
             raise session.config.pluginmanager.as_plugin_error(self.error)
         return handled
@@ -428,12 +432,17 @@ class Monitor:
 
     # -- progress ------------------------------------------------------------------------------
 
-    def _progress(self, now: float) -> None:
+    def _progress(self, now: float, full: bool = False) -> None:
+        """Emit a ``progress`` event; the full ETA (which looks at every script) is worked out
+        at most once every :data:`FULL_ESTIMATE_EVERY` seconds, counted down in between."""
         session, estimator = self.session, self.estimator
         if session is None or estimator is None:
             return
         with self._lock:
-            figures = estimator.estimate(now)
+            full = full or now - self._last_full >= FULL_ESTIMATE_EVERY
+            if full:
+                self._last_full = now
+            figures = estimator.estimate(now, full=full)
         figures["sbu_seconds"] = round(self.sbu_seconds, 3) if self.sbu_seconds else None
         session.emit("progress", None, Priority.PROGRESS, **figures)
 
