@@ -75,9 +75,16 @@ def main(args: list[str] | None = None, plugins: list[object] | tuple[object, ..
 
 def console_main() -> int:
     """The ``lfsplug`` console script."""
+    import gc
     import sys
 
-    code = main()
+    # Start-up imports every plugin: thousands of objects (modules, classes, functions) that
+    # live as long as the process, which the cyclic collector would scan over and over. It
+    # waits until the plugins are in, and then never sees them again (lfsplug.cli).
+    gc.disable()
+    from lfsplug.cli import main as cli_main
+
+    code = cli_main(None, (), freeze_startup=True)
     sys.stdout.flush()
     return code
 

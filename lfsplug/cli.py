@@ -129,12 +129,16 @@ def _candidates_for(path: Path | None) -> list[Path]:
 
 # One return per documented exit path reads better than a table of exception types.
 def main(  # noqa: PLR0911
-    args: Sequence[str] | None = None, plugins: Sequence[object] = ()
+    args: Sequence[str] | None = None, plugins: Sequence[object] = (), *,
+    freeze_startup: bool = False,
 ) -> int:
     """Run the ``lfsplug`` command line; return the exit code.
 
     :param args: the arguments (default: ``sys.argv[1:]``).
     :param plugins: plugin objects to register in addition (tests, embedding).
+    :param freeze_startup: once the plugins are loaded, move every object made so far out of
+        the cyclic garbage collector's sight (``gc.freeze()``) and turn it on: for the console
+        script, which turns it off at start; not for a caller whose objects would stay frozen.
     """
     argv = list(sys.argv[1:] if args is None else args)
     holder: list[PluginManager] = []
@@ -147,7 +151,7 @@ def main(  # noqa: PLR0911
             debug_stream = open(pre.debug, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         while True:
             try:
-                return _main(pre, plugins, debug_stream, holder)
+                return _main(pre, plugins, debug_stream, holder, freeze_startup)
             except _ConfigMoved as moved:  # guessed wrong before parsing: once more, sure
                 pre.config_file, pre.config_fixed = moved.path, True
     except click.exceptions.Exit as exc:
@@ -172,7 +176,7 @@ def main(  # noqa: PLR0911
 
 def _main(
     pre: Preparsed, plugins: Sequence[object], debug: TextIO | None,
-    holder: list[PluginManager],
+    holder: list[PluginManager], freeze_startup: bool = False,
 ) -> int:
     """Load the plugins, build the command line from them and run the command."""
     pm = PluginManager()
@@ -194,6 +198,11 @@ def _main(
     _check_file_keys(config_file, parser, pm)
     group = build_group(pm, parser, commandset, config_file, pre)
     rest = insert_addopts(pre.rest, pre.addopts, parser, commandset)
+    if freeze_startup:
+        import gc
+
+        gc.freeze()
+        gc.enable()
     result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
     return int(result) if isinstance(result, int) else ExitCode.OK
 

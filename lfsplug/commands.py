@@ -212,11 +212,13 @@ def _list(session: Session) -> int:
                                            enumerate(plan.scripts, 1)]}, indent=2))
         return ExitCode.OK
     width = len(str(len(plan.scripts)))
+    lines = []
     for order, script in enumerate(plan.scripts, 1):
         deps = ", ".join(str(d) for d in script.depends)
-        click.echo(f"{order:>{width}}  {script.name:<28} {script.version or '-':<12} "
-                   f"{script.phase or '-':<10} {script.relpath}"
-                   + (f"  (depends: {deps})" if deps else ""))
+        lines.append(f"{order:>{width}}  {script.name:<28} {script.version or '-':<12} "
+                     f"{script.phase or '-':<10} {script.relpath}"
+                     + (f"  (depends: {deps})" if deps else ""))
+    click.echo("\n".join(lines))  # one write: 10,000 echo calls cost a tenth of a second
     return ExitCode.OK
 
 
