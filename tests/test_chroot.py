@@ -491,8 +491,8 @@ def test_a_killed_runs_mounts_are_adopted_and_unmounted(lfs_dir: Path, tmp_path:
     fake = FakeMounts()
     killed = mounter(lfs_dir, fake, record=record)
     killed.mount_all()  # ... and never unmounted: kill -9
-    recorded = json.loads(record.read_text())
-    assert [m["target"] for m in recorded["mounts"]] == [
+    recorded = [json.loads(line) for line in record.read_text().splitlines()]
+    assert [m["target"] for m in recorded] == [
         str(lfs_dir / p) for p in ("dev", "dev/pts", "proc", "sys", "run", "dev/shm")]
     sys_mount = str(lfs_dir / "sys")
     fake.run(["umount", sys_mount])  # the admin unmounted one by hand meanwhile

@@ -5,9 +5,10 @@ Bookkeeping rules:
 
 * every mount point is looked up in ``/proc/self/mountinfo`` first: one that is already a
   mount point is left alone, and never unmounted by lfsplug;
-* what lfsplug mounts it records (mount point and mount id) in ``chroot-mounts.json`` in the
-  state directory as soon as it is mounted, and unmounts in reverse order at the end, each
-  at most once, skipping one that is gone or was replaced (another mount id);
+* what lfsplug mounts it records (mount point and mount id, a line of JSON each) in
+  ``chroot-mounts.json`` in the state directory as soon as it is mounted, and unmounts in
+  reverse order at the end, each at most once, skipping one that is gone or was replaced
+  (another mount id);
 * a run killed before it could unmount leaves that record behind: the next run *adopts* the
   recorded mounts that are still there with the same mount id, and unmounts them at its end.
 """
@@ -211,7 +212,7 @@ class Mounter:
             raise MountError(f"cannot mount {step.target} on {target}: `{shlex.join(argv)}` "
                              f"{why}" + (f": {output}" if output else ""))
         self.ours.append((target, entry.mount_id))
-        self._save()
+        self._note(target, entry.mount_id)
 
     def _shm(self) -> None:
         """The book: where the host's /dev/shm is a link, create the directory it points to
@@ -231,28 +232,39 @@ class Mounter:
 
     # -- the record, for a run killed before it unmounted ------------------------------------
 
-    def _save(self) -> None:
+    def _note(self, target: str, mount_id: int) -> None:
+        """Append one mount to the record at once (a line of JSON: no rename, which would
+        cost a flush on ext4, and a kill -9 right after loses nothing)."""
         if self.record is None:
             return
-        if not self.ours:
-            self.record.unlink(missing_ok=True)
-            return
-        data = {"lfs": self.root, "mounts": [{"target": t, "id": i} for t, i in self.ours]}
-        tmp = self.record.with_name(self.record.name + ".tmp")
         try:
             self.record.parent.mkdir(parents=True, exist_ok=True)
-            tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
-            tmp.replace(self.record)
+            with self.record.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps({"lfs": self.root, "target": target, "id": mount_id})
+                             + "\n")
         except OSError as exc:
             self.say(f"cannot record the mounts in {self.record}: {exc.strerror}")
+
+    def _rewrite(self) -> None:
+        """The record holds what is still ours: nothing (removed), or what is left."""
+        if self.record is None:
+            return
+        try:
+            self.record.unlink(missing_ok=True)
+        except OSError as exc:
+            self.say(f"cannot remove {self.record}: {exc.strerror}")
+            return
+        for target, mount_id in self.ours:
+            self._note(target, mount_id)
 
     def _adopt(self) -> None:
         if self.record is None or not self.record.exists():
             return
         try:
-            data = json.loads(self.record.read_text(encoding="utf-8"))
-            recorded = [(str(m["target"]), int(m["id"])) for m in data["mounts"]]
-        except (OSError, ValueError, KeyError, TypeError):
+            lines = self.record.read_text(encoding="utf-8").splitlines()
+            recorded = [(str(m["target"]), int(m["id"])) for m in map(json.loads, lines)
+                        if m.get("lfs") == self.root]
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
             self.say(f"ignoring the unreadable record {self.record}")
             return
         current = {(e.target, e.mount_id) for e in self.mountinfo()}
@@ -261,7 +273,7 @@ class Mounter:
         if adopted:
             self.say("an earlier run left " + ", ".join(t for t, _ in adopted) + " mounted; "
                      "they are unmounted when this run ends")
-        self._save()
+        self._rewrite()
 
     # -- unmounting ----------------------------------------------------------------------------
 
@@ -278,7 +290,7 @@ class Mounter:
                     kept.append((target, mount_id))
             self.ours = list(reversed(kept))
             self.up = False
-            self._save()
+            self._rewrite()
 
     def _unmount(self, target: str) -> bool:
         argv = [self.umount, target]
