@@ -752,3 +752,44 @@ def test_reused_scripts_pass_without_running(lfsplugger: Lfsplugger) -> None:
     assert [e for e in json.loads(paths["trace"].read_text())["traceEvents"]
             if e["ph"] == "X"] == []
     assert sbu.read_report(paths["sbu"]).packages == []  # nothing was built in this run
+
+
+_PACKAGE = st.tuples(
+    st.from_regex(r"[a-z][a-z0-9+]{0,8}(-[a-z][a-z0-9]{0,5}){0,2}", fullmatch=True),
+    st.one_of(st.none(), st.from_regex(r"[0-9]{1,3}(\.[0-9]{1,3}){0,2}", fullmatch=True)),
+    st.integers(0, 200_000),  # seconds
+    st.one_of(st.none(), st.floats(0, 500).map(lambda v: round(v, 3))),  # the monitor's SBU
+    st.dictionaries(st.sampled_from(["before", "after", "required", "installed"]),
+                    st.integers(-10**7, 10**8)),
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(_PACKAGE, max_size=12), st.one_of(st.none(), st.integers(1, 64)))
+def test_any_written_sbu_report_reads_back(packages: list[Any], jobs: int | None) -> None:
+    start = clock = 1_600_000_000.0
+    scripts = []
+    for i, (name, version, seconds, sbu_figure, disk) in enumerate(packages, 1):
+        resources: dict[str, Any] = {"disk": disk}
+        if sbu_figure is not None:
+            resources["sbu"] = sbu_figure
+        scripts.append(ScriptRecord(i, name, f"/s/{i}.sh", "passed", started=clock,
+                                    finished=clock + seconds, resources=resources,
+                                    version=version))
+        clock += seconds
+    run = RunRecord(7, start, clock, 0, "finished", "lfsplug run s", "0.1.0", "elsewhere")
+    data = RunData(run, scripts, [], [], jobs=jobs)
+    report = sbu.parse_report(sbu.render(data))
+    assert report.book_version == "lfsplug run 7"
+    unit = data.sbu_seconds()
+    assert report.sbu_seconds == (sbu.shown_unit(unit) if unit else None)
+    assert report.jobs == (jobs if unit else None)
+    assert len(report.packages) == len(packages)
+    for package, (name, version, seconds, _sbu, disk) in zip(report.packages, packages,
+                                                            strict=True):
+        assert (package.name, package.version) == (name, version)
+        assert package.seconds == seconds and package.disk == disk
+    # the SBU figure: the monitor's, else the duration over the unit as the report shows it
+    assert [p.sbu for p in report.packages] == [
+        None if (s := data.script_sbu(script, sbu.shown_unit(unit) if unit else None)) is None
+        else round(s, 1) for script in scripts]
