@@ -643,6 +643,28 @@ def test_scripts_run_inside_the_chroot(lfsplugger: Lfsplugger, rootfs: Path) -> 
                                  f"dev/pts, dev under {rootfs}"])
 
 
+def test_parallel_scripts_share_one_set_of_mounts(lfsplugger: Lfsplugger, rootfs: Path) -> None:
+    scripts = {f"chapter08/80{i}-p{i}": f"touch /p{i}\nsleep 0.5\nwc -l < /proc/self/mountinfo"
+               for i in range(1, 5)}
+    chroot_tree(lfsplugger, rootfs, scripts)
+    result = lfsplugger.run("run", "scripts", "-j", "2", "--order", "graph", *QUIET)
+    assert result.ret == 0, result.outlines + result.errlines
+    assert all((rootfs / f"p{i}").exists() for i in range(1, 5))
+    seen = {log(lfsplugger, f"p{i}").splitlines()[0] for i in range(1, 5)}
+    assert len(seen) == 1  # every script saw the same mount table: mounted once
+    assert under(rootfs) == []
+
+
+def test_a_dry_run_shows_the_chroot_command_and_mounts_nothing(lfsplugger: Lfsplugger,
+                                                                rootfs: Path) -> None:
+    chroot_tree(lfsplugger, rootfs, {"chapter08/801-a": "touch /ran"})
+    result = lfsplugger.run("run", "scripts", "--dry-run", *QUIET)
+    assert result.ret == 0, result.outlines + result.errlines
+    result.stdout.fnmatch_lines([f"*$ *chroot {rootfs} /bin/sh -e /run/lfsplug/a.sh"])
+    assert not (rootfs / "ran").exists()
+    assert not (rootfs / "proc").exists()  # nothing was even prepared
+
+
 def test_mounts_are_gone_after_a_failure(lfsplugger: Lfsplugger, rootfs: Path) -> None:
     chroot_tree(lfsplugger, rootfs, {"chapter08/801-fails": "touch /was-here\nexit 3",
                                      "chapter08/802-never": "true"})

@@ -7,6 +7,7 @@ import atexit
 import contextlib
 import os
 import shutil
+import threading
 import time
 from collections.abc import Generator
 from pathlib import Path
@@ -43,9 +44,10 @@ class Chroot:
         self.settings = settings
         self.tools = checks.find_tools()
         self.mounter: Mounter | None = None
-        #: host paths of the script copies inside the chroot, while their scripts run
-        self.copies: set[str] = set()
+        #: the host path of each running script's copy inside the chroot, by script name
+        self.copies: dict[str, str] = {}
         self.made_dir: str | None = None
+        self._lock = threading.Lock()  # -j N: scripts enter the chroot from several threads
         atexit.register(self.teardown)
 
     def place(self, script: Script) -> Placement:
@@ -90,7 +92,8 @@ class Chroot:
         placement = self.place(request.script)
         problem = checks.preflight(placement, self.settings, checks.current_euid(), self.tools)
         if problem is None and placement.mode == "chroot":
-            problem = self._enter(session, request.script)
+            with self._lock:
+                problem = self._enter(session, request.script)
         if problem is None:
             return None
         return _refused(request, problem)
@@ -135,7 +138,7 @@ class Chroot:
         target = os.path.join(real, inside_name(script))
         shutil.copyfile(script.path, target)
         os.chmod(target, 0o755)
-        self.copies.add(target)
+        self.copies[script.name] = target
 
     @hookimpl(wrapper=True, specname="lfsplug_run_script")
     def remove_copy(self, session: Session, request: RunRequest) -> Generator[
@@ -144,19 +147,16 @@ class Chroot:
         try:
             return (yield)
         finally:
-            copy = os.path.join(os.path.realpath(self.settings.lfs),
-                                self.settings.script_dir.lstrip("/"), inside_name(request.script))
-            if copy in self.copies:
-                self.copies.discard(copy)
+            copy = self.copies.pop(request.script.name, None)
+            if copy is not None:
                 Path(copy).unlink(missing_ok=True)
 
     # -- the end -------------------------------------------------------------------------------
 
     def teardown(self) -> None:
         """Remove the copies and unmount what lfsplug mounted; safe to call more than once."""
-        for copy in list(self.copies):
-            Path(copy).unlink(missing_ok=True)
-            self.copies.discard(copy)
+        for name in list(self.copies):
+            Path(self.copies.pop(name)).unlink(missing_ok=True)
         if self.made_dir is not None:
             # gone with its tmpfs, or a script left something there (kept)
             with contextlib.suppress(OSError):
