@@ -90,10 +90,10 @@ class Session:
 
     def _collect(self) -> list[Script]:
         scripts: list[Script] = []
-        seen: set[Path] = set()
+        seen: set[str] = set()
         for path in self.config.paths:
             for script in flatten(self.hook.lfsplug_collect_path(path=path, session=self)):
-                key = script.path.absolute()
+                key = str(script.path.absolute())  # a str hashes faster than a Path
                 if key not in seen:
                     seen.add(key)
                     scripts.append(script)
