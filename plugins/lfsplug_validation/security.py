@@ -46,6 +46,7 @@ class SecurityChecker:
         self._dirs: dict[str, bool] = {}  # directory -> open to all without the sticky bit
         self._chains: dict[str, list[str]] = {}
         self._resolved: dict[str, str] = {}
+        self._plain: dict[str, list[str]] = {}  # directory -> open dirs of a non-link script
 
     def _open_dir(self, directory: str) -> bool:
         known = self._dirs.get(directory)
@@ -69,8 +70,18 @@ class SecurityChecker:
         return known
 
     def _open_dirs(self, path: Path, link: bool | None) -> list[str]:
+        """The open directories above ``path`` (read-only: shared by the scripts of a
+        directory that are not links)."""
         text = str(path)
         given = os.path.dirname(text if os.path.isabs(text) else os.path.abspath(text))
+        if link is False:
+            known = self._plain.get(given)
+            if known is None:
+                known = self._plain[given] = self._dirs_of(path, given, False)
+            return known
+        return self._dirs_of(path, given, link)
+
+    def _dirs_of(self, path: Path, given: str, link: bool | None) -> list[str]:
         found = list(self._chain(given))
         resolved = self._resolved.get(given)
         if resolved is None:
