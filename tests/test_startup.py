@@ -97,3 +97,17 @@ def test_check_imports_only_what_it_needs(tree: Path) -> None:
     names = imported(tree, "check", ".", "--shellcheck=off", "--host-check=off")
     assert forbidden(names) == []
     assert "lfsplug_validation.validator" in names  # the control: validation did run
+
+
+def test_a_warm_check_does_not_import_the_rules(tree: Path) -> None:
+    (tree / "02-xz.sh").write_text("#!/bin/bash\nmake\n")  # no dependency comment to keep
+    past = (os.stat(tree).st_mtime_ns - 3600 * 10**9,) * 2
+    for script in SCRIPTS:
+        os.utime(tree / script, ns=past)
+    args = ("check", ".", "--shellcheck=off", "--host-check=off")
+    cold = imported(tree, *args)
+    assert "lfsplug_validation.lint" in cold  # the control: the rules ran once
+    rules = ("lfsplug_validation.lint", "lfsplug_validation.shellread",
+             "lfsplug_validation.focus", "lfsplug_validation.refs",
+             "lfsplug_validation.shellcheck", "lfsplug_validation.integrity")
+    assert forbidden(imported(tree, *args), (*rules, *HEAD_PARSERS)) == []

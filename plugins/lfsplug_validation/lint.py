@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 
 from lfsplug_validation.focus import lines_of_interest, shebang_errexit
-from lfsplug_validation.records import Issue, Ref
+from lfsplug_validation.records import CHECKER_VERSION, Issue, Ref
 from lfsplug_validation.refs import source_refs
 from lfsplug_validation.shellread import (
     Command,
@@ -27,7 +27,6 @@ from lfsplug_validation.shellread import (
 
 __all__ = ["CHECKER_VERSION", "lint"]
 
-CHECKER_VERSION = "1"
 
 #: The book's placeholders: every ``<replaceable>&lt;...&gt;</replaceable>`` of the LFS book
 #: that can reach a script, in a block the reader is told to edit (chapters 2, 8, 9, 10).

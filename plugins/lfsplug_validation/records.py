@@ -14,6 +14,11 @@ from lfsplug import Finding, Severity
 __all__ = ["Issue", "Ref", "issue_from_json", "ref_from_json", "to_finding"]
 
 PLUGIN = "validation"
+#: The version of the content checks' rules (lint's, and the syntax screen's use of them): part
+#: of the cache keys, so that bumping it drops cached results. Bumped in :mod:`.lint`'s
+#: docstring's sense: whenever a rule changes. Kept here so that a warm check, which answers
+#: from the cache, need not import the rules.
+CHECKER_VERSION = "1"
 
 
 class Issue(NamedTuple):

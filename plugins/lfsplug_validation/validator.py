@@ -23,9 +23,8 @@ from typing import TYPE_CHECKING, Any
 
 from lfsplug import Finding, Script, Severity
 from lfsplug_validation.cache import FileDigests, ResultCache, Section, reader_key, stat_key
-from lfsplug_validation.integrity import DigestCache, Sources, verify_sources
-from lfsplug_validation.lint import CHECKER_VERSION, lint
 from lfsplug_validation.records import (
+    CHECKER_VERSION,
     PLUGIN,
     Issue,
     Ref,
@@ -34,7 +33,6 @@ from lfsplug_validation.records import (
     to_finding,
 )
 from lfsplug_validation.security import SecurityChecker
-from lfsplug_validation.shellcheck import find_shellcheck, run_shellcheck, shellcheck_key
 from lfsplug_validation.syntax import bash_version, check_syntax
 
 if TYPE_CHECKING:
@@ -167,6 +165,8 @@ def _lint_one(file: ScriptFile, lfs: str) -> tuple[list[Issue], list[Ref]]:
     data = file.content()
     if b"\0" in data or len(data) > LINT_LIMIT:
         return [], []  # binary or huge: bash -n speaks for it
+    from lfsplug_validation.lint import lint  # the rules: only for content not seen before
+
     return lint(data.decode("utf-8", errors="replace"), lfs)
 
 
@@ -303,7 +303,11 @@ class Validator:
     def _start_shellcheck(self, unique: dict[str, ScriptFile], cache: ResultCache,
                           ) -> Future[tuple[dict[str, list[Issue]], list[str]]] | None:
         mode = self.config.getoption("shellcheck", "auto")
-        executable = find_shellcheck() if mode != "off" else None
+        if mode == "off":
+            return None
+        from lfsplug_validation.shellcheck import find_shellcheck, shellcheck_key
+
+        executable = find_shellcheck()
         if executable is None:
             return None  # "on" without shellcheck is a host finding (lfsplug_validate_host)
         directories = {Path(d) for d in {os.path.dirname(f.path) for f in unique.values()}}
@@ -313,6 +317,8 @@ class Validator:
     def _shellcheck(self, executable: str, unique: dict[str, ScriptFile],
                     section: Section) -> tuple[dict[str, list[Issue]], list[str]]:
         found, todo = _split_cached(unique, section)
+        from lfsplug_validation.shellcheck import run_shellcheck
+
         checked, errors = run_shellcheck(executable, list(todo), self.workers)
         for path, issues in checked.items():
             if path in todo:
@@ -324,6 +330,8 @@ class Validator:
         explicit = self.config.getoption("sources", None) is not None
         if not explicit and not any(refs.values()):
             return []  # nothing names a source file: no need to look
+        from lfsplug_validation.integrity import DigestCache, Sources, verify_sources
+
         cache = DigestCache(self.config.state_dir / SOURCES_CACHE_FILE)
         findings = verify_sources(Sources.scan(self.sources_dir), refs, cache, self.workers)
         cache.save()
