@@ -152,6 +152,8 @@ def _cached_lint(section: Section, digest: str) -> tuple[list[Issue], list[Ref]]
     value = section.get(digest)
     if value is None:
         return None
+    if value == 0 and type(value) is int:  # nothing found (most scripts)
+        return [], []
     try:
         issues, refs = value["i"], value["r"]
         return ([issue_from_json(i) for i in issues] if issues else [],
@@ -259,7 +261,8 @@ class Validator:
             if found is None:
                 found = _lint_one(file, self.lfs)
                 section.put(digest, {"i": [list(i) for i in found[0]],
-                                     "r": [list(r) for r in found[1]]})
+                                     "r": [list(r) for r in found[1]]}
+                            if found[0] or found[1] else 0)
             linted[digest] = found
         syntax_issues = syntax.result() if syntax else {}
         checked, errors = shellcheck.result() if shellcheck else ({}, [])
