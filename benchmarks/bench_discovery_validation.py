@@ -111,9 +111,16 @@ def script_text(index: int, rnd: random.Random) -> tuple[str, int | None]:
     return "\n".join(lines) + "\n", broken
 
 
+#: How old the scripts are made to look (their mtime): a tree being checked was written before,
+#: not within the caches' racy window of two seconds, inside which a file is read again on
+#: every run however often it is seen (an edit in the same clock tick would not show).
+AGE_S = 3600
+
+
 def make_tree(root: Path, count: int, seed: int = 1) -> Tree:
-    """Write ``count`` scripts below ``root``."""
+    """Write ``count`` scripts below ``root``, dated :data:`AGE_S` seconds back."""
     rnd = random.Random(seed)
+    past = time.time_ns() - AGE_S * 1_000_000_000
     scripts, broken = [], {}
     for index in range(1, count + 1):
         folder = root / f"part{(index - 1) // PER_FOLDER + 1:02d}"
@@ -122,6 +129,7 @@ def make_tree(root: Path, count: int, seed: int = 1) -> Tree:
         text, line = script_text(index, rnd)
         path.write_text(text, encoding="utf-8")
         path.chmod(0o755)
+        os.utime(path, ns=(past, past))
         scripts.append(path)
         if line is not None:
             broken[str(path)] = line
