@@ -343,6 +343,14 @@ def positive_float(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An option type: a whole number from 1 up (``-j 4``, ``--attempt 2``)."""
+    value = int(text)
+    if value < 1:
+        raise ValueError(f"{text!r} is not a number from 1 up")
+    return value
+
+
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
 
 

@@ -19,20 +19,13 @@ from typing import TYPE_CHECKING
 import click
 
 from lfsplug import Plan, RunRequest, Script, ScriptResult, hookimpl
-from lfsplug.config import byte_size, positive_float
+from lfsplug.config import byte_size, positive_float, positive_int
 
 if TYPE_CHECKING:
     from lfsplug.config import Config, OptionParser
     from lfsplug.session import Session
 
 __all__ = ["clean_env"]
-
-
-def _jobs(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{text!r}: -j needs at least 1")
-    return value
 
 
 @hookimpl
@@ -45,7 +38,7 @@ def lfsplug_addoption(parser: OptionParser) -> None:
                      help="end a script that printed nothing for S seconds")
     parser.addoption("--keep-going", commands=("run",), action="store_true",
                      help="after a failure, go on with every script that does not depend on it")
-    parser.addoption("-j", "--jobs", commands=("run",), type=_jobs, default=1, metavar="N",
+    parser.addoption("-j", "--jobs", commands=("run",), type=positive_int, default=1, metavar="N",
                      help="run up to N scripts at once (those the plan lets run together), "
                           "sharing one make jobserver")
     parser.addoption("--dry-run", commands=("run",), action="store_true",

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lfsplug import StashKey, UsageError, hookimpl
+from lfsplug.config import positive_int
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser, Session
@@ -34,14 +35,6 @@ FORMATS = tuple(SUFFIXES)
 DATA: StashKey[RunData] = StashKey()
 #: Log lines a failure shows by default (``[reports] log_lines``).
 LOG_LINES = 30
-
-
-def positive_int(text: str) -> int:
-    """An option type: a whole number from 1 up (``--run 3``)."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{text!r} is not a number from 1 up")
-    return value
 
 
 @hookimpl

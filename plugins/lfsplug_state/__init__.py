@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 import click
 
 from lfsplug import StashKey, hookimpl
+from lfsplug.config import positive_int
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser
@@ -33,14 +34,6 @@ __all__ = ["PLUGIN_NAME"]
 PLUGIN_NAME = "state-store"
 #: The run lock a ``run`` holds from configure to unconfigure.
 _LOCK: StashKey[RunLock] = StashKey()
-
-
-def positive_int(text: str) -> int:
-    """An option type: a whole number from 1 up (``--attempt 2``)."""
-    value = int(text)
-    if value < 1:
-        raise ValueError(f"{text!r} is not a number from 1 up")
-    return value
 
 
 @hookimpl
