@@ -265,18 +265,22 @@ def _has_shell(settings: Settings) -> bool:
 def preflight(placement: Placement, settings: Settings, euid: int,
               tools: dict[str, str]) -> str | None:
     """Why the script cannot run as placed, just before it would (with its code), or None."""
+    if placement.mode == "host":
+        return None
+    if placement.conflict:
+        return f"CHR007: chroot=yes with user={placement.user} is not supported"
     root = _needs_root(placement, euid)
-    lfs = lfs_problem(settings.lfs) if placement.mode != "host" else None
+    if root and euid != 0:
+        return f"CHR001: must run {placement.describe()}, which needs root (uid {euid})"
+    lfs = lfs_problem(settings.lfs)
     missing = [n for n in TOOLS.get(placement.mode, ()) if root and not os.path.isabs(tools[n])]
-    problems = [
-        (placement.conflict, f"CHR007: chroot=yes with user={placement.user} is not supported"),
-        (root and euid != 0, f"CHR001: must run {placement.describe()}, which needs root "
-                             f"(uid {euid})"),
+    problems = (
         (lfs is not None, f"CHR002: {lfs}"),
         (bool(missing), f"CHR005: {', '.join(missing)} not installed"),
         (placement.mode == "user" and lookup_user(placement.user) is None,
          f"CHR003: user {placement.user} does not exist"),
-        (placement.mode == "chroot" and not _has_shell(settings),
-         f"CHR004: the chroot at {settings.lfs} has no executable {settings.shell}"),
-    ]
-    return next((message for failed, message in problems if failed), None)
+    )
+    found = next((message for failed, message in problems if failed), None)
+    if found is None and placement.mode == "chroot" and not _has_shell(settings):
+        found = f"CHR004: the chroot at {settings.lfs} has no executable {settings.shell}"
+    return found

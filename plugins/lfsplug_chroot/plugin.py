@@ -48,10 +48,15 @@ class Chroot:
         self.copies: dict[str, str] = {}
         self.made_dir: str | None = None
         self._lock = threading.Lock()  # -j N: scripts enter the chroot from several threads
+        self.placements: dict[str, Placement] = {}
         atexit.register(self.teardown)
 
     def place(self, script: Script) -> Placement:
-        return resolve(script, self.settings)
+        """Where ``script`` runs (resolved once: each script passes four hooks per attempt)."""
+        placement = self.placements.get(script.name)
+        if placement is None:  # names are unique in a build (DISC001 otherwise)
+            placement = self.placements[script.name] = resolve(script, self.settings)
+        return placement
 
     # -- before the build ----------------------------------------------------------------------
 
