@@ -450,7 +450,10 @@ def test_kill_9_loses_no_result_and_the_next_run_resumes(lfsplugger: Lfsplugger)
         def c_is_running() -> bool:
             with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
                 status = dict(conn.execute("SELECT name, status FROM results"))
-            return status.get("b") == "passed" and status.get("c") == "running"
+            # recorded as running, and spawned (the record comes first)
+            return status.get("b") == "passed" and status.get("c") == "running" and any(
+                str(tree / "03-c.sh") in " ".join(p.info["cmdline"] or [])
+                for p in psutil.process_iter(["cmdline"]))
 
         wait_for(c_is_running)
         proc.send_signal(signal.SIGKILL)
