@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
@@ -766,6 +766,7 @@ _PACKAGE = st.tuples(
 
 @settings(max_examples=150, deadline=None)
 @given(st.lists(_PACKAGE, max_size=12), st.one_of(st.none(), st.integers(1, 64)))
+@example(packages=[("a", None, 8000, 0.008, {})], jobs=None)  # an SBU of 10^6 s, not 1e+06
 def test_any_written_sbu_report_reads_back(packages: list[Any], jobs: int | None) -> None:
     start = clock = 1_600_000_000.0
     scripts = []

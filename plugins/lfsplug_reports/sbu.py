@@ -262,7 +262,9 @@ def _render(data: RunData) -> Iterator[str]:
     if unit is not None:
         unit = shown_unit(unit)
         jobs = f" at -j{data.jobs}" if data.jobs else ""
-        yield f"The SBU unit value is equal to {unit:g} seconds{jobs}."
+        # whole seconds are written out in full: 1e+06 is no number jhalfs (or its readers) write
+        shown = f"{unit:.0f}" if unit >= 10 else f"{unit:g}"
+        yield f"The SBU unit value is equal to {shown} seconds{jobs}."
         yield ""
     total_sbu, installed = 0.0, 0.0
     has_installed = False
