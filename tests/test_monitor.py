@@ -19,6 +19,7 @@ import lfsplug
 from lfsplug import Edge, Plan, Script
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_monitor import eta as eta_module
+from lfsplug_monitor import monitor as monitor_module
 from lfsplug_monitor import sampler as sampler_module
 from lfsplug_monitor.eta import Estimator, History, median_relative_error
 from lfsplug_monitor.guards import Crossing, LevelGuard, OnceGuard
@@ -552,6 +553,9 @@ def test_eta_error_is_recorded_for_the_run(lfsplugger: Lfsplugger,
                                            monkeypatch: pytest.MonkeyPatch,
                                            cached: bool) -> None:
     monkeypatch.setattr(eta_module, "ETA_MIN_ELAPSED", 0.2)
+    # a full estimate at every finish (a real build has it once a second): in a build of 1.2 s
+    # the first informed ETA must come early enough to be worth measuring
+    monkeypatch.setattr(monitor_module, "FULL_ESTIMATE_EVERY", 0.0)
     lfsplugger.make_tree({f"s/0{i}-p{i}.sh": "sleep 0.3" for i in range(1, 5)})
     assert lfsplugger.run(*RUN, "s").ret == 0            # history: each about 0.3 s
     result = lfsplugger.run(*RUN, "s", *(() if cached else ("--force-all",)))
