@@ -12,6 +12,7 @@ grace period. Whatever the script left running ends with it.
 from __future__ import annotations
 
 import collections
+import contextlib
 import os
 import resource
 import select
@@ -43,13 +44,13 @@ DRAIN_LIMIT = 1 << 20
 
 def link_latest(log_path: Path) -> None:
     """Point ``logs/latest`` at ``log_path`` (atomically: a new link renamed over the old)."""
-    latest = log_path.parent / "latest"
-    tmp = log_path.parent / f".latest.{os.getpid()}.{threading.get_ident()}"
+    folder = os.fspath(log_path.parent)
+    tmp = os.path.join(folder, f".latest.{os.getpid()}.{threading.get_ident()}")
     try:
-        if tmp.is_symlink():
-            tmp.unlink()
-        tmp.symlink_to(log_path.name)
-        tmp.replace(latest)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)  # left by a process that died between the two calls below
+        os.symlink(log_path.name, tmp)
+        os.replace(tmp, os.path.join(folder, "latest"))
     except OSError:
         pass  # a file system without symlinks: the logs are still there
 

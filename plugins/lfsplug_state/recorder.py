@@ -26,7 +26,7 @@ from lfsplug_state.resume import (
 )
 from lfsplug_state.retention import read_policy
 from lfsplug_state.schema import StateFileError
-from lfsplug_state.store import StateStore
+from lfsplug_state.store import Build, StateStore
 
 if TYPE_CHECKING:
     from lfsplug import Config, Plan, Session
@@ -124,6 +124,7 @@ class StateRecorder(StateHistory):
         self.reasons: dict[str, str] = {}
         self.reused: dict[str, int] = {}
         self.preds: dict[str, set[str]] | None = None
+        self._last_builds: dict[str, Build] | None = None
         self.counts = {"events_kept": 0, "events_dropped": 0, "samples_kept": 0,
                        "samples_dropped": 0}
         self._samples: list[Sample] = []
@@ -184,7 +185,9 @@ class StateRecorder(StateHistory):
         :mod:`lfsplug_state.resume`); else None, noting why it runs."""
         key = ScriptKey(session.content_digest(script), env_hash(env, self.env_ignore))
         self.keys[script.name] = key
-        last = self.db.last_build(script.name)
+        if self._last_builds is None:  # what ran before this run, read once
+            self._last_builds = self.db.last_builds()
+        last = self._last_builds.get(script.name)
         forced = self.force_all or script.name in self.forced
         reason = why_run(key, last, forced, self._predecessors_built(session, script))
         if reason is not None or last is None:
