@@ -28,11 +28,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import random
 import shutil
 import sqlite3
 import subprocess
 import sys
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from scratch import scratch
@@ -45,6 +47,18 @@ DATA = HERE.parent.parent / "shared" / "data"
 REPORTS = DATA / "jhalfs-sbu-reports"
 BOOK = DATA / "lfs-book"
 DEFAULT_REPORT = "r12.2-100-systemd-wip-SBU_DU-2025-02-15.report"
+
+@dataclass
+class Sim:
+    """One simulated script: what it is called, where it goes, how long it sleeps (unscaled)."""
+
+    name: str
+    phase: str
+    folder: str
+    seconds: float
+    sbu: float | None
+    depends: list[str] = field(default_factory=list)
+
 
 #: The first package of each stretch of the book, in a report's order.
 CHAPTERS = (("m4", "temp", 6), ("changingowner", "chroot-temp", 7), ("man-pages", "system", 8))
@@ -65,11 +79,11 @@ def chapters(packages: list[PackageBuild]) -> list[tuple[PackageBuild, str, int]
     return out
 
 
-def make_tree(root: Path, report: Path, seconds: float, jobs: int) -> tuple[Path, dict[str, float]]:
-    """The script tree, and each script's sleep; scaled so that the bound is ``seconds``."""
+def lfs_scripts(report: Path) -> tuple[list[Sim], str]:
+    """The book's build: chapters 5 to 10, chapter 8 ordered by the book's dependencies."""
     builds = chapters(read_report(report).packages)
     system_names = {b.name.lower() for b, phase, _ in builds if phase == "system"}
-    named: list[tuple[str, str, int, float, float | None]] = []
+    named: list[Sim] = []
     taken: set[str] = set()
     for build, phase, chapter in builds:
         name = build.name.lower()
@@ -78,23 +92,47 @@ def make_tree(root: Path, report: Path, seconds: float, jobs: int) -> tuple[Path
         while name in taken:
             name += "-again"
         taken.add(name)
-        named.append((name, phase, chapter, max(build.seconds, 0.0), build.sbu))
+        named.append(Sim(name, phase, f"chapter{chapter:02d}", max(build.seconds, 0.0),
+                         build.sbu))
+    return named, f'book_deps = "{BOOK}"\n\n[ordering]\nphases = {{ system = "graph" }}\n'
+
+
+def dag_scripts(report: Path, copies: int, seed: int) -> tuple[list[Sim], str]:
+    """A wide build, as BLFS is: the report's chapter 8 packages ``copies`` times over, each
+    depending on up to three random earlier ones (more often on recent ones), in graph order.
+    Here the order of starts matters: a long chain started late finishes late."""
+    rng = random.Random(seed)
+    system = [b for b, phase, _ in chapters(read_report(report).packages) if phase == "system"]
+    sims: list[Sim] = []
+    for copy in range(copies):
+        for build in rng.sample(system, len(system)):
+            name = f"{build.name.lower()}-{copy}"
+            pool = [s.name for s in sims[-60:]]
+            depends = sorted(rng.sample(pool, min(len(pool), rng.choice((0, 1, 1, 2, 3)))))
+            sims.append(Sim(name, "blfs", "blfs", max(build.seconds, 0.0), build.sbu, depends))
+    return sims, 'order = "graph"\n'
+
+
+def make_tree(root: Path, sims: list[Sim], config: str, seconds: float,
+              jobs: int) -> tuple[Path, dict[str, float]]:
+    """The script tree, and each script's sleep; scaled so that the bound is ``seconds``."""
     tree = root / "tree"
-    raw = {name: secs for name, _, _, secs, _ in named}
-    for i, (name, phase, chapter, _, sbu) in enumerate(named, 1):
-        folder = tree / f"chapter{chapter:02d}"
+    raw = {sim.name: sim.seconds for sim in sims}
+    for i, sim in enumerate(sims, 1):
+        folder = tree / sim.folder
         folder.mkdir(parents=True, exist_ok=True)
-        header = f"# lfsplug: name={name} phase={phase}" + (f" sbu={sbu:g}" if sbu else "")
-        path = folder / f"{i:03d}-{name}.sh"
+        header = f"# lfsplug: name={sim.name} phase={sim.phase}" + (
+            f" sbu={sim.sbu:g}" if sim.sbu else "") + (
+            f"\n# lfsplug: depends={','.join(sim.depends)}" if sim.depends else "")
+        path = folder / f"{i:03d}-{sim.name}.sh"
         path.write_text(f"#!/bin/bash\n{header}\nsleep \"$SIM_{i:03d}\"\n")
         path.chmod(0o755)
-    (tree / "lfsplug.toml").write_text(
-        f'book_deps = "{BOOK}"\n\n[ordering]\nphases = {{ system = "graph" }}\n')
+    (tree / "lfsplug.toml").write_text(config)
     # the scale: from the plan's bound with the unscaled durations
     plan = graph(tree)
     scale = seconds / bound(plan, raw, jobs)
     sleeps = {name: secs * scale for name, secs in raw.items()}
-    env = "".join(f"SIM_{i:03d} = \"{sleeps[n[0]]:.4f}\"\n" for i, n in enumerate(named, 1))
+    env = "".join(f"SIM_{i:03d} = \"{sleeps[s.name]:.4f}\"\n" for i, s in enumerate(sims, 1))
     (tree / "lfsplug.toml").write_text((tree / "lfsplug.toml").read_text() + "\n[env]\n" + env)
     return tree, sleeps
 
@@ -150,6 +188,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="the lower bound's length after scaling (s)")
     parser.add_argument("--report", type=Path, default=REPORTS / DEFAULT_REPORT)
     parser.add_argument("--jobs", type=int, default=4)
+    parser.add_argument("--scenario", choices=("lfs", "dag"), default="lfs",
+                        help="lfs: the book's build (the target); dag: a wide BLFS-like graph "
+                             "of the report's packages, where the order of starts matters")
+    parser.add_argument("--copies", type=int, default=3, help="dag: copies of chapter 8")
+    parser.add_argument("--seed", type=int, default=1, help="dag: the random graph's seed")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = parser.parse_args(argv)
     if not BOOK.is_dir() or not args.report.is_file():
@@ -157,7 +200,9 @@ def main(argv: list[str] | None = None) -> int:
     if not shutil.which("make"):
         sys.exit("needs GNU make")
     with scratch("lfsplug-bench-sched-", args.keep) as root:
-        tree, sleeps = make_tree(root, args.report, args.seconds, args.jobs)
+        sims, config = (lfs_scripts(args.report) if args.scenario == "lfs"
+                        else dag_scripts(args.report, args.copies, args.seed))
+        tree, sleeps = make_tree(root, sims, config, args.seconds, args.jobs)
         plan = graph(tree)
         lower = bound(plan, sleeps, args.jobs)
         work = sum(sleeps.values())
@@ -171,7 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         subprocess.run([sys.executable, "-m", "lfsplug", "run", str(tree), "-j",
                         str(args.jobs), "--plain", "--shellcheck", "off", "--host-check", "off",
-                        "--lfs", str(root / "lfs")], env=env, check=True,
+                        # sleeps stand for the packages: no lfs user, no chroot needed
+                        "--privileges", "off", "--lfs", str(root / "lfs")], env=env, check=True,
                        stdout=subprocess.DEVNULL)
         wall = time.perf_counter() - started
         with sqlite3.connect(tree / ".lfsplug" / "state.db") as conn:

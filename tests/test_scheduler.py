@@ -144,6 +144,21 @@ def test_parallel_scripts_share_one_jobserver(lfsplugger: Lfsplugger) -> None:
     assert env["a"]["MAKEFLAGS"].startswith(f"-j{slots} --jobserver-auth=")
 
 
+def test_the_slot_of_a_finished_first_script_passes_to_the_next(lfsplugger: Lfsplugger) -> None:
+    # x starts first, on the jobserver's implicit slot; when it ends, a, b and c must be able to
+    # run together (each waits for the other two): the slot x held is free again, no token lost
+    wait = ("touch ../{me}.here\nfor i in $(seq 200); do [ -e ../a.here ] && [ -e ../b.here ] "
+            "&& [ -e ../c.here ] && exit 0; sleep 0.1; done\nexit 1\n")
+    lfsplugger.make_tree({
+        "s/1-x.sh": "# lfsplug: name=x sbu=9\ntrue",
+        **{f"s/{i}-{n}.sh": f"# lfsplug: name={n} sbu=1\n" + wait.format(me=n)
+           for i, n in enumerate("abc", 2)},
+    })
+    result = lfsplugger.run(*GRAPH, "-j", "3", "s")
+    assert result.ret == 0, result.outlines
+    assert [c.kwargs["script"].name for c in result.getcalls("lfsplug_script_start")][0] == "x"
+
+
 def test_without_j_makeflags_is_the_books(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"1-a.sh": "echo $MAKEFLAGS"})
     result = lfsplugger.run(*RUN)

@@ -127,7 +127,10 @@ class Scheduler:
         self.rank = {name: -levels.get(name, 0.0) for name in self.position}
         self.waiting = {name: len(p) for name, p in self.preds.items()}
         self.ready: list[tuple[float, int, str]] = []
-        self.running: dict[str, bool] = {}  # name -> holds a jobserver token
+        #: name -> holds a jobserver token (True) or the slot every make owns (False)
+        self.running: dict[str, bool] = {}
+        #: which running script stands on the jobserver's implicit slot (it needs no token)
+        self.implicit: str | None = None
         self.done: queue.SimpleQueue[tuple[str, ScriptResult | None, BaseException | None]] = (
             queue.SimpleQueue())
         self.todo: queue.SimpleQueue[Script | None] = queue.SimpleQueue()
@@ -201,7 +204,7 @@ class Scheduler:
                     self._throttle(short)
                     return
                 jobserver = self.context.jobserver
-                if jobserver is not None:
+                if jobserver is not None and self.implicit is not None:
                     token = jobserver.take()
                     if not token:
                         self._throttle("every job slot of the make jobserver is in use")
@@ -209,6 +212,8 @@ class Scheduler:
             self._throttle(None)
             heapq.heappop(self.ready)
             self.running[name] = token
+            if not token and self.implicit is None:
+                self.implicit = name
             if len(self.workers) < len(self.running):  # one thread per slot, started once
                 worker = threading.Thread(target=self._worker, daemon=True,
                                           name=f"lfsplug-slot-{len(self.workers) + 1}")
@@ -242,6 +247,8 @@ class Scheduler:
     def _finished(self, name: str, result: ScriptResult | None,
                   error: BaseException | None) -> None:
         token = self.running.pop(name)
+        if self.implicit == name:
+            self.implicit = None  # the next script to start takes its slot, with no token
         if token and self.context.jobserver is not None:
             self.context.jobserver.give()
         if error is not None:
