@@ -282,6 +282,18 @@ class PluginManager(pluggy.PluginManager):
             )
         return registered
 
+    def unregister_and_close(self, name: str) -> object | None:
+        """Unregister the plugin registered as ``name`` (a plugin object registered at
+        ``lfsplug_configure``), calling its ``close()`` if it has one; return it, or None."""
+        plugin: object | None = self.get_plugin(name)
+        if plugin is None:
+            return None
+        self.unregister(plugin)
+        close = getattr(plugin, "close", None)
+        if callable(close):
+            close()
+        return plugin
+
     def register_plugin(self, plugin: object, name: str, origin: PluginOrigin) -> None:
         """Register ``plugin`` under ``name``; a second plugin of the same name is an error."""
         if self.has_plugin(name):

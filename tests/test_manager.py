@@ -452,3 +452,20 @@ def test_debug_log_stays_valid_utf8_with_the_event_thread(lfsplugger: Lfsplugger
     assert result.ret == 0
     text = (lfsplugger.path / "d.log").read_bytes().decode("utf-8")  # raises if torn
     assert "lfsplug_events" in text and "lfsplug_script_output" in text
+
+
+def test_unregister_and_close_closes_what_it_unregisters() -> None:
+    closed: list[str] = []
+
+    class Holder:
+        def close(self) -> None:
+            closed.append("holder")
+
+    pm = PluginManager()
+    holder = Holder()
+    pm.register(holder, "holder")
+    pm.register(object(), "plain")  # nothing to close
+    assert pm.unregister_and_close("holder") is holder
+    assert closed == ["holder"] and not pm.has_plugin("holder")
+    assert pm.unregister_and_close("plain") is not None and not pm.has_plugin("plain")
+    assert pm.unregister_and_close("missing") is None

@@ -72,10 +72,7 @@ def lfsplug_configure(config: Config) -> None:
 
 @hookimpl
 def lfsplug_unconfigure(config: Config) -> None:
-    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
-    if plugin is not None:
-        config.pluginmanager.unregister(plugin)
-        plugin.close()
+    config.pluginmanager.unregister_and_close(PLUGIN_NAME)
 
 
 @hookimpl

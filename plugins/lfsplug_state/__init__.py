@@ -120,10 +120,7 @@ def _open_for_run(config: Config) -> StateRecorder:
 
 @hookimpl
 def lfsplug_unconfigure(config: Config) -> None:
-    plugin = config.pluginmanager.get_plugin(PLUGIN_NAME)
-    if plugin is not None:
-        config.pluginmanager.unregister(plugin)
-        plugin.close()
+    config.pluginmanager.unregister_and_close(PLUGIN_NAME)
     lock = config.stash.get(_LOCK)
     if lock is not None:
         lock.release()

@@ -100,10 +100,7 @@ def lfsplug_configure(config: Config) -> None:
 
 @hookimpl
 def lfsplug_unconfigure(config: Config) -> None:
-    reporter = config.pluginmanager.get_plugin(REPORTER)
-    if reporter is not None:
-        reporter.close()
-        config.pluginmanager.unregister(reporter)
+    config.pluginmanager.unregister_and_close(REPORTER)
     installed = config.stash.get(_LOGGING)
     if installed is not None:
         from lfsplug_terminal.logs import uninstall
