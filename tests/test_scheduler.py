@@ -73,6 +73,16 @@ def test_the_longest_remaining_path_starts_first(lfsplugger: Lfsplugger) -> None
     assert "head" in first_two
 
 
+def test_j_on_a_single_chain_says_nothing_can_run_in_parallel(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true", "02-b.sh": "true"})
+    result = lfsplugger.run(*RUN, "-j", "4")
+    assert result.ret == 0
+    assert any(line.startswith("lfsplug: -j 4, but the plan is one chain") for line in
+               result.errlines), result.errlines
+    graph = lfsplugger.run(*GRAPH, "-j", "4")
+    assert not any("one chain" in line for line in graph.errlines)
+
+
 def test_bottom_levels_add_the_longest_chain_after_each_script() -> None:
     names = ["a", "b", "c", "d"]
     scripts = [Script(n, Path(f"/t/{n}"), Path("/t")) for n in names]

@@ -135,6 +135,10 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
                        f"{orphan.pgid}) left running by an lfsplug that died (pid "
                        f"{orphan.owner})", err=True)
     jobs = int(config.getoption("jobs", 1))
+    if jobs > 1 and len(plan.scripts) > 1 and plan.levels and max(map(len, plan.levels)) == 1:
+        click.echo(f"lfsplug: -j {jobs}, but the plan is one chain (with --order sequence each "
+                   f"script waits for the one before): nothing can run in parallel; use --order "
+                   f"graph, or [ordering] phases for the phases that allow it", err=True)
     context = RunContext(book=ProcessBook(config.state_dir))
     context.stop_read, context.stop_write = os.pipe()
     if jobs > 1:
