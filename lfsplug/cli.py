@@ -346,7 +346,7 @@ def _click_command(
 
     def callback(**values: Any) -> int:
         ctx = click.get_current_context()
-        resolved = resolve_options(ctx, values, parser, config_file)
+        resolved, sources = resolve_options(ctx, values, parser, config_file)
         raw_paths = values.get("paths") or (".",)
         paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
         if not pre.config_fixed:
@@ -356,6 +356,7 @@ def _click_command(
         config = Config(pm, command=command.name, options=resolved, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
         config.arguments = {name: values[f"arg_{name}"] for name in command.arguments}
+        config.sources = sources
         return run_command(command, config, pre)
 
     return click.Command(command.name, callback=callback, params=params, help=command.help,
@@ -377,19 +378,24 @@ def _click_option(option: Option) -> click.Option:
 
 def resolve_options(
     ctx: click.Context, values: dict[str, Any], parser: OptionParser, file: ConfigFile
-) -> dict[str, Any]:
-    """Every option's value: command line (and LFSPLUG_ADDOPTS), else file, else default."""
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """Every option's value: command line (and LFSPLUG_ADDOPTS), else file, else default; and
+    where each came from (``"command line"``, ``"file"`` or ``"default"``)."""
     resolved: dict[str, Any] = {}
+    sources: dict[str, str] = {}
     for key, option in parser.options.items():
         given = key in values and ctx.get_parameter_source(key) is not ParameterSource.DEFAULT
         if given:
             value = values[key]
             resolved[key] = list(value) if option.action == "append" else value
+            sources[key] = "command line"
         elif key in file.values:
             resolved[key] = option.convert(file.values[key], file.where(key))
+            sources[key] = "file"
         else:
             resolved[key] = option.default
-    return resolved
+            sources[key] = "default"
+    return resolved, sources
 
 
 def _check_path(raw: str) -> Path:

@@ -292,6 +292,9 @@ class Config:
         self.stash = Stash()
         #: the command's positional arguments by name (``lfsplug log NAME``: ``{"name": ...}``)
         self.arguments: dict[str, str] = {}
+        #: where each option's value came from, by key: ``"command line"`` (which includes
+        #: ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``; see :meth:`option_source`
+        self.sources: dict[str, str] = {}
 
     @property
     def rootdir(self) -> Path:
@@ -329,6 +332,11 @@ class Config:
         if default is not ...:
             return default
         raise ValueError(f"no option named {name!r}")
+
+    def option_source(self, name: str) -> str:
+        """Where option ``name``'s value came from: ``"command line"`` (typed, or in
+        ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``."""
+        return self.sources.get(name, "default")
 
     def getsection(self, name: str) -> dict[str, Any]:
         """A plugin's own ``[name]`` table of the configuration file (empty if absent)."""

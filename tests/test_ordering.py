@@ -600,6 +600,12 @@ def test_order_on_the_command_line_overrides_every_phase(lfsplugger: Lfsplugger)
     lfsplugger.make_config('[ordering]\nphases = { cross = "sequence" }\n')
     assert graph_json(lfsplugger, "--order", "graph")["levels"][0] == [
         "binutils-pass1", "gcc-pass1"]
+    # typed as the file says it, it is still typed: every phase in that order
+    lfsplugger.make_config('order = "graph"\n[ordering]\nphases = { cross = "sequence" }\n')
+    assert graph_json(lfsplugger, "--order", "graph")["levels"][0] == [
+        "binutils-pass1", "gcc-pass1"]
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", "--order graph")
+    assert graph_json(lfsplugger)["levels"][0] == ["binutils-pass1", "gcc-pass1"]
 
 
 def test_two_sequenced_phases_are_linked_by_the_sequence(lfsplugger: Lfsplugger) -> None:

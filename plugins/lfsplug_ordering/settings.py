@@ -86,8 +86,7 @@ def _default_mode(config: Config) -> tuple[str, bool]:
     value = config.getoption("order", None)
     if value is None:
         return DEFAULT_ORDER, False
-    from_file = config.file.values.get("order")
-    return str(value), from_file is None or value != from_file
+    return str(value), config.option_source("order") == "command line"
 
 
 def _phase_modes(
