@@ -29,7 +29,7 @@ import sys
 import time
 from pathlib import Path
 
-from scratch import scratch
+from benchlib import scratch, timed
 
 from lfsplug_chroot.mounts import KERNFS, SHM, Mounter
 
@@ -52,17 +52,6 @@ def make_tree(root: Path, count: int) -> Path:
     user = pwd.getpwuid(os.geteuid()).pw_name
     (tree / "lfsplug.toml").write_text(f'[chroot]\nuser = "{user}"\n')
     return tree
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.exit(f"{shlex.join(argv[:6])} failed ({proc.returncode}): "
-                 f"{proc.stderr.decode(errors='replace')[-2000:]}")
-    return elapsed
 
 
 def placement(root: Path, scripts: int, repeat: int) -> bool:

@@ -26,12 +26,10 @@ import argparse
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
 
-from scratch import scratch
+from benchlib import scratch, timed
 
 TARGET = 1.0
 
@@ -70,17 +68,6 @@ def makefile(paths: list[Path], logs: Path, stamps: Path) -> str:
         ]
         previous = str(target)
     return "\n".join(lines)
-
-
-def timed(argv: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
-    started = time.perf_counter()
-    proc = subprocess.run(argv, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
-    elapsed = time.perf_counter() - started
-    if proc.returncode != 0:
-        sys.exit(f"{argv[:4]} failed ({proc.returncode}): "
-                 f"{proc.stderr.decode(errors='replace')[-2000:]}")
-    return elapsed
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -37,7 +37,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scratch import scratch
+from benchlib import scratch
 
 from lfsplug_reports.sbu import PackageBuild, read_report
 
