@@ -6,7 +6,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import sqlite3
 import threading
 from pathlib import Path
@@ -26,6 +25,7 @@ from lfsplug_monitor.guards import Crossing, LevelGuard, OnceGuard
 from lfsplug_monitor.sampler import read_psi
 from lfsplug_monitor.settings import DiskRule, parse_disk_rule
 from lfsplug_monitor.stats import Series, percentile
+from lfsplug_reports.sbu import history_entries, read_report
 from lfsplug_state.store import HistoryEntry, StateStore
 
 RUN = ("run", "--shellcheck", "off", "--host-check", "off", "--sample-interval", "0.1")
@@ -412,19 +412,11 @@ def test_overrun_and_silence_each_alert_once(lfsplugger: Lfsplugger) -> None:
 
 
 def parse_jhalfs(path: Path) -> tuple[float, list[HistoryEntry]]:
-    """A small reader of a jhalfs SBU report: its SBU unit, and each package build."""
-    text = path.read_text(encoding="utf-8", errors="replace")
-    unit = float(re.search(r"The SBU unit value is equal to (\d+) seconds", text)[1])  # type: ignore[index]
-    entries = []
-    blocks = re.findall(r"^\s*\[([^\]]+)\]\s*\n(.*?)(?=^=====|\Z)", text, re.M | re.S)
-    for position, (title, body) in enumerate(blocks, 1):
-        seconds = re.search(r"Build time in seconds is:\s*(\d+)", body)
-        if seconds is None:
-            continue
-        name = re.sub(r"-\d[\w.+-]*$", "", title.strip())  # drop the version
-        entries.append(HistoryEntry(name, float(seconds[1]), sbu_seconds=unit,
-                                    source=path.name, position=position))
-    return unit, entries
+    """A jhalfs SBU report read as ``lfsplug report --import`` reads it: its SBU unit, and each
+    package build as a history entry."""
+    report = read_report(path)
+    assert report.sbu_seconds is not None
+    return report.sbu_seconds, history_entries(report, path.name)
 
 
 def script(name: str, phase: str | None = None) -> Script:
