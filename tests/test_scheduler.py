@@ -463,6 +463,21 @@ def test_orphans_of_a_dead_lfsplug_are_ended_and_live_ones_kept(tmp_path: Path) 
     assert not (tmp_path / "running" / str(sleeper.pid)).exists()
 
 
+def test_what_is_left_of_a_group_whose_leader_exited_is_ended(tmp_path: Path) -> None:
+    marker = f"leftover-{os.getpid()}-{time.monotonic_ns()}"
+    leader = subprocess.Popen(["bash", "-c", f"bash -c 'sleep 120; : {marker}' & exit 0"],
+                              start_new_session=True)
+    note = {"pgid": leader.pid, "start": start_time(leader.pid), "script": "check",
+            "owner": 2 ** 22 + 7, "owner_start": 1}
+    assert leader.wait(timeout=10) == 0  # reaped: no process has the group's number as pid
+    assert start_time(leader.pid) is None
+    folder = tmp_path / "running"
+    folder.mkdir()
+    (folder / str(leader.pid)).write_text(json.dumps(note))
+    assert [(o.script, o.ended) for o in end_orphans(tmp_path, grace=2.0)] == [("check", True)]
+    assert _left_running(marker, grace=5.0) == []
+
+
 def test_a_recycled_pid_is_never_killed(tmp_path: Path) -> None:
     sleeper = subprocess.Popen(["sleep", "120"], start_new_session=True)
     try:

@@ -7,7 +7,10 @@ directory (the group's id, its leader's start time in the kernel's clock ticks, 
 lfsplug's own pid and start time), and removes the note when it has reaped the script. At the
 start of the next run, a note whose lfsplug is gone names a group that may still be running: if
 its leader is still the same process (same pid *and* same start time, so a recycled pid is never
-hit), the whole group is ended before anything else starts.
+hit), the whole group is ended before anything else starts. If the leader has exited but
+processes of its group remain (a daemon a test suite started), they are the script's too: Linux
+never gives a new process a number that is still some group's id, so a group id in use is the
+same group.
 """
 
 from __future__ import annotations
@@ -109,11 +112,23 @@ def end_orphans(state_dir: Path, grace: float = 5.0) -> list[Orphan]:
         if owner != os.getpid() and _alive(owner, note.get("owner_start")):
             continue  # its lfsplug still runs
         ended = False
-        if _alive(pgid, note.get("start")):
+        leader = start_time(pgid)
+        if leader is None:  # the leader is gone: what is left of its group is the script's
+            if _group_exists(pgid):
+                ended = _end_group(pgid, grace)
+        elif leader == note.get("start"):  # the same leader: not a recycled pid
             ended = _end_group(pgid, grace)
         found.append(Orphan(pgid, str(note.get("script", "?")), owner, ended))
         path.unlink(missing_ok=True)
     return found
+
+
+def _group_exists(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except OSError:
+        return False
+    return True
 
 
 def _end_group(pgid: int, grace: float) -> bool:
