@@ -17,9 +17,10 @@ from pathlib import Path
 import pytest
 
 #: Never imported by list or check: heavy third-party packages (the dashboard's, the reports',
-#: the monitor's) and the standard library's metadata and XML readers.
+#: the monitor's) and the standard library's metadata and XML readers; nor SQLite while there
+#: is no state database to read (these trees have none).
 NEVER = ("rich", "jinja2", "markupsafe", "pygments", "psutil", "importlib.metadata",
-         "xml.etree")
+         "xml.etree", "sqlite3")
 #: Plugin submodules that list and check must not import (a plugin's package itself is fine).
 NEVER_SUBMODULES = (
     "lfsplug_reports.",     # report writers: run --report and lfsplug report
@@ -29,6 +30,7 @@ NEVER_SUBMODULES = (
     "lfsplug_ordering.draw", "lfsplug_ordering.command",  # lfsplug graph
     "lfsplug_hostreqs.command", "lfsplug_hostreqs.checks", "lfsplug_hostreqs.probes",
     "lfsplug_hostreqs.resources",  # lfsplug host, or a host check
+    "lfsplug_state.recorder", "lfsplug_state.resume", "lfsplug_state.retention",  # run
 )
 #: What only check needs: list validates nothing.
 VALIDATION = ("lfsplug_validation.validator", "lfsplug_validation.syntax",

@@ -25,10 +25,14 @@ from lfsplug.config import positive_int
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser
-    from lfsplug_state.recorder import StateHistory, StateRecorder
+    from lfsplug_state.history import StateHistory
+    from lfsplug_state.recorder import StateRecorder
     from lfsplug_state.store import RunLock
 
-__all__ = ["PLUGIN_NAME"]
+__all__ = ["DB_FILE", "PLUGIN_NAME"]
+
+#: The database's file name in the state directory.
+DB_FILE = "state.db"
 
 #: The name the plugin object is registered under for a command (``lfsplug plugins``).
 PLUGIN_NAME = "state-store"
@@ -76,12 +80,14 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
 def lfsplug_configure(config: Config) -> None:
     if config.command in ("status", "log"):
         return  # they read the database themselves, and only when asked
-    from lfsplug_state.recorder import StateHistory, StateRecorder
+    from lfsplug_state.history import StateHistory
 
     dry = bool(config.getoption("dry_run", False))
     if config.command == "run" and not dry:
         plugin: StateHistory = _open_for_run(config)
     elif config.command == "run":
+        from lfsplug_state.recorder import StateRecorder
+
         history = StateHistory(config)
         store = history.open_store()
         # a dry run says what would be reused, and records nothing

@@ -1,12 +1,12 @@
-"""The plugin objects: :class:`StateHistory` answers from the records for every command, and
-:class:`StateRecorder` records a ``run`` and answers ``lfsplug_script_cached`` (resume)."""
+""":class:`StateRecorder`, the plugin object of ``run``: it records the run and answers
+``lfsplug_script_cached`` (resume). Other commands get :class:`StateHistory`
+(:mod:`lfsplug_state.history`), which only answers from the records."""
 
 from __future__ import annotations
 
 import shlex
 import socket
 import sqlite3
-import statistics
 import threading
 import time
 from collections.abc import Generator
@@ -17,6 +17,7 @@ import click
 
 import lfsplug
 from lfsplug import Event, Priority, Sample, Script, ScriptResult, UsageError, hookimpl
+from lfsplug_state.history import DURATION_RUNS, StateHistory
 from lfsplug_state.resume import (
     DEFAULT_ENV_IGNORE,
     ScriptKey,
@@ -25,7 +26,6 @@ from lfsplug_state.resume import (
     why_run,
 )
 from lfsplug_state.retention import read_policy
-from lfsplug_state.schema import StateFileError
 from lfsplug_state.store import Build, StateStore
 
 if TYPE_CHECKING:
@@ -33,8 +33,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DURATION_RUNS", "MAX_EVENTS", "MAX_SAMPLES", "StateHistory", "StateRecorder"]
 
-#: How many of a script's last passes its expected duration is the median of.
-DURATION_RUNS = 5
 #: Events kept per run; status events and alerts may use twice as many, so that a flood of
 #: output events cannot crowd them out. Past the caps events are counted, not kept.
 MAX_EVENTS = 50_000
@@ -43,63 +41,6 @@ MAX_SAMPLES = 200_000
 #: Samples are written in batches: at this many, or when the oldest waited this long (s).
 SAMPLE_BATCH = 256
 SAMPLE_WAIT = 2.0
-
-
-class StateHistory:
-    """Answers from the state database: expected durations (critical path, ETA) and, for the
-    validation plugin, the content each script had when it last passed.
-
-    For commands other than ``run`` the database is opened on first use and only if it exists;
-    a file that cannot be used is said once on stderr and ignored (``run`` refuses it).
-    """
-
-    def __init__(self, config: Config, store: StateStore | None = None) -> None:
-        self.config = config
-        self.store = store
-        self._opened = store is not None
-        self._durations: dict[str, list[float]] | None = None
-
-    def open_store(self) -> StateStore | None:
-        if not self._opened:
-            self._opened = True
-            try:
-                self.store = StateStore.open(self.config.state_dir, create=False)
-            except FileNotFoundError:
-                self.store = None
-            except StateFileError as exc:
-                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
-                           f"used", err=True)
-                self.store = None
-        return self.store
-
-    def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
-
-    @hookimpl(trylast=True)
-    def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
-        """The median duration of the script's last few passes (those that really ran)."""
-        if self._durations is None:
-            store = self.open_store()
-            self._durations = store.recent_durations(DURATION_RUNS) if store else {}
-        past = self._durations.get(script.name)
-        return statistics.median(past) if past else None
-
-    # optional: the spec comes from the validation plugin, which may be blocked. trylast, as a
-    # built-in answer is: a plugin of the user's may still answer first.
-    @hookimpl(optionalhook=True, trylast=True)
-    def lfsplug_validation_passed_digests(
-        self, config: Config, scripts: list[Script]
-    ) -> dict[str, str] | None:
-        """The content hash of each script's last pass, for validation's INT005."""
-        store = self.open_store()
-        if store is None:
-            return None
-        passes = store.last_passes()
-        digests = {s.name: passes[s.name].content_hash for s in scripts
-                   if s.name in passes and passes[s.name].content_hash}
-        return {name: digest for name, digest in digests.items() if digest} or None
 
 
 class StateRecorder(StateHistory):

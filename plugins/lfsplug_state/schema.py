@@ -13,11 +13,10 @@ import sqlite3
 from pathlib import Path
 
 from lfsplug import UsageError
+from lfsplug_state import DB_FILE
 
 __all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "StateFileError", "connect"]
 
-#: The database's file name in the state directory.
-DB_FILE = "state.db"
 
 #: Version 1: runs, the results of their scripts, attempts, events and samples.
 _V1 = (

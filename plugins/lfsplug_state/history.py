@@ -1,0 +1,96 @@
+"""The state plugin's object for every command but ``run``: it answers from the records
+(expected durations for the critical path and the ETA, the content each script had when it
+last passed) and writes nothing.
+
+It is loaded by ``list`` and ``check``, which must start fast: the database (and SQLite with it)
+is opened on first use, and only if it exists.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from lfsplug import Script, hookimpl
+from lfsplug_state import DB_FILE
+
+if TYPE_CHECKING:
+    from lfsplug import Config
+    from lfsplug_state.store import StateStore
+
+__all__ = ["DURATION_RUNS", "StateHistory", "median"]
+
+#: How many of a script's last passes its expected duration is the median of.
+DURATION_RUNS = 5
+
+
+def median(values: list[float]) -> float:
+    """The median of a non-empty list (``statistics.median``, without its import)."""
+    ordered = sorted(values)
+    middle = len(ordered) // 2
+    if len(ordered) % 2:
+        return ordered[middle]
+    return (ordered[middle - 1] + ordered[middle]) / 2
+
+
+class StateHistory:
+    """Answers from the state database: expected durations (critical path, ETA) and, for the
+    validation plugin, the content each script had when it last passed.
+
+    For commands other than ``run`` the database is opened on first use and only if it exists;
+    a file that cannot be used is said once on stderr and ignored (``run`` refuses it).
+    """
+
+    def __init__(self, config: Config, store: StateStore | None = None) -> None:
+        self.config = config
+        self.store = store
+        self._opened = store is not None
+        self._durations: dict[str, list[float]] | None = None
+
+    def open_store(self) -> StateStore | None:
+        if not self._opened:
+            self._opened = True
+            if not (self.config.state_dir / DB_FILE).is_file():
+                return None  # no build recorded here (and no need to load SQLite to know)
+            from lfsplug_state.schema import StateFileError
+            from lfsplug_state.store import StateStore
+
+            try:
+                self.store = StateStore.open(self.config.state_dir, create=False)
+            except FileNotFoundError:
+                self.store = None
+            except StateFileError as exc:
+                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
+                           f"used", err=True)
+                self.store = None
+        return self.store
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+            self.store = None
+
+    @hookimpl(trylast=True)
+    def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
+        """The median duration of the script's last few passes (those that really ran)."""
+        if self._durations is None:
+            store = self.open_store()
+            self._durations = store.recent_durations(DURATION_RUNS) if store else {}
+        past = self._durations.get(script.name)
+        return median(past) if past else None
+
+    # optional: the spec comes from the validation plugin, which may be blocked. trylast, as a
+    # built-in answer is: a plugin of the user's may still answer first.
+    @hookimpl(optionalhook=True, trylast=True)
+    def lfsplug_validation_passed_digests(
+        self, config: Config, scripts: list[Script]
+    ) -> dict[str, str] | None:
+        """The content hash of each script's last pass, for validation's INT005."""
+        store = self.open_store()
+        if store is None:
+            return None
+        passes = store.last_passes()
+        digests = {s.name: passes[s.name].content_hash for s in scripts
+                   if s.name in passes and passes[s.name].content_hash}
+        return {name: digest for name, digest in digests.items() if digest} or None
