@@ -329,7 +329,9 @@ def lfsplug_script_cached(
     :param env: the environment it would run with (already shaped), part of what a result is
         keyed by: the same script in another environment runs again.
     :returns: a passed result from an earlier run of the same content and environment, or
-        None to run it. firstresult.
+        None to run it; a plugin that decides to run it may say why in
+        ``session.why_run[script.name]`` (``"its content changed"``), which ``--dry-run``
+        shows. firstresult.
     """
 
 

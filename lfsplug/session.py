@@ -74,6 +74,9 @@ class Session:
         #: the attempts running now, by script name (filled by the executor; read by monitors
         #: from their own threads, so take a copy: ``list(session.running.values())``)
         self.running: dict[str, RunningScript] = {}
+        #: why each script runs rather than being reused, as a resume plugin said it
+        #: (``lfsplug_script_cached``): ``"never built"``, ``"its content changed"``...
+        self.why_run: dict[str, str] = {}
         self._report_lock = threading.RLock()
         self._disabled_by_path: dict[str, set[str]] | None = None
         self._registry: ScriptRegistry | None = None

@@ -60,7 +60,7 @@ def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
             continue
         would_run += 1
         argv = hook.lfsplug_script_command(script=script, env=env, config=config) or []
-        reason = _reason(session, script.name)
+        reason = session.why_run.get(script.name)
         out.append(f"{counter} run    {script.name}" + (f" ({reason})" if reason else ""))
         out.append(f"         $ {shlex.join(str(a) for a in argv)}")
         out.extend(f"         {line}" for line in env_changes(base, env))
@@ -73,15 +73,9 @@ def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
     for script in plan.scripts:  # what would run did not: its result says so
         result = session.results.get(script.name)
         if result is None or not result.cached:
-            why = left_out.get(script.name) or _reason(session, script.name)
+            why = left_out.get(script.name) or session.why_run.get(script.name)
             session.results[script.name] = ScriptResult(
                 script.name, Status.NOT_RUN,
                 message=f"dry run: {'left out' if script.name in left_out else 'would run'}"
                         + (f" ({why})" if why else ""))
 
-
-def _reason(session: Session, name: str) -> str | None:
-    """Why the state plugin would run it (its recorder notes that), if it says."""
-    recorder = session.config.pluginmanager.get_plugin("state-store")
-    reasons = getattr(recorder, "reasons", None)
-    return reasons.get(name) if isinstance(reasons, dict) else None

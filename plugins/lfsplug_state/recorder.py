@@ -132,7 +132,7 @@ class StateRecorder(StateHistory):
         forced = self.force_all or script.name in self.forced
         reason = why_run(key, last, forced, self._predecessors_built(session, script))
         if reason is not None or last is None:
-            self.reasons[script.name] = reason or "never built"
+            self.reasons[script.name] = session.why_run[script.name] = reason or "never built"
             return None
         self.reused[script.name] = last.id
         return last.as_result(script.name)
