@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from lfsplug import Event, Plan, ScriptResult, Status
+from lfsplug import Alert, Event, Plan, ScriptResult, Status
 from lfsplug_terminal.lines import RunningInfo, printable
 
 ALERTS_KEPT = 5
@@ -39,14 +39,6 @@ class Row:
     note: str = ""
 
 
-@dataclass(frozen=True)
-class AlertEntry:
-    time: float
-    kind: str
-    level: str
-    message: str
-
-
 @dataclass
 class View:
     """A consistent copy of the board at one moment (``now``), for rendering."""
@@ -60,7 +52,7 @@ class View:
     phases: list[tuple[str, int, int]]
     rows: list[Row]
     system: dict[str, float]
-    alerts: list[AlertEntry]
+    alerts: list[Alert]
     eta: float | None = None
     bound: float | None = None
     sbu_seconds: float | None = None
@@ -100,7 +92,7 @@ class Board:
         self.phases: dict[str, list[int]] = {}  # phase -> [done, total], in plan order
         self.rows: dict[str, Row] = {}
         self.system: dict[str, float] = {}
-        self.alerts: deque[AlertEntry] = deque(maxlen=ALERTS_KEPT)
+        self.alerts: deque[Alert] = deque(maxlen=ALERTS_KEPT)
         self.progress = _Progress()
         self.stopping: str | None = None
 
@@ -199,9 +191,8 @@ class Board:
             )
             return True
         if event.kind == "alert":
-            self.alerts.appendleft(AlertEntry(event.time, str(payload.get("alert")),
-                                              str(payload.get("level")),
-                                              str(payload.get("message"))))
+            self.alerts.appendleft(Alert(str(payload.get("alert")), str(payload.get("level")),
+                                         str(payload.get("message")), event.time))
             return True
         if event.kind == "stop":
             self.stopping = str(payload.get("reason"))

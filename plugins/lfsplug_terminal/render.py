@@ -20,8 +20,9 @@ from typing import NamedTuple
 from rich.console import Group
 from rich.text import Span, Text
 
+from lfsplug import Alert
 from lfsplug.text import format_duration
-from lfsplug_terminal.board import AlertEntry, Row, View
+from lfsplug_terminal.board import Row, View
 from lfsplug_terminal.lines import printable
 
 ALERTS_SHOWN = 3
@@ -192,7 +193,7 @@ def _gauge(text: Builder, label: str, percent: float | None, free: float | None 
     text.append("  ")
 
 
-def alerts(text: Builder, entries: list[AlertEntry]) -> None:
+def alerts(text: Builder, entries: list[Alert]) -> None:
     """The latest alerts, newest first: ``12:03:04 warn  disk: lfs has 4.2G free``."""
     for entry in entries:
         clock = time.strftime("%H:%M:%S", time.localtime(entry.time))
