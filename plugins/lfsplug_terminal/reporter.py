@@ -69,7 +69,6 @@ class TerminalReporter:
         self.board = Board()
         self.output: Output = self._make_output(out, err)
         self.begun = 0
-        self.started = time.time()
         self.expected: dict[str, float | None] = {}
 
     def _make_output(self, out: TextIO, err: TextIO) -> Output:
@@ -94,7 +93,7 @@ class TerminalReporter:
 
     @hookimpl
     def lfsplug_sessionstart(self, session: Session) -> None:
-        self.started = self.board.started = session.started
+        self.board.started = session.started
         if self.quiet:
             return
         lines = [Line(f"lfsplug {lfsplug.__version__}, python {platform.python_version()}, "
@@ -122,7 +121,7 @@ class TerminalReporter:
                                                                           bool | None]:
         """The build runs inside this wrapper: the dashboard (or the heartbeat) is up exactly
         while it runs, and comes down however it ends (a failure, Ctrl-C)."""
-        self.board.begin(plan, session.started)
+        self.board.begin(plan)
         self.output.start()
         try:
             return (yield)
@@ -185,7 +184,7 @@ class TerminalReporter:
         base = self.config.invocation_dir
         lines = [summary_failure(result, dash, base) for result in failed]
         reused = sum(1 for r in session.results.values() if r.cached)
-        lines.append(totals_line(session.counts(), reused, time.time() - self.started,
+        lines.append(totals_line(session.counts(), reused, time.time() - self.board.started,
                                  bool(failed or exitstatus)))
         self.output.lines(lines)
 
