@@ -55,22 +55,47 @@ def checked(result: RunResult) -> list[dict[str, Any]]:
 # -- which files, in what order ---------------------------------------------------------------
 
 
-def test_numbered_files_in_version_order(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({
+@pytest.mark.parametrize(("tree", "args", "expected"), [
+    pytest.param({
         "10-y.sh": "true", "2-x.sh": "true", "6.48-b.sh": "true", "6.5-a.sh": "true",
         "1-w.sh": "true",
-    })
-    assert names(lfsplugger) == ["w", "x", "a", "b", "y"]
-
-
-def test_directories_walked_in_version_order(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({
+    }, (), ["w", "x", "a", "b", "y"], id="numbered-files-in-version-order"),
+    pytest.param({
         "chapter10/01-late.sh": "true",
         "chapter5/02-second.sh": "true",
         "chapter5/01-first.sh": "true",
         "chapter6/01-middle.sh": "true",
-    })
-    assert names(lfsplugger) == ["first", "second", "middle", "late"]
+    }, (), ["first", "second", "middle", "late"], id="directories-walked-in-version-order"),
+    pytest.param({
+        "10-config/01-fstab.sh": "true",
+        "5-cross/01-binutils-pass1.sh": "true",
+        "6.5-temp/01-m4.sh": "true",
+        "6.48-temp/01-ncurses.sh": "true",
+    }, (), ["binutils-pass1", "m4", "ncurses", "fstab"], id="directories-ordered-like-sort-v"),
+    pytest.param({
+        "01-real.sh": "true",
+        "README.md": "# how to build",
+        "notes.txt": "remember the patches",
+        "helper.sh": "echo I am sourced by others",
+        "02-notes.txt": "numbered, but not a script",
+        "03-fix.patch": "--- a\n+++ b\n",
+    }, (), ["real"], id="files-without-a-number-are-not-scripts"),
+    pytest.param({
+        "01-visible.sh": "true",
+        ".02-hidden.sh": "true",
+        ".drafts/03-draft.sh": "true",
+        ".lfsplug/04-stale.sh": "true",
+        ".git/05-hook.sh": "true",
+    }, (), ["visible"], id="hidden-files-and-directories-are-skipped"),
+    pytest.param({"01-real.sh": "true", "state/01-junk.sh": "true"}, ("--state-dir", "state"),
+                 ["real"], id="state-directory-is-skipped-even-when-not-hidden"),
+    pytest.param({"build.sh": "echo built"}, ("build.sh",), ["build"],
+                 id="single-unnumbered-file-as-path"),
+])
+def test_which_files_in_what_order(lfsplugger: Lfsplugger, tree: dict[str, str],
+                                   args: tuple[str, ...], expected: list[str]) -> None:
+    lfsplugger.make_tree(tree)
+    assert names(lfsplugger, *args) == expected
 
 
 def test_run_follows_discovery_order(lfsplugger: Lfsplugger) -> None:
@@ -82,34 +107,6 @@ def test_run_follows_discovery_order(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run("run", "-p", "no:chroot")  # no lfs user, no chroot here
     assert result.ret == 0
     assert (lfsplugger.path / "order.txt").read_text().split() == ["a", "b", "c"]
-
-
-def test_files_without_a_number_are_not_scripts(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({
-        "01-real.sh": "true",
-        "README.md": "# how to build",
-        "notes.txt": "remember the patches",
-        "helper.sh": "echo I am sourced by others",
-        "02-notes.txt": "numbered, but not a script",
-        "03-fix.patch": "--- a\n+++ b\n",
-    })
-    assert names(lfsplugger) == ["real"]
-
-
-def test_hidden_files_and_directories_are_skipped(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({
-        "01-visible.sh": "true",
-        ".02-hidden.sh": "true",
-        ".drafts/03-draft.sh": "true",
-        ".lfsplug/04-stale.sh": "true",
-        ".git/05-hook.sh": "true",
-    })
-    assert names(lfsplugger) == ["visible"]
-
-
-def test_state_directory_is_skipped_even_when_not_hidden(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"01-real.sh": "true", "state/01-junk.sh": "true"})
-    assert names(lfsplugger, "--state-dir", "state") == ["real"]
 
 
 def test_state_directory_is_not_rediscovered_after_a_run(lfsplugger: Lfsplugger) -> None:
@@ -127,11 +124,6 @@ def test_single_script_file_as_path(lfsplugger: Lfsplugger) -> None:
     assert result.statuses() == {"b": "passed"}
     assert (lfsplugger.path / "b.ran").exists()
     assert not (lfsplugger.path / "a.ran").exists()
-
-
-def test_single_unnumbered_file_as_path(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"build.sh": "echo built"})
-    assert names(lfsplugger, "build.sh") == ["build"]
 
 
 # -- names and header metadata ------------------------------------------------------------------
@@ -666,16 +658,6 @@ def test_dotted_section_prefixes_in_version_order(lfsplugger: Lfsplugger) -> Non
     assert (gcc["version"], gcc["phase"], gcc["provides"]) == ("13.2.0", "cross", ["gcc"])
     assert [s["phase"] for s in scripts[:5]] == ["cross", "temp", "temp", "temp", "system"]
     assert "phase = temp    from file name prefix 6.5 (book chapter 6)" in why(lfsplugger, "x")
-
-
-def test_directories_ordered_like_sort_v(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({
-        "10-config/01-fstab.sh": "true",
-        "5-cross/01-binutils-pass1.sh": "true",
-        "6.5-temp/01-m4.sh": "true",
-        "6.48-temp/01-ncurses.sh": "true",
-    })
-    assert names(lfsplugger) == ["binutils-pass1", "m4", "ncurses", "fstab"]
 
 
 @pytest.mark.parametrize(("directory", "phase"), [
