@@ -823,13 +823,18 @@ def run_in_pty(cwd: Path, argv: list[str], env: dict[str, str]) -> tuple[int, st
 
 
 def test_dashboard_on_a_pty_hides_then_restores_the_cursor(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"01-a.sh": "echo building; sleep 0.5", "02-b.sh": "exit 3"})
+    lfsplugger.make_tree({"01-a.sh": "echo building; sleep 0.5",
+                          "02-b.sh": "echo no C compiler; echo giving up; exit 3"})
     code, raw = run_in_pty(lfsplugger.path, lfsplug_argv("."), {"TERM": "xterm-256color"})
     assert code == 1
     assert "\x1b[?25l" in raw and raw.rindex("\x1b[?25h") > raw.rindex("\x1b[?25l")
     plain = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", raw)
     assert "\u25b6 a" in plain  # the board was drawn
     assert "[1/2] passed  a" in plain and "b: failed (exit status 3)" in plain
+    # a failure's log tail and log path, above the board as in plain mode
+    log = lfsplugger.path / ".lfsplug" / "logs" / "b.log"
+    assert ("---- last 2 lines of b ----\r\n    no C compiler\r\n    giving up\r\n"
+            f"---- full log: {log}\r\n") in plain
     assert re.search(r"==== 1 passed, 1 failed in .* ====", plain)
     assert "start   a" not in plain  # start lines are plain mode's
 
