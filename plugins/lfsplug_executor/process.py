@@ -202,6 +202,7 @@ class Runner:
                     self.book.remove(proc.pid)
             if self.partial:
                 self._lines(b"\n")
+            self._trailer(log, code)
         return self._result(code, started)
 
     def _pump(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
@@ -273,14 +274,17 @@ class Runner:
                 self.running.last_line = lines[-1]
             self.session.script_output(self.request.script, lines)
 
+    def _trailer(self, log: BinaryIO, code: int) -> None:
+        """The log's last line: the exit status, and why lfsplug ended the script if it did."""
+        notes = [n for n in (self.ended, self.leftovers and "ended the processes it left "
+                             "running") if n]
+        log.write((f"\n# lfsplug: exit status {code}"
+                   + (f" ({'; '.join(str(n) for n in notes)})" if notes else "")
+                   + "\n").encode("utf-8"))
+
     def _result(self, code: int, started: float) -> ScriptResult:
         req = self.request
         ok = code == 0 and not self.ended
-        notes = [n for n in (self.ended, self.leftovers and "ended the processes it left "
-                             "running") if n]
-        with req.log_path.open("a", encoding="utf-8") as log:
-            log.write(f"\n# lfsplug: exit status {code}"
-                      + (f" ({'; '.join(str(n) for n in notes)})" if notes else "") + "\n")
         return ScriptResult(
             name=req.script.name,
             status=Status.PASSED if ok else Status.FAILED,
