@@ -198,21 +198,19 @@ def test_state_dir_option_puts_logs_there(lfsplugger: Lfsplugger, tmp_path: Path
     assert (elsewhere / "logs" / "a.log").read_text().startswith("hello\n")
 
 
-def test_output_without_trailing_newline_reaches_the_tail(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"01-a.sh": "echo first\nprintf 'last words'\nexit 3"})
+@pytest.mark.parametrize("redirect", [
+    pytest.param("", id="on-stdout"),
+    pytest.param(" >&2", id="on-stderr"),
+])
+def test_output_without_trailing_newline_is_logged_and_reaches_the_tail(
+    lfsplugger: Lfsplugger, redirect: str,
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": f"echo first\nprintf 'last words'{redirect}\nexit 3"})
     result = lfsplugger.run("run")
     assert result.ret == 1
     assert log_of(lfsplugger, "a").startswith("first\nlast words")
     assert result.results["a"].tail[-2:] == ["first", "last words"]
     result.stdout.fnmatch_lines(["    first", "    last words"])
-
-
-def test_output_without_trailing_newline_is_logged(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"01-a.sh": "echo first\nprintf 'last words'\nexit 3"})
-    result = lfsplugger.run("run")
-    assert result.ret == 1
-    assert log_of(lfsplugger, "a").startswith("first\nlast words")
-    assert "last words" in result.results["a"].tail[-1]
 
 
 # -- failures -----------------------------------------------------------------------------------
