@@ -7,7 +7,7 @@ test needs the delivery thread to hold still, a subscriber blocks on a gate.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -44,6 +44,15 @@ class Subscriber:
 
 
 Gated = tuple[EventBus, Subscriber, threading.Event]
+
+
+def in_threads(count: int, target: Callable[[int], object]) -> None:
+    """Call ``target(t)`` for each t below ``count``, each in a thread of its own; wait for all."""
+    threads = [threading.Thread(target=target, args=(t,)) for t in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
 
 
 @pytest.fixture
@@ -140,11 +149,7 @@ def test_many_threads_lose_and_duplicate_nothing() -> None:
         for i in range(each):
             bus.emit("e", f"s{t}", Priority.ALERT if i % 100 == 0 else Priority.PROGRESS, i=i)
 
-    threads = [threading.Thread(target=produce, args=(t,)) for t in range(nthreads)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(nthreads, produce)
     assert bus.flush(WAIT)
     bus.close()
     seen = [(e.script, e.payload["i"]) for e in subscriber.events]
@@ -174,12 +179,7 @@ def test_deliver_is_never_concurrent_with_itself() -> None:
             active[0] -= 1
 
     bus = EventBus(deliver, batch=4)  # not started: emitters deliver in their own threads
-    threads = [threading.Thread(target=lambda: [bus.emit("e") for _ in range(2_000)])
-               for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(4, lambda _t: [bus.emit("e") for _ in range(2_000)])
     assert max(overlaps) == 1
     assert bus.delivered == 8_000
 
@@ -380,12 +380,7 @@ def test_subscriber_error_is_kept_and_emitters_go_on() -> None:
 
     bus = EventBus(deliver, batch=8)
     bus.start()
-    threads = [threading.Thread(target=lambda: [bus.emit("e") for _ in range(1_000)])
-               for _ in range(3)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    in_threads(3, lambda _t: [bus.emit("e") for _ in range(1_000)])
     assert bus.flush(WAIT)
     bus.close()
     assert isinstance(bus.error, ValueError) and str(bus.error) == "subscriber bug"
