@@ -23,7 +23,7 @@ from rich.text import Span, Text
 from lfsplug import Alert
 from lfsplug.text import format_duration
 from lfsplug_terminal.board import Row, View
-from lfsplug_terminal.lines import printable
+from lfsplug_terminal.lines import counter, printable
 
 ALERTS_SHOWN = 3
 BAR_WIDTH = 24
@@ -85,8 +85,7 @@ def bar(text: Builder, done: float, total: float, width: int, style: str = "cyan
 
 def overall(text: Builder, view: View) -> None:
     """``[12/84] ━━━━━━━━━━━━ 14%  elapsed 12m30s  ETA 1h02m  bound 48m10s``."""
-    width = len(str(view.total))
-    text.append(f"[{view.done:>{width}}/{view.total}] ", "bold")
+    text.append(counter(view.done, view.total) + " ", "bold")
     bar(text, view.done, view.total, BAR_WIDTH, "green")
     share = view.done / view.total if view.total else 0.0
     text.append(f" {share:4.0%}  elapsed {format_duration(view.elapsed)}")
