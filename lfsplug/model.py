@@ -184,11 +184,10 @@ class Plan:
     levels: list[list[str]] = field(default_factory=list)
     critical_path: list[str] = field(default_factory=list)
     mode: str = "sequence"
-    #: each script's expected duration (history, else ``sbu=``, else the average), in
-    #: ``unit`` (``"s"``, ``"SBU"``, or ``""`` when nothing is known); schedulers and ETAs
-    #: read it instead of asking the hook again
+    #: each script's expected duration (history, else ``sbu=``, else the average of the
+    #: others), in seconds when any is known in seconds, else in SBU: the scheduler ranks
+    #: scripts by it instead of asking the hook again
     durations: dict[str, float] = field(default_factory=dict)
-    unit: str = ""
 
     def predecessors(self) -> dict[str, set[str]]:
         """Map each script name to the names it waits for."""

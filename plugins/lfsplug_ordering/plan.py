@@ -365,11 +365,11 @@ def build_plan(
         builder.dropped_edges(),
     )
     if builder.failed:
-        return Plan(list(scripts), builder.plan_edges(), [], [], mode, expected, durations.unit)
+        return Plan(list(scripts), builder.plan_edges(), [], [], mode, expected)
     level = levels(order, builder.succ)
     by_level: list[list[str]] = [[] for _ in range(max(level, default=-1) + 1)]
     for u in order:
         by_level[level[u]].append(scripts[u].name)
     critical = longest_path(order, builder.succ, durations.values)
     return Plan([scripts[u] for u in order], builder.plan_edges() + builder.barrier_edges,
-                by_level, [scripts[u].name for u in critical], mode, expected, durations.unit)
+                by_level, [scripts[u].name for u in critical], mode, expected)
