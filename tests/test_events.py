@@ -296,8 +296,8 @@ class EmitAsCloseBegins(EventBus):
 
     injected = False
 
-    def _deliver_one_batch(self) -> bool:
-        delivered = super()._deliver_one_batch()
+    def _deliver_one_batch(self, blocking: bool = True) -> bool:
+        delivered = super()._deliver_one_batch(blocking)
         if not delivered and not self.injected and threading.current_thread() is self._thread:
             self.injected = True
             self.emit("straggler")  # queued, as the bus is still running
