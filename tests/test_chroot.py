@@ -339,6 +339,32 @@ def test_a_silenced_refusal_still_stops_the_script(lfsplugger: Lfsplugger) -> No
     assert not marker.exists()
 
 
+def test_checks_before_a_script_run_until_its_placement_passes_once(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first script of a placement that passes clears the later ones; a refusal does not."""
+    me = pwd.getpwuid(os.geteuid()).pw_name
+    checked: list[tuple[str, str | None]] = []
+    real = checks.preflight
+
+    def counting(placement: Any, *args: Any) -> str | None:
+        checked.append((placement.mode, placement.user))
+        return real(placement, *args)
+
+    monkeypatch.setattr(checks, "preflight", counting)
+    lfsplugger.make_tree({"chapter05/501-a": "true", "chapter05/502-b": "true",
+                          "chapter05/503-c": "true", "02-d.sh": "true", "03-e.sh": "true",
+                          "04-f.sh": "# lfsplug: user=no-such-user-lfsplug\ntrue",
+                          "05-g.sh": "# lfsplug: user=no-such-user-lfsplug\ntrue"})
+    lfsplugger.make_config(f'disable = ["CHR003"]\n[chroot]\nuser = "{me}"\n')
+    result = lfsplugger.run("run", "--keep-going", "--order", "graph", *QUIET)
+    assert result.statuses() == {"a": "passed", "b": "passed", "c": "passed", "d": "passed",
+                                 "e": "passed", "f": "failed", "g": "failed"}
+    assert sorted(checked) == sorted([("host", None), ("user", me),
+                                      ("user", "no-such-user-lfsplug"),
+                                      ("user", "no-such-user-lfsplug")])
+
+
 # -- the mount bookkeeping, against a fake mount table -------------------------------------------
 
 

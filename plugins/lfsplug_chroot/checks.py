@@ -1,6 +1,6 @@
 """The refusals: findings before a build (``CHR001``...), and the same checks again just before
 a script runs (for what an earlier script of the build may still fix, and behind
-``--ignore-errors``).
+``--ignore-errors``), once per distinct placement that passes them.
 
 Two checks wait for the build when the tree itself may satisfy them: a missing build user
 when a script runs as root before the first one that needs the user (the book's chapter 4

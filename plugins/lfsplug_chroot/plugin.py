@@ -43,12 +43,17 @@ class Chroot:
         self.config = config
         self.settings = settings
         self.tools = checks.find_tools()
+        self.euid = checks.current_euid()
         self.mounter: Mounter | None = None
         #: the host path of each running script's copy inside the chroot, by script name
         self.copies: dict[str, str] = {}
         self.made_dir: str | None = None
         self._lock = threading.Lock()  # -j N: scripts enter the chroot from several threads
         self.placements: dict[str, Placement] = {}
+        #: (mode, user) of the placements that passed the checks just before a script: what
+        #: they test (who lfsplug runs as, $LFS, the tools, the user, the shell) does not go
+        #: away during a build, so each (a handful per build) is checked until it passes once
+        self.cleared: set[tuple[str, str | None]] = set()
         atexit.register(self.teardown)
 
     def place(self, script: Script) -> Placement:
@@ -64,8 +69,7 @@ class Chroot:
     def lfsplug_validate_scripts(self, session: Session,
                                  scripts: list[Script]) -> list[Finding] | None:
         placements = {s.name: self.place(s) for s in scripts}
-        return checks.validate(scripts, placements, self.settings, checks.current_euid(),
-                               self.tools)
+        return checks.validate(scripts, placements, self.settings, self.euid, self.tools)
 
     # -- each script: environment and command (also what a dry run shows) ----------------------
 
@@ -84,10 +88,11 @@ class Chroot:
                                config: Config) -> Generator[None, list[str] | None,
                                                             list[str] | None]:
         argv = yield
-        if not argv:
+        placement = self.place(script)
+        if not argv or placement.mode == "host":
             return argv
-        return wrap_command(list(argv), script, self.place(script), self.settings,
-                            euid=checks.current_euid(), tools=self.tools)
+        return wrap_command(list(argv), script, placement, self.settings, euid=self.euid,
+                            tools=self.tools)
 
     # -- each script: just before it runs, and after ------------------------------------------
 
@@ -95,7 +100,11 @@ class Chroot:
     def prepare_script(self, session: Session, request: RunRequest) -> ScriptResult | None:
         """Refuse (a failed result, the script not run) or prepare; None lets it run."""
         placement = self.place(request.script)
-        problem = checks.preflight(placement, self.settings, checks.current_euid(), self.tools)
+        problem, key = None, (placement.mode, placement.user)
+        if key not in self.cleared:
+            problem = checks.preflight(placement, self.settings, self.euid, self.tools)
+            if problem is None:
+                self.cleared.add(key)
         if problem is None and placement.mode == "chroot":
             with self._lock:
                 problem = self._enter(session, request.script)
