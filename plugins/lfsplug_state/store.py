@@ -312,16 +312,9 @@ class StateStore:
 
     # -- history -------------------------------------------------------------------------------
 
-    def last_build(self, name: str) -> Build | None:
-        """The last time ``name`` really ran (whatever came of it), or None."""
-        marks = ", ".join("?" * len(RAN))
-        rows = self._read(f"SELECT {_BUILD_COLUMNS} FROM results WHERE name = ? AND cached = 0 "
-                          f"AND status IN ({marks}) ORDER BY id DESC LIMIT 1", (name, *RAN))
-        return Build(*rows[0]) if rows else None
-
     def last_builds(self) -> dict[str, Build]:
-        """For each script name, the last time it really ran: :meth:`last_build` for every
-        script in one query (a build of thousands of scripts asks for each)."""
+        """For each script name, the last time it really ran (whatever came of it), in one
+        query: resume asks it of every script of a build."""
         marks = ", ".join("?" * len(RAN))
         rows = self._read(
             f"SELECT {_BUILD_COLUMNS}, name FROM results WHERE id IN (SELECT MAX(id) FROM "
