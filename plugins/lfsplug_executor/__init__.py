@@ -53,7 +53,9 @@ def lfsplug_addoption(parser: OptionParser) -> None:
     parser.addoption("--min-free-memory", commands=("run",), type=byte_size, default=256 << 20,
                      metavar="SIZE", help="start no further script while available memory is "
                      "below SIZE (e.g. 2G; 0: no floor); one script always runs")
-    parser.addoption("--min-free-disk", commands=("run",), type=byte_size, default=1 << 30,
+    # above the monitor's default STOP level (2G at $LFS): a parallel build first slows down
+    # (waits for a running script to free its build folder), and stops only if that fails
+    parser.addoption("--min-free-disk", commands=("run",), type=byte_size, default=5 << 30,
                      metavar="SIZE", help="start no further script while free space at $LFS is "
                      "below SIZE (0: no floor); one script always runs")
 
