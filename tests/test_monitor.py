@@ -540,6 +540,21 @@ def test_eta_divides_by_the_parallelism_seen_and_waits_on_unknowns() -> None:
     assert figures["eta"] == pytest.approx(20.0)
 
 
+def test_the_bound_is_null_until_a_script_has_an_expectation() -> None:
+    plan = plan_of("a", "b", "c", "d", chain=True)
+    est = Estimator.for_plan(plan, {}, (), 0.0)
+    est.start("a", 0.0)
+    est.finish("a", 0.02, ran=True)                     # a quick first script, no history
+    est.start("b", 0.02)
+    figures = est.estimate(0.5)
+    # the mean of what ended (0.02 s) is no knowledge of the chain left: null, not 0.0
+    assert figures["bound"] is None
+    assert est.estimate(0.6, full=False)["bound"] is None   # nor when counted down
+    est.set_expected("c", 40.0)                         # one expectation: a bound again,
+    # the others (b, running for 0.68 s, and d) taking the mean of the known
+    assert est.estimate(0.7)["bound"] == pytest.approx(3 * 40.0 - 0.68, abs=0.05)
+
+
 @pytest.mark.parametrize("cached", [True, False])
 def test_eta_error_is_recorded_for_the_run(lfsplugger: Lfsplugger,
                                            monkeypatch: pytest.MonkeyPatch,

@@ -272,8 +272,11 @@ class Estimator:
             return figures
         rate = self.rate()
         left = self._left(expected, rate, now)
-        bound = self._bound(left)
-        figures["bound"] = round(bound, 1)
+        # the mean of what ended stands in for the ETA, but says nothing of the chains still
+        # to run: without one script's own expectation the bound is unknown (null), not 0
+        informed = any(s.expected is not None for s in self.scripts.values())
+        bound = self._bound(left) if informed else 0.0
+        figures["bound"] = round(bound, 1) if informed else None
         work = sum(expected[s.name] for s in self.scripts.values() if not s.finished or s.ran)
         share = sum(expected[s.name] for s in self.scripts.values() if s.ran) / work if work else 1
         if elapsed < ETA_MIN_ELAPSED or share < ETA_MIN_SHARE:
