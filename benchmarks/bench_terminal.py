@@ -79,7 +79,7 @@ def make_board(scripts: int) -> tuple[Board, list[str]]:
     plan = Plan([Script(f"pkg{i}", Path(f"/s/{i:03d}-pkg{i}.sh"), Path("/s"),
                         phase=phases[i % 4]) for i in range(100)])
     board = Board(started=time.time() - 3600)
-    board.begin(plan, started=time.time() - 3600)
+    board.begin(plan)
     names = [f"pkg{i}" for i in range(scripts)]
     for i, name in enumerate(names):
         board.script_started(name, 1, time.time() - 60 * (i + 1), 300.0 if i % 2 else None)

@@ -98,11 +98,9 @@ class Board:
 
     # -- from hooks ----------------------------------------------------------------------------
 
-    def begin(self, plan: Plan, started: float | None = None) -> None:
+    def begin(self, plan: Plan) -> None:
         """The plan is known: the total and the phases."""
         with self.lock:
-            if started is not None:
-                self.started = started
             self.total = len(plan.scripts)
             self.phase_of = {s.name: s.phase for s in plan.scripts if s.phase}
             self.phases = {}
