@@ -193,7 +193,7 @@ class _Counted:
         picture = render(self.board.view(), self.height)
         self.cpu += time.thread_time() - t0
         self.calls += 1
-        return picture  # type: ignore[return-value]
+        return picture
 
 
 def run_rich_auto(args: argparse.Namespace) -> Phase:
