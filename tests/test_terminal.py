@@ -250,6 +250,15 @@ def test_heartbeat_interval_from_the_configuration_file(lfsplugger: Lfsplugger) 
     result.stdout.fnmatch_lines(["*still building after * slow *"])
 
 
+def test_quiet_keeps_the_heartbeat(lfsplugger: Lfsplugger) -> None:
+    # a quiet CI job must still show that it is alive while a long script is silent
+    lfsplugger.make_tree({"01-slow.sh": "sleep 1"})
+    result = lfsplugger.run("run", "-q", "--heartbeat", "0.2")
+    assert result.ret == 0
+    result.stdout.no_fnmatch_line("*start   slow*")
+    result.stdout.fnmatch_lines(["[[]0/1] still building after * slow *", "==== 1 passed in *"])
+
+
 def test_heartbeat_timing_with_a_clock_of_our_own() -> None:
     now = [100.0]
     board = Board(started=time.time() - 65)
