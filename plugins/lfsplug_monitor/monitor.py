@@ -146,6 +146,7 @@ class Monitor:
         self.sbu_seconds = max(seconds, 1e-3)
         self.sbu_source = f"{self.settings.sbu_script}, this build"
         self._sbu_looked = True
+        self._last_full = float("-inf")  # every estimate changes: the next progress says so
         if self.estimator is not None:
             for name, sbu in self.borrowed.items():
                 self.estimator.set_expected(name, sbu * self.sbu_seconds)
@@ -399,7 +400,9 @@ class Monitor:
         self.silent.reset(name)
         if self.sampler is not None:
             self.sampler.end(name)
-        self._progress(time.time())
+        # a new estimate is news (and the SBU just measured rescales every one); a countdown
+        # is not: readers count down themselves, and the next tick says the counts
+        self._progress(time.time(), only_full=True)
 
     def _figures(self, name: str, result: ScriptResult) -> None:
         assert self.sampler is not None
@@ -432,14 +435,17 @@ class Monitor:
 
     # -- progress ------------------------------------------------------------------------------
 
-    def _progress(self, now: float, full: bool = False) -> None:
+    def _progress(self, now: float, full: bool = False, only_full: bool = False) -> None:
         """Emit a ``progress`` event; the full ETA (which looks at every script) is worked out
-        at most once every :data:`FULL_ESTIMATE_EVERY` seconds, counted down in between."""
+        at most once every :data:`FULL_ESTIMATE_EVERY` seconds, counted down in between.
+        ``only_full``: emit nothing when a countdown is all there is to say."""
         session, estimator = self.session, self.estimator
         if session is None or estimator is None:
             return
         with self._lock:
             full = full or now - self._last_full >= FULL_ESTIMATE_EVERY
+            if not full and only_full:
+                return
             if full:
                 self._last_full = now
             figures = estimator.estimate(now, full=full)
