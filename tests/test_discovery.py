@@ -14,14 +14,12 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
+from helpers import BOOK, book_pages, findings, listed, plan_names, why_lines
 from lfsplug.metadata import KEYS
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug.version import version_key
 from lfsplug_discovery.depcomments import STOPWORDS, parse_dependency_comments
 from lfsplug_discovery.names import order_key, parse_filename
-
-#: The book's XML, for the test that builds a whole jhalfs tree from its include lists.
-BOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfs-book"
 
 
 @pytest.fixture(autouse=True)
@@ -32,24 +30,10 @@ def _no_host_checks(request: pytest.FixtureRequest) -> None:
         request.getfixturevalue("lfsplugger").setenv("LFSPLUG_PLUGINS", "no:hostreqs")
 
 
-def listed(result: RunResult) -> list[dict[str, Any]]:
-    """The scripts of a ``list --json`` run, checking that it succeeded."""
-    assert result.ret == 0, result.outlines + result.errlines
-    data = json.loads("\n".join(result.outlines))
-    scripts: list[dict[str, Any]] = data["scripts"]
-    return scripts
-
-
-def names(lfsplugger: Lfsplugger, *args: str) -> list[str]:
-    """The names ``lfsplug list --json ARGS`` shows, in plan order."""
-    return [s["name"] for s in listed(lfsplugger.run("list", "--json", *args))]
-
-
 def checked(result: RunResult) -> list[dict[str, Any]]:
     """The findings of a ``check --json`` run that discovery, metadata and ordering make (what
     validation and hostreqs say about the same trees is for their own tests)."""
-    findings: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["findings"]
-    return [f for f in findings if f["code"].startswith(("DISC", "META", "ORD"))]
+    return [f for f in findings(result) if f["code"].startswith(("DISC", "META", "ORD"))]
 
 
 # -- which files, in what order ---------------------------------------------------------------
@@ -95,7 +79,7 @@ def checked(result: RunResult) -> list[dict[str, Any]]:
 def test_which_files_in_what_order(lfsplugger: Lfsplugger, tree: dict[str, str],
                                    args: tuple[str, ...], expected: list[str]) -> None:
     lfsplugger.make_tree(tree)
-    assert names(lfsplugger, *args) == expected
+    assert plan_names(lfsplugger, *args) == expected
 
 
 def test_run_follows_discovery_order(lfsplugger: Lfsplugger) -> None:
@@ -113,12 +97,12 @@ def test_state_directory_is_not_rediscovered_after_a_run(lfsplugger: Lfsplugger)
     lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
     assert lfsplugger.run("run").ret == 0
     assert (lfsplugger.path / ".lfsplug" / "logs" / "a.log").is_file()
-    assert names(lfsplugger) == ["a", "b"]
+    assert plan_names(lfsplugger) == ["a", "b"]
 
 
 def test_single_script_file_as_path(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "touch a.ran", "02-b.sh": "touch b.ran"})
-    assert names(lfsplugger, "02-b.sh") == ["b"]
+    assert plan_names(lfsplugger, "02-b.sh") == ["b"]
     result = lfsplugger.run("run", "02-b.sh")
     assert result.ret == 0
     assert result.statuses() == {"b": "passed"}
@@ -137,7 +121,7 @@ def test_single_script_file_as_path(lfsplugger: Lfsplugger) -> None:
 ])
 def test_name_from_file_name(lfsplugger: Lfsplugger, filename: str, name: str) -> None:
     lfsplugger.make_tree({filename: "true"})
-    assert names(lfsplugger) == [name]
+    assert plan_names(lfsplugger) == [name]
 
 
 def test_header_metadata(lfsplugger: Lfsplugger) -> None:
@@ -203,7 +187,7 @@ def test_header_is_read_up_to_line_50_only(lfsplugger: Lfsplugger) -> None:
 
 def test_header_name_wins_over_file_name(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-foo.sh": "# lfsplug: name=bar"})
-    assert names(lfsplugger) == ["bar"]
+    assert plan_names(lfsplugger) == ["bar"]
     result = lfsplugger.run("list", "--why", "bar")
     assert result.ret == 0
     result.stdout.fnmatch_lines([
@@ -334,7 +318,7 @@ def test_non_utf8_script(lfsplugger: Lfsplugger) -> None:
         b"#!/bin/bash\n# lfsplug: version=1.0\n# caf\xe9 cr\xe8me\necho \xff\xfe ok\n"
     )
     script.chmod(0o755)
-    assert names(lfsplugger) == ["latin1"]
+    assert plan_names(lfsplugger) == ["latin1"]
     assert lfsplugger.run("check").ret == 0
     result = lfsplugger.run("run")
     assert result.ret == 0
@@ -344,7 +328,7 @@ def test_non_utf8_script(lfsplugger: Lfsplugger) -> None:
 def test_empty_script(lfsplugger: Lfsplugger) -> None:
     (lfsplugger.path / "01-empty.sh").write_bytes(b"")
     lfsplugger.make_tree({"02-next.sh": "echo next"})
-    assert names(lfsplugger) == ["empty", "next"]
+    assert plan_names(lfsplugger) == ["empty", "next"]
     assert lfsplugger.run("check").ret == 0
     result = lfsplugger.run("run")
     assert result.ret == 0
@@ -384,7 +368,7 @@ def test_lfsconf_ignore_path_skips_a_directory(lfsplugger: Lfsplugger) -> None:
         "def lfsplug_ignore_path(path, config):\n"
         "    return True if path.name == 'drafts' else None\n"
     )
-    assert names(lfsplugger) == ["a", "b"]
+    assert plan_names(lfsplugger) == ["a", "b"]
     result = lfsplugger.run("run", "-p", "no:chroot")
     assert result.ret == 0
     assert set(result.statuses()) == {"a", "b"}
@@ -401,7 +385,7 @@ def test_lfsconf_collection_modifyscripts_deselects_a_script(lfsplugger: Lfsplug
         "def lfsplug_collection_modifyscripts(session, config, scripts):\n"
         "    scripts[:] = [s for s in scripts if s.name != 'tests']\n"
     )
-    assert names(lfsplugger) == ["a", "c"]
+    assert plan_names(lfsplugger) == ["a", "c"]
     result = lfsplugger.run("run")
     assert result.ret == 0
     assert result.statuses() == {"a": "passed", "c": "passed"}
@@ -427,13 +411,6 @@ def discovery_findings(result: RunResult, root: Path) -> list[tuple[str, str, st
             path = os.path.relpath(f["path"], root) if f["path"] else ""
             found.append((f["code"], f["severity"], path, f["line"]))
     return sorted(found, key=lambda f: (f[2], f[3] or 0, f[0]))
-
-
-def why(lfsplugger: Lfsplugger, name: str, *args: str) -> list[str]:
-    """The lines ``lfsplug list --why NAME`` prints, stripped."""
-    result = lfsplugger.run("list", "--why", name, *args)
-    assert result.ret == 0, result.outlines + result.errlines
-    return [line.strip() for line in result.outlines]
 
 
 def scriptlet(package: str | None = None, version: str | None = None, *extra: str) -> str:
@@ -511,7 +488,7 @@ def test_jhalfs_variables_give_version_and_what_a_pass_provides(lfsplugger: Lfsp
     # libstdc++ is built from gcc's tarball, which does not make it gcc
     assert scripts["libstdc++"]["provides"] == []
     assert scripts["linux-headers"]["provides"] == []
-    assert why(lfsplugger, "binutils-pass1")[2:] == [
+    assert why_lines(lfsplugger, "binutils-pass1")[2:] == [
         "name = binutils-pass1    from file name",
         "phase = cross    from directory chapter05 (book chapter 5)",
         "provides = binutils    from variable PACKAGE= line 6",
@@ -527,7 +504,7 @@ def test_jhalfs_pages_built_twice_are_told_apart_by_phase(lfsplugger: Lfsplugger
     assert scripts["glibc-cross"]["provides"] == ["glibc"]
     assert scripts["m4-temp"]["provides"] == ["m4"]
     assert scripts["glibc"]["provides"] == []
-    lines = why(lfsplugger, "m4-temp")
+    lines = why_lines(lfsplugger, "m4-temp")
     assert "name = m4-temp    from file name and phase (m4 is also " \
            "lfs-commands/chapter08/812-m4)" in lines
     check = lfsplugger.run("check", "--json")
@@ -566,18 +543,12 @@ def test_jhalfs_registry_seen_by_other_plugins(lfsplugger: Lfsplugger) -> None:
     assert probe.seen["kernel"] == "6.13.4"
 
 
-def _book_pages(chapter: int) -> list[str]:
-    text = (BOOK / f"chapter{chapter:02d}" / f"chapter{chapter:02d}.xml").read_text("utf-8")
-    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)  # commented-out pages are not built
-    pages = [p.removesuffix(".xml") for p in re.findall(r'href="([^"]+)"', text)]
-    return [p for p in pages if not p.startswith(("introduction", "about"))]
-
-
 @pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book XML (../shared/data) is absent")
 def test_whole_book_as_jhalfs_writes_it(lfsplugger: Lfsplugger) -> None:
     tree, expected = {}, []
     for chapter in range(4, 11):
-        for number, page in enumerate(_book_pages(chapter), 1):
+        pages = [p for p in book_pages(chapter) if not p.startswith(("introduction", "about"))]
+        for number, page in enumerate(pages, 1):
             tree[f"lfs-commands/chapter{chapter:02d}/{chapter}{number:02d}-{page}"] = scriptlet()
             expected.append(page)
     lfsplugger.make_tree(tree)
@@ -603,7 +574,8 @@ def test_blfs_tool_scripts_run_dependencies_first(lfsplugger: Lfsplugger) -> Non
     assert [s["name"] for s in scripts] == ["linux-pam", "libpwquality", "python3", "cracklib"]
     assert {s["phase"] for s in scripts} == {"blfs"}
     assert by_name(scripts)["cracklib"]["version"] == "2.10.3"
-    assert "phase = blfs    from jhalfs BLFS script name (1010-z-)" in why(lfsplugger, "cracklib")
+    assert "phase = blfs    from jhalfs BLFS script name (1010-z-)" in why_lines(
+        lfsplugger, "cracklib")
 
 
 def test_jhalfs_variable_forms(lfsplugger: Lfsplugger) -> None:
@@ -641,7 +613,7 @@ def test_numbered_tree_with_versions_in_file_names(lfsplugger: Lfsplugger) -> No
         ("python", "3.0.0-rc1"), ("iana-etc", "20250407"), ("xml-parser", "2.47"),
     ]
     assert by_name(scripts)["gcc-pass1"]["provides"] == ["gcc"]
-    assert "version = 14.2.0    from file name" in why(lfsplugger, "gcc-pass1")
+    assert "version = 14.2.0    from file name" in why_lines(lfsplugger, "gcc-pass1")
 
 
 def test_dotted_section_prefixes_in_version_order(lfsplugger: Lfsplugger) -> None:
@@ -657,7 +629,8 @@ def test_dotted_section_prefixes_in_version_order(lfsplugger: Lfsplugger) -> Non
     gcc = by_name(scripts)["gcc-pass1"]
     assert (gcc["version"], gcc["phase"], gcc["provides"]) == ("13.2.0", "cross", ["gcc"])
     assert [s["phase"] for s in scripts[:5]] == ["cross", "temp", "temp", "temp", "system"]
-    assert "phase = temp    from file name prefix 6.5 (book chapter 6)" in why(lfsplugger, "x")
+    assert "phase = temp    from file name prefix 6.5 (book chapter 6)" in why_lines(
+        lfsplugger, "x")
 
 
 @pytest.mark.parametrize(("directory", "phase"), [
@@ -705,7 +678,7 @@ def test_config_phases_override_the_layout(lfsplugger: Lfsplugger) -> None:
     )
     phases = {s["name"]: s["phase"] for s in listed(lfsplugger.run("list", "--json"))}
     assert phases == {"a": "host", "b": "special", "c": "blfs", "d": "system"}
-    assert "phase = blfs    from [discovery.phases] 'extras' in lfsplug.toml line 3" in why(
+    assert "phase = blfs    from [discovery.phases] 'extras' in lfsplug.toml line 3" in why_lines(
         lfsplugger, "c")
 
 
@@ -766,7 +739,7 @@ def test_scripts_the_list_leaves_out_are_not_built(lfsplugger: Lfsplugger) -> No
         "README.md": "notes",
         "old/01-x.sh": "touch x.ran",
     })
-    assert names(lfsplugger) == ["a", "c"]
+    assert plan_names(lfsplugger) == ["a", "c"]
     check = lfsplugger.run("check", "--json")
     assert check.ret == 0
     assert discovery_findings(check, lfsplugger.path) == [
@@ -815,7 +788,7 @@ def test_list_file_name_from_config(lfsplugger: Lfsplugger) -> None:
         "b.sh": "true",
     })
     lfsplugger.make_config('[discovery]\nlist_file = "order.lst"\n')
-    assert names(lfsplugger) == ["b", "a"]
+    assert plan_names(lfsplugger) == ["b", "a"]
 
 
 def test_list_file_given_as_the_path(lfsplugger: Lfsplugger) -> None:
@@ -838,7 +811,7 @@ def test_unreadable_list_file_builds_nothing_of_its_directory(lfsplugger: Lfsplu
     assert discovery_findings(check, lfsplugger.path) == [
         ("DISC014", "error", "sub/build_order.txt", None),
     ]
-    assert names(lfsplugger, "--order", "sequence", "01-a.sh") == ["a"]
+    assert plan_names(lfsplugger, "--order", "sequence", "01-a.sh") == ["a"]
 
 
 # -- dependency comments -------------------------------------------------------------------------
@@ -871,20 +844,21 @@ def test_dependency_comments_become_metadata(lfsplugger: Lfsplugger) -> None:
     assert scripts["docbook-xsl"]["depends"] == ["libxml2", "libxslt"]
     assert scripts["gtk-doc"]["depends"] == ["docbook-xsl", "libxslt>=1.1"]
     assert scripts["libxml2"]["depends"] == []
-    assert why(lfsplugger, "gtk-doc")[2:7] == [
+    assert why_lines(lfsplugger, "gtk-doc")[2:7] == [
         "depends = docbook-xsl, libxslt>=1.1    from dependency comment line 2",
         "name = gtk-doc    from file name",
         "optional = dblatex, fop    from dependency comment line 4",
         "phase = blfs    from directory blfs (the word 'blfs')",
         "runtime = which    from dependency comment line 3",
     ]
-    assert "before = libxml2    from dependency comment line 2" in why(lfsplugger, "icu")
-    docbook = why(lfsplugger, "docbook-xsl")
+    assert "before = libxml2    from dependency comment line 2" in why_lines(lfsplugger, "icu")
+    docbook = why_lines(lfsplugger, "docbook-xsl")
     assert "recommends = docbook-xml    from dependency comment line 4" in docbook
     assert "runtime = which    from dependency comment line 4" in docbook
     # a runtime dependency is no edge: which may be built before or after (BLFS)
     assert not [line for line in docbook if "which:" in line]
-    assert "optional = valgrind    from dependency comment line 3" in why(lfsplugger, "libxslt")
+    assert "optional = valgrind    from dependency comment line 3" in why_lines(
+        lfsplugger, "libxslt")
 
 
 def test_dependency_comments_order_the_graph(lfsplugger: Lfsplugger) -> None:
@@ -894,7 +868,8 @@ def test_dependency_comments_order_the_graph(lfsplugger: Lfsplugger) -> None:
         "03-libxml2.sh": "# Required by: icu-not-here",
         "04-icu.sh": "# Required by: libxml2",
     })
-    assert names(lfsplugger, "--order", "graph") == ["icu", "libxml2", "docbook-xsl", "gtk-doc"]
+    assert plan_names(lfsplugger, "--order", "graph") == [
+        "icu", "libxml2", "docbook-xsl", "gtk-doc"]
 
 
 def test_dependency_comment_problems_are_findings(lfsplugger: Lfsplugger) -> None:
@@ -929,7 +904,7 @@ def test_header_wins_over_every_other_source(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_config('[discovery.phases]\n"chapter05" = "cross"\n')
     gcc = listed(lfsplugger.run("list", "--json"))[2]
     assert (gcc["version"], gcc["phase"], gcc["depends"]) == ("14.2.0", "temp", ["glibc"])
-    assert why(lfsplugger, "gcc-pass1")[2:7] == [
+    assert why_lines(lfsplugger, "gcc-pass1")[2:7] == [
         "depends = glibc    from # lfsplug: header line 2",
         "name = gcc-pass1    from file name",
         "phase = temp    from # lfsplug: header line 2",
@@ -942,7 +917,7 @@ def test_header_name_of_a_pass_build_provides_the_package(lfsplugger: Lfsplugger
     lfsplugger.make_tree({"01-bu.sh": "# lfsplug: name=binutils-pass2"})
     [script] = listed(lfsplugger.run("list", "--json"))
     assert script["provides"] == ["binutils"]
-    assert "provides = binutils    from pass build binutils-pass2" in why(
+    assert "provides = binutils    from pass build binutils-pass2" in why_lines(
         lfsplugger, "binutils-pass2")
 
 
@@ -1015,7 +990,7 @@ def write(lfsplugger: Lfsplugger, rel: str | bytes, data: bytes, mode: int = 0o7
 def test_binary_file_is_skipped_with_a_finding(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "true"})
     write(lfsplugger, "02-compiled", b"\x7fELF\x02\x01\x01\0\0\0\0\0" + bytes(range(256)))
-    assert names(lfsplugger) == ["a"]
+    assert plan_names(lfsplugger) == ["a"]
     check = lfsplugger.run("check", "--json")
     assert check.ret == 0
     assert discovery_findings(check, lfsplugger.path) == [
@@ -1054,7 +1029,7 @@ def test_shebang_of_another_interpreter_and_byte_order_mark(lfsplugger: Lfsplugg
     write(lfsplugger, "02-bom.sh", b"\xef\xbb\xbf#!/bin/bash\necho hi\n")
     write(lfsplugger, "03-env.sh", b"#!/usr/bin/env bash\necho hi\n")
     write(lfsplugger, "04-sh.sh", b"#!/tools/bin/sh -e\necho hi\n")
-    assert names(lfsplugger) == ["py", "bom", "env", "sh"]
+    assert plan_names(lfsplugger) == ["py", "bom", "env", "sh"]
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
         ("DISC024", "warning", "01-py.sh", 1),
@@ -1095,7 +1070,7 @@ def test_findings_about_deselected_scripts_are_dropped(lfsplugger: Lfsplugger) -
 def test_unreadable_file_is_skipped_with_a_finding(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "true", "02-secret.sh": "true"})
     (lfsplugger.path / "02-secret.sh").chmod(0)
-    assert names(lfsplugger) == ["a"]
+    assert plan_names(lfsplugger) == ["a"]
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
         ("DISC020", "warning", "02-secret.sh", None),
@@ -1115,7 +1090,7 @@ def test_file_that_cannot_be_opened_is_skipped_with_a_finding(
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", refusing_open)
-    assert names(lfsplugger) == ["a"]
+    assert plan_names(lfsplugger) == ["a"]
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
         ("DISC020", "warning", "02-secret.sh", None),
@@ -1136,7 +1111,7 @@ def test_unreadable_directory_is_skipped_with_a_finding(
         return real_scandir(path)
 
     monkeypatch.setattr(os, "scandir", refusing_scandir)
-    assert names(lfsplugger) == ["a"]
+    assert plan_names(lfsplugger) == ["a"]
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [("DISC020", "warning", "chapter05", None)]
 
@@ -1148,7 +1123,7 @@ def test_symlink_loops_and_broken_links_are_reported(lfsplugger: Lfsplugger) -> 
     os.symlink("03-self.sh", lfsplugger.path / "03-self.sh")
     os.symlink("nowhere.sh", lfsplugger.path / "04-dangling.sh")
     os.symlink("sub/02-b.sh", lfsplugger.path / "05-alias.sh")
-    assert names(lfsplugger) == ["a", "alias", "b"]
+    assert plan_names(lfsplugger) == ["a", "alias", "b"]
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
         ("DISC026", "info", "03-self.sh", None),
@@ -1184,7 +1159,7 @@ def test_file_names_with_newlines_or_bad_bytes_are_skipped(lfsplugger: Lfsplugge
     write(lfsplugger, b"03-caf\xe9.sh", b"#!/bin/bash\ntrue\n")
     os.mkdir(os.path.join(os.fsencode(lfsplugger.path), b"ch\xff"))
     write(lfsplugger, b"ch\xff/01-x.sh", b"#!/bin/bash\ntrue\n")
-    assert names(lfsplugger) == ["a"]
+    assert plan_names(lfsplugger) == ["a"]
     check = lfsplugger.run("check", "--json")
     assert check.ret == 0
     found = [f for f in checked(check) if f["code"] == "DISC027"]
@@ -1555,5 +1530,5 @@ def test_no_cache_when_the_state_dir_cannot_be_written(
     lfsplugger: Lfsplugger, cached_tree: Path
 ) -> None:
     (cached_tree / ".lfsplug").write_text("a file where the folder goes")
-    assert names(lfsplugger)
+    assert plan_names(lfsplugger)
     assert (cached_tree / ".lfsplug").is_file()

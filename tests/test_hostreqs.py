@@ -21,13 +21,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import BOOK, findings
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug.version import compare
 from lfsplug_hostreqs import book
 from lfsplug_hostreqs.resources import GIB, memory_total
 from lfsplug_hostreqs.versions import extract_version, kernel_version
 
-BOOK = Path(__file__).resolve().parents[2] / "shared" / "data" / "lfs-book"
 #: Findings that depend on the machine under the fake tools (its kernel, its /dev/pts).
 MACHINE_CODES = {"HOST005", "HOST006"}
 STATUSES = ("OK", "TOO OLD", "MISSING", "BROKEN", "UNKNOWN", "WRONG", "LOW", "TOO LOW")
@@ -130,11 +130,6 @@ def fakehost(lfsplugger: Lfsplugger, tmp_path_factory: pytest.TempPathFactory,
     host = FakeHost(lfsplugger, bindir, tmp_path_factory.mktemp("lfs"))
     monkeypatch.setenv("PATH", str(bindir))
     yield host
-
-
-def findings(result: RunResult) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["findings"]
-    return data
 
 
 def host_findings(result: RunResult) -> list[dict[str, Any]]:

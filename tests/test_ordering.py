@@ -16,31 +16,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
+from helpers import BOOK, DATA, book_pages, findings, plan_names, why_lines
 from lfsplug import Edge, Requirement, Script
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_ordering import graph as algo  # the algorithms, for their properties
 
 ARROW = " → "
-#: The shared reference data (the LFS book, jhalfs reports), beside the repository.
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-BOOK = DATA / "lfs-book"
 needs_book = pytest.mark.skipif(not (BOOK / "appendices" / "dependencies.xml").is_file(),
                                 reason=f"the LFS book is not at {BOOK}")
 
 
-def findings(result: RunResult) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["findings"]
-    return data
-
-
 def codes(result: RunResult) -> list[str]:
     return sorted(f["code"] for f in findings(result))
-
-
-def plan_names(lfsplugger: Lfsplugger, *args: str) -> list[str]:
-    result = lfsplugger.run("list", "--json", *args)
-    assert result.ret == 0, result.outlines + result.errlines
-    return [s["name"] for s in json.loads("\n".join(result.outlines))["scripts"]]
 
 
 def ran_in_order(lfsplugger: Lfsplugger) -> list[str]:
@@ -337,12 +324,6 @@ def graph_json(
     assert result.ret == 0, result.outlines + result.errlines
     data: dict[str, Any] = json.loads("\n".join(result.outlines))
     return data
-
-
-def why_lines(lfsplugger: Lfsplugger, name: str, *args: str) -> list[str]:
-    result = lfsplugger.run("list", "--why", name, *args)
-    assert result.ret == 0, result.errlines
-    return [line.strip() for line in result.outlines]
 
 
 def reachable(edges: Iterable[tuple[str, str]]) -> dict[str, set[str]]:
@@ -881,9 +862,7 @@ def book_tree(revision: str) -> dict[str, str]:
              "systemd": {"udev", "sysklogd", "sysvinit"}}[revision]
     tree = {}
     for chapter in (5, 6, 7, 8):
-        text = (BOOK / f"chapter0{chapter}" / f"chapter0{chapter}.xml").read_text()
-        text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
-        pages = [p for p in re.findall(r'href="([^"]+)\.xml"', text) if p not in skip | other]
+        pages = [p for p in book_pages(chapter) if p not in skip | other]
         for number, page in enumerate(pages, 1):
             tree[f"lfs-commands/chapter0{chapter}/{chapter}{number:02d}-{page}"] = "true"
     return tree

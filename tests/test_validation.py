@@ -29,17 +29,13 @@ from typing import Any
 import pytest
 
 import lfsplug
+from helpers import BOOK, findings
 from lfsplug import Script
 from lfsplug.testing import Lfsplugger, RunResult
 
 #: ``fi`` on line 4 (line 1 is the shebang make_tree adds): bash reports line 4.
 BAD = "echo start\n\nfi\necho after"
 GOOD = "echo fine"
-
-
-def findings(result: RunResult) -> list[dict[str, Any]]:
-    data: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["findings"]
-    return data
 
 
 def bash_reported_line(path: Path) -> int:
@@ -304,10 +300,7 @@ def test_unedited_book_blocks_are_errors_at_their_lines(lfsplugger: Lfsplugger) 
     assert "<paper_size>" in groff["message"]
 
 
-BOOK = Path("/work/shared/data/lfs-book")
-
-
-@pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book's XML is not at /work/shared/data")
+@pytest.mark.skipif(not BOOK.is_dir(), reason=f"the LFS book's XML is not at {BOOK}")
 def test_every_placeholder_the_book_has_in_its_commands_is_known() -> None:
     from lfsplug_validation.lint import lint
 

@@ -1,0 +1,48 @@
+"""Helpers that several test modules share: what ``list``, ``list --why`` and ``check --json``
+print, and the LFS book's pages. (Plugin authors get ``lfsplug.testing``; this is ours.)"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from lfsplug.testing import Lfsplugger, RunResult
+
+#: The shared reference data (the LFS book, jhalfs reports), beside the repository.
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+BOOK = DATA / "lfs-book"
+
+
+def findings(result: RunResult) -> list[dict[str, Any]]:
+    """The findings of a ``check --json`` run."""
+    data: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["findings"]
+    return data
+
+
+def listed(result: RunResult) -> list[dict[str, Any]]:
+    """The scripts of a ``list --json`` run, checking that it succeeded."""
+    assert result.ret == 0, result.outlines + result.errlines
+    scripts: list[dict[str, Any]] = json.loads("\n".join(result.outlines))["scripts"]
+    return scripts
+
+
+def plan_names(lfsplugger: Lfsplugger, *args: str) -> list[str]:
+    """The names ``lfsplug list --json ARGS`` shows, in plan order."""
+    return [s["name"] for s in listed(lfsplugger.run("list", "--json", *args))]
+
+
+def why_lines(lfsplugger: Lfsplugger, name: str, *args: str) -> list[str]:
+    """The lines ``lfsplug list --why NAME ARGS`` prints, stripped."""
+    result = lfsplugger.run("list", "--why", name, *args)
+    assert result.ret == 0, result.outlines + result.errlines
+    return [line.strip() for line in result.outlines]
+
+
+def book_pages(chapter: int) -> list[str]:
+    """The pages chapter ``chapter`` of the book includes, in its order, without ``.xml``
+    (pages commented out of the include list are not built, so not listed)."""
+    text = (BOOK / f"chapter{chapter:02d}" / f"chapter{chapter:02d}.xml").read_text("utf-8")
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
+    return re.findall(r'href="([^"]+)\.xml"', text)
