@@ -8,7 +8,7 @@ costs a bounded list; min, max and mean stay exact, the percentile comes from wh
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 
 __all__ = ["MAX_KEPT", "Series", "SeriesSet", "percentile"]
 
@@ -71,10 +71,6 @@ class SeriesSet:
             if series is None:
                 series = self.series[metric] = Series()
             series.add(value)
-
-    def extend(self, samples: Iterable[Mapping[str, float]]) -> None:
-        for values in samples:
-            self.add(values)
 
     def summary(self) -> dict[str, dict[str, float]]:
         """``{metric: {min, mean, max, p95}}`` for every metric sampled at least once."""

@@ -202,15 +202,6 @@ class RunData:
         """The system samples (``script`` None) as one series per metric."""
         return _series(row for row in self.samples if row[1] is None)
 
-    @cached_property
-    def per_script(self) -> dict[str, dict[str, Series]]:
-        """Each script's samples as one series per metric."""
-        rows: dict[str, list[SampleRow]] = {}
-        for row in self.samples:
-            if row[1] is not None:
-                rows.setdefault(row[1], []).append(row)
-        return {name: _series(mine) for name, mine in rows.items()}
-
     @property
     def alerts(self) -> list[EventRecord]:
         return [e for e in self.events if e.kind == "alert"]
