@@ -208,7 +208,10 @@ def test_a_user_created_by_an_earlier_root_script_is_checked_when_needed(
     assert result.ret == 1
     assert first.exists()
     failed = result.results["binutils-pass1"]
-    assert failed.message == "not run: CHR003: user no-such-user-lfsplug does not exist"
+    assert failed.message == (
+        "not run: CHR003: user no-such-user-lfsplug does not exist (chapter05/501-binutils-pass1,"
+        " phase cross); create it as the book's chapter 4 does (groupadd lfs; useradd -s "
+        "/bin/bash -g lfs -m -k /dev/null lfs), or name another user in [chroot] user")
     assert failed.log_path is not None
     assert "CHR003" in failed.log_path.read_text()
 
@@ -251,6 +254,31 @@ def test_a_phase_that_needs_root_is_refused_when_not_root(
     assert not marker.exists()
 
 
+def test_a_refusal_names_the_file_the_header_line_and_the_mend(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Before the build (a finding at the header line that placed the script) and, behind
+    --ignore-errors, just before the script (its result and its log say the same)."""
+    monkeypatch.setattr(checks, "current_euid", lambda: 1000)
+    lfsplugger.make_tree({"01-a.sh": "true", "02-fdisk.sh": "#!/bin/bash\n"
+                          "# lfsplug: user=root\ntouch ran\n"})
+    [finding] = findings(lfsplugger.run("check", "--json", *QUIET))
+    assert (finding["code"], finding["line"]) == ("CHR001", 2)
+    assert finding["path"].endswith("02-fdisk.sh")
+    assert finding["hint"] == ("run lfsplug as root, or set user=/chroot= or [chroot.phases] "
+                               "(docs/chroot.md)")
+    result = lfsplugger.run("run", "--ignore-errors", *QUIET)
+    assert result.ret == 1
+    message = ("not run: CHR001: must run as root, which needs root (uid 1000) (02-fdisk.sh:2, "
+               "header user=root); run lfsplug as root, or set user=/chroot= or "
+               "[chroot.phases] (docs/chroot.md)")
+    refused = result.results["fdisk"]
+    assert refused.message == message
+    assert refused.log_path is not None
+    assert refused.log_path.read_text() == f"lfsplug: chroot: {message}\n"
+    assert not (lfsplugger.path / "ran").exists()
+
+
 def test_no_shell_in_the_chroot_is_refused(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
     lfs = tmp_path / "lfs"
     (lfs / "usr/bin").mkdir(parents=True)
@@ -278,7 +306,9 @@ def test_missing_shell_waits_for_the_scripts_that_build_it(lfsplugger: Lfsplugge
     assert result.ret == 1
     assert result.statuses() == {"changingowner": "passed", "gettext": "failed"}
     assert result.results["gettext"].message == (
-        f"not run: CHR004: the chroot at {lfs} has no executable /bin/bash")
+        f"not run: CHR004: the chroot at {lfs} has no executable /bin/bash (chapter07/"
+        "702-gettext, phase chroot-temp); build the temporary tools first (the book's chapters "
+        "5 and 6), check --lfs, or set [chroot] shell to the shell inside")
     assert not (lfs / "proc").exists()  # refused before anything was mounted
 
 
@@ -315,7 +345,9 @@ def test_a_script_the_build_user_cannot_read_is_refused(lfsplugger: Lfsplugger) 
 def test_chroot_with_another_user_is_refused(lfsplugger: Lfsplugger, tmp_path: Path) -> None:
     lfsplugger.make_tree({"01-a.sh": "# lfsplug: chroot=yes user=nobody\ntrue"})
     result = lfsplugger.run("check", "--json", "--lfs", str(tmp_path), *QUIET)
-    assert "CHR007" in codes(result)
+    [finding] = [f for f in findings(result) if f["code"] == "CHR007"]
+    assert finding["path"].endswith("01-a.sh") and finding["line"] == 2  # after the #! line
+    assert finding["hint"].startswith("drop user=, or switch user inside the script")
     assert result.ret == 6
 
 
@@ -334,8 +366,9 @@ def test_a_silenced_refusal_still_stops_the_script(lfsplugger: Lfsplugger) -> No
     lfsplugger.make_config('disable = ["CHR003"]\n[chroot]\nuser = "no-such-user-lfsplug"\n')
     result = lfsplugger.run("run", *QUIET)
     assert result.ret == 1
-    assert result.results["a"].message == (
-        "not run: CHR003: user no-such-user-lfsplug does not exist")
+    assert result.results["a"].message.startswith(
+        "not run: CHR003: user no-such-user-lfsplug does not exist (chapter05/501-a, phase "
+        "cross); create it as the book's chapter 4 does")
     assert not marker.exists()
 
 
@@ -347,9 +380,9 @@ def test_checks_before_a_script_run_until_its_placement_passes_once(
     checked: list[tuple[str, str | None]] = []
     real = checks.preflight
 
-    def counting(placement: Any, *args: Any) -> str | None:
+    def counting(script: Script, placement: Any, *args: Any) -> Any:
         checked.append((placement.mode, placement.user))
-        return real(placement, *args)
+        return real(script, placement, *args)
 
     monkeypatch.setattr(checks, "preflight", counting)
     lfsplugger.make_tree({"chapter05/501-a": "true", "chapter05/502-b": "true",

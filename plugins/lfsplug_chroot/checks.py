@@ -19,6 +19,7 @@ from collections.abc import Callable, Sequence
 from lfsplug import Finding, Script, Severity
 from lfsplug_chroot.modes import Placement, lookup_user
 from lfsplug_chroot.settings import Settings
+from lfsplug_ordering.edges import line_of
 
 __all__ = [
     "TOOLS",
@@ -34,6 +35,20 @@ __all__ = [
 TOOLS = {"user": ("setpriv",), "chroot": ("chroot", "mount", "umount")}
 _SBIN = "/usr/sbin:/sbin:/usr/bin:/bin"
 PLUGIN = "chroot"
+#: How to mend each refusal: the same words before the build and just before a script.
+HINTS = {
+    "CHR001": "run lfsplug as root, or set user=/chroot= or [chroot.phases] (docs/chroot.md)",
+    "CHR002": "set --lfs (or lfs = in lfsplug.toml) to the LFS partition's mount point",
+    "CHR003": "create it as the book's chapter 4 does (groupadd lfs; useradd -s /bin/bash -g "
+              "lfs -m -k /dev/null lfs), or name another user in [chroot] user",
+    "CHR004": "build the temporary tools first (the book's chapters 5 and 6), check --lfs, or "
+              "set [chroot] shell to the shell inside",
+    "CHR005": "install {} (util-linux or coreutils)",
+    "CHR006": "keep the scripts where {0} can read them (chmod o+rx on each directory, o+r on "
+              "the script), or change [chroot] user",
+    "CHR007": "drop user=, or switch user inside the script (the book runs some test suites "
+              "with su tester -c ...)",
+}
 
 
 def current_euid() -> int:
@@ -130,9 +145,11 @@ def _needs_root(placement: Placement, euid: int) -> bool:
     return False
 
 
-def _error(code: str, message: str, hint: str, script: Script | None = None) -> Finding:
-    return Finding(code, Severity.ERROR, message, str(script.path) if script else None, None,
-                   hint, PLUGIN)
+def _error(code: str, message: str, script: Script, *hint_args: str) -> Finding:
+    """A refusal at ``script`` (at the header line that placed it, if a header did)."""
+    line = line_of(script, "user") or line_of(script, "chroot")
+    return Finding(code, Severity.ERROR, message, str(script.path), line,
+                   HINTS[code].format(*hint_args), PLUGIN)
 
 
 def _count(scripts: list[Script], what: str) -> str:
@@ -151,20 +168,19 @@ def validate(scripts: Sequence[Script], placements: dict[str, Placement], settin
         if placement.conflict:
             findings.append(_error(
                 "CHR007", f"chroot=yes with user={placement.user}: inside the chroot scripts "
-                "run as root", "drop user=, or switch user inside the script (the book runs "
-                "some test suites with su tester -c ...)", script))
+                "run as root", script))
     privileged = [s for s in scripts if _needs_root(placements[s.name], euid)]
     if privileged and euid != 0:
         findings.append(_error(
             "CHR001", _count(privileged, f"must run {placements[privileged[0].name].describe()}"
                              f" (which needs root), and lfsplug runs as uid {euid}"),
-            "run lfsplug as root, or set user=/chroot= or [chroot.phases] (docs/chroot.md)"))
+            privileged[0]))
     lfs_scripts = [s for s in scripts if placements[s.name].mode != "host"]
     problem = lfs_problem(settings.lfs) if lfs_scripts else None
     if problem:
         findings.append(_error(
             "CHR002", f"{problem}: {_count(lfs_scripts, 'would run outside a build root')}",
-            "set --lfs (or lfs = in lfsplug.toml) to the LFS partition's mount point"))
+            lfs_scripts[0]))
     findings.extend(_missing_tools(by_mode, placements, euid, tools))
     findings.extend(_users(scripts, placements, euid))
     if not problem:
@@ -183,8 +199,7 @@ def _missing_tools(by_mode: dict[str, list[Script]], placements: dict[str, Place
         for name in names:
             if not os.path.isabs(tools[name]):
                 found.append(_error("CHR005", f"{name} is not installed: "
-                                    + _count(users, f"must run {where}"),
-                                    f"install {name} (util-linux or coreutils)"))
+                                    + _count(users, f"must run {where}"), users[0], name))
     return found
 
 
@@ -213,9 +228,7 @@ def _users(scripts: Sequence[Script], placements: dict[str, Placement],
         if _before(scripts, first, as_root):
             continue  # checked again before the first script that needs the user
         found.append(_error(
-            "CHR003", f"user {name} does not exist: {first.name} must run as {name}",
-            "create it as the book's chapter 4 does (groupadd lfs; useradd -s /bin/bash -g "
-            "lfs -m -k /dev/null lfs), or name another user in [chroot] user", first))
+            "CHR003", f"user {name} does not exist: {first.name} must run as {name}", first))
     return found
 
 
@@ -234,8 +247,7 @@ def _unreadable(scripts: Sequence[Script], placements: dict[str, Placement], nam
             what = "read" if denied == os.path.abspath(script.path) else "search"
             found.append(_error(
                 "CHR006", f"user {name} cannot {what} {denied}, so it cannot run the script",
-                f"keep the scripts where {name} can read them (chmod o+rx on each directory, "
-                f"o+r on the script), or change [chroot] user", script))
+                script, name))
     return found
 
 
@@ -251,9 +263,7 @@ def _shell(scripts: Sequence[Script], placements: dict[str, Placement],
         return []  # checked again before the first script inside the chroot
     return [_error("CHR004", f"the chroot has no {settings.shell} ({settings.lfs} has no "
                    f"executable {settings.shell.lstrip('/')}): "
-                   + _count(inside, "must run inside it"),
-                   "build the temporary tools first (the book's chapters 5 and 6), check "
-                   "--lfs, or set [chroot] shell to the shell inside")]
+                   + _count(inside, "must run inside it"), first)]
 
 
 def _has_shell(settings: Settings) -> bool:
@@ -262,25 +272,29 @@ def _has_shell(settings: Settings) -> bool:
     return found is not None and os.access(found, os.X_OK) and not os.path.isdir(found)
 
 
-def preflight(placement: Placement, settings: Settings, euid: int,
-              tools: dict[str, str]) -> str | None:
-    """Why the script cannot run as placed, just before it would (with its code), or None."""
+def preflight(script: Script, placement: Placement, settings: Settings, euid: int,
+              tools: dict[str, str]) -> Finding | None:
+    """Why ``script`` cannot run as placed, just before it would, or None."""
     if placement.mode == "host":
         return None
-    if placement.conflict:
-        return f"CHR007: chroot=yes with user={placement.user} is not supported"
     root = _needs_root(placement, euid)
-    if root and euid != 0:
-        return f"CHR001: must run {placement.describe()}, which needs root (uid {euid})"
     lfs = lfs_problem(settings.lfs)
-    missing = [n for n in TOOLS.get(placement.mode, ()) if root and not os.path.isabs(tools[n])]
+    missing = ", ".join(n for n in TOOLS.get(placement.mode, ())
+                        if root and not os.path.isabs(tools[n]))
     problems = (
-        (lfs is not None, f"CHR002: {lfs}"),
-        (bool(missing), f"CHR005: {', '.join(missing)} not installed"),
-        (placement.mode == "user" and lookup_user(placement.user) is None,
-         f"CHR003: user {placement.user} does not exist"),
+        (placement.conflict, "CHR007", f"chroot=yes with user={placement.user} is not "
+                                       "supported"),
+        (root and euid != 0, "CHR001", f"must run {placement.describe()}, which needs root "
+                                       f"(uid {euid})"),
+        (lfs is not None, "CHR002", str(lfs)),
+        (bool(missing), "CHR005", f"{missing} not installed"),
+        (placement.mode == "user" and lookup_user(placement.user) is None, "CHR003",
+         f"user {placement.user} does not exist"),
     )
-    found = next((message for failed, message in problems if failed), None)
-    if found is None and placement.mode == "chroot" and not _has_shell(settings):
-        found = f"CHR004: the chroot at {settings.lfs} has no executable {settings.shell}"
-    return found
+    for failed, code, message in problems:
+        if failed:
+            return _error(code, message, script, missing)
+    if placement.mode == "chroot" and not _has_shell(settings):
+        return _error("CHR004", f"the chroot at {settings.lfs} has no executable "
+                      f"{settings.shell}", script)
+    return None

@@ -99,18 +99,19 @@ class Chroot:
     @hookimpl(tryfirst=True, specname="lfsplug_run_script")
     def prepare_script(self, session: Session, request: RunRequest) -> ScriptResult | None:
         """Refuse (a failed result, the script not run) or prepare; None lets it run."""
-        placement = self.place(request.script)
-        problem, key = None, (placement.mode, placement.user)
+        script = request.script
+        placement = self.place(script)
+        key = (placement.mode, placement.user)
         if key not in self.cleared:
-            problem = checks.preflight(placement, self.settings, self.euid, self.tools)
-            if problem is None:
-                self.cleared.add(key)
-        if problem is None and placement.mode == "chroot":
-            with self._lock:
-                problem = self._enter(session, request.script)
-        if problem is None:
+            refusal = checks.preflight(script, placement, self.settings, self.euid, self.tools)
+            if refusal is not None:
+                return _refused(request, _explain(refusal, script, placement))
+            self.cleared.add(key)
+        if placement.mode != "chroot":
             return None
-        return _refused(request, problem)
+        with self._lock:
+            problem = self._enter(session, script)
+        return None if problem is None else _refused(request, problem)
 
     @hookimpl(wrapper=True)
     def lfsplug_sessionfinish(self, session: Session,
@@ -188,6 +189,13 @@ class Chroot:
     def close(self) -> None:
         self.teardown()
         atexit.unregister(self.teardown)
+
+
+def _explain(refusal: Finding, script: Script, placement: Placement) -> str:
+    """A refusal as one line: the code, what, the script file (and the header line that placed
+    it) with why it runs there, and how to mend it."""
+    where = f"{script.relpath}:{refusal.line}" if refusal.line else script.relpath
+    return f"{refusal.code}: {refusal.message} ({where}, {placement.why}); {refusal.hint}"
 
 
 def _refused(request: RunRequest, problem: str) -> ScriptResult:
