@@ -464,8 +464,9 @@ def test_mounts_follow_the_book_and_unmount_in_reverse_once(lfs_dir: Path) -> No
     ]
     assert all((lfs_dir / d).is_dir() for d in ("dev", "proc", "sys", "run"))
     fake.commands.clear()
-    m.unmount_all()
-    m.unmount_all()  # sessionfinish and atexit both: never twice
+    assert m.unmount_all() == [f"{root}/{p}" for p in
+                               ("dev/shm", "run", "sys", "proc", "dev/pts", "dev")]
+    assert m.unmount_all() == []  # sessionfinish and atexit both: never twice
     assert fake.commands == [["umount", f"{root}/{p}"] for p in
                              ("dev/shm", "run", "sys", "proc", "dev/pts", "dev")]
     assert fake.table == []
@@ -491,7 +492,7 @@ def test_a_mount_replaced_meanwhile_is_not_unmounted(lfs_dir: Path) -> None:
     proc = str(lfs_dir / "proc")
     fake.table = [e for e in fake.table if e.target != proc] + [
         MountEntry(999, proc, "proc", "proc")]  # someone unmounted ours and mounted theirs
-    m.unmount_all()
+    assert proc not in m.unmount_all()
     assert [e.target for e in fake.table] == [proc]
 
 

@@ -277,20 +277,26 @@ class Mounter:
 
     # -- unmounting ----------------------------------------------------------------------------
 
-    def unmount_all(self) -> None:
-        """Unmount what this object mounted or adopted, in reverse order, each at most once.
-        What cannot be unmounted stays in the record, for the next run to adopt."""
+    def unmount_all(self) -> list[str]:
+        """Unmount what this object mounted or adopted, in reverse order, each at most once;
+        the mount points unmounted. What cannot be unmounted stays in the record, for the next
+        run to adopt; one gone or replaced meanwhile is dropped."""
         with self._lock:
             if not self.ours:
-                return
+                return []
             table = {(e.target, e.mount_id) for e in self.mountinfo()}
-            kept = []
+            kept, done = [], []
             for target, mount_id in reversed(self.ours):
-                if (target, mount_id) in table and not self._unmount(target):
+                if (target, mount_id) not in table:
+                    continue
+                if self._unmount(target):
+                    done.append(target)
+                else:
                     kept.append((target, mount_id))
             self.ours = list(reversed(kept))
             self.up = False
             self._rewrite()
+            return done
 
     def _unmount(self, target: str) -> bool:
         argv = [self.umount, target]

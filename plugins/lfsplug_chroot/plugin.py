@@ -178,10 +178,8 @@ class Chroot:
                 os.rmdir(self.made_dir)
             self.made_dir = None
         mounter = self.mounter
-        if mounter is not None and mounter.ours:
-            points = [t for t, _ in reversed(mounter.ours)]
-            mounter.unmount_all()
-            done = [p for p in points if p not in {t for t, _ in mounter.ours}]
+        if mounter is not None:
+            done = mounter.unmount_all()
             if done:
                 names = [os.path.relpath(p, mounter.root) for p in done]
                 say(f"unmounted {', '.join(names)} under {mounter.root}")
