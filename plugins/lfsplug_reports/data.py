@@ -258,12 +258,13 @@ def load_run(store: StateStore, run_id: int | None = None) -> RunData:
     UsageError (exit 4) when there is no such run.
     """
     run = _run_row(store, run_id)
-    scripts = _scripts(store, run.id)
+    by_id = _scripts(store, run.id)
+    scripts = list(by_id.values())
     events = [EventRecord(seq, when, kind, priority, script, _json(payload))
               for seq, when, kind, priority, script, payload in store.query(
                   "SELECT seq, time, kind, priority, script, payload FROM events "
                   "WHERE run_id = ? ORDER BY time, seq", (run.id,))]
-    _attempts(store, run, scripts, events)
+    _attempts(store, run, by_id, events)
     rows = store.query("SELECT time, script, metrics FROM samples WHERE run_id = ? "
                        "ORDER BY time, id", (run.id,))
     samples, texts = _decode(rows)
@@ -296,37 +297,38 @@ def _run_row(store: StateStore, run_id: int | None) -> RunRecord:
                      total=row[8], counts=counts)
 
 
-def _scripts(store: StateStore, run_id: int) -> list[ScriptRecord]:
+def _scripts(store: StateStore, run_id: int) -> dict[int, ScriptRecord]:
+    """The run's scripts in plan order, by their row id (which attempts refer to)."""
     rows = store.query(
-        "SELECT r.position, r.name, r.path, r.status, r.cached, o.run_id, r.reason, "
+        "SELECT r.id, r.position, r.name, r.path, r.status, r.cached, o.run_id, r.reason, "
         "r.attempts, r.started, r.finished, r.exit_code, r.signal, r.failure_class, "
         "r.message, r.log_path, r.resources FROM results r "
         "LEFT JOIN results o ON o.id = r.reused_from WHERE r.run_id = ? ORDER BY r.position",
         (run_id,))
-    return [ScriptRecord(
-        position=row[0], name=row[1], path=row[2], status=row[3], cached=bool(row[4]),
-        reused_run=row[5], reason=row[6], attempts=row[7] or 0, started=row[8],
-        finished=row[9], exit_code=row[10], signal=row[11], failure_class=row[12],
-        message=row[13], log_path=row[14], resources=_json(row[15]),
-    ) for row in rows]
+    return {row[0]: ScriptRecord(
+        position=row[1], name=row[2], path=row[3], status=row[4], cached=bool(row[5]),
+        reused_run=row[6], reason=row[7], attempts=row[8] or 0, started=row[9],
+        finished=row[10], exit_code=row[11], signal=row[12], failure_class=row[13],
+        message=row[14], log_path=row[15], resources=_json(row[16]),
+    ) for row in rows}
 
 
-def _attempts(store: StateStore, run: RunRecord, scripts: list[ScriptRecord],
+def _attempts(store: StateStore, run: RunRecord, by_id: dict[int, ScriptRecord],
               events: list[EventRecord]) -> None:
     """Fill each script's attempts; an attempt ends at its retry event, at the next attempt's
     start, or (the last one) when the script finished."""
-    by_name = {s.name: s for s in scripts}
+    # the results' ids come from the index of (run_id, name): their rows, read once above,
+    # are not read again
     rows = store.query(
-        "SELECT r.name, a.attempt, a.started, a.log_path FROM attempts a "
-        "JOIN results r ON r.id = a.result_id WHERE r.run_id = ? ORDER BY r.position, a.attempt",
-        (run.id,))
-    for name, attempt, started, log_path in rows:
-        script = by_name.get(name)
+        "SELECT result_id, attempt, started, log_path FROM attempts WHERE result_id IN "
+        "(SELECT id FROM results WHERE run_id = ?) ORDER BY result_id, attempt", (run.id,))
+    for result_id, attempt, started, log_path in rows:
+        script = by_id.get(result_id)
         if script is not None and not script.cached:
             script.tries.append(AttemptRecord(attempt, started, None, log_path))
     retries = {(e.script, e.payload.get("attempt")): e.time
                for e in events if e.kind == "script-retry"}
-    for script in scripts:
+    for script in by_id.values():
         _close_attempts(script, retries, run.finished)
 
 
