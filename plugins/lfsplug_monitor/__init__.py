@@ -29,13 +29,16 @@ __all__ = ["PLUGIN_NAME"]
 
 #: The name the monitor object is registered under for a run.
 PLUGIN_NAME = "monitor-sampler"
+#: The range of ``--sample-interval`` and ``[monitor] sample_interval`` (seconds).
+MIN_INTERVAL, MAX_INTERVAL = 0.1, 60.0
 
 
 def sample_interval(text: str) -> float:
     """An option type: seconds between samples, from 0.1 to 60."""
     value = float(text)
-    if not 0.1 <= value <= 60:
-        raise ValueError(f"{text!r} is not a number of seconds from 0.1 to 60")
+    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
+        raise ValueError(f"{text!r} is not a number of seconds from {MIN_INTERVAL:g} to "
+                         f"{MAX_INTERVAL:g}")
     return value
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from lfsplug import UsageError
 from lfsplug.config import byte_size
+from lfsplug_monitor import MAX_INTERVAL, MIN_INTERVAL
 
 if TYPE_CHECKING:
     from lfsplug.config import Config
@@ -27,7 +28,6 @@ SECTION = "monitor"
 #: Alert levels of the disk guard, mildest first.
 LEVELS = ("warn", "stop", "halt")
 _ACTIONS = {"WARN": "warn", "STOP": "stop", "STOPTASKS": "stop", "HALT": "halt", "ABORT": "halt"}
-MIN_INTERVAL, MAX_INTERVAL = 0.1, 60.0
 
 #: The rules used when ``[monitor] disk`` is not given.
 DEFAULT_DISK = (
