@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from lfsplug import Plan, Priority, Script, ScriptResult, StashKey, Status
+from lfsplug.text import format_size
 from lfsplug_executor.jobserver import Jobserver
 from lfsplug_executor.orphans import ProcessBook
 
@@ -83,7 +84,8 @@ class Floors:
 
             available = psutil.virtual_memory().available
             if available < self.memory:
-                return f"available memory {_size(available)} is below {_size(self.memory)}"
+                return (f"available memory {format_size(available)} is below "
+                        f"{format_size(self.memory)}")
         if self.disk > 0:
             try:
                 st = os.statvfs(self.lfs)
@@ -91,16 +93,9 @@ class Floors:
                 return None  # no $LFS yet: nothing to guard
             free = st.f_bavail * st.f_frsize
             if free < self.disk:
-                return f"free space at {self.lfs} ({_size(free)}) is below {_size(self.disk)}"
+                return (f"free space at {self.lfs} ({format_size(free)}) is below "
+                        f"{format_size(self.disk)}")
         return None
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if n < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 class Scheduler:

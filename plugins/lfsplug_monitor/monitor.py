@@ -28,7 +28,7 @@ from lfsplug import (
     Status,
     hookimpl,
 )
-from lfsplug.text import format_duration
+from lfsplug.text import format_duration, format_size
 from lfsplug_monitor.eta import Estimator, History
 from lfsplug_monitor.guards import LevelGuard, OnceGuard
 from lfsplug_monitor.sampler import Sampler
@@ -56,14 +56,6 @@ class DiskTrack:
 
     before: int
     peak: int
-
-
-def _size(n: float) -> str:
-    for unit in ("B", "KiB", "MiB", "GiB"):
-        if abs(n) < 1024:
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1024
-    return f"{n:.1f} TiB"
 
 
 class Monitor:
@@ -298,11 +290,11 @@ class Monitor:
             data = {"label": label, "path": path, "free": free, "inodes_free": inodes}
             if crossing.level == "clear":
                 self._alert(session, "disk", "clear", f"disk: {label} ({path}) is clear again: "
-                            f"{_size(free or 0)} free", now, **data)
+                            f"{format_size(free or 0)} free", now, **data)
                 continue
-            what = (f"{_size(crossing.value or 0)} free" if crossing.metric == "space"
+            what = (f"{format_size(crossing.value or 0)} free" if crossing.metric == "space"
                     else f"{crossing.value:.0f} inodes free")
-            floor = (_size(crossing.floor or 0) if crossing.metric == "space"
+            floor = (format_size(crossing.floor or 0) if crossing.metric == "space"
                      else f"{crossing.floor:.0f}")
             message = (f"disk: {label} ({path}) has {what}, below the "
                        f"{crossing.level.upper()} floor of {floor}")
@@ -332,10 +324,10 @@ class Monitor:
             return
         floor_value = self.memory_guard.floors["warn"]["available"]
         if crossing.level == "clear":
-            message = f"memory: {_size(available)} available again"
+            message = f"memory: {format_size(available)} available again"
         else:
-            message = (f"memory: only {_size(available)} available, below the floor of "
-                       f"{_size(floor_value)}")
+            message = (f"memory: only {format_size(available)} available, below the floor of "
+                       f"{format_size(floor_value)}")
         self._alert(session, "memory", crossing.level, message, now, available=available,
                     floor=floor_value)
 
