@@ -774,11 +774,14 @@ def _lfsplug(lfsplugger: Lfsplugger, *args: str) -> Iterator[subprocess.Popen[by
             proc.communicate()
 
 
-def _sleepers(marker: str) -> list[psutil.Process]:
+def _sleepers(marker: str, root: Path) -> list[psutil.Process]:
+    """The processes with ``marker`` in their command line chrooted into ``root``: only this
+    test's (another run of the suite on the machine has sleepers of its own)."""
     found = []
     for proc in psutil.process_iter(["cmdline"]):
-        with contextlib.suppress(psutil.Error):
-            if any(marker in part for part in proc.info["cmdline"] or []):
+        with contextlib.suppress(psutil.Error, OSError):
+            if (any(marker in part for part in proc.info["cmdline"] or [])
+                    and os.readlink(f"/proc/{proc.pid}/root") == os.path.realpath(root)):
                 found.append(proc)
     return found
 
@@ -798,7 +801,7 @@ def test_mounts_are_gone_after_an_interrupt(lfsplugger: Lfsplugger, rootfs: Path
         output = proc.communicate(timeout=30)[0].decode()
     assert proc.returncode == 2, output
     assert under(rootfs) == []
-    assert _sleepers("1234.5") == []
+    assert _sleepers("1234.5", rootfs) == []
 
 
 def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugger,
@@ -808,7 +811,11 @@ def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugg
         _wait_for(rootfs / "started", proc)
         proc.kill()
         proc.communicate()
-    for sleeper in _sleepers("2345.5"):  # the script's own session outlives lfsplug
+    deadline = time.monotonic() + 10  # the script forks sleep just after touching /started
+    while not (sleepers := _sleepers("2345.5", rootfs)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert sleepers  # the script's own session outlives lfsplug
+    for sleeper in sleepers:
         sleeper.kill()
     left = under(rootfs)
     assert len(left) >= 5
