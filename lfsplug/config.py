@@ -237,7 +237,12 @@ def load_config_file(path: Path | None) -> ConfigFile:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: invalid TOML: {exc}") from None
+        # "Invalid value (at line 3, column 8)": said as FILE:LINE: like every other error
+        found = re.search(r"\(at line (\d+), column (\d+)\)$", str(exc))
+        if found is None:
+            raise UsageError(f"{path}: invalid TOML: {exc}") from None
+        what = str(exc)[:found.start()].rstrip()
+        raise UsageError(f"{path}:{found[1]}: invalid TOML: {what} (column {found[2]})") from None
     if path.name == "pyproject.toml":
         data = data.get("tool", {}).get("lfsplug", {})
     result = ConfigFile(path=path, text=text)
@@ -345,7 +350,10 @@ class Config:
 
 def positive_float(text: str) -> float:
     """An option type: a finite number above zero (``--timeout 3600``)."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0  # not a number: the same message as for one out of range
     if not (0 < value < float("inf")):
         raise ValueError(f"{text!r} is not a positive number of seconds")
     return value
@@ -353,7 +361,10 @@ def positive_float(text: str) -> float:
 
 def positive_int(text: str) -> int:
     """An option type: a whole number from 1 up (``-j 4``, ``--attempt 2``)."""
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0  # not a whole number: the same message as for one out of range
     if value < 1:
         raise ValueError(f"{text!r} is not a number from 1 up")
     return value
