@@ -109,6 +109,12 @@ class Script:
     origins: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
 
+    def line_of(self, key: str) -> int | None:
+        """The line of the script that set metadata ``key`` (its origin, as the kernel writes
+        it, ends in ``line N``: ``"header line 3"``), or None (a file name, a default)."""
+        _, sep, tail = self.origins.get(key, "").rpartition(" line ")
+        return int(tail) if sep and tail.isdigit() else None
+
     @property
     def relpath(self) -> str:
         """The path relative to its tree's root, as shown to users."""

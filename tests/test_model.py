@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from lfsplug import Script
 from lfsplug.text import format_duration, format_size
 
 
@@ -20,3 +23,13 @@ def test_format_duration(seconds: float | None, text: str) -> None:
 ])
 def test_format_size(count: float, text: str) -> None:
     assert format_size(count) == text
+
+
+def test_script_line_of_reads_the_line_its_origin_names() -> None:
+    script = Script("a", Path("/t/a.sh"), Path("/t"), origins={
+        "depends": "header line 3", "name": "file name",
+        "runtime": "dependency comment line 12", "version": "header line x"})
+    assert script.line_of("depends") == 3
+    assert script.line_of("runtime") == 12
+    assert script.line_of("name") is None and script.line_of("version") is None
+    assert script.line_of("phase") is None

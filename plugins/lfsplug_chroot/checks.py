@@ -19,7 +19,6 @@ from collections.abc import Callable, Sequence
 from lfsplug import Finding, Script, Severity
 from lfsplug_chroot.modes import Placement, lookup_user
 from lfsplug_chroot.settings import Settings
-from lfsplug_ordering.edges import line_of
 
 __all__ = [
     "TOOLS",
@@ -147,7 +146,7 @@ def _needs_root(placement: Placement, euid: int) -> bool:
 
 def _error(code: str, message: str, script: Script, *hint_args: str) -> Finding:
     """A refusal at ``script`` (at the header line that placed it, if a header did)."""
-    line = line_of(script, "user") or line_of(script, "chroot")
+    line = script.line_of("user") or script.line_of("chroot")
     return Finding(code, Severity.ERROR, message, str(script.path), line,
                    HINTS[code].format(*hint_args), PLUGIN)
 

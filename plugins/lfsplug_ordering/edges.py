@@ -29,7 +29,7 @@ from lfsplug import Edge, Finding, Requirement, Script, Severity
 from lfsplug.version import satisfies
 from lfsplug_ordering.layout import Layout
 
-__all__ = ["REQUIREMENT_KINDS", "builds_of", "declared_edges", "line_of", "origin_of", "relpath"]
+__all__ = ["REQUIREMENT_KINDS", "builds_of", "declared_edges", "origin_of", "relpath"]
 
 REQUIREMENT_KINDS = ("depends", "recommends", "optional")
 _PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
@@ -53,13 +53,6 @@ def origin_of(script: Script, key: str) -> str:
 def _satisfies(version: str, op: str, required: str) -> bool:
     """:func:`lfsplug.version.satisfies`, remembered: many scripts ask the same question."""
     return satisfies(version, op, required)
-
-
-def line_of(script: Script, key: str) -> int | None:
-    """The line of ``script`` that set ``key`` (its origin ends in ``line N``), or None."""
-    origin = script.origins.get(key, "")
-    _, sep, tail = origin.rpartition(" line ")
-    return int(tail) if sep and tail.isdigit() else None
 
 
 def builds_of(script: Script, name: str) -> bool:
@@ -118,7 +111,7 @@ class _Resolver:
         self.report(Finding(
             "ORD001" if hard else "ORD002", Severity.ERROR if hard else Severity.INFO,
             f"{kind} on {req}, which no script provides", str(script.path),
-            line_of(script, kind), "add a script that provides it, or fix the name",
+            script.line_of(kind), "add a script that provides it, or fix the name",
         ))
 
     def _ambiguity(self, script: Script, req: Requirement, found: list[int]) -> None:
@@ -129,7 +122,7 @@ class _Resolver:
         self.report(Finding(
             "ORD006", Severity.ERROR,
             f"depends on {req.name}, which {len(providers)} unrelated scripts provide: {names}",
-            str(script.path), line_of(script, "depends"),
+            str(script.path), script.line_of("depends"),
             f"depend on the script you mean by its name, or keep provides={req.name} on one "
             "script only",
         ))
@@ -144,7 +137,7 @@ class _Resolver:
             "ORD003", Severity.ERROR if hard else Severity.INFO,
             f"{'needs' if hard else kind} {req}, but {provider.name} is version "
             f"{have or 'unknown'}",
-            str(script.path), line_of(script, kind),
+            str(script.path), script.line_of(kind),
             f"update {provider.relpath} or the requirement",
         ))
 

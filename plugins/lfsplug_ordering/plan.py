@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING
 
 from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey
 from lfsplug_ordering.durations import Durations, expected_durations
-from lfsplug_ordering.edges import line_of, relpath
+from lfsplug_ordering.edges import relpath
 from lfsplug_ordering.graph import (
     Succ,
     levels,
@@ -139,7 +139,7 @@ class _Builder:
         name = edge.before if edge.kind == "before" else edge.after
         script = self.scripts[self.layout.position[name]]
         own = edge.origin.startswith(f"{relpath(script)}: ")
-        return str(script.path), line_of(script, edge.kind) if own else None
+        return str(script.path), script.line_of(edge.kind) if own else None
 
     def edges_between(self, u: int, v: int) -> list[Edge]:
         """The edges from ``u`` to ``v`` (indexed on first use: only findings need it)."""
