@@ -343,6 +343,21 @@ class Config:
         ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``."""
         return self.sources.get(name, "default")
 
+    def section_number(self, section: str, key: str, default: float, *, low: float = 0.0,
+                       whole: bool = False, note: str = "") -> float:
+        """``key`` of the ``[section]`` table as a number from ``low`` up (``default`` when it
+        is absent); anything else is a UsageError at its file and line:
+        ``lfsplug.toml:3: [state] keep_runs: expected a whole number from 0 up, got 2.5``.
+        ``note`` is said in brackets after the range (``0: no limit``)."""
+        raw = self.file.sections.get(section, {}).get(key, default)
+        number = isinstance(raw, int | float) and not isinstance(raw, bool)
+        if not number or raw < low or (whole and not float(raw).is_integer()):
+            kind = "a whole number" if whole else "a number"
+            said = f" ({note})" if note else ""
+            raise UsageError(f"{self.file.where(key, section)}: [{section}] {key}: expected "
+                             f"{kind} from {low:g} up{said}, got {raw!r}")
+        return float(raw)
+
     def getsection(self, name: str) -> dict[str, Any]:
         """A plugin's own ``[name]`` table of the configuration file (empty if absent)."""
         return dict(self.file.sections.get(name, {}))

@@ -281,8 +281,8 @@ def test_junit_log_lines_follow_the_reports_section(lfsplugger: Lfsplugger) -> N
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ("[reports]\nlog_lines = -1\n", "lfsplug.toml:2: [[]reports] log_lines must be a whole "
-                                    "number from 0 up"),
+    ("[reports]\nlog_lines = -1\n", "lfsplug.toml:2: [[]reports] log_lines: expected a whole "
+                                    "number from 0 up, got -1"),
     ("[reports]\nlog_line = 3\n", "lfsplug.toml:2: unknown key 'log_line' in [[]reports]*"),
 ])
 def test_a_bad_reports_section_is_a_usage_error(lfsplugger: Lfsplugger, toml: str,

@@ -96,22 +96,13 @@ _KEYS = {"sample_interval", "sources", "disk", "hysteresis", "memory_floor", "ov
          "overrun_min", "silent_after", "sbu_script"}
 
 
-def _number(section: dict[str, Any], key: str, default: float, where: str,
-            low: float = 0.0) -> float:
-    raw = section.get(key, default)
-    if isinstance(raw, bool) or not isinstance(raw, (int, float)) or raw < low:
-        raise UsageError(f"{where}: [{SECTION}] {key}: expected a number from {low:g} up, "
-                         f"got {raw!r}")
-    return float(raw)
-
-
 def _interval(config: Config, section: dict[str, Any]) -> float:
     given = config.getoption("sample_interval", None)
     if given is not None:
         value, where = float(given), "--sample-interval"
     else:
         where = config.file.where("sample_interval", SECTION)
-        value = _number(section, "sample_interval", 1.0, where)
+        value = config.section_number(SECTION, "sample_interval", 1.0)
     if not MIN_INTERVAL <= value <= MAX_INTERVAL:
         raise UsageError(f"{where}: the sample interval must be from {MIN_INTERVAL:g} to "
                          f"{MAX_INTERVAL:g} s, not {value:g}")
@@ -183,11 +174,11 @@ def read_settings(config: Config) -> Settings:
         interval=_interval(config, section),
         watch=watch,
         disk=disk,
-        hysteresis=_number(section, "hysteresis", 0.05, where("hysteresis")),
+        hysteresis=config.section_number(SECTION, "hysteresis", 0.05),
         memory_floor=floor,
         memory_floor_percent=percent,
-        overrun_factor=_number(section, "overrun_factor", 3.0, where("overrun_factor"), 1.0),
-        overrun_min=_number(section, "overrun_min", 60.0, where("overrun_min")),
-        silent_after=_number(section, "silent_after", 600.0, where("silent_after")),
+        overrun_factor=config.section_number(SECTION, "overrun_factor", 3.0, low=1.0),
+        overrun_min=config.section_number(SECTION, "overrun_min", 60.0),
+        silent_after=config.section_number(SECTION, "silent_after", 600.0),
         sbu_script=sbu_script,
     )

@@ -97,8 +97,4 @@ def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | No
 
 def tail_lines(config: Config) -> int:
     """``[reports] log_lines``: how many of a failed script's last log lines to show."""
-    value = config.getsection("reports").get("log_lines", LOG_LINES)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        where = config.file.where("log_lines", "reports")
-        raise UsageError(f"{where}: [reports] log_lines must be a whole number from 0 up")
-    return value
+    return int(config.section_number("reports", "log_lines", LOG_LINES, whole=True))

@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
-
-from lfsplug import UsageError
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from lfsplug import Config
@@ -55,24 +53,16 @@ class Pruned:
     size_after: int = 0
 
 
-def _bound(section: dict[str, Any], key: str, config: Config, whole: bool) -> float | None:
-    raw = section.get(key)
-    if raw is None:
-        return DEFAULT_KEEP_RUNS if key == "keep_runs" else None
-    number = isinstance(raw, (int, float)) and not isinstance(raw, bool)
-    if not number or raw < 0 or (whole and not float(raw).is_integer()):
-        kind = "a whole number" if whole else "a number"
-        raise UsageError(f"{config.file.where(key, 'state')}: [state] {key}: expected {kind} "
-                         f"from 0 up (0: no limit), got {raw!r}")
-    return None if raw == 0 else float(raw)
+def _bound(config: Config, key: str, default: float, whole: bool) -> float | None:
+    value = config.section_number("state", key, default, whole=whole, note="0: no limit")
+    return None if value == 0 else value
 
 
 def read_policy(config: Config) -> Policy:
     """The policy of ``[state] keep_runs`` and ``keep_days``; UsageError (exit 4) if bad."""
-    section = config.getsection("state")
-    runs = _bound(section, "keep_runs", config, whole=True)
+    runs = _bound(config, "keep_runs", DEFAULT_KEEP_RUNS, whole=True)
     return Policy(int(runs) if runs is not None else None,
-                  _bound(section, "keep_days", config, whole=False))
+                  _bound(config, "keep_days", 0, whole=False))
 
 
 def protected_runs(conn: sqlite3.Connection) -> set[int]:
