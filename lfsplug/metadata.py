@@ -64,6 +64,14 @@ def _name(text: str) -> str:
     return name
 
 
+def _path(text: str) -> str:
+    """A file or directory (``$VAR`` references allowed, expanded when the script runs)."""
+    path = text.strip()
+    if not path or "\0" in path or "\n" in path:
+        raise ValueError(f"{text!r} is not a path")
+    return path
+
+
 def _codes(text: str) -> set[str]:
     return set(split_list(text))
 
@@ -84,6 +92,8 @@ KEYS: dict[str, Callable[[str], Any]] = {
     "user": _word,
     "chroot": _yes_no,
     "disable": _codes,
+    "unpack": _path,
+    "workdir": _path,
 }
 
 

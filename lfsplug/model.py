@@ -106,6 +106,18 @@ class Script:
     user: str | None = None
     chroot: bool | None = None
     disable: set[str] = field(default_factory=set)
+    #: a source tarball to unpack before the script runs (a file name looked up in the sources
+    #: directory, or a path; ``$VAR`` references are expanded from the script's environment);
+    #: the script then runs inside its top directory, removed after success, as jhalfs does
+    unpack: str | None = None
+    #: the directory the script runs in (``$VAR`` references expanded from its environment;
+    #: relative to the unpacked top directory with ``unpack``, else to the script's directory)
+    workdir: str | None = None
+    #: variables the collection's own driver exports before it runs this script (values may
+    #: refer to the build environment, ``${LFS}/sources``: expanded when the script runs)
+    env: dict[str, str] = field(default_factory=dict)
+    #: the packages a multi-package file builds, from its banners (``binutils-pass1``...)
+    packages: list[str] = field(default_factory=list)
     origins: dict[str, str] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
 
