@@ -60,10 +60,10 @@ def checked(result: RunResult) -> list[dict[str, Any]]:
         "01-real.sh": "true",
         "README.md": "# how to build",
         "notes.txt": "remember the patches",
-        "helper.sh": "echo I am sourced by others",
+        "helper.sh": "say() { echo \"$@\"; }\nLOG=/tmp/log",
         "02-notes.txt": "numbered, but not a script",
         "03-fix.patch": "--- a\n+++ b\n",
-    }, (), ["real"], id="files-without-a-number-are-not-scripts"),
+    }, (), ["real"], id="libraries-notes-and-patches-are-not-scripts"),
     pytest.param({
         "01-visible.sh": "true",
         ".02-hidden.sh": "true",
@@ -247,8 +247,25 @@ def test_header_name_must_not_be_a_path(lfsplugger: Lfsplugger) -> None:
 # -- errors and warnings ------------------------------------------------------------------------
 
 
-def test_two_scripts_with_one_name(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"chapter5/01-gcc.sh": "true", "chapter6/07-gcc.sh": "touch ran"})
+def test_one_package_built_twice_gets_two_qualified_names(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"phase2/gcc.sh": "true", "phase4/gcc.sh": "true",
+                          "phase4/glibc.sh": "# lfsplug: depends=gcc", "same/05-m4.sh": "true",
+                          "same/12-m4.sh": "true"})
+    scripts = by_name(listed(lfsplugger.run("list", "--json")))
+    assert list(scripts) == ["gcc@phase2", "gcc@phase4", "glibc", "m4@05", "m4@12"]
+    assert {s["package"] for s in scripts.values()} == {"gcc", "m4", "glibc"}
+    assert scripts["gcc@phase4"]["provides"] == ["gcc"]
+    # the nearest earlier build of gcc, not the first, and no cycle through the later one
+    assert "after gcc@phase4: depends (phase4/glibc.sh: depends= from # lfsplug: header " \
+           "line 2)" in why_lines(lfsplugger, "glibc", "--order", "graph")
+    check = lfsplugger.run("check", "--json", "--host-check", "off")
+    assert check.ret == 0
+    assert not {"DISC001", "ORD005"} & {f["code"] for f in checked(check)}
+
+
+def test_two_scripts_named_alike_by_their_headers(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"chapter5/01-gcc.sh": "# lfsplug: name=gcc",
+                          "chapter6/07-gcc.sh": "# lfsplug: name=gcc\ntouch ran"})
     for command in ("list", "check", "run"):
         result = lfsplugger.run(command)
         assert result.ret == 6, command
@@ -461,16 +478,16 @@ def test_jhalfs_tree_in_book_order(lfsplugger: Lfsplugger) -> None:
     scripts = listed(lfsplugger.run("list", "--json"))
     assert [s["name"] for s in scripts] == [
         "creatingminlayout", "addinguser",
-        "binutils-pass1", "gcc-pass1", "linux-headers", "glibc-cross", "libstdc++",
-        "m4-temp", "binutils-pass2", "gcc-pass2",
+        "binutils-pass1", "gcc-pass1", "linux-headers", "glibc@chapter05", "libstdc++",
+        "m4@chapter06", "binutils-pass2", "gcc-pass2",
         "changingowner", "chroot",
-        "man-pages", "glibc", "m4", "shadow", "cracklib", "gcc", "stripping", "cleanup",
+        "man-pages", "glibc@chapter08", "m4@chapter08", "shadow", "cracklib", "gcc", "stripping", "cleanup",
         "bootscripts", "fstab", "kernel",
     ]
     phases = {s["name"]: s["phase"] for s in scripts}
     assert phases["addinguser"] == "host"
-    assert phases["gcc-pass1"] == phases["glibc-cross"] == "cross"
-    assert phases["gcc-pass2"] == phases["m4-temp"] == "temp"
+    assert phases["gcc-pass1"] == phases["glibc@chapter05"] == "cross"
+    assert phases["gcc-pass2"] == phases["m4@chapter06"] == "temp"
     assert phases["chroot"] == "chroot-temp"
     assert phases["cracklib"] == phases["cleanup"] == "system"
     assert phases["bootscripts"] == phases["kernel"] == "config"
@@ -498,15 +515,16 @@ def test_jhalfs_variables_give_version_and_what_a_pass_provides(lfsplugger: Lfsp
     ]
 
 
-def test_jhalfs_pages_built_twice_are_told_apart_by_phase(lfsplugger: Lfsplugger) -> None:
+def test_jhalfs_pages_built_twice_are_told_apart_by_chapter(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree(JHALFS)
     scripts = by_name(listed(lfsplugger.run("list", "--json")))
-    assert scripts["glibc-cross"]["provides"] == ["glibc"]
-    assert scripts["m4-temp"]["provides"] == ["m4"]
-    assert scripts["glibc"]["provides"] == []
-    lines = why_lines(lfsplugger, "m4-temp")
-    assert "name = m4-temp    from file name and phase (m4 is also " \
-           "lfs-commands/chapter08/812-m4)" in lines
+    assert scripts["glibc@chapter05"]["provides"] == ["glibc"]
+    assert scripts["m4@chapter06"]["provides"] == ["m4"]
+    assert scripts["glibc@chapter08"]["provides"] == ["glibc"]
+    assert scripts["m4@chapter08"]["package"] == "m4"
+    lines = why_lines(lfsplugger, "m4@chapter06")
+    assert "name = m4@chapter06    from file name and directory (m4 is built 2 times: " \
+           "lfs-commands/chapter06/601-m4, lfs-commands/chapter08/812-m4)" in lines
     check = lfsplugger.run("check", "--json")
     assert check.ret == 0
     assert "DISC001" not in {f["code"] for f in checked(check)}
@@ -535,9 +553,9 @@ def test_jhalfs_registry_seen_by_other_plugins(lfsplugger: Lfsplugger) -> None:
     assert lfsplugger.run("list", plugins=[probe]).ret == 0
     assert probe.seen["binutils"] == ["binutils-pass1", "binutils-pass2"]
     assert probe.seen["gcc"] == ["gcc-pass1", "gcc-pass2", "gcc"]
-    assert probe.seen["glibc"] == ["glibc-cross", "glibc"]
+    assert probe.seen["glibc"] == ["glibc@chapter05", "glibc@chapter08"]
     assert probe.seen["cross"] == [
-        "binutils-pass1", "gcc-pass1", "linux-headers", "glibc-cross", "libstdc++",
+        "binutils-pass1", "gcc-pass1", "linux-headers", "glibc@chapter05", "libstdc++",
     ]
     assert probe.seen["phases"] == ["host", "cross", "temp", "chroot-temp", "system", "config"]
     assert probe.seen["kernel"] == "6.13.4"
@@ -555,12 +573,14 @@ def test_whole_book_as_jhalfs_writes_it(lfsplugger: Lfsplugger) -> None:
     scripts = listed(lfsplugger.run("list", "--json"))
     assert len(scripts) == len(expected) > 120
     assert len({s["name"] for s in scripts}) == len(scripts)
-    bare = [re.sub(r"-(cross|temp|chroot-temp|system|config)$", "", s["name"]) for s in scripts]
+    bare = [s["name"].partition("@")[0] for s in scripts]
     assert bare == expected
+    assert [s["package"] for s in scripts] == expected
     names_ = [s["name"] for s in scripts]
-    assert names_.index("binutils-pass1") < names_.index("gcc-pass1") < names_.index("glibc")
-    assert {"glibc-cross", "m4-temp", "bash-temp", "perl-chroot-temp", "udev-config"} <= set(
-        names_)
+    assert names_.index("binutils-pass1") < names_.index("gcc-pass1") < names_.index(
+        "glibc@chapter05") < names_.index("glibc@chapter08")
+    assert {"glibc@chapter05", "m4@chapter06", "bash@chapter06", "perl@chapter07",
+            "perl@chapter08", "udev@chapter09"} <= set(names_)
 
 
 def test_blfs_tool_scripts_run_dependencies_first(lfsplugger: Lfsplugger) -> None:

@@ -1,11 +1,19 @@
-"""Names for jhalfs trees, where the book builds one package in several chapters.
+"""Names for packages built more than once, as every LFS tree builds them.
 
-jhalfs writes one scriptlet per book page and names it after the page: ``chapter06/606-m4`` and
-``chapter08/812-m4`` are both ``m4``, as ``chapter05/505-glibc`` and ``chapter08/805-glibc`` are
-both ``glibc``. A hand-written tree with two scripts of one name is a mistake to fix (DISC001);
-a generated tree is not the user's to edit, so discovery tells them apart: the script of the
-``system`` phase (chapter 8) keeps the package's name, or else the last one does, and each other
-one gets its phase appended (``m4-temp``, ``glibc-cross``) and still provides the package.
+The book builds many packages twice or more: ``glibc`` in chapters 5 and 8, ``m4``, ``bash``,
+``coreutils``... as temporary tools in chapter 6 and again in 8; hand-written trees do the same
+with ``phase2/gcc.sh`` and ``phase4/gcc.sh``, and jhalfs names both scriptlets after the page.
+That is normal, not a mistake: each occurrence gets a qualified, stable name, ``NAME@WHERE``,
+and provides the bare ``NAME`` (so ``depends=gcc`` finds it; ordering takes the nearest earlier
+build). ``WHERE`` is, in this order of preference:
+
+* the directory that tells the occurrences apart (the first one, from the root, in which their
+  paths differ): ``m4@chapter06`` and ``m4@chapter08``, ``gcc@phase2`` and ``gcc@phase4``;
+* else their file names' number prefixes: ``gcc@05`` and ``gcc@12``;
+* else their place among the occurrences, in build order: ``gcc@1``, ``gcc@2``.
+
+Only names that come from file names are qualified: two scripts whose headers both say
+``name=gcc``, or one file reached twice, are a real collision (``DISC001``).
 """
 
 from __future__ import annotations
@@ -15,30 +23,49 @@ from lfsplug import Script
 __all__ = ["qualify_duplicates"]
 
 
-def _keeper(group: list[Script]) -> Script:
-    """The script that keeps the bare name: the final system's build, else the last one."""
-    return next((s for s in group if s.phase == "system"), group[-1])
+def _directories(script: Script) -> list[str]:
+    return script.relpath.split("/")[:-1]
+
+
+def _qualifiers(group: list[Script]) -> tuple[list[str], str]:
+    """The ``WHERE`` of each script of a group, and what it is (for ``--why``)."""
+    paths = [_directories(s) for s in group]
+    depth = min(len(p) for p in paths)
+    for i in range(max(len(p) for p in paths)):
+        here = [p[i] if i < len(p) else "" for p in paths]
+        if len(set(here)) > 1:
+            if "" not in here and len(set(here)) == len(here):
+                return here, "directory"
+            break
+        if i >= depth:
+            break
+    from lfsplug_discovery.names import parse_filename
+
+    numbers = [parse_filename(s.path.name).number or "" for s in group]
+    if "" not in numbers and len(set(numbers)) == len(numbers):
+        return numbers, "file number"
+    return [str(n) for n in range(1, len(group) + 1)], "place in build order"
 
 
 def qualify_duplicates(scripts: list[Script]) -> None:
-    """Rename, in place, jhalfs scripts that share a name but not a phase (see module doc)."""
+    """Rename, in place, the scripts that share a name from their file names (see module)."""
     groups: dict[str, list[Script]] = {}
     for script in scripts:
-        if script.meta.get("layout") == "jhalfs" and script.origins.get("name") == "file name":
+        if script.origins.get("name") == "file name":
             groups.setdefault(script.name, []).append(script)
     taken = {s.name for s in scripts}
     for name, group in groups.items():
-        phases = [s.phase for s in group]
-        if len(group) < 2 or None in phases or len(set(phases)) < len(phases):
-            continue  # no phase, or two in one phase: a real duplicate, reported as DISC001
-        keeper = _keeper(group)
-        for script in group:
-            qualified = f"{name}-{script.phase}"
-            if script is keeper or qualified in taken:
+        if len(group) < 2 or len({str(s.path) for s in group}) < len(group):
+            continue  # one file reached twice is a real collision (DISC001)
+        qualifiers, what = _qualifiers(group)
+        others = ", ".join(s.relpath for s in group)
+        for script, where in zip(group, qualifiers, strict=True):
+            qualified = f"{name}@{where}"
+            if qualified in taken:
                 continue
             script.name = qualified
-            script.origins["name"] = (f"file name and phase ({name} is also "
-                                      f"{keeper.relpath})")
+            script.origins["name"] = (f"file name and {what} ({name} is built "
+                                      f"{len(group)} times: {others})")
             if name not in script.provides:
                 script.provides.append(name)
                 script.origins.setdefault("provides", script.origins["name"])

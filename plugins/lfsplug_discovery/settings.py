@@ -4,6 +4,10 @@
 
     [discovery]
     list_file = "order.lst"            # or a list of names; default "build_order.txt"
+    split_sections = true              # one script per package of a multi-package file
+    drivers = true                     # follow the collection's own drivers (default)
+    driver = "run-all.sh"              # the driver to follow (default: found in the tree)
+    unreached = "skip"                 # or "build": scripts no driver reaches, in tree order
 
     [discovery.phases]
     "lfs-commands/chapter07/*" = "chroot-temp"
@@ -27,7 +31,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_LIST_FILES", "Settings", "load_settings"]
 
 DEFAULT_LIST_FILES = ("build_order.txt",)
-KEYS = ("list_file", "phases")
+KEYS = ("list_file", "phases", "drivers", "driver", "unreached", "split_sections")
+UNREACHED = ("skip", "build")
 _PHASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
 
 
@@ -40,6 +45,13 @@ class Settings:
     #: how ``--why`` names the configuration file (``lfsplug.toml``), and where it is
     config_name: str = "lfsplug.toml"
     config_dir: str | None = None
+    #: run each section of a multi-package file as a script of its own (docs/layouts.md)
+    split_sections: bool = False
+    #: follow the collection's drivers; the one driver to follow (an absolute path) when given
+    drivers: bool = True
+    driver: str | None = None
+    #: what becomes of the scripts no driver reaches: ``skip`` (an info finding) or ``build``
+    unreached: str = "skip"
 
 
 def _where(config: Config, key: str) -> str:
@@ -71,6 +83,13 @@ def _phase_rules(config: Config, value: Any) -> list[PhaseRule]:
     return rules
 
 
+def _split_sections(config: Config, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise UsageError(f"{_where(config, 'split_sections')}: [discovery] split_sections must "
+                         f"be true or false, not {value!r}")
+    return value
+
+
 def load_settings(config: Config) -> Settings:
     """Read and check ``[discovery]``; UsageError naming the file and line when it is wrong."""
     section = config.getsection("discovery")
@@ -85,7 +104,45 @@ def load_settings(config: Config) -> Settings:
     if "list_file" in section:
         list_files = _list_files(config, section["list_file"])
     rules = _phase_rules(config, section["phases"]) if "phases" in section else []
+    split = _split_sections(config, section["split_sections"]) if "split_sections" in section \
+        else False
     path = config.file.path
-    if path is None:
-        return Settings(list_files, rules)
-    return Settings(list_files, rules, path.name, str(path.parent.absolute()))
+    base = Settings(list_files, rules, split_sections=split) if path is None else Settings(
+        list_files, rules, path.name, str(path.parent.absolute()), split)
+    return _driver_settings(config, section, base)
+
+
+def _driver_settings(config: Config, section: dict[str, Any], base: Settings) -> Settings:
+    """``drivers``, ``driver`` (or ``--driver``) and ``unreached``."""
+    from dataclasses import replace
+
+    drivers = section.get("drivers", True)
+    if not isinstance(drivers, bool):
+        raise UsageError(f"{_where(config, 'drivers')}: [discovery] drivers must be true or "
+                         f"false, not {drivers!r}")
+    unreached = section.get("unreached", "skip")
+    if unreached not in UNREACHED:
+        raise UsageError(f"{_where(config, 'unreached')}: [discovery] unreached must be "
+                         f"{' or '.join(map(repr, UNREACHED))}, not {unreached!r}")
+    driver = config.getoption("driver", None)
+    if driver is not None:
+        if str(driver) == "none":
+            return replace(base, drivers=False, unreached=unreached)
+        driver = _existing(str(driver), "--driver", str(driver))
+    elif "driver" in section:
+        value = section["driver"]
+        where = _where(config, "driver")
+        if not isinstance(value, str) or not value:
+            raise UsageError(f"{where}: [discovery] driver must name a script file")
+        directory = config.file.path.parent if config.file.path is not None else None
+        full = value if directory is None else str(directory / value)
+        driver = _existing(full, where, value)
+    return replace(base, drivers=drivers, driver=driver, unreached=unreached)
+
+
+def _existing(path: str, where: str, given: str) -> str:
+    import os
+
+    if not os.path.isfile(path):
+        raise UsageError(f"{where}: the driver {given!r} is not a file")
+    return os.path.abspath(path)

@@ -63,6 +63,8 @@ def builds_of(script: Script, name: str) -> bool:
     match = _PASS.match(own)
     if match is not None and match.group("base") == name:
         return True
+    if own.partition("@")[0] == name:  # gcc@phase2: discovery's name for one of its builds
+        return True
     return bool(script.phase) and own == f"{name}-{script.phase}"
 
 
@@ -86,6 +88,12 @@ class _Resolver:
         if len(found) < 2:
             return found
         found = [j for j in found if j != i] or found
+        if len(found) > 1 and all(builds_of(self.scripts[j], name) for j in found):
+            # builds of one package (passes, rebuilds): the nearest earlier one in build
+            # order (for "before", the nearest later one), so that no rebuild makes a cycle
+            near = ([j for j in found if j > i] if later else [j for j in found if j < i])
+            if near:
+                return [min(near)] if later else [max(near)]
         rank = self.layout.rank
         mine = rank[self.layout.phase(i)]
         if later:

@@ -1,0 +1,218 @@
+"""Drivers: the scripts of a collection that run its other scripts, followed statically.
+
+Real collections are run by a driver (``run-all.sh``, ``build.sh``, a driver per chapter) that
+says which scripts to build, in what order and how (as root, as the ``lfs`` user, in the
+chroot, inside an unpacked tarball, with the variables it exports). :class:`DriverFollower`
+finds the drivers of a tree and follows them (:mod:`.evaluate`), never running one:
+
+1. every file of the tree is indexed; the shell files that mention another script (a cheap
+   text test first) are evaluated once, flat, to learn which call scripts of the tree: those
+   are drivers, and a driver is not a build step;
+2. the drivers no other driver calls are the entry points; one whose scripts another entry
+   point reaches already is an alternative (``resume.sh``), noted and not followed again;
+3. the entry points are followed in tree order, each expanded in execution order through the
+   drivers it calls; the scripts they reach, each once, in that order, are the build.
+
+Files that only define variables and functions (``config.sh``, ``functions.sh``) are libraries:
+sourced, never built. What cannot be resolved statically is a finding at the driver's line, and
+the scripts no driver reaches then fill in by tree order; otherwise they are not built (an info
+finding each) unless ``[discovery] unreached = "build"`` asks for them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from lfsplug_discovery.evaluate import Call, Evaluator, Unresolved, has_unknown
+from lfsplug_discovery.shapes import Shapes
+
+__all__ = ["DriverFollower", "Followed"]
+
+_MARK = "\x00"
+
+
+@dataclass
+class Followed:
+    """What following the drivers of one tree gave."""
+
+    #: the scripts to build, in order, each with the call that reaches it (None: filled in
+    #: by tree order)
+    order: list[tuple[str, Call | None]] = field(default_factory=list)
+    drivers: list[str] = field(default_factory=list)
+    entry_points: list[str] = field(default_factory=list)
+    alternatives: list[tuple[str, str]] = field(default_factory=list)
+    unresolved: list[Unresolved] = field(default_factory=list)
+    unreached: list[str] = field(default_factory=list)
+    libraries: list[str] = field(default_factory=list)
+
+
+class TreeIndex:
+    """Every file under a root, by path and by base name (for calls that name a file through a
+    variable lfsplug cannot know: ``$LFS/sources/scripts/gcc.sh`` finds ``scripts/gcc.sh``)."""
+
+    def __init__(self, root: str, files: list[str]) -> None:
+        self.root = root
+        self.files = files
+        self.known = set(files)
+        self.real = {os.path.realpath(f): f for f in files}
+        self.by_name: dict[str, list[str]] = {}
+        for path in files:
+            self.by_name.setdefault(os.path.basename(path), []).append(path)
+
+    def resolve(self, text: str, cwd: str, caller: str) -> str | None:
+        """The file of the tree a call's text names, or None."""
+        if not text or text.endswith("/"):
+            return None
+        if not has_unknown(text) and not has_unknown(cwd):
+            path = os.path.normpath(text if text.startswith("/") else os.path.join(cwd, text))
+            if path in self.known:
+                return path
+            real = os.path.realpath(path) if os.path.exists(path) else None
+            if real is not None and real in self.real:
+                return self.real[real]
+        tail = text.rsplit(_MARK, 1)[-1] if has_unknown(text) else text
+        parts = [p for p in tail.split("/") if p and p != "."]
+        if not parts or ".." in parts or _MARK in tail:
+            return None
+        found = self.by_name.get(parts[-1], [])
+        for size in range(len(parts), 0, -1):
+            suffix = "/" + "/".join(parts[-size:])
+            matches = [f for f in found if f.endswith(suffix)]
+            if matches:
+                return _nearest(matches, caller)
+        return None
+
+
+def _nearest(paths: list[str], caller: str) -> str:
+    """Of several files, the one nearest the calling script (longest common directory)."""
+    if len(paths) == 1:
+        return paths[0]
+    base = os.path.dirname(caller)
+    return max(paths, key=lambda p: (len(os.path.commonpath([base, p])), -len(p)))
+
+
+class DriverFollower:
+    """Finds and follows the drivers of one tree (see the module docstring)."""
+
+    def __init__(self, root: str, files: list[str], is_script: Callable[[str], bool],
+                 shapes: Shapes, *, driver: str | None = None) -> None:
+        self.root = root
+        self.index = TreeIndex(root, files)
+        self.is_script = is_script
+        self.shapes = shapes
+        self.given = driver
+        self._texts: dict[str, bytes | None] = {}
+        self.drivers: set[str] = set()
+
+    # -- what a file is ------------------------------------------------------------------------
+
+    def read(self, path: str) -> bytes | None:
+        if path not in self._texts:
+            try:
+                with open(path, "rb") as handle:
+                    data = handle.read(1 << 20)
+            except OSError:
+                data = None
+            self._texts[path] = None if data is None or b"\0" in data[:8192] else data
+        return self._texts[path]
+
+    def kind(self, path: str) -> str:
+        """``driver``, ``library``, ``script`` or ``other`` (not shell, not a file)."""
+        if path in self.drivers:
+            return "driver"
+        if path == self.given:
+            return "driver"
+        if path not in self.index.known:
+            return "other"
+        shape = self.shapes.of(path, self.read)
+        if shape.library:
+            return "library"
+        if not shape.shell:
+            return "other"
+        return "script"
+
+    def _flat_kind(self, path: str) -> str:
+        kind = self.kind(path)
+        return "script" if kind == "driver" else kind
+
+    def may_call(self, path: str) -> bool:
+        return self.shapes.of(path, self.read).may_call
+
+    # -- following -----------------------------------------------------------------------------
+
+    def follow(self) -> Followed | None:
+        """The build the tree's drivers give, or None when the tree has no driver."""
+        calls = self._flat_calls()
+        if self.given is None and not self.drivers:
+            return None
+        followed = Followed()
+        entries = [self.given] if self.given is not None else self._entry_points(calls)
+        seen: set[str] = set()
+        reached_by: dict[str, str] = {}
+        for entry in entries:
+            evaluator = Evaluator(self.index.resolve, self.kind, self.read)
+            evaluator.run(entry)
+            new = [c for c in evaluator.calls if c.path not in seen]
+            leaves = {c.path for c in evaluator.calls}
+            if self.given is None and leaves and len(leaves - seen) <= len(leaves) // 5 and seen:
+                followed.alternatives.append((entry, reached_by[next(iter(leaves & seen))]))
+                continue
+            followed.entry_points.append(entry)
+            followed.unresolved.extend(evaluator.unresolved)
+            for call in new:
+                seen.add(call.path)
+                reached_by[call.path] = entry
+                followed.order.append((call.path, call))
+            for driver in evaluator.drivers:
+                if driver not in followed.drivers:
+                    followed.drivers.append(driver)
+        self._leftovers(followed, seen)
+        return followed
+
+    def _flat_calls(self) -> dict[str, list[str]]:
+        """Which scripts each candidate driver calls (drivers not followed into): what makes
+        a file a driver, and which drivers call which."""
+        calls: dict[str, list[str]] = {}
+        for path in self.index.files:
+            if path != self.given and not (self.is_script(path) and self.may_call(path)):
+                continue
+            evaluator = Evaluator(self.index.resolve, self._flat_kind, self.read)
+            evaluator.run(path)
+            called = [c.path for c in evaluator.calls if c.path != path]
+            if called:
+                calls[path] = called
+                self.drivers.add(path)
+        return calls
+
+    def _entry_points(self, calls: dict[str, list[str]]) -> list[str]:
+        """Drivers no other driver calls, in tree order."""
+        called = {c for path, targets in calls.items() for c in targets if c != path}
+        return [path for path in self.index.files if path in calls and path not in called]
+
+    def _leftovers(self, followed: Followed, seen: set[str]) -> None:
+        drivers = set(followed.drivers) | self.drivers
+        for path in self.index.files:
+            if path in seen or path in drivers or not self.is_script(path):
+                continue
+            if self.kind(path) == "library":
+                followed.libraries.append(path)
+            elif self.kind(path) == "script":
+                followed.unreached.append(path)
+
+
+def merge_by_tree_order(order: list[tuple[str, Call | None]], tree: list[str],
+                        extra: list[str]) -> list[tuple[str, Call | None]]:
+    """``order`` with the ``extra`` scripts put in by tree order: each right after the script
+    before it in the tree that is already placed (first when none is)."""
+    position = {path: i for i, path in enumerate(tree)}
+    placed = [path for path, _ in order]
+    result = list(order)
+    for path in sorted(extra, key=lambda p: position.get(p, len(tree))):
+        mine = position.get(path, len(tree))
+        after = max((i for i, p in enumerate(placed) if position.get(p, -1) < mine),
+                    default=-1)
+        placed.insert(after + 1, path)
+        result.insert(after + 1, (path, None))
+    return result
