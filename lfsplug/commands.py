@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -218,8 +219,13 @@ def _list(session: Session) -> int:
         lines.append(f"{order:>{width}}  {script.name:<28} {script.version or '-':<12} "
                      f"{script.phase or '-':<10} {script.relpath}"
                      + (f"  (depends: {deps})" if deps else ""))
+        if script.packages:  # a multi-package file, run whole: what it builds, under its name
+            lines.append(f"{'':>{width}}  builds: {', '.join(script.packages)}")
     click.echo("\n".join(lines))  # one write: 10,000 echo calls cost a tenth of a second
     return ExitCode.OK
+
+
+_PASS = re.compile(r"(?<=.)[-_]pass[-_]?\d+$")
 
 
 def _script_json(script: Script, order: int) -> dict[str, Any]:
@@ -230,6 +236,9 @@ def _script_json(script: Script, order: int) -> dict[str, Any]:
         "phase": script.phase,
         "depends": [str(d) for d in script.depends],
         "provides": list(script.provides),
+        "packages": list(script.packages),
+        # the package a script builds: gcc@phase2 and gcc-pass1 build gcc
+        "package": _PASS.sub("", script.name.partition("@")[0]),
         "order": order,
     }
 

@@ -33,7 +33,7 @@ from lfsplug_chroot.checks import readable_by, resolve_inside
 from lfsplug_chroot.modes import resolve
 from lfsplug_chroot.mounts import KERNFS, MountEntry, Mounter, MountError, parse_mountinfo
 from lfsplug_chroot.settings import Settings
-from lfsplug_chroot.wrap import CHROOT_PS1, chroot_env, wrap_command
+from lfsplug_chroot.wrap import CHROOT_PS1, START_IN, chroot_env, start_in, wrap_command
 
 #: `run`/`check` with the slow or unrelated checks off.
 QUIET = ("--shellcheck", "off", "--host-check", "off")
@@ -168,6 +168,30 @@ def test_chroot_environment_is_the_books() -> None:
     assert env == {"HOME": "/root", "TERM": "xterm", "PS1": CHROOT_PS1,
                    "PATH": "/usr/bin:/usr/sbin", "MAKEFLAGS": "-j6", "TESTSUITEFLAGS": "-j6",
                    "FROM_A_PLUGIN": "kept", "CFLAGS": "-O2", "EXTRA": "inside"}
+
+
+def test_a_command_starts_in_a_directory_inside_the_chroot() -> None:
+    settings = Settings(lfs="/mnt/lfs", shell="/bin/sh")
+    tools = {"chroot": "/usr/sbin/chroot", "setpriv": "/usr/bin/setpriv"}
+    argv = ["/usr/sbin/chroot", "/mnt/lfs", "/bin/sh", "+h", "-e", "/run/lfsplug/pkg.sh"]
+    odd = "/sources/a dir; rm -rf $HOME"  # an argument, never shell text
+    assert start_in(argv, odd, settings, tools) == [
+        "/usr/sbin/chroot", "/mnt/lfs", "/bin/sh", "-c", START_IN, "lfsplug-start", odd,
+        "/bin/sh", "+h", "-e", "/run/lfsplug/pkg.sh"]
+    assert start_in(["my-runner", "pkg.sh"], "/sources", settings, tools) is None
+
+
+def test_driver_exports_are_expanded_again_inside_the_chroot() -> None:
+    driver = {"SOURCES": "${LFS}/sources", "LOGS": "$SOURCES/logs", "PLAIN": "/x",
+              "CHANGED": "$LFS/c", "PATH": "$LFS/bin"}
+    env = {"HOME": "/root", "LFS": "/mnt/lfs", "PATH": "/mnt/lfs/tools/bin:/usr/bin",
+           "SOURCES": "/mnt/lfs/sources", "LOGS": "/mnt/lfs/sources/logs", "PLAIN": "/x",
+           "CHANGED": "by a plugin"}
+    chroot_env(env, Settings(), configured={}, driver=driver)
+    # inside, $LFS is unset: the driver's ${LFS}/sources is the chroot's /sources
+    assert env["SOURCES"] == "/sources" and env["LOGS"] == "/sources/logs"
+    assert env["PLAIN"] == "/x" and env["CHANGED"] == "by a plugin"
+    assert env["PATH"] == "/usr/bin:/usr/sbin" and "LFS" not in env
 
 
 def test_configured_env_wins_inside_the_chroot_too() -> None:
@@ -725,6 +749,69 @@ def test_a_dry_run_shows_the_chroot_command_and_mounts_nothing(lfsplugger: Lfspl
     assert not (rootfs / "proc").exists()  # nothing was even prepared
 
 
+def _tarball(sources: Path, top: str) -> Path:
+    """``sources/TOP.tar.xz`` holding ``TOP/build/`` and ``TOP/README``, made with the real tar."""
+    staging = sources / f".staging-{top}"
+    (staging / top / "build").mkdir(parents=True)
+    (staging / top / "README").write_text("read me\n")
+    subprocess.run(["tar", "-cJf", str(sources / f"{top}.tar.xz"), "-C", str(staging), top],
+                   check=True)
+    shutil.rmtree(staging)
+    return sources / f"{top}.tar.xz"
+
+
+#: An lfsconf.py that gives every script the exports of a driver, as discovery does.
+DRIVER = ("import lfsplug\n\n\n@lfsplug.hookimpl\n"
+          "def lfsplug_collection_modifyscripts(session, config, scripts):\n"
+          "    for script in scripts:\n"
+          "        script.env = {'SOURCES': '${LFS}/sources'}\n")
+
+
+def test_a_chroot_script_is_unpacked_under_lfs_and_starts_in_its_directory(
+    lfsplugger: Lfsplugger, rootfs: Path,
+) -> None:
+    (rootfs / "sources").mkdir()
+    _tarball(rootfs / "sources", "pkg-1.0")
+    chroot_tree(lfsplugger, rootfs, {
+        "chapter08/801-pkg": "# lfsplug: unpack=pkg-*.tar.xz workdir=build\n"
+                             'echo "PWD=$(pwd)"\necho "PKGDIR=$PKGDIR"\necho "SOURCES=$SOURCES"\n'
+                             "cat ../README\ntouch made-inside",
+    })
+    lfsplugger.make_lfsconf(DRIVER, "scripts")
+    dry = lfsplugger.run("run", "scripts", "--dry-run", *QUIET)
+    assert dry.ret == 0, dry.outlines + dry.errlines
+    dry.stdout.fnmatch_lines([
+        f"*$ *chroot {rootfs} /bin/sh -c 'cd \"$1\" || exit; shift; exec \"$@\"' lfsplug-start "
+        f"/sources/pkg-1.0/build /bin/sh -e /run/lfsplug/pkg.sh",
+        f"         unpack {rootfs}/sources/pkg-1.0.tar.xz",
+        f"         in /sources/pkg-1.0/build (on the host: {rootfs}/sources/pkg-1.0/build)",
+        "         + SOURCES=/sources",
+    ])
+    result = lfsplugger.run("run", "scripts", *QUIET)
+    assert result.ret == 0, result.outlines + result.errlines
+    text = log(lfsplugger, "pkg")
+    assert "PWD=/sources/pkg-1.0/build\nPKGDIR=/sources/pkg-1.0\nSOURCES=/sources\n" in text
+    assert "read me" in text
+    assert (f"# lfsplug: running in /sources/pkg-1.0/build (on the host: "
+            f"{rootfs}/sources/pkg-1.0/build)") in text
+    assert not (rootfs / "sources" / "pkg-1.0").exists()  # removed after success
+    assert under(rootfs) == []
+
+
+def test_a_chroot_script_cannot_unpack_outside_lfs(lfsplugger: Lfsplugger, rootfs: Path) -> None:
+    outside = lfsplugger.path / "tarballs"
+    outside.mkdir()
+    _tarball(outside, "pkg-1.0")
+    chroot_tree(lfsplugger, rootfs, {
+        "chapter08/801-pkg": "# lfsplug: unpack=../../tarballs/pkg-1.0.tar.xz\ntouch /ran"})
+    result = lfsplugger.run("run", "scripts", *QUIET)
+    assert result.ret == 1
+    assert result.results["pkg"].message == (
+        f"not run: chapter08/801-pkg:2: unpack=../../tarballs/pkg-1.0.tar.xz: "
+        f"{outside}/pkg-1.0 is outside {rootfs}, the directory the script sees as /")
+    assert not (rootfs / "ran").exists() and not (outside / "pkg-1.0").exists()
+
+
 def test_mounts_are_gone_after_a_failure(lfsplugger: Lfsplugger, rootfs: Path) -> None:
     chroot_tree(lfsplugger, rootfs, {"chapter08/801-fails": "touch /was-here\nexit 3",
                                      "chapter08/802-never": "true"})
@@ -848,6 +935,34 @@ def test_scripts_run_as_the_build_user(lfsplugger: Lfsplugger) -> None:
         assert text[:3] == [str(nobody.pw_uid), str(nobody.pw_gid), f"HOME={nobody.pw_dir}"]
         [call] = result.getcalls("lfsplug_run_script")
         assert os.path.basename(call.request.argv[0]) == "setpriv"
+    finally:
+        shutil.rmtree(top)
+
+
+def test_what_is_unpacked_for_the_build_user_is_theirs(lfsplugger: Lfsplugger) -> None:
+    if os.geteuid() != 0 or shutil.which("setpriv") is None:
+        pytest.skip("needs root and setpriv to switch to another user")
+    nobody = pwd.getpwnam(NOBODY)
+    top = Path(tempfile.mkdtemp(prefix="lfsplug-user-", dir="/tmp"))  # readable by nobody
+    try:
+        top.chmod(0o755)
+        sources = top / "sources"
+        sources.mkdir(mode=0o755)
+        _tarball(sources, "pkg-1.0")
+        tree = top / "tree"
+        (tree / "chapter05").mkdir(parents=True, mode=0o755)
+        script_file = tree / "chapter05" / "501-pkg"
+        script_file.write_text("#!/bin/bash\n# lfsplug: unpack=pkg-1.0.tar.xz workdir=build\n"
+                               "id -u\ntouch made-by-the-user\nstat -c %u made-by-the-user\n")
+        script_file.chmod(0o755)
+        tree.chmod(0o755)
+        (tree / "lfsplug.toml").write_text(f'[chroot]\nuser = "{NOBODY}"\n'
+                                           f'[env]\nSOURCES = "{sources}"\n')
+        result = lfsplugger.run("run", str(tree), *QUIET)
+        assert result.ret == 0, result.outlines + result.errlines
+        text = (tree / ".lfsplug" / "logs" / "pkg.log").read_text().splitlines()
+        assert text[2:4] == [str(nobody.pw_uid)] * 2  # its id, and the owner of what it made
+        assert not (sources / "pkg-1.0").exists()  # removed by lfsplug after success
     finally:
         shutil.rmtree(top)
 

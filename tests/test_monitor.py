@@ -439,6 +439,9 @@ def test_history_from_one_report_predicts_another(capsys: pytest.CaptureFixture[
     assert len(firsts) == 2
     assert history.entries(script("m4-temp", "temp")) == [firsts[0]]
     assert history.entries(script("m4", "system")) == [firsts[1]]
+    # as discovery names a package built twice: by where each build is
+    assert history.entries(script("m4@chapter06", "temp")) == [firsts[0]]
+    assert history.entries(script("m4@chapter08", "system")) == [firsts[1]]
     # predict each package of the newer report from the older one, in the newer one's SBU
     predicted, actual = {}, {}
     seen: dict[str, int] = {}

@@ -226,6 +226,9 @@ LINT_CASES: dict[str, tuple[str, str, int | None, str]] = {
     "LFS007": ("warning", "cd build\nmake", 2,
                "cd build || exit 1\nmake || exit 1\nif cd src; then make; fi\ncd .. && ls"),
     "LFS008": ("error", "set -e\r\necho hi", 2, "set -e\necho hi"),
+    "LFS009": ("warning", "set -e\ncd $PKGDIR\nmake install", 3,
+               "set -e\nPKGDIR=/usr/src/pkg\ncd $PKGDIR\ncd ${BUILD:?}\ncd \"$1\"\n"
+               "cd $LFS/sources"),
 }
 
 
@@ -268,6 +271,24 @@ def test_lint_reads_continuations_heredocs_comments_and_quotes(lfsplugger: Lfspl
     ])})
     assert found(check(lfsplugger), "LFS") == [("LFS002", "01-careful.sh", 16),
                                                ("LFS005", "01-careful.sh", 5)]
+
+
+@pytest.mark.parametrize(("body", "lines"), [
+    ("{ read -r name; read -r version; } < VERSION", []),
+    ("find . -name '*.la' |\n  while read -r f; do rm \"$f\"; done", []),
+    ("cat list | (read -r a; read -r b)", []),
+    ("if read -r x; then :; fi < answer.txt", []),
+    ("cat << EOF | while read -r h; do :; done\nbody\nEOF", []),
+    ("while true; do\n  read -r x || break\ndone <<< \"$list\"", []),
+    ("read -r x 3< list.txt", [3]),                       # descriptor 3 is the file
+    ("read -r a\nexec < answers.txt\nread -r b", [3]),   # only before the exec
+    ("for i in 1 2; do\n  read -r x\ndone", [4]),
+    ("builtin read -r x; x=$(read -r y)", [3, 3]),
+])
+def test_what_feeds_a_read_is_read_from_the_syntax_tree(
+        lfsplugger: Lfsplugger, body: str, lines: list[int]) -> None:
+    lfsplugger.make_tree({"01-a.sh": "set -e\n" + body})
+    assert [line for code, _, line in found(check(lfsplugger), "LFS002")] == lines
 
 
 #: Blocks of the LFS book (12.x) that it tells the reader to edit, as they reach a script.

@@ -14,6 +14,10 @@ How, all through hooks (so that a dry run shows the real argv):
 * ``lfsplug_script_env`` and ``lfsplug_script_command`` (wrappers around every other
   implementation): the environment adjusted and the executor's command put behind
   ``setpriv`` or ``chroot`` (:mod:`.wrap`);
+* the executor's ``lfsplug_script_root``, ``lfsplug_script_owner`` and
+  ``lfsplug_script_command_in``: a chroot script's ``unpack=``, ``workdir=`` and ``$SOURCES``
+  are under ``$LFS``, and its command changes to its directory inside; what is unpacked for the
+  build user is theirs;
 * ``lfsplug_run_script`` (tryfirst): just before a chroot script runs, the book's kernel file
   systems are mounted once (:mod:`.mounts`) and the script is copied into the chroot; a wrapper
   removes the copy afterwards;

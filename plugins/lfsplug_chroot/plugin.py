@@ -17,10 +17,10 @@ import click
 
 from lfsplug import Finding, RunRequest, Script, ScriptResult, Status, hookimpl
 from lfsplug_chroot import checks
-from lfsplug_chroot.modes import Placement, resolve
+from lfsplug_chroot.modes import Placement, lookup_user, resolve
 from lfsplug_chroot.mounts import Mounter, MountError
 from lfsplug_chroot.settings import Settings
-from lfsplug_chroot.wrap import chroot_env, inside_name, user_env, wrap_command
+from lfsplug_chroot.wrap import chroot_env, inside_name, start_in, user_env, wrap_command
 
 if TYPE_CHECKING:
     from lfsplug.config import Config
@@ -79,7 +79,7 @@ class Chroot:
         yield  # the executor's clean environment, [env] and every plugin's additions first
         placement = self.place(script)
         if placement.mode == "chroot":
-            chroot_env(env, self.settings, config.env)
+            chroot_env(env, self.settings, config.env, script.env)
         elif placement.mode == "user":
             user_env(env, placement, config.env)
 
@@ -93,6 +93,31 @@ class Chroot:
             return argv
         return wrap_command(list(argv), script, placement, self.settings, euid=self.euid,
                             tools=self.tools)
+
+    # -- each script: where the executor unpacks and starts it (unpack=, workdir=) -------------
+    # The executor's hooks (the executor may be blocked: optional), answered last as built-ins.
+
+    @hookimpl(optionalhook=True, trylast=True)
+    def lfsplug_script_root(self, script: Script, config: Config) -> str | None:
+        """Inside the chroot, a script's paths are under ``$LFS`` on the host."""
+        return self.settings.lfs if self.place(script).mode == "chroot" else None
+
+    @hookimpl(optionalhook=True, trylast=True)
+    def lfsplug_script_owner(self, script: Script, config: Config) -> tuple[int, int] | None:
+        """The build user owns what is unpacked for its scripts (it builds in that tree)."""
+        placement = self.place(script)
+        entry = lookup_user(placement.user) if placement.mode == "user" else None
+        if entry is None or entry.pw_uid == self.euid:
+            return None
+        return entry.pw_uid, entry.pw_gid
+
+    @hookimpl(optionalhook=True, trylast=True)
+    def lfsplug_script_command_in(self, script: Script, argv: list[str], directory: str,
+                                  config: Config) -> list[str] | None:
+        """``chroot`` starts in its ``/``: the command inside changes directory first."""
+        if self.place(script).mode != "chroot":
+            return None
+        return start_in(argv, directory, self.settings, self.tools)
 
     # -- each script: just before it runs, and after ------------------------------------------
 

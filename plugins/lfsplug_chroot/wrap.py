@@ -3,7 +3,8 @@
 Both wrap what the other plugins decided: the command is the executor's (``bash +h -e FILE``,
 or whatever answered ``lfsplug_script_command``) put behind ``setpriv`` or ``chroot``; the
 environment is the one every ``lfsplug_script_env`` implementation shaped, adjusted for where
-the script runs. Never a shell string: each name is one argv word.
+the script runs. Never a shell string: each name is one argv word, and a directory to start in
+is an argument of a fixed shell text (:func:`start_in`).
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import os
 import posixpath
 import re
+from collections.abc import Mapping
 
 from lfsplug import Script
 from lfsplug_chroot.modes import Placement, lookup_user
 from lfsplug_chroot.settings import Settings
 
-__all__ = ["CHROOT_PS1", "HOST_ONLY", "chroot_env", "inside_name", "user_env", "wrap_command"]
+__all__ = ["CHROOT_PS1", "HOST_ONLY", "START_IN", "chroot_env", "inside_name", "start_in",
+           "user_env", "wrap_command"]
 
 #: The book's prompt inside the chroot.
 CHROOT_PS1 = "(lfs chroot) \\u:\\w\\$ "
@@ -24,6 +27,12 @@ CHROOT_PS1 = "(lfs chroot) \\u:\\w\\$ "
 #: have (chapter 7 enters it with ``env -i``): dropped unless ``[env]`` sets them.
 HOST_ONLY = ("LFS", "LFS_TGT", "CONFIG_SITE", "LC_ALL")
 _JOBS = re.compile(r"(?:^|\s)(-j\s*\d+)(?:\s|$)")
+#: The shell text that starts a command inside the chroot in a directory (``chroot`` changes
+#: to its ``/``): the directory is its first argument, the command the rest, so that no path
+#: is ever read as shell text.
+START_IN = 'cd "$1" || exit; shift; exec "$@"'
+#: ``$NAME`` and ``${NAME}``: the references the executor expands in a driver's exports.
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def inside_name(script: Script) -> str:
@@ -61,19 +70,51 @@ def wrap_command(argv: list[str], script: Script, placement: Placement, settings
     return argv
 
 
+def start_in(argv: list[str], directory: str, settings: Settings,
+             tools: dict[str, str]) -> list[str] | None:
+    """The chroot command ``argv`` (as :func:`wrap_command` made it) started in ``directory``
+    (a path inside the chroot), through the chroot's shell; None for a command that another
+    plugin made, which is left as it is."""
+    prefix = [tools["chroot"], settings.lfs]
+    if argv[:2] != prefix or len(argv) < 3:
+        return None
+    return [*prefix, settings.shell, "-c", START_IN, "lfsplug-start", directory, *argv[2:]]
+
+
+def _expand(text: str, env: Mapping[str, str]) -> str:
+    """``$NAME``/``${NAME}`` replaced from ``env`` (empty when unset), as the executor does."""
+    return _REFERENCE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+
+
+def _driver_inside(env: dict[str, str], host: Mapping[str, str], driver: Mapping[str, str],
+                   kept: set[str]) -> None:
+    """The driver's exports expanded again against the chroot's environment (inside, ``$LFS``
+    is unset: ``${LFS}/sources`` is ``/sources``). A variable in ``kept``, or one that a plugin
+    changed after the executor added it (it no longer has its value on the host), stays."""
+    for name, value in driver.items():
+        if name in kept or "$" not in value:
+            continue
+        if env.get(name) == _expand(value, host):
+            env[name] = _expand(value, env)
+
+
 def _jobs(makeflags: str | None) -> str:
     """The ``-jN`` of MAKEFLAGS (the book sets TESTSUITEFLAGS to the same), else all CPUs."""
     found = _JOBS.search(makeflags or "")
     return found.group(1).replace(" ", "") if found else f"-j{os.cpu_count() or 1}"
 
 
-def chroot_env(env: dict[str, str], settings: Settings, configured: dict[str, str]) -> None:
+def chroot_env(env: dict[str, str], settings: Settings, configured: dict[str, str],
+               driver: Mapping[str, str] | None = None) -> None:
     """Make ``env`` the book's chroot environment (chapter 7: ``HOME=/root``, ``TERM``, ``PS1``,
     ``PATH=/usr/bin:/usr/sbin``, ``MAKEFLAGS``, ``TESTSUITEFLAGS``), in place.
 
     What other plugins and ``lfsconf.py`` added is kept; the host-only variables of the build
-    environment go; ``[env]`` (``configured``) still wins, and ``[chroot.env]`` wins over all.
+    environment go; the exports of the collection's driver (``driver``: ``script.env``) that
+    refer to variables are expanded again against this environment; ``[env]``
+    (``configured``) still wins, and ``[chroot.env]`` wins over all.
     """
+    host = dict(env)
     book = {
         "HOME": "/root",
         "TERM": env.get("TERM", "dumb"),
@@ -88,6 +129,7 @@ def chroot_env(env: dict[str, str], settings: Settings, configured: dict[str, st
     for key, value in book.items():
         if key not in configured:
             env[key] = value
+    _driver_inside(env, host, driver or {}, {*configured, *book, *HOST_ONLY})
     env.update(settings.env)
 
 

@@ -28,13 +28,13 @@ from lfsplug import MetaSource, Script, StashKey, hookimpl
 from lfsplug_discovery.cache import DiscoveryCache, Facts
 from lfsplug_discovery.head import HEADER_LINES, parse_header, read_head
 from lfsplug_discovery.jhalfs import qualify_duplicates
-from lfsplug_discovery.layouts import DiscoveryState, Walker
+from lfsplug_discovery.layouts import DiscoveryState, Walker, driver_sources
 from lfsplug_discovery.names import is_candidate, parse_filename
 from lfsplug_discovery.settings import Settings, load_settings
 from lfsplug_discovery.sources import script_sources
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug.config import Config, OptionParser
     from lfsplug.session import Session
 
 __all__ = [
@@ -65,6 +65,13 @@ def _state(session: Session) -> DiscoveryState:
 
 
 @hookimpl
+def lfsplug_addoption(parser: OptionParser) -> None:
+    parser.addoption("--driver", commands=("run", "list", "check", "graph"), metavar="FILE",
+                     help="the collection's driver script to follow for which scripts to build "
+                          "and in what order (default: found in the tree; 'none': no driver)")
+
+
+@hookimpl
 def lfsplug_configure(config: Config) -> None:
     # Read [discovery] now, so that a mistake in it stops every command at once (exit 4).
     config.stash[SETTINGS] = load_settings(config)
@@ -79,7 +86,8 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
         if state.cache is not None:
             state.cache.roots.append(root)
         walker = Walker(session.config, settings, state, root)
-        walker.walk(root)
+        if not (settings.drivers and walker.follow_drivers()):
+            walker.walk(root)
         return walker.found
     directory = os.path.dirname(root)
     walker = Walker(session.config, settings, state, directory)
@@ -100,13 +108,20 @@ def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource
     if known is None:  # a script another plugin collected: read it now, once
         known = state.facts[path] = (Facts.from_head(read_head(path)),
                                      parse_filename(script.path.name))
-    return script_sources(script, *known, _settings(session.config), state) or None
+    sources = script_sources(script, *known, _settings(session.config), state)
+    call = state.calls.get(path)
+    if call is not None:
+        sources.extend(driver_sources(script, call))
+    return sources or None
 
 
 @hookimpl(tryfirst=True)
-def lfsplug_collection_modifyscripts(scripts: list[Script]) -> None:
+def lfsplug_collection_modifyscripts(scripts: list[Script], session: Session) -> None:
     # First, so that an lfsconf.py that deselects by name sees the final names.
     qualify_duplicates(scripts)
+    from lfsplug_discovery.sections import apply_sections  # multi-package files (issue 10)
+
+    apply_sections(scripts, session, _settings(session.config), _state(session))
 
 
 @hookimpl

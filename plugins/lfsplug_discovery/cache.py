@@ -1,11 +1,13 @@
 """The discovery cache: what each script's first lines say, kept between runs.
 
 Reading and parsing a script's head is most of what discovery costs per script. What it yields
-(:class:`Facts`: the ``# lfsplug:`` header, the jhalfs variables, the dependency comments and
+(:class:`Facts`: the ``# lfsplug:`` header, the variables that name the package and its
+version, the first tarball unpacked and source directory entered, the dependency comments and
 the content findings) depends on the file's content alone, so it is kept in
 ``STATE_DIR/cache/discovery.json`` under the file's path and stat key (size, mtime, inode,
 ctime) and reused while that key is unchanged. Everything that depends on the tree or the
-configuration (order, list files, phases, names, duplicates) is worked out again on every run.
+configuration (order, list files, package lists, phases, names, duplicates) is worked out again
+on every run.
 
 Rules that keep the cache honest:
 
@@ -46,11 +48,12 @@ __all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "Known", "code_ve
 
 CACHE_FILE = Path("cache") / "discovery.json"
 #: Bump when the meaning of an entry changes in a way the module hashes would not show.
-FORMAT = 2
+FORMAT = 3
 #: Entries this close to the moment of writing are not trusted (racy-git rule).
 RACY_NS = 2_000_000_000
 #: The modules whose code decides what an entry holds (names.py and version.py: the order).
-_MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "../../lfsplug/version.py")
+_MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "shapes.py", "evaluate.py",
+            "drivers.py", "../../lfsplug/version.py")
 
 #: A content finding: code, severity, message, line, hint.
 ContentFinding = tuple[str, str, str, "int | None", "str | None"]
@@ -89,12 +92,15 @@ class Facts:
     #: what the dependency comments say; None when there are none (most scripts)
     deps: DepComments | None = None
     findings: list[ContentFinding] = field(default_factory=list)
+    #: the first tarball the script unpacks (``"tar"``) and source directory it enters
+    #: (``"cd"`` or ``"pushd"``), as written, with their lines (:func:`.head.unpack_commands`)
+    commands: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @classmethod
     def from_head(cls, head: Head) -> Facts:
         """Parse a head (one read of the file) into facts."""
         from lfsplug_discovery.depcomments import parse_dependency_comments
-        from lfsplug_discovery.head import parse_header, shell_variables
+        from lfsplug_discovery.head import parse_header, shell_variables, unpack_commands
 
         facts = cls(findings=content_findings(head))
         if head.error is not None or head.binary:
@@ -102,6 +108,7 @@ class Facts:
         if "lfsplug:" in head.text:
             facts.header, facts.header_lines = parse_header(head.lines)
         facts.variables = shell_variables(head.text)
+        facts.commands = unpack_commands(head.text)
         deps = parse_dependency_comments(head.text)
         if deps.values or deps.problems:
             facts.deps = deps
@@ -110,12 +117,14 @@ class Facts:
     def to_json(self) -> list[Any] | int:
         """The cached form: a list, or 0 for a head that says nothing (most of them)."""
         deps = self.deps
-        if not (self.header or self.variables or deps or self.findings):
+        if not (self.header or self.variables or deps or self.findings or self.commands):
             return 0
         if deps is None:
-            return [self.header, self.header_lines, self.variables, {}, {}, [], self.findings]
+            return [self.header, self.header_lines, self.variables, {}, {}, [], self.findings,
+                    self.commands]
         return [self.header, self.header_lines, self.variables, deps.values, deps.lines,
-                [[p.line, p.code, p.message] for p in deps.problems], self.findings]
+                [[p.line, p.code, p.message] for p in deps.problems], self.findings,
+                self.commands]
 
     @classmethod
     def from_json(cls, data: list[Any] | int) -> Facts:
@@ -126,16 +135,21 @@ class Facts:
             return _EMPTY
         if type(data) is not list:
             raise ValueError(f"not cached facts: {data!r}")
-        header, header_lines, variables, values, lines, problems, findings = data
+        header, header_lines, variables, values, lines, problems, findings, commands = data
         deps = None
         if values or lines or problems:
             from lfsplug_discovery.depcomments import DepComments, Problem
 
             deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
                                                for p in problems])
-        return cls(header, header_lines, {k: (str(v[0]), int(v[1])) for k, v in variables.items()},
-                   deps, [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4])
-                          for f in findings])
+        return cls(header, header_lines, _valued(variables), deps,
+                   [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4]) for f in findings],
+                   _valued(commands))
+
+
+def _valued(data: dict[str, Any]) -> dict[str, tuple[str, int]]:
+    """Cached ``name -> [value, line]`` pairs (variables, commands) as tuples."""
+    return {str(k): (str(v[0]), int(v[1])) for k, v in data.items()}
 
 
 #: The facts of a head that says nothing (shared, never changed).
@@ -191,6 +205,12 @@ class DiscoveryCache:
         self._new: dict[str, list[Any]] = {}
         self._orders: dict[str, list[str]] | None = None
         self._new_orders: dict[str, list[str]] = {}
+        #: what each file is (:class:`~lfsplug_discovery.shapes.Shape` bits), by stat key
+        self._shapes: dict[str, list[Any]] = {}
+        self._new_shapes: dict[str, list[Any]] = {}
+        #: what following a root's drivers gave, with the signature of the tree it read
+        self._followed: dict[str, list[Any]] = {}
+        self._new_followed: dict[str, list[Any]] = {}
         #: directories walked whole: an old entry below one that was not met is gone
         self.roots: list[str] = []
         self.changed = False
@@ -207,6 +227,10 @@ class DiscoveryCache:
             self.changed = True  # foreign or old: replace it
             return
         self._old, self._orders = data["entries"], data["orders"]
+        shapes = data.get("shapes")
+        self._shapes = shapes if isinstance(shapes, dict) else {}
+        followed = data.get("followed")
+        self._followed = followed if isinstance(followed, dict) else {}
 
     def order(self, directory: str, names: list[str]) -> list[str] | None:
         """The names of a directory's entries in layout order, as sorted last time, when the
@@ -223,6 +247,38 @@ class DiscoveryCache:
     def put_order(self, directory: str, names: list[str]) -> None:
         """Remember the layout order of a directory's entries."""
         self._new_orders[directory] = names
+        self.changed = True
+
+    def get_shape(self, path: str, key: list[int]) -> int | None:
+        """The cached shape bits of ``path`` when its stat key is unchanged, else None."""
+        if self._old is None:
+            self._load()
+        entry = self._shapes.get(path)
+        if type(entry) is not list or len(entry) != 2 or entry[0] != key or (
+                type(entry[1]) is not int):
+            return None
+        self._new_shapes[path] = entry
+        return int(entry[1])
+
+    def put_shape(self, path: str, key: list[int], bits: int) -> None:
+        """Remember what the file at ``path`` is."""
+        self._new_shapes[path] = [key, bits]
+        self.changed = True
+
+    def get_followed(self, root: str, signature: str) -> Any:
+        """What following the drivers of ``root`` gave, when the tree's signature (its files
+        and their stat keys, the driver setting) is what it was; else None."""
+        if self._old is None:
+            self._load()
+        entry = self._followed.get(root)
+        if type(entry) is not list or len(entry) != 2 or entry[0] != signature:
+            return None
+        self._new_followed[root] = entry
+        return entry[1]
+
+    def put_followed(self, root: str, signature: str, followed: Any) -> None:
+        """Remember what following the drivers of ``root`` gave (JSON-friendly)."""
+        self._new_followed[root] = [signature, followed]
         self.changed = True
 
     def get(self, path: str, key: list[int]) -> Known | None:
@@ -253,15 +309,23 @@ class DiscoveryCache:
         kept = {p: e for p, e in old.items() if p not in self._new and not self._below(p)}
         orders = {d: o for d, o in old_orders.items()
                   if d not in self._new_orders and not self._below(d)}
+        shapes = {p: e for p, e in self._shapes.items()
+                  if p not in self._new_shapes and not self._below(p)}
         if (not self.changed and len(kept) + len(self._new) == len(old)
-                and len(orders) + len(self._new_orders) == len(old_orders)):
+                and len(orders) + len(self._new_orders) == len(old_orders)
+                and len(shapes) + len(self._new_shapes) == len(self._shapes)
+                and not self._new_followed.keys() - self._followed.keys()):
             return
         now = time.time_ns()
         entries = {p: e for p, e in self._new.items() if e[0][1] < now - RACY_NS}
         entries.update(kept)
         orders.update(self._new_orders)
+        shapes.update({p: e for p, e in self._new_shapes.items() if e[0][1] < now - RACY_NS})
+        followed = {r: e for r, e in self._followed.items() if r not in self._new_followed}
+        followed.update(self._new_followed)
         text = json.dumps({"version": code_version(), "written": now, "entries": entries,
-                           "orders": orders}, separators=(",", ":"))
+                           "orders": orders, "shapes": shapes, "followed": followed},
+                          separators=(",", ":"))
         import tempfile
 
         try:

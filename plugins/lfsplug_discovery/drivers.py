@@ -216,3 +216,31 @@ def merge_by_tree_order(order: list[tuple[str, Call | None]], tree: list[str],
         placed.insert(after + 1, path)
         result.insert(after + 1, (path, None))
     return result
+
+
+def followed_to_json(followed: Followed | None) -> object:
+    """What following gave, in the discovery cache's JSON form (None: the tree has no driver).
+    """
+    if followed is None:
+        return 0
+    from dataclasses import asdict
+
+    data = asdict(followed)
+    data["order"] = [[path, None if call is None else asdict(call)]
+                     for path, call in followed.order]
+    return data
+
+
+def followed_from_json(data: object) -> Followed | None:
+    """The inverse of :func:`followed_to_json`; TypeError/KeyError/ValueError when malformed."""
+    if data == 0:
+        return None
+    if not isinstance(data, dict):
+        raise ValueError("not a followed entry")
+    order = [(str(path), None if call is None else Call(**call)) for path, call in data["order"]]
+    return Followed(
+        order=order, drivers=list(data["drivers"]), entry_points=list(data["entry_points"]),
+        alternatives=[(str(a), str(b)) for a, b in data["alternatives"]],
+        unresolved=[Unresolved(**u) for u in data["unresolved"]],
+        unreached=list(data["unreached"]), libraries=list(data["libraries"]),
+    )

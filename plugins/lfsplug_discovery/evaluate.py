@@ -114,18 +114,20 @@ class State:
     unpack: str | None = None
     unpack_dir: str | None = None
     dirs: list[str] = field(default_factory=list)
+    #: the new root of a chroot the commands run in (as the driver names it), or ''
+    root: str = ""
 
     def copy(self) -> State:
         return State(self.script, self.cwd, dict(self.vars), {k: list(v) for k, v in
                      self.arrays.items()}, set(self.exported), dict(self.functions),
                      list(self.args), self.user, self.chroot, self.unpack, self.unpack_dir,
-                     list(self.dirs))
+                     list(self.dirs), self.root)
 
     def child(self, script: str, args: list[str]) -> State:
         """The state a new shell starts with: exported variables only, no functions."""
         env = {k: v for k, v in self.vars.items() if k in self.exported}
         return State(script, self.cwd, env, {}, set(env), {}, args, self.user, self.chroot,
-                     self.unpack, self.unpack_dir)
+                     self.unpack, self.unpack_dir, root=self.root)
 
 
 #: What the evaluator asks of the tree: the path a call's text names (None: not a file of the
@@ -148,6 +150,9 @@ class Evaluator:
         self._stack: list[str] = []
         self._depth = 0
         self._top: tuple[str, int] | None = None
+        #: files of the tree the driver copied, by where it copied them (a driver that copies
+        #: its scripts into $LFS/sources/scripts and runs them from there in the chroot)
+        self.copies: list[tuple[str, list[str]]] = []
         #: the shell a here-document feeds (set by _command when it finds one)
         self._stdin_state: State = State("", "/")
 
@@ -189,7 +194,7 @@ class Evaluator:
         for child in node.named_children:
             self._statement(child, state, base)
 
-    def _statement(self, node: Node, state: State, base: int = 0) -> None:  # noqa: PLR0912
+    def _statement(self, node: Node, state: State, base: int = 0) -> None:  # noqa: PLR0912 (one step of the shell's forms, read best whole)
         kind = node.type
         if kind == "command":
             self._command(node, state, base)
@@ -227,9 +232,13 @@ class Evaluator:
     def _if(self, node: Node, state: State, base: int) -> None:
         # Every branch, in order: which one runs is rarely known, and the scripts of all of
         # them are the collection's (a script reached twice keeps its first place).
+        # Each branch starts where the shell stood before the if: a cd or an unpacked tarball
+        # of one branch is not the other's.
+        where = (state.cwd, state.unpack, state.unpack_dir)
         for child in node.named_children:
             if node.field_name_for_child(_index(node, child)) == "condition":
                 continue
+            state.cwd, state.unpack, state.unpack_dir = where
             self._statement(child, state, base)
 
     def _pipeline(self, node: Node, state: State, base: int) -> None:
@@ -431,8 +440,7 @@ class Evaluator:
                     local[text_of(name)] = self._value(value, state) if value else ""
         words = self._words(node, state)
         if not words:
-            for key, value in local.items():
-                state.vars[key] = value
+            state.vars.update(local)
             return False
         line = base + line_of(node)
         return self._argv(words, state, line, local, stdin=stdin)
@@ -464,7 +472,7 @@ class Evaluator:
             return False
         return self._run(words, context, state, line, local, stdin=stdin)
 
-    def _run(self, words: list[str], context: State, state: State, line: int,
+    def _run(self, words: list[str], context: State, state: State, line: int,  # noqa: PLR0912 (one step of the shell's forms, read best whole)
              local: dict[str, str], *, stdin: bool) -> bool:
         name = words[0]
         program = os.path.basename(name)
@@ -479,6 +487,8 @@ class Evaluator:
             _change_dir(words, state)
         elif name == "tar":
             self._tar(words[1:], state)
+        elif name in ("cp", "install", "rsync"):
+            self._copy(words[1:], state)
         elif name == "unset":
             for word in words[1:]:
                 state.vars.pop(word, None)
@@ -616,7 +626,7 @@ class Evaluator:
             "--extract", "--get") for o in options)
         if not extract:
             return
-        archive = next((w for w in words if _ARCHIVE.search(w) or "*" in w and ".tar" in w),
+        archive = next((w for w in words if _ARCHIVE.search(w) or ("*" in w and ".tar" in w)),
                        None)
         if archive is None:
             return
@@ -626,12 +636,41 @@ class Evaluator:
         state.unpack = _join(state.cwd, archive) if "/" in archive else archive
         state.unpack_dir = target
 
+    def _copy(self, words: list[str], state: State) -> None:
+        """``cp FILE... DIR``: remember where the tree's files went."""
+        args = [w for w in words if not w.startswith("-")]
+        if len(args) < 2:
+            return
+        sources = [found for text in args[:-1]
+                   if (found := self.resolve(text, state.cwd, state.script)) is not None]
+        if sources:
+            self.copies.append((_join(state.cwd, args[-1]), sources))
+
+    def _copied(self, target: str, cwd: str, root: str) -> str | None:
+        """The tree file a call runs from where the driver copied it, or None (``root``:
+        the chroot the call runs in, where its paths are)."""
+        full = target if target.startswith("/") or has_unknown(target) else _join(cwd, target)
+        if root and full.startswith("/"):
+            full = root + full
+        tail = full.rsplit(_MARK, 1)[-1]
+        name = os.path.basename(tail)
+        for destination, sources in reversed(self.copies):
+            where = destination.rsplit(_MARK, 1)[-1].rstrip("/")
+            if not where or not (tail.startswith(where + "/") or tail == where):
+                continue
+            match = [p for p in sources if os.path.basename(p) == name]
+            if match:
+                return match[0]
+        return None
+
     # -- calls ---------------------------------------------------------------------------------
 
-    def _call(self, target: str, how: str, args: list[str], context: State, state: State,
+    def _call(self, target: str, how: str, args: list[str], context: State, state: State,  # noqa: PLR0917 (one step of the shell's forms, read best whole)
               line: int, local: dict[str, str]) -> None:
         driver, at = self._top or (state.script, line)
-        path = self.resolve(target, context.cwd, state.script)
+        path = self._copied(target, context.cwd, context.root) if self.copies else None
+        if path is None:
+            path = self.resolve(target, context.cwd, state.script)
         if path is None:
             if target.endswith((".sh", ".bash")) or (has_unknown(target) and how != "exec"):
                 why = ("its name is computed at run time" if has_unknown(target)
@@ -661,7 +700,7 @@ class Evaluator:
             return
         self.calls.append(self._make_call(path, how, context, state, driver, at, local))
 
-    def _make_call(self, path: str, how: str, context: State, state: State, driver: str,
+    def _make_call(self, path: str, how: str, context: State, state: State, driver: str,  # noqa: PLR0917 (one step of the shell's forms, read best whole)
                    line: int, local: dict[str, str]) -> Call:
         names = set(state.vars) if how == "source" else set(context.exported)
         env = {name: shown_value(context.vars[name]) for name in sorted(names)
@@ -684,7 +723,9 @@ class Evaluator:
 
     @staticmethod
     def _abs(path: str, state: State) -> str:
-        return path if path.startswith("/") or has_unknown(path) else _join(state.cwd, path)
+        if path.startswith("/") or has_unknown(path) or has_unknown(state.cwd):
+            return path
+        return _join(state.cwd, path)
 
     def _words(self, node: Node, state: State) -> list[str]:
         words: list[str] = []
@@ -700,7 +741,7 @@ class Evaluator:
                 words.extend(self._word_list(child, state))
         return words
 
-    def _word_list(self, node: Node, state: State) -> list[str]:
+    def _word_list(self, node: Node, state: State) -> list[str]:  # noqa: PLR0911 (one step of the shell's forms, read best whole)
         """The words ``node`` expands to: split where an unquoted expansion splits, arrays
         expanded, globs matched against the files beside the driver."""
         kind = node.type
@@ -720,7 +761,7 @@ class Evaluator:
             return [self._value(node, state)]
         value = self._value(node, state)
         if kind in ("word", "concatenation") and any(c in value for c in "*?[") and (
-                not has_unknown(value)):
+                not has_unknown(value)) and not has_unknown(state.cwd):
             matches = sorted(glob.glob(self._abs(value, state)))
             if matches:
                 return matches if os.path.isabs(value) else [
@@ -741,7 +782,7 @@ class Evaluator:
             return None
         return list(state.arrays.get(text_of(name_node), []))
 
-    def _value(self, node: Node | None, state: State) -> str:  # noqa: PLR0911
+    def _value(self, node: Node | None, state: State) -> str:  # noqa: PLR0911 (one step of the shell's forms, read best whole)
         """The text ``node`` expands to, with markers for what is not known."""
         if node is None:
             return ""
@@ -784,7 +825,7 @@ class Evaluator:
             return "".join(parts)
         return "".join(self._value(child, state) for child in node.children)
 
-    def _variable(self, name: str, state: State) -> str:
+    def _variable(self, name: str, state: State) -> str:  # noqa: PLR0911 (one step of the shell's forms, read best whole)
         if name == "0":
             return state.script
         if name.isdigit():
@@ -800,7 +841,7 @@ class Evaluator:
             return state.vars[name]
         return unknown(name)
 
-    def _expansion(self, node: Node, state: State) -> str:
+    def _expansion(self, node: Node, state: State) -> str:  # noqa: PLR0911 (one step of the shell's forms, read best whole)
         children = node.named_children
         if not children:
             return unknown("?")
@@ -856,7 +897,7 @@ class Evaluator:
         return _known_output(words, state, self) if words else unknown("?")
 
 
-def _operate(value: str, op: str, operand: str, name: str) -> str:  # noqa: PLR0911
+def _operate(value: str, op: str, operand: str, name: str) -> str:  # noqa: PLR0911 (one step of the shell's forms, read best whole)
     """``${NAME<op>operand}`` for the operators drivers use."""
     unset = value == unknown(name)
     if op in (":-", "-", ":=", "="):
@@ -942,7 +983,7 @@ def _chroot(words: list[str], context: State) -> list[str]:
             context.user = "root" if user == "0" else user
     if not rest:
         return []
-    rest.pop(0)  # the new root
+    context.root = rest.pop(0).rstrip("/")  # the new root
     context.chroot = True
     context.user = context.user or "root"
     context.cwd = "/"  # chroot(8) starts the command in the new root's /
@@ -967,7 +1008,7 @@ def _change_dir(words: list[str], state: State) -> None:
 
 def _join(cwd: str, path: str) -> str:
     """``path`` from ``cwd``, normalised (``..`` taken back where the parent is known)."""
-    if any(c in path for c in "*?[") and not has_unknown(path):
+    if any(c in path for c in "*?[") and not has_unknown(path) and not has_unknown(cwd):
         matches = sorted(glob.glob(os.path.join(cwd, path)))
         if len(matches) == 1:
             path = matches[0]

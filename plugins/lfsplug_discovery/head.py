@@ -2,9 +2,12 @@
 
 Discovery reads each file once, at most its first :data:`HEADER_LINES` lines (a few KB), and
 everything it learns from the content comes from that read: whether the file is a script at all
-(binary, empty, unreadable), its shebang, the ``# lfsplug:`` header and the ``PACKAGE=`` /
-``VERSION=`` variables jhalfs scriptlets set. Metadata lives in comments and simple assignments
-by design (STYLE.md): no bash parser, no subprocess.
+(binary, empty, unreadable), its shebang, the ``# lfsplug:`` header, the variables that name the
+package and its version (jhalfs' ``PACKAGE=`` / ``VERSION=``, hand-written ``PKG=``,
+``PKGVER=``...), and the first tarball the script unpacks and the first source directory it
+enters (``tar xf gcc-13.2.0.tar.xz``, ``cd gcc-13.2.0``). Comments and assignments are read
+with string searches; commands with tree-sitter-bash, and only in the heads where a search
+found a candidate (most jhalfs scriptlets have none). No subprocess.
 """
 
 from __future__ import annotations
@@ -12,13 +15,24 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass, field
+from functools import cache
+from typing import TYPE_CHECKING
+
+from lfsplug_discovery.names import archive_package, directory_package, is_archive
+
+if TYPE_CHECKING:
+    from tree_sitter import Node, Query, Tree
 
 __all__ = [
     "HEADER_LINES",
+    "NAME_VARIABLES",
+    "VARIABLES",
+    "VERSION_VARIABLES",
     "Head",
     "parse_header",
     "read_head",
     "shell_variables",
+    "unpack_commands",
     "wrong_interpreter",
 ]
 
@@ -31,10 +45,29 @@ _HEADER = re.compile(r"^\s*#\s*lfsplug:\s?(.*)$")
 # "depends=a, glibc=2.39" is one list, not a key "glibc".
 _KEY = re.compile(r"(?:^|(?<=[^,\s])\s+)([A-Za-z_][A-Za-z0-9_-]*)=")
 # A literal assignment: quoted without expansions, or a bare word. "VERSION=$(...)" is not one.
+# Matched from the start of its statement (a line, or what follows a ";"), hence no "^".
 _ASSIGN = re.compile(
-    r"""^[ \t]*(?:(?:export|readonly|local|declare[ \t]+-x)[ \t]+)?(PACKAGE|VERSION)="""
+    r"""[ \t]*(?:(?:export|readonly|local|declare[ \t]+-x)[ \t]+)?([A-Za-z_][A-Za-z0-9_]*)="""
     r"""(?:"([^"$`\\]*)"|'([^']*)'|([^\s"'$`\\;&|<>()#]+))[ \t]*(?:[;#].*)?$"""
 )
+#: Variables whose value names the package a script builds, maybe with its version or as a
+#: tarball (``PKG=gcc-13.2.0``, ``PACKAGE=cracklib-2.10.3.tar.xz``); the last three are too
+#: common a word to count unless the value carries a version or is a tarball.
+NAME_VARIABLES = ("PACKAGE", "PKG", "PKGNAME", "PKG_NAME", "PACKAGE_NAME", "pkgname", "NAME",
+                  "P", "TARBALL")
+LOOSE_NAME_VARIABLES = frozenset({"NAME", "P", "TARBALL"})
+#: Variables whose value is the version of the package a script builds.
+VERSION_VARIABLES = ("VERSION", "PKGVER", "PKG_VER", "PKG_VERSION", "PACKAGE_VERSION", "VER",
+                     "pkgver")
+VARIABLES = NAME_VARIABLES + VERSION_VARIABLES
+#: What marks a tarball's name in a head: searched for before anything is parsed.
+_ARCHIVE_MARKS = (".tar", ".tgz", ".tbz", ".txz")
+#: Characters that end the file name a tarball mark belongs to, looking back.
+_NAME_START = " \t\n/\"'=<"
+#: What may stand right before a command word (so that "abcd " is not a cd).
+_COMMAND_START = " \t\n;&|({`"
+_DIRECTORY_COMMANDS = ("cd", "pushd")
+_TAR_COMMANDS = frozenset({"tar", "bsdtar", "gtar"})
 #: Interpreters that run a script the way the executor does (``bash FILE``).
 BASH_LIKE = frozenset({"bash", "sh"})
 
@@ -133,30 +166,183 @@ def parse_header(lines: list[str]) -> tuple[dict[str, str], dict[str, int]]:
     return values, where
 
 
-def shell_variables(text: str) -> dict[str, tuple[str, int]]:
-    """The first literal ``PACKAGE=`` and ``VERSION=`` assignments in ``text``, with their lines.
+def shell_variables(text: str,
+                    names: tuple[str, ...] = VARIABLES) -> dict[str, tuple[str, int]]:
+    """The first literal assignment to each of ``names`` in ``text`` (by default every
+    variable that names a package or its version), with its line.
 
     jhalfs scriptlets and many hand-written scripts set them near the top (``PACKAGE=binutils``,
-    ``export VERSION="2.44"``); an assignment with an expansion (``VERSION=$(cat v)``) says
-    nothing certain, so it is not read.
+    ``export VERSION="2.44"``, ``PKGNAME=gcc; PKGVER=13.2.0``); an assignment with an expansion
+    (``VERSION=$(cat v)``) says nothing certain, so it is not read.
     """
     found: dict[str, tuple[str, int]] = {}
-    for variable in ("PACKAGE", "VERSION"):
-        # Find the assignment by its text, then match its one line: a regex over the whole
-        # head for every script costs more than the rest of discovery.
-        at = text.find(variable + "=")
+    for variable in names:
+        # Find the assignment by its text, then match its one statement: a regex over the
+        # whole head for every script costs more than the rest of discovery.
+        needle = variable + "="
+        at = text.find(needle)
         while at != -1:
-            start = text.rfind("\n", 0, at) + 1
-            end = text.find("\n", at)
-            match = _ASSIGN.match(text[start:] if end == -1 else text[start:end])
-            if match is not None and match.group(1) == variable:
-                _, double, single, bare = match.groups()
-                value = double if double is not None else single if single is not None else bare
-                if len(value.split()) == 1:
-                    found[variable] = (value.strip(), text.count("\n", 0, start) + 1)
-                    break
-            at = text.find(variable + "=", at + 1)
+            value = _assignment(text, at, variable)
+            if value is not None:
+                found[variable] = value
+                break
+            at = text.find(needle, at + 1)
     return found
+
+
+def _assignment(text: str, at: int, variable: str) -> tuple[str, int] | None:
+    """The literal value assigned to ``variable`` at offset ``at`` of ``text``, and its line;
+    None when ``at`` is no such assignment (``TMP=`` for ``P=``, a ``$(...)`` value)."""
+    start = text.rfind("\n", 0, at) + 1
+    end = text.find("\n", at)
+    line = text[start:] if end == -1 else text[start:end]
+    offset = at - start
+    match = _ASSIGN.match(line, line.rfind(";", 0, offset) + 1)
+    if match is None or match.group(1) != variable or match.start(1) != offset:
+        return None
+    _, double, single, bare = match.groups()
+    value = double if double is not None else single if single is not None else bare
+    if len(value.split()) != 1:
+        return None
+    return value.strip(), text.count("\n", 0, start) + 1
+
+
+def unpack_commands(text: str) -> dict[str, tuple[str, int]]:
+    """What a script's first commands say it builds: ``"tar"``, the archive its first tar
+    extraction unpacks when that is a literal name (``tar -xJf ../gcc-13.2.0.tar.xz``,
+    ``xzcat $SRC/x-1.0.tar.xz | tar xf -``), and ``"cd"`` (or ``"pushd"``), the first
+    directory it enters that is an unpacked source (``cd $SRC/bash-5.2.21``), each as written
+    (quotes removed) with its line.
+
+    String searches rule out most heads (jhalfs' ``cd $PKGDIR``, ``tar xf $PKG.tar.xz``);
+    the others are parsed with tree-sitter-bash, so that a comment, a heredoc or an ``echo``
+    that only mentions a tarball counts for nothing.
+    """
+    tar, enter = _tar_candidate(text), _directory_candidate(text)
+    if not (tar or enter):
+        return {}
+    from lfsplug_shell import parse
+
+    found: dict[str, tuple[str, int]] = {}
+    for command in _commands(parse(text.encode("utf-8"))):
+        name = _command_name(command)
+        if tar and name in _TAR_COMMANDS and _extracting(_arguments(command)):
+            tar = False  # only the first extraction: gcc's unpacks mpfr and gmp after gcc
+            archive = _extracted(command)
+            if archive is not None:
+                found["tar"] = archive
+        elif enter and name in _DIRECTORY_COMMANDS:
+            directory = _entered(command)
+            if directory is not None:
+                found[name] = directory
+                enter = False
+        if not (tar or enter):
+            break
+    return found
+
+
+def _tar_candidate(text: str) -> bool:
+    """Whether ``text`` names a tarball literally somewhere (a cheap test before parsing)."""
+    for mark in _ARCHIVE_MARKS:
+        at = text.find(mark)
+        while at != -1:
+            start = max(text.rfind(c, 0, at) for c in _NAME_START) + 1
+            if start < at and "$" not in text[start:at] and "`" not in text[start:at]:
+                return True
+            at = text.find(mark, at + 1)
+    return False
+
+
+def _directory_candidate(text: str) -> bool:
+    """Whether ``text`` has a ``cd`` or ``pushd`` into a literal versioned directory."""
+    for word in _DIRECTORY_COMMANDS:
+        at = text.find(word + " ")
+        while at != -1:
+            if at == 0 or text[at - 1] in _COMMAND_START:
+                end = text.find("\n", at)
+                words = text[at:end if end != -1 else len(text)].split()[1:]
+                target = next((w for w in words if not w.startswith(("-", "+"))), "")
+                if directory_package(target.replace('"', "").replace("'", "")) is not None:
+                    return True
+            at = text.find(word + " ", at + 1)
+    return False
+
+
+@cache
+def _command_query() -> Query:
+    from tree_sitter import Query
+
+    from lfsplug_shell import parser
+
+    language = parser().language
+    assert language is not None  # the parser is made with the bash grammar
+    return Query(language, "(command name: (command_name) @name) @command")
+
+
+def _commands(tree: Tree) -> list[Node]:
+    """The simple commands of a syntax tree, in source order."""
+    from tree_sitter import QueryCursor
+
+    found = QueryCursor(_command_query()).captures(tree.root_node).get("command", [])
+    return sorted(found, key=lambda node: node.start_byte)
+
+
+def _command_name(command: Node) -> str:
+    name = command.child_by_field_name("name")
+    return _word(name).rsplit("/", 1)[-1] if name is not None else ""
+
+
+def _word(node: Node) -> str:
+    """A word as the command sees it, near enough: its text without quotes."""
+    data = node.text or b""
+    return data.decode("utf-8", errors="replace").replace('"', "").replace("'", "")
+
+
+def _arguments(command: Node) -> list[Node]:
+    return command.children_by_field_name("argument")
+
+
+def _extracting(arguments: list[Node]) -> bool:
+    """Whether tar's arguments ask for an extraction (``xf``, ``-xJf``, ``--extract``)."""
+    for i, node in enumerate(arguments):
+        arg = _word(node)
+        if arg in ("--extract", "--get"):
+            return True
+        # old-style options are bundled in the first word, without a dash (tar xvf)
+        bundle = arg[1:] if arg.startswith("-") and not arg.startswith("--") else (
+            arg if i == 0 else "")
+        if bundle.isalpha() and "x" in bundle:
+            return True
+    return False
+
+
+def _extracted(command: Node) -> tuple[str, int] | None:
+    """The literal archive a tar extraction unpacks, from its arguments or from the command
+    that pipes it in (``xzcat x-1.0.tar.xz | tar xf -``); None when it is not literal."""
+    candidates = [command]
+    parent = command.parent
+    if parent is not None and parent.type == "pipeline":
+        candidates += [c for c in parent.named_children if c.end_byte <= command.start_byte]
+    for candidate in candidates:
+        for node in _arguments(candidate) if candidate.type == "command" else []:
+            arg = _word(node).removeprefix("--file=")
+            if is_archive(arg):
+                if archive_package(arg) is None:
+                    return None  # $PKG.tar.xz: the first archive is not a literal name
+                return arg, node.start_point[0] + 1
+    return None
+
+
+def _entered(command: Node) -> tuple[str, int] | None:
+    """The versioned source directory a ``cd``/``pushd`` enters, as written, with its line."""
+    for node in _arguments(command):
+        arg = _word(node)
+        if arg.startswith(("-", "+")):
+            continue  # cd -P, pushd +1
+        if directory_package(arg) is None:
+            return None
+        return arg, node.start_point[0] + 1
+    return None
 
 
 def wrong_interpreter(shebang: str) -> str | None:

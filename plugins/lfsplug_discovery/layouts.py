@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import Finding, Script, Severity
+from lfsplug import Finding, MetaSource, Script, Severity
 from lfsplug_discovery.cache import DiscoveryCache, Facts, Known, stat_key
 from lfsplug_discovery.head import read_head
 from lfsplug_discovery.listfile import ListEntry, read_list
@@ -23,9 +23,13 @@ from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, pa
 
 if TYPE_CHECKING:
     from lfsplug.config import Config
+    from lfsplug_discovery.drivers import Followed
+    from lfsplug_discovery.evaluate import Call
+    from lfsplug_discovery.pkglists import Packages
     from lfsplug_discovery.settings import Settings
+    from lfsplug_discovery.shapes import Shapes
 
-__all__ = ["SKIP_DIRS", "DiscoveryState", "Pending", "Walker"]
+__all__ = ["SKIP_DIRS", "DiscoveryState", "Pending", "Walker", "driver_sources"]
 
 #: Directories that never hold scripts: version control, caches, state, jhalfs' own logs.
 SKIP_DIRS = frozenset({
@@ -51,6 +55,20 @@ class DiscoveryState:
     facts: dict[str, Known] = field(default_factory=dict)
     pending: list[Pending] = field(default_factory=list)
     cache: DiscoveryCache | None = None
+    #: how the collection's driver runs each script it reaches (by path)
+    calls: dict[str, Call] = field(default_factory=dict)
+    #: the package lists read this run, by directory (pkglists.Packages)
+    package_lists: dict[str, Packages] = field(default_factory=dict)
+    _shapes: Shapes | None = None
+
+    @property
+    def shapes(self) -> Shapes:
+        """What each file is (shell, library, possible driver), through the cache."""
+        if self._shapes is None:
+            from lfsplug_discovery.shapes import Shapes
+
+            self._shapes = Shapes(self.cache)
+        return self._shapes
 
     def note(self, code: str, severity: Severity, message: str, path: str | None, *,
              line: int | None = None, hint: str | None = None, script: str | None = None) -> None:
@@ -123,24 +141,26 @@ class Walker:
         for entry in entries:
             self._visit(entry, here)
 
-    def scan(self, directory: str) -> list[os.DirEntry[str]] | None:
-        """The entries of ``directory`` in layout order, or None (with a finding)."""
+    def scan(self, directory: str, *, quiet: bool = False) -> list[os.DirEntry[str]] | None:
+        """The entries of ``directory`` in layout order, or None (with a finding, unless
+        ``quiet``: the walk that follows will say it)."""
         try:
             with os.scandir(directory) as found:
                 entries = list(found)
         except OSError as exc:
-            self._unreadable_dir(directory, exc)
+            if not quiet:
+                self._unreadable_dir(directory, exc)
             return None
         cache = self.state.cache
         if cache is None:
-            return sorted(entries, key=lambda e: order_key(e.name))
+            return sorted(entries, key=lambda e: entry_key(e.name))
         # Hidden entries are never scripts (the state dir, made by the first run, is one): they
         # stay out of the key, so that it holds from that first run on, and go last.
         by_name = {e.name: e for e in entries if not e.name.startswith(".")}
         hidden = [e for e in entries if e.name.startswith(".")]
         order = cache.order(directory, list(by_name))
         if order is None:
-            shown = sorted(by_name.values(), key=lambda e: order_key(e.name))
+            shown = sorted(by_name.values(), key=lambda e: entry_key(e.name))
             cache.put_order(directory, [e.name for e in shown])
             return shown + hidden
         return [by_name[name] for name in order] + hidden
@@ -160,13 +180,138 @@ class Walker:
             is_dir = is_file = False
         if is_dir:
             self._visit_dir(entry)
-        elif not is_candidate(name):
+        elif not self._is_script(entry.path, name):
             return
         elif is_file:
-            if self._usable(entry.path, name) and not self._ignored(entry.path):
+            if (self._usable(entry.path, name) and not self._ignored(entry.path)
+                    and self._build_step(entry.path, name)):
                 self.add(entry.path, here=here, entry=entry)
         elif not self._ignored(entry.path):
             self._not_a_file(entry.path)
+
+    # -- what a script is ----------------------------------------------------------------------
+
+    def _is_script(self, path: str, name: str | None = None) -> bool:
+        """Whether a file met in the tree may be a build script: numbered (``01-x``,
+        ``501-binutils``), named ``.sh``/``.bash``, or an extension-less file whose ``#!``
+        names a shell."""
+        name = name or os.path.basename(path)
+        if name.endswith(SCRIPT_SUFFIXES) or is_candidate(name):
+            return True
+        if "." in name.lstrip(".") or name.startswith(".") or name.endswith("~"):
+            return False
+        return _shell_bang(path)
+
+    def _build_step(self, path: str, name: str) -> bool:
+        """False for what a walk meets that is no build step: a library (``functions.sh``,
+        only definitions) or a file that does not read as shell (a zone file named
+        ``127.0.0``: an info finding)."""
+        numbered = is_candidate(name)
+        if numbered and name.endswith(SCRIPT_SUFFIXES):
+            return True  # NN-name.sh: a build script, read no further
+        shape = self.state.shapes.of(path, _read_all)
+        if not shape.shell:
+            self.state.note("DISC042", Severity.INFO, "not a shell script (it does not parse as "
+                            "one, or does not start like one): skipped", path,
+                            hint="start it with #!/bin/bash if it is a build script")
+            return False
+        return numbered or not shape.library  # a numbered file is a step, whatever it does
+
+    # -- drivers -------------------------------------------------------------------------------
+
+    def follow_drivers(self) -> bool:
+        """Find the tree's drivers and take the scripts they run, in their order; False when
+        the tree has none (then the walk's own order stands)."""
+        files = self.tree_files(self.root)
+        followed = self._followed(files)
+        if followed is None:
+            return False
+        self._take_followed(followed, files)
+        return True
+
+    def _followed(self, files: list[str]) -> Followed | None:
+        """Follow the drivers, or take what following them gave last time when no file of
+        the tree changed (a warm ``lfsplug list`` parses no driver)."""
+        from lfsplug_discovery.drivers import DriverFollower, followed_from_json, followed_to_json
+
+        cache = self.state.cache
+        signature = None
+        if cache is not None:
+            signature = _tree_signature(files, self.settings.driver)
+            if signature is not None:
+                known = cache.get_followed(self.root, signature)
+                if known is not None:
+                    try:
+                        return followed_from_json(known)
+                    except (TypeError, ValueError, KeyError, IndexError):
+                        pass  # a malformed entry: follow again
+        follower = DriverFollower(self.root, files, self._is_script, self.state.shapes,
+                                  driver=self.settings.driver)
+        followed = follower.follow()
+        if cache is not None and signature is not None:
+            cache.put_followed(self.root, signature, followed_to_json(followed))
+        return followed
+
+    def tree_files(self, directory: str) -> list[str]:
+        """Every file under ``directory`` in tree order (what the walk skips left out)."""
+        files: list[str] = []
+        entries = self.scan(directory, quiet=True)
+        for entry in entries or []:
+            name = entry.name
+            if name.startswith(".") or bad_name(name):
+                continue
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if is_dir:
+                if (name in SKIP_DIRS or os.path.abspath(entry.path) == self.state_dir
+                        or (entry.is_symlink() and self._inside(os.path.realpath(entry.path)))):
+                    continue
+                files.extend(self.tree_files(entry.path))
+            elif entry.is_file():
+                files.append(entry.path)
+        return files
+
+    def _take_followed(self, followed: Followed, files: list[str]) -> None:
+        from lfsplug_discovery.drivers import merge_by_tree_order
+
+        order = followed.order
+        fill = bool(followed.unresolved) or self.settings.unreached == "build"
+        if fill and followed.unreached:
+            order = merge_by_tree_order(order, files, followed.unreached)
+        for path, call in order:
+            if self._ignored(path):
+                continue
+            before = len(self.found)
+            self.add(path, "driver")
+            if call is None or len(self.found) == before:
+                continue
+            self.state.calls[path] = call
+            if call.how != "exec":  # bash X.sh needs no #! line
+                self.state.pending[:] = [p for p in self.state.pending if not (
+                    p.script == path and p.finding.code == "DISC023")]
+        self._driver_findings(followed, fill)
+
+    def _driver_findings(self, followed: Followed, fill: bool) -> None:
+        note = self.state.note
+        count = len(followed.order)
+        for entry in followed.entry_points:
+            note("DISC043", Severity.INFO, f"a driver: lfsplug builds the {count} scripts the "
+                 "drivers run, in their order (a driver is not a build step)", entry)
+        for entry, other in followed.alternatives:
+            note("DISC044", Severity.INFO, "another driver for scripts that "
+                 f"{os.path.relpath(other, self.root)} runs already: not followed", entry,
+                 hint="name the driver to follow with --driver or [discovery] driver")
+        for call in followed.unresolved:
+            note("DISC041", Severity.WARNING, f"cannot tell which script this runs "
+                 f"({call.text}): {call.why}", call.driver, line=call.line,
+                 hint="the scripts no driver reaches fill in by tree order; name the script "
+                      "literally to put it in the driver's order")
+        if not fill:
+            for path in followed.unreached:
+                note("DISC040", Severity.INFO, "no driver runs this script: not built", path,
+                     hint='call it from the driver, or set [discovery] unreached = "build"')
 
     def _visit_dir(self, entry: os.DirEntry[str]) -> None:
         path = entry.path
@@ -339,6 +484,94 @@ class Walker:
         if cache is not None and key is not None:
             cache.put(path, key, *found)
         return found
+
+
+#: Where a directory or file named for a stage of the build goes among unnumbered names:
+#: preparing the host first, then the toolchain, the temporary tools, the chroot, the system,
+#: its configuration, and what goes beyond; other names in the middle, by natural order.
+_STAGES = {
+    "prepare": 0, "preparation": 0, "host": 0, "setup": 0, "init": 0, "pre": 0, "prereq": 0,
+    "prerequisites": 0, "download": 0, "sources": 0, "toolchain": 1, "cross": 1, "tools": 1,
+    "cross-toolchain": 1, "temp": 2, "temporary": 2, "temp-tools": 2, "chroot": 3,
+    "build": 4, "system": 4, "base": 4, "final": 4, "final-system": 4, "packages": 4,
+    "config": 5, "configure": 5, "configuration": 5, "post": 5, "finish": 5, "boot": 5,
+    "bootable": 5, "kernel": 5, "blfs": 6, "extra": 6, "extras": 6, "optional": 6,
+}
+_NEUTRAL = 4
+
+
+def stage_rank(name: str) -> int:
+    """The rank of an unnumbered name that names a stage (``prepare`` before ``build``)."""
+    stem = name.lower().removesuffix(".sh").removesuffix(".bash")
+    return _STAGES.get(stem, _STAGES.get(stem.replace("_", "-"), _NEUTRAL))
+
+
+def entry_key(name: str) -> tuple[object, ...]:
+    """The walk's order of a directory's entries: numbered ones by number (``order_key``),
+    then the others by the stage their name says, then in natural (``sort -V``) order."""
+    key = order_key(name)
+    if key[0] == 0:
+        return key
+    return (1, stage_rank(name), *key[1:])
+
+
+def _tree_signature(files: list[str], driver: str | None) -> str | None:
+    """A digest of every file of a tree with its stat key, and the driver setting: what
+    following the drivers depends on (None when a file cannot be stat'ed)."""
+    import hashlib
+
+    digest = hashlib.blake2b(digest_size=16)
+    digest.update(f"{driver}\n".encode())
+    for path in [*files, *([driver] if driver else [])]:
+        try:
+            key = stat_key(os.stat(path))
+        except OSError:
+            return None
+        digest.update(f"{path}\0{key}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def _shell_bang(path: str) -> bool:
+    """Whether the file starts with a ``#!`` that names a shell."""
+    try:
+        with open(path, "rb") as handle:
+            first = handle.read(128)
+    except OSError:
+        return False
+    from lfsplug_discovery.shapes import names_shell
+
+    return names_shell(first)
+
+
+def _read_all(path: str) -> bytes | None:
+    """A file's bytes (at most 1 MB), None when unreadable or binary."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(1 << 20)
+    except OSError:
+        return None
+    return None if b"\0" in data[:8192] else data
+
+
+def driver_sources(script: Script, call: Call) -> list[MetaSource]:
+    """What the driver's call says of how ``script`` runs: as whom, in the chroot, inside
+    which unpacked tarball, in which directory, with which exported variables."""
+    driver = call.driver
+    root = str(script.root).rstrip("/") + "/"
+    where = f"driver {driver[len(root):] if driver.startswith(root) else driver}:{call.line}"
+    values: dict[str, str] = {}
+    if call.chroot:
+        values["chroot"] = "yes"
+    if call.user is not None:
+        values["user"] = call.user
+    if call.unpack is not None:
+        values["unpack"] = call.unpack
+    if call.workdir is not None:
+        values["workdir"] = call.workdir
+    if call.env:
+        script.env.update(call.env)
+        script.origins["env"] = where
+    return [MetaSource(where, values, MetaSource.LAYOUT)] if values else []
 
 
 def _layout(path: str, number: str | None) -> str:

@@ -8,7 +8,13 @@ Every layout names its files after the same few patterns, so one parser serves t
 * a package name and, often, its version: ``gcc-13.2.0-pass1`` is ``gcc-pass1`` at 13.2.0,
   ``ncurses-6.4-20230520`` is ``ncurses`` at ``6.4-20230520``;
 * a ``-passN`` suffix: ``binutils-pass1`` and ``binutils-pass2`` are distinct scripts that both
-  provide ``binutils``.
+  provide ``binutils``;
+* or no package at all: a number (``01.sh``), a chapter or section label (``ch05.sh``,
+  ``c14.20.04.sh``) or a generic word (``build.sh``, ``install.sh``); such a script is named
+  by what its content builds (:func:`is_generic_name`).
+
+The same splitting reads the package names a script's content and the package lists beside it
+give: a tarball or a directory (``gcc-13.2.0.tar.xz``, ``$SRC/bash-5.2.21``), a URL.
 
 Names that look like package names (letters, digits, ``+ . _ -``) are lower-cased, as the book
 and dependency comments spell packages (``GCC`` and ``gcc`` are one package); any other name
@@ -26,7 +32,11 @@ from lfsplug.version import version_key
 __all__ = [
     "NOT_SCRIPTS",
     "FileName",
+    "archive_package",
+    "directory_package",
+    "is_archive",
     "is_candidate",
+    "is_generic_name",
     "is_package_name",
     "order_key",
     "parse_filename",
@@ -46,12 +56,14 @@ SCRIPT_SUFFIXES = (".sh", ".bash")
 # A numbered part of a prefix counts only when a separator or the end follows it, so that
 # "05-7zip" is 7zip after 05, not zip after 05-7.
 _NUMBER = r"(?P<number>\d+(?:[._-]\d+(?=[._ -]|$))*)"
-_PART = r"(?:(?P<part>[A-Za-z])\.(?=\d))?"
+# A part letter before a dotted section: "a.05.03." (a part of the book), "c14.20.04." (a
+# chapter letter glued to the number, as some BLFS collections write it).
+_PART = r"(?:(?P<part>[A-Za-z])\.(?=\d)|(?P<glued>[A-Za-z]{1,2})(?=\d+\.\d+\.))?"
 # jhalfs' BLFS tool writes "1010-z-cracklib", with "1010-y-..." for what must come first; only
 # extension-less (jhalfs) names carry the marker, so "01-x-window.sh" keeps its x.
 _PREFIX = re.compile(_PART + _NUMBER + r"(?:-(?P<marker>[a-z])(?=-[A-Za-z]))?[-_. ]?")
 _PREFIX_UNMARKED = re.compile(_PART + _NUMBER + r"[-_. ]?")
-_CANDIDATE = re.compile(r"^(?:\d|[A-Za-z]\.\d)")
+_CANDIDATE = re.compile(r"^(?:\d|[A-Za-z]\.\d|[A-Za-z]{1,2}\d+\.\d+\.)")
 _PACKAGE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9+._-]*$")
 _VERSION = re.compile(r"^(?:\d+(?:\.\d+)*|v\d+(?:\.\d+)+)(?:[a-z]+\d*)?$")
 # What may follow a version and still belong to it: a date or patch level (ncurses-6.4-20230520)
@@ -60,6 +72,30 @@ _VERSION_TAIL = re.compile(r"^(?:\d+|(?:rc|alpha|beta|pre|dev)\d*|git[0-9a-f]*)$
 _PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
 _DOTS = str.maketrans("-_", "..")
 _ARCHIVE = re.compile(r"\.(?:tar(?:\.\w+)?|tgz|tbz2?|txz|zip)$", re.I)
+# The patterns below are compiled on first use (re caches them), not at import: a warm run that
+# meets no tarball and no generic name never needs them.
+# A tarball whose name glues the version to the package (tcl8.6.13-src, expect5.45.4): a dotted
+# version is needed, so that python3 or m4 are not read as a name and a version.
+_GLUED = r"^([a-z][a-z+]*?[a-z+])(\d+(?:\.\d+)+[a-z]?)$"
+#: What a tarball's name may add after its version that is not part of the package's name.
+_TARBALL_WORDS = frozenset({"src", "source", "sources"})
+# A commit a snapshot tarball names after its version (systemd-257.3-6b4878d): not a name.
+_COMMIT = r"^g?(?=[a-f]*\d)(?=\d*[a-f])[0-9a-f]{7,40}\Z"
+#: Words that name no package: a script file named only so is named by what it builds (not
+#: "make", a package of the book).
+GENERIC_WORDS = frozenset({
+    "build", "builder", "install", "compile", "script", "run", "main", "step", "stage",
+    "package", "pkg", "doit", "setup", "task", "job", "all", "default", "unnamed",
+    "untitled",
+})
+#: Words of a chapter or section label (``ch05``, ``c14.20.04``, ``section-3``).
+_LABEL_WORDS = frozenset({
+    "c", "ch", "chap", "chapter", "sec", "sect", "section", "part", "page",
+})
+_SEPARATORS = r"[-_. ]+"
+# A literal file name: no expansion, glob, brace, tilde or white space (\Z: "$" would let a
+# newline end it).
+_LITERAL = r"^[^$`*?\[\]{}~\\\s]+\Z"
 
 
 class FileName(NamedTuple):
@@ -113,11 +149,18 @@ def _prefix(stem: str, bare: bool) -> tuple[re.Match[str] | None, str]:
     return match, stem[match.end():]
 
 
+def _part(match: re.Match[str]) -> str:
+    """The part letter of a prefix as written before its number (``a.``, ``c``), or ''."""
+    if match.group("part"):
+        return match.group("part") + "."
+    return match.group("glued") or ""
+
+
 def _chapter(match: re.Match[str]) -> int | None:
     """The book chapter of a dotted prefix (``6.5`` and ``a.05.03`` name chapters 6 and 5)."""
     number = match.group("number")
-    if "." not in number:
-        return None
+    if "." not in number or match.group("glued"):
+        return None  # c09.05.03: a chapter of another book (BLFS), not LFS's chapter 9
     return int(number.split(".", 1)[0])
 
 
@@ -132,7 +175,7 @@ def parse_filename(filename: str) -> FileName:
     number = marker = None
     chapter = None
     if match is not None:
-        number = (match.group("part") + "." if match.group("part") else "") + match.group("number")
+        number = _part(match) + match.group("number")
         marker = match.groupdict().get("marker")
         chapter = _chapter(match)
     if not is_package_name(rest):
@@ -161,6 +204,77 @@ def split_package(text: str) -> tuple[str, str | None]:
     return text, None
 
 
+def is_archive(name: str) -> bool:
+    """Whether a file name is a source archive (``gcc-13.2.0.tar.xz``, ``x.tgz``, ``y.zip``)."""
+    return bool(_ARCHIVE.search(name))
+
+
+@lru_cache(maxsize=4096)
+def archive_package(path: str) -> tuple[str, str | None] | None:
+    """The package and version a tarball's name gives (``../gcc-13.2.0.tar.xz``,
+    ``https://example.invalid/Python-3.12.2.tar.xz``, ``tcl8.6.13-src.tar.gz``), lower-cased;
+    None when it is no literal archive name or names no package."""
+    base = path.rstrip("/").rsplit("/", 1)[-1]
+    if not is_archive(base) or not re.match(_LITERAL, base):
+        return None
+    stem = _ARCHIVE.sub("", base).lower()
+    if "-" in stem:
+        first, *rest = stem.split("-")
+        stem = "-".join([first, *(w for w in rest if not re.match(_COMMIT, w))])
+    name, version = split_package(stem)
+    if version is None:
+        name, version = _glued(stem)
+    return (name, version) if is_package_name(name) else None
+
+
+def _glued(stem: str) -> tuple[str, str | None]:
+    """``tcl8.6.13-src`` as (``tcl``, ``8.6.13``): a tarball that glues its version on."""
+    first, _, rest = stem.partition("-")
+    match = re.match(_GLUED, first)
+    if match is None:
+        return stem, None
+    words = [w for w in rest.split("-") if w and w not in _TARBALL_WORDS]
+    return "-".join([match.group(1), *words]), match.group(2)
+
+
+@lru_cache(maxsize=4096)
+def directory_package(path: str) -> tuple[str, str] | None:
+    """The package and version of the unpacked source directory a path leads into
+    (``gcc-13.2.0``, ``$SRC/bash-5.2.21``, ``../linux-6.7.4/build``): its last literal part
+    that is a package name with a version; None when there is none (``build``, ``$PKG``)."""
+    for part in reversed(path.split("/")):
+        if not part or not any(c.isdigit() for c in part) or not re.match(_LITERAL, part):
+            continue
+        name, version = split_package(part.lower())
+        if version is not None and is_package_name(name):
+            return name, version
+    return None
+
+
+@lru_cache(maxsize=4096)
+def is_generic_name(name: str) -> bool:
+    """Whether a script name taken from a file name names no package: only numbers
+    (``01``, ``2-1``), a chapter or section label (``ch05``, ``c14.20.04``, ``a.05.03``,
+    ``chapter-5``) or a generic word, alone or numbered (``build``, ``install``, ``step3``,
+    ``stage-2``). Such a script is named by the package its content builds, if it names one."""
+    words = [w for w in re.split(_SEPARATORS, name.lower()) if w]
+    if not words:
+        return False
+    first = words[0]
+    if len(first) == 1 and first.isalpha() and len(words) > 1 and all(
+            w.isdigit() for w in words[1:]):
+        return True  # a part letter and a section: a.05.03
+    for word in words:
+        stripped = word.rstrip("0123456789")
+        if not stripped or stripped in GENERIC_WORDS:
+            continue
+        # a lone "c" may be a package's name; "c14" is a chapter
+        if stripped in _LABEL_WORDS and (stripped != word or len(word) > 1):
+            continue
+        return False
+    return True
+
+
 def order_key(name: str) -> tuple[object, ...]:
     """The sort key of a directory entry: numbered entries first, by their number compared as
     ``sort -V`` does (``6.5`` before ``6.48``, ``107`` before its insertion ``107-1``), then by
@@ -175,4 +289,6 @@ def order_key(name: str) -> tuple[object, ...]:
     number = match.group("number").translate(_DOTS)
     if match.group("part"):
         number = match.group("part") + "." + number
+    elif match.group("glued"):
+        number = match.group("glued") + number
     return (0, version_key(number), match.groupdict().get("marker") or "", name)

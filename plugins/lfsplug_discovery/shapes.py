@@ -34,6 +34,11 @@ _MAY_CALL = re.compile(
     rb"""|\bchroot\b|\bsu[ \t]|\bsudo\b""",
     re.MULTILINE,
 )
+#: A command at the start of a line that only a build step runs (a library's commands sit
+#: indented in its functions): a file with one is no library, and needs no parse to say so.
+_WORKS = re.compile(
+    rb"^(?:make|\./configure|\.\./configure|tar|cd|patch|sed|install|cmake|meson|ninja|mkdir"
+    rb"|cp|mv|ln|rm|chmod|chown|echo|printf|pushd|python3?|perl|gcc|cc)\b", re.MULTILINE)
 #: Statements a library may hold besides assignments and functions.
 _QUIET = frozenset({
     "set", "shopt", "umask", "export", "alias", "unset", "true", ":", "readonly", "source",
@@ -85,7 +90,7 @@ def shape_of(path: str, data: bytes | None) -> Shape:
     may_call = bool(_MAY_CALL.search(data))
     # any #! says "a script" (another interpreter's is DISC024's to report)
     said = data.startswith(b"#!") or path.endswith((".sh", ".bash"))
-    if said and not may_call and b"()" not in data and b"function " not in data:
+    if said and not may_call and _WORKS.search(data):
         return Shape(True, False, False)  # most build scripts: no parse needed
     from lfsplug_shell import parse
 

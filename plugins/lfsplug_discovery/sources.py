@@ -7,22 +7,41 @@ source (as ``--why`` shows it)            priority    gives
 ========================================  ==========  ======================================
 ``# lfsplug: header line N``              100         any key
 ``[discovery.phases] "GLOB" in FILE``     90          phase
-``variable VERSION= line N``              50          version
-``variable PACKAGE= line N``              50          provides (a pass build), version
+``variable VERSION= line N`` (PKGVER...)  50          version
+``variable PACKAGE= line N`` (PKG...)     50          name*, version, provides (a pass build)
 ``dependency comment line N``             50          depends, recommends, optional, before
 ``directory D (book chapter N)`` ...      50          phase
 ``file name``                             10          version, provides (``-passN``)
+``tarball ARCHIVE line N``                8           name*, version
+``cd into DIRECTORY line N`` (pushd)      7           name*, version
+``package list FILE line N``              5           version
 ========================================  ==========  ======================================
+
+(*) the name only of a script whose file name names no package (``01.sh``, ``ch05.sh``,
+``build.sh``): the highest source that names a package names it, and the file name then gives
+nothing (its numbers are a label, not a version). An assignment states what the script builds,
+so it beats the file name; what a command implies (the tarball unpacked, the directory entered)
+only fills what the file name leaves open; a package list beside the scripts fills what the
+script leaves open.
 """
 
 from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from lfsplug import MetaSource, Script, Severity
-from lfsplug_discovery.names import pass_base, split_package
+from lfsplug_discovery.head import LOOSE_NAME_VARIABLES, NAME_VARIABLES, VERSION_VARIABLES
+from lfsplug_discovery.names import (
+    archive_package,
+    directory_package,
+    is_archive,
+    is_generic_name,
+    is_package_name,
+    pass_base,
+    split_package,
+)
 from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
 
 if TYPE_CHECKING:
@@ -31,54 +50,173 @@ if TYPE_CHECKING:
     from lfsplug_discovery.names import FileName
     from lfsplug_discovery.settings import Settings
 
-__all__ = ["CONFIG", "script_sources"]
+__all__ = ["CONFIG", "DIRECTORY", "PACKAGE_LIST", "TARBALL", "VARIABLE", "script_sources"]
 
 #: The priority of ``[discovery.phases]``: above what the layout says, below the header.
 CONFIG = 90
+#: An assignment (``PKG=gcc-13.2.0``, ``VERSION=2.44``): above the file name.
+VARIABLE = MetaSource.LAYOUT
+#: The first tarball unpacked: below the file name, which it completes.
+TARBALL = 8
+#: The first source directory entered (``cd gcc-13.2.0``): below the tarball.
+DIRECTORY = 7
+#: A package list beside the scripts: below anything the script itself says.
+PACKAGE_LIST = 5
+
+
+class Mention(NamedTuple):
+    """A package the script's content names: the source (as ``--why`` shows it), its
+    priority, the package, its version if given, and the line."""
+
+    source: str
+    priority: int
+    package: str
+    version: str | None
+    line: int
 
 
 def script_sources(script: Script, facts: Facts, filename: FileName, settings: Settings,
                    state: DiscoveryState) -> list[MetaSource]:
     """Every metadata source discovery has for ``script``, from what its head says
-    (``facts``) and its file name (``filename``, parsed); dependency-comment problems become
-    findings in ``state``."""
+    (``facts``), its file name (``filename``, parsed) and the package lists beside it;
+    dependency-comment and package-list problems become findings in ``state``."""
     sources: list[MetaSource] = []
     header = facts.header
     if header:
         # Copies: the facts may be the cache's, and a source's values are the session's.
         sources.append(MetaSource("# lfsplug: header", dict(header), MetaSource.HEADER,
                                   dict(facts.header_lines)))
-    name = header.get("name", script.name)
-    sources.extend(_variables(script, facts.variables, name))
+    mentions = _mentions(facts)
+    renamed = _content_name(script, filename, "name" in header, mentions)
+    name = header.get("name") or (renamed.package if renamed is not None else script.name)
+    if "PACKAGE" in facts.variables:  # the source package, for reports and plugins
+        script.meta["package"] = facts.variables["PACKAGE"][0]
+    version = _version_variable(facts.variables)
+    if version is not None:
+        sources.append(version)
+    for mention in mentions:
+        source = _mentioned(mention, name, mention is renamed, version is not None)
+        if source is not None:
+            sources.append(source)
     sources.extend(_dependencies(script, facts, state))
     sources.extend(_phase(script, filename, settings))
-    sources.extend(_file_name(filename, name, "name" in header))
+    if renamed is None:
+        sources.extend(_file_name(filename, name, "name" in header))
+    names = [name, pass_base(name), *(m.package for m in mentions)]
+    if renamed is None:
+        names += [filename.name, filename.package]
+    listed = _package_list(script, names, state)
+    if listed is not None and not any("version" in s.values for s in sources):
+        sources.append(listed)
     return sources
 
 
-def _variables(script: Script, found: dict[str, tuple[str, int]],
-               name: str) -> list[MetaSource]:
-    sources = []
-    if "VERSION" in found:
-        value, line = found["VERSION"]
-        sources.append(MetaSource("variable VERSION=", {"version": value}, MetaSource.LAYOUT,
-                                  {"version": line}))
-    if "PACKAGE" in found:
-        value, line = found["PACKAGE"]
-        script.meta["package"] = value  # the source package, for reports and plugins
-        package, version = split_package(os.path.basename(value).lower())
-        values: dict[str, str] = {}
-        # PACKAGE names the tarball a script builds from; it is what the script provides only
-        # for a pass of that package (binutils-pass1), not for libstdc++ built from gcc's or
-        # linux-headers from linux's.
-        if pass_base(name) == package:
-            values["provides"] = package
-        if version is not None and "VERSION" not in found:
-            values["version"] = version
-        if values:
-            sources.append(MetaSource("variable PACKAGE=", values, MetaSource.LAYOUT,
-                                      dict.fromkeys(values, line)))
-    return sources
+def _version_variable(found: dict[str, tuple[str, int]]) -> MetaSource | None:
+    """The first assignment to a version variable (``VERSION=``, ``PKGVER=``...)."""
+    assigned = [(found[v][1], v) for v in VERSION_VARIABLES if v in found]
+    if not assigned:
+        return None
+    line, variable = min(assigned)
+    return MetaSource(f"variable {variable}=", {"version": found[variable][0]}, VARIABLE,
+                      {"version": line})
+
+
+def _mentions(facts: Facts) -> list[Mention]:
+    """The packages the content names, highest priority first: the first name variable, the
+    first tarball unpacked, the first source directory entered."""
+    found: list[Mention] = []
+    variable = _name_variable(facts.variables)
+    if variable is not None:
+        found.append(variable)
+    commands = facts.commands
+    if "tar" in commands:
+        archive, line = commands["tar"]
+        package = archive_package(archive)
+        if package is not None:
+            found.append(Mention(f"tarball {archive}", TARBALL, *package, line))
+    for word in ("cd", "pushd"):
+        if word in commands:
+            directory, line = commands[word]
+            entered = directory_package(directory)
+            if entered is not None:
+                found.append(Mention(f"{word} into {directory}", DIRECTORY, *entered, line))
+    return found
+
+
+def _name_variable(found: dict[str, tuple[str, int]]) -> Mention | None:
+    """The first assignment that names a package (``PKG=gcc-13.2.0``, ``PACKAGE=binutils``);
+    ``NAME=``, ``P=`` and ``TARBALL=`` count only with a version or a tarball."""
+    best: Mention | None = None
+    for variable in NAME_VARIABLES:
+        if variable not in found:
+            continue
+        value, line = found[variable]
+        package = _named(value, loose=variable in LOOSE_NAME_VARIABLES)
+        if package is not None and (best is None or line < best.line):
+            best = Mention(f"variable {variable}=", VARIABLE, *package, line)
+    return best
+
+
+def _named(value: str, loose: bool) -> tuple[str, str | None] | None:
+    """The package and version a variable's value names: a name (``binutils``), a name and
+    version (``proftpd-1.3.8b``), a tarball or its URL."""
+    base = value.rstrip("/").rsplit("/", 1)[-1]
+    if is_archive(base):
+        return archive_package(base)
+    name, version = split_package(base.lower())
+    if not is_package_name(name) or (loose and version is None):
+        return None
+    return name, version
+
+
+def _content_name(script: Script, filename: FileName, named_by_header: bool,
+                  mentions: list[Mention]) -> Mention | None:
+    """What names a script whose file name names no package (``01.sh``, ``ch05.sh``,
+    ``build.sh``): the highest mention in its content; None when the file name stands."""
+    if named_by_header or not mentions or script.name != filename.name:
+        return None
+    return mentions[0] if is_generic_name(filename.name) else None
+
+
+def _mentioned(mention: Mention, name: str, names_it: bool,
+               version_variable: bool) -> MetaSource | None:
+    """What one mention gives: the version it carries (unless a version variable states
+    one), the name when the file name names no package, and, for a variable, what a pass
+    build provides (``binutils-pass1`` with ``PACKAGE=binutils``; not ``libstdc++`` built
+    from gcc's tarball, nor ``linux-headers`` from linux's)."""
+    values: dict[str, str] = {}
+    if names_it:
+        values["name"] = mention.package
+    variable = mention.priority == VARIABLE
+    if variable and pass_base(name) == mention.package:
+        values["provides"] = mention.package
+    if mention.version is not None and not (variable and version_variable):
+        values["version"] = mention.version
+    if not values:
+        return None
+    return MetaSource(mention.source, values, mention.priority,
+                      dict.fromkeys(values, mention.line))
+
+
+def _package_list(script: Script, names: list[str | None],
+                  state: DiscoveryState) -> MetaSource | None:
+    """The version the nearest package list gives the script's package (its name, the
+    package of a pass build, or one its content names)."""
+    from lfsplug_discovery.pkglists import list_version
+
+    def note(code: str, severity: Severity, message: str, path: str,
+             line: int | None) -> None:
+        state.note(code, severity, message, path, line=line)
+
+    root = str(script.root)
+    found = list_version([n for n in names if n], os.path.dirname(str(script.path)), root,
+                         state.package_lists, note)
+    if found is None:
+        return None
+    version, path, line = found
+    shown = _relative(path, root) or path
+    return MetaSource(f"package list {shown}", {"version": version}, PACKAGE_LIST,
+                      {"version": line})
 
 
 def _dependencies(script: Script, facts: Facts, state: DiscoveryState) -> list[MetaSource]:

@@ -8,6 +8,12 @@ directory (``NAME.N.log`` for retry N, ``logs/latest`` pointing to the newest). 
 (:mod:`lfsplug_executor.scheduler`) starts what is ready, longest remaining path first, shares
 one make jobserver between parallel scripts, waits when memory or disk runs low, and stages
 interrupts. ``--dry-run`` (:mod:`lfsplug_executor.dryrun`) shows what would run.
+
+A script runs as its collection's driver would run it: with the variables the driver exports
+(``script.env``, :mod:`lfsplug_executor.envvars`), its tarball unpacked first (``unpack=``) and
+in its directory (``workdir=``) (:mod:`lfsplug_executor.workspace`). The plugins that place a
+script elsewhere (a chroot, another user) say so through the hooks this plugin adds
+(:mod:`lfsplug_executor.hooks`).
 """
 
 from __future__ import annotations
@@ -20,12 +26,21 @@ import click
 
 from lfsplug import Plan, RunRequest, Script, ScriptResult, hookimpl
 from lfsplug.config import byte_size, positive_float, positive_int
+from lfsplug_executor import hooks
+from lfsplug_executor.envvars import add_driver_env
 
 if TYPE_CHECKING:
     from lfsplug.config import Config, OptionParser
+    from lfsplug.manager import PluginManager
     from lfsplug.session import Session
+    from lfsplug_executor.workspace import Site, Workspace
 
-__all__ = ["clean_env"]
+__all__ = ["clean_env", "site_of", "workspace_of"]
+
+
+@hookimpl
+def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
+    pluginmanager.add_hookspecs(hooks)
 
 
 @hookimpl
@@ -78,13 +93,41 @@ def clean_env(config: Config) -> dict[str, str]:
 
 @hookimpl(tryfirst=True)
 def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> None:
+    """The book's clean environment, then the driver's exports, then ``[env]``: the user's
+    explicit word wins."""
     env.update(clean_env(config))
     from lfsplug_executor.scheduler import JOBSERVER
 
     jobserver = config.stash.get(JOBSERVER, None)
     if jobserver is not None:  # parallel scripts share the machine's job slots
         env["MAKEFLAGS"] = jobserver.makeflags()
+    add_driver_env(env, script.env)
     env.update(config.env)
+
+
+def site_of(session: Session, script: Script) -> Site:
+    """How ``script`` sees the file system, from the hooks of the plugins that place it."""
+    from lfsplug_executor.workspace import Site
+
+    hook, config = session.hook, session.config
+    root = hook.lfsplug_script_root(script=script, config=config)
+    owner = hook.lfsplug_script_owner(script=script, config=config)
+    return Site(os.path.abspath(root) if root else "/",
+                (int(owner[0]), int(owner[1])) if owner else None)
+
+
+def workspace_of(session: Session, script: Script) -> Workspace | None:
+    """The workspace of a script with ``unpack=`` or ``workdir=``, else None."""
+    if script.unpack is None and script.workdir is None:
+        return None
+    from lfsplug_executor.workspace import Workspace
+
+    def command_in(argv: list[str], directory: str) -> list[str] | None:
+        found: list[str] | None = session.hook.lfsplug_script_command_in(
+            script=script, argv=argv, directory=directory, config=session.config)
+        return found
+
+    return Workspace(script, site_of(session, script), command_in)
 
 
 @hookimpl(trylast=True)
@@ -105,15 +148,16 @@ def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult:
     from lfsplug_executor.process import Runner
     from lfsplug_executor.scheduler import RUN_CONTEXT
 
+    workspace = workspace_of(session, request.script)
     context = session.stash.get(RUN_CONTEXT, None)
     if context is None:
-        return Runner(session, request).run()
+        return Runner(session, request, workspace=workspace).run()
     jobserver = context.jobserver
     uses_jobserver = jobserver is not None and "--jobserver-auth=" in request.env.get(
         "MAKEFLAGS", "")
     return Runner(session, request, stop_fd=context.stop_read,
                   pass_fds=jobserver.fds if jobserver and uses_jobserver else (),
-                  book=context.book).run()
+                  book=context.book, workspace=workspace).run()
 
 
 @hookimpl(trylast=True)

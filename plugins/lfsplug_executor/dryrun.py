@@ -5,6 +5,8 @@ environment shown is the one it would get from every plugin and ``lfsconf.py``),
 ``lfsplug_script_cached`` (the state plugin answers from the records without writing them),
 ``lfsplug_script_command`` (so a wrapper such as the chroot's shows). What it would reuse is
 said so; a script that would run counts as rebuilt for the scripts after it, as it would be.
+A script with ``unpack=`` or ``workdir=`` also shows the tarball it would unpack (its pattern
+while no file matches) and the directory it would run in; nothing is unpacked.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import Plan, ScriptResult, Status
+from lfsplug import Plan, Script, ScriptResult, Status
 
 if TYPE_CHECKING:
     from lfsplug.session import Session
 
-__all__ = ["dry_run", "env_changes"]
+__all__ = ["dry_run", "env_changes", "placed"]
 
 
 def env_changes(base: dict[str, str], env: dict[str, str]) -> list[str]:
@@ -34,6 +36,22 @@ def env_changes(base: dict[str, str], env: dict[str, str]) -> list[str]:
         elif env[key] != base[key]:
             lines.append(f"~ {key}={env[key]} (book: {base[key]})")
     return lines
+
+
+def placed(session: Session, script: Script, env: dict[str, str],
+           argv: list[str]) -> tuple[list[str], list[str]]:
+    """The command as it would start (in its directory, when a plugin must make it start
+    there) and the lines on what it would unpack and where it would run."""
+    if script.unpack is None and script.workdir is None:
+        return argv, []
+    from lfsplug_executor import site_of
+    from lfsplug_executor.workspace import preview
+
+    lines, seen = preview(script, env, site_of(session, script))
+    if seen is not None:
+        argv = session.hook.lfsplug_script_command_in(
+            script=script, argv=argv, directory=seen, config=session.config) or argv
+    return argv, lines
 
 
 def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
@@ -60,9 +78,11 @@ def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
             continue
         would_run += 1
         argv = hook.lfsplug_script_command(script=script, env=env, config=config) or []
+        argv, where = placed(session, script, env, [str(a) for a in argv])
         reason = session.why_run.get(script.name)
         out.append(f"{counter} run    {script.name}" + (f" ({reason})" if reason else ""))
-        out.append(f"         $ {shlex.join(str(a) for a in argv)}")
+        out.append(f"         $ {shlex.join(argv)}")
+        out.extend(f"         {line}" for line in where)
         out.extend(f"         {line}" for line in env_changes(base, env))
         # the scripts after it see it rebuilt now, as they would in the real run
         session.results[script.name] = ScriptResult(script.name, Status.PASSED, started=now,

@@ -6,7 +6,9 @@ attempt, its last lines are kept for the failure report, and each complete line 
 session (progress, the dashboard). The attempt ends when the script exits (not when its output
 pipe closes: a background child may hold it), when ``--timeout`` or ``--silence-timeout``
 passes, or when the build is stopped hard; then the whole group ends: TERM, then KILL after a
-grace period. Whatever the script left running ends with it.
+grace period. Whatever the script left running ends with it. A script with ``unpack=`` or
+``workdir=`` has its tarball unpacked and its directory found first, in the same log
+(:mod:`lfsplug_executor.workspace`); when that fails the script does not run.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from lfsplug import RunningScript, RunRequest, ScriptResult, Status
 if TYPE_CHECKING:
     from lfsplug.session import Session
     from lfsplug_executor.orphans import ProcessBook
+    from lfsplug_executor.workspace import Workspace
 
 __all__ = ["KILL_GRACE", "TAIL_LINES", "Child", "Runner", "kill_group"]
 
@@ -149,16 +152,20 @@ class Runner:
     ``stop_fd`` becomes readable when the build is stopped hard (a second interrupt, a disk
     HALT); ``pass_fds`` are inherited by the script (the make jobserver's pipe); ``book``
     records the process group while it runs, so that a later lfsplug can end it if this one
-    dies.
+    dies; ``workspace`` unpacks the script's tarball and finds its directory before it runs,
+    and cleans up after.
     """
 
     def __init__(self, session: Session, request: RunRequest, *, stop_fd: int | None = None,
-                 pass_fds: tuple[int, ...] = (), book: ProcessBook | None = None) -> None:
+                 pass_fds: tuple[int, ...] = (), book: ProcessBook | None = None,
+                 workspace: Workspace | None = None) -> None:
         self.session = session
         self.request = request
         self.stop_fd = stop_fd
         self.pass_fds = pass_fds
         self.book = book
+        self.workspace = workspace
+        self.notes: list[str] = []  # what the result's message adds (the workspace kept)
         self.tail: collections.deque[str] = collections.deque(maxlen=TAIL_LINES)
         self.partial = b""
         self.ended: str | None = None  # why lfsplug ended the script, if it did
@@ -167,10 +174,13 @@ class Runner:
         self.child: Child | None = None
 
     def run(self) -> ScriptResult:
-        req = self.request
         started = time.time()
-        with _open_log(req.log_path) as log:
-            link_latest(req.log_path)
+        with _open_log(self.request.log_path) as log:
+            link_latest(self.request.log_path)
+            refused = self._prepare(log, started)
+            if refused is not None:
+                return refused
+            req = self.request
             proc = subprocess.Popen(
                 req.argv, cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
@@ -200,10 +210,42 @@ class Runner:
                 self.session.running.pop(req.script.name, None)
                 if self.book is not None:
                     self.book.remove(proc.pid)
-            if self.partial:
-                self._lines(b"\n")
-            self._trailer(log, code)
+            self._end_log(log, code)
         return self._result(code, started)
+
+    def _prepare(self, log: BinaryIO, started: float) -> ScriptResult | None:
+        """Unpack and find the directory to run in (``unpack=``, ``workdir=``); a failed
+        result when that fails (the script does not run), else None."""
+        if self.workspace is None:
+            return None
+        from lfsplug_executor.workspace import WorkspaceError
+
+        try:
+            self.request = self.workspace.prepare(self.request, log)
+        except WorkspaceError as exc:
+            return self._not_run(log, str(exc), started)
+        return None
+
+    def _end_log(self, log: BinaryIO, code: int) -> None:
+        """After the script: its last line passed on, the workspace cleaned up, the trailer."""
+        unfinished = bool(self.partial)
+        if unfinished:
+            self._lines(b"\n")
+        if self.workspace is not None:
+            if unfinished:
+                log.write(b"\n")  # the workspace's note starts a line of its own
+            note = self.workspace.finish(code == 0 and not self.ended, log)
+            self.notes.extend([note] if note else [])
+        self._trailer(log, code)
+
+    def _not_run(self, log: BinaryIO, problem: str, started: float) -> ScriptResult:
+        """The failed result of a script that did not run, the reason in its log."""
+        req = self.request
+        message = f"not run: {problem}"
+        log.write(f"lfsplug: {message}\n".encode("utf-8", "surrogateescape"))
+        return ScriptResult(req.script.name, Status.FAILED, started=started,
+                            finished=time.time(), attempts=req.attempt, log_path=req.log_path,
+                            tail=[message], message=message)
 
     def _pump(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
         """Copy output to the log until the script exits, a timeout passes or the build is
@@ -295,6 +337,6 @@ class Runner:
             attempts=req.attempt,
             log_path=req.log_path,
             tail=list(self.tail),
-            message=self.ended,
+            message="; ".join(n for n in (self.ended, *self.notes) if n) or None,
             resources=self.child.resources() if self.child else {},
         )

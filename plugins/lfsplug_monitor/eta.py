@@ -4,9 +4,10 @@
 table) names packages without their version, in the order they were built: ``binutils-pass1``,
 ``gcc-pass1``, ``m4`` (chapter 6), ..., ``m4`` again (chapter 8). :class:`History` finds a
 script's entry by name, case aside. A name the source built twice is told apart as discovery
-tells the scripts apart: a script named with its phase appended (``m4-temp``, ``glibc-cross``,
-``perl-chroot-temp``) is the earlier build and takes the first entry; the bare name (``m4``,
-phase ``system``) takes the last. Each source gives the package's duration in its own SBU
+tells the scripts apart: a build named ``NAME@WHERE`` (``m4@chapter06``) takes the first entry
+when its phase comes before the final system (``cross``, ``temp``, ``chroot-temp``...) and the
+last one otherwise; a script named with its phase appended (``m4-temp``) is the earlier build
+too, and the bare name takes the last. Each source gives the package's duration in its own SBU
 (seconds over the source's SBU unit); with several sources, the median.
 
 **ETA**, guarded as ninja guards its estimate: none until 15 s and 5 % of the expected work
@@ -85,6 +86,14 @@ class History:
     def _pick(by_name: Mapping[str, list[Entry]], script: Script) -> Entry | None:
         name = script.name.lower()
         base, earlier = name, False
+        if "@" in name:  # m4@chapter06: discovery's name for one of a package's builds
+            base = name.partition("@")[0]
+            earlier = (script.phase or "system").lower() in PHASE_SUFFIXES and (
+                script.phase or "").lower() not in ("config",)
+            entries = by_name.get(base)
+            if not entries:
+                return None
+            return entries[0] if earlier else entries[-1]
         for suffix in ((script.phase or "").lower(), *PHASE_SUFFIXES):
             if suffix and name.endswith(f"-{suffix}") and name[: -len(suffix) - 1] in by_name:
                 base, earlier = name[: -len(suffix) - 1], True

@@ -23,6 +23,7 @@ from lfsplug_state.resume import (
     ScriptKey,
     built_at,
     env_hash,
+    keyed_env,
     why_run,
 )
 from lfsplug_state.retention import read_policy
@@ -124,7 +125,8 @@ class StateRecorder(StateHistory):
     ) -> ScriptResult | None:
         """The script's last pass when nothing calls for running it again (see
         :mod:`lfsplug_state.resume`); else None, noting why it runs."""
-        key = ScriptKey(session.content_digest(script), env_hash(env, self.env_ignore))
+        key = ScriptKey(session.content_digest(script),
+                        env_hash(keyed_env(script, env), self.env_ignore))
         self.keys[script.name] = key
         if self._last_builds is None:  # what ran before this run, read once
             self._last_builds = self.db.last_builds()

@@ -6,7 +6,9 @@ A script is reused when all of these hold (:func:`why_run` returns None):
 * the last time it really ran, it passed (a failure, an interrupted attempt or a crash since
   its last pass makes it run again);
 * its content (SHA-256 of the file's bytes) and its environment (SHA-256 of the variables it
-  would run with, less those in ``[state] env_ignore``) are those of that pass;
+  would run with, less those in ``[state] env_ignore``, and of its ``unpack=`` and
+  ``workdir=``, which a collection's driver may give without a line in the script) are those
+  of that pass;
 * none of the scripts it waits for (``session.plan.predecessors()``) was built after it: a
   dependency that ran again in this run, or in a run that ended before this script's turn,
   makes it run again too.
@@ -19,10 +21,10 @@ import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from lfsplug import ScriptResult, Status
+from lfsplug import Script, ScriptResult, Status
 from lfsplug_state.store import Build
 
-__all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "env_hash",
+__all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "env_hash", "keyed_env",
            "why_run"]
 
 #: Variables left out of the environment hash. TERM shapes the terminal, not the build, and
@@ -54,6 +56,18 @@ def env_hash(env: Mapping[str, str], ignore: Iterable[str] = DEFAULT_ENV_IGNORE)
     left_out = set(ignore)
     items = sorted((k, v) for k, v in env.items() if k not in left_out)
     return hashlib.sha256(json.dumps(items).encode("utf-8")).hexdigest()
+
+
+def keyed_env(script: Script, env: Mapping[str, str]) -> dict[str, str]:
+    """What the environment hash covers: ``env``, plus the script's ``unpack=`` and
+    ``workdir=`` when set, under names no variable can have (so the hash of a script without
+    them is what it always was)."""
+    keyed = dict(env)
+    for key in ("unpack", "workdir"):
+        value = getattr(script, key)
+        if value is not None:
+            keyed[f"lfsplug:{key}"] = value
+    return keyed
 
 
 def built_at(

@@ -6,7 +6,8 @@ Checks, each a :class:`~lfsplug.model.Finding` with a stable code (``docs/lint-c
 * shellcheck, when installed, under shellcheck's own codes (SC) (:mod:`.shellcheck`);
 * LFS lint: placeholders left unedited, interactive ``read``, ``| tee`` hiding failures, no
   error handling, ``make -j``, a hard-coded ``/mnt/lfs``, unchecked ``cd``... (LFS)
-  (:mod:`.lint`);
+  (:mod:`.lint`), and ``cd $VAR`` into a variable that neither the script nor its environment
+  sets (LFS009, read with tree-sitter-bash: :mod:`.cdvars`, :mod:`.cdenv`);
 * security: scripts others could change before they run as root (SEC) (:mod:`.security`);
 * integrity: source files named by scripts present and matching ``md5sums``/``sha256sums``, and
   scripts changed since they last passed (INT) (:mod:`.integrity`, :mod:`.history`).
@@ -17,8 +18,11 @@ directory, so an unchanged tree re-checks in well under a second.
 
 The rest of the package: :mod:`.validator` runs the checks over a session's scripts;
 :mod:`.shellread` reads bash for lint (comments, quotes, heredocs, continuations, commands) and
-:mod:`.focus` picks the lines worth reading; :mod:`.refs` finds the source files a script
-names; :mod:`.records` holds the cached records; :mod:`.hooks` is the hook this plugin adds.
+:mod:`.focus` picks the lines worth reading; :mod:`.syntaxtree` parses a script with
+tree-sitter-bash, once, for the rules that ask about its structure (:mod:`.interactive`,
+:mod:`.cdvars`), and :mod:`.cdenv` holds LFS009's findings against each script's environment;
+:mod:`.refs` finds the source files a script names; :mod:`.records` holds the cached records;
+:mod:`.hooks` is the hook this plugin adds.
 """
 
 from __future__ import annotations

@@ -4,9 +4,9 @@ Splitting a logical line into commands is lint's costliest step, and most lines 
 (``./configure ...``, ``sed -i ...``, ``install ...``) can trip no rule, so the text is searched
 first (with ``str.find``, many times faster than a regular expression of words) and only the
 lines some rule needs are split: ``set``/``shopt``/``trap`` lines always (they change what the
-others mean), loops and ``exec`` only where a ``read`` or ``select`` is, ``tee`` lines, ``cd``
-and ``||`` only when ``set -e`` does not hold from the top, ``make`` only with a ``-j``, and
-assignments only where source files or ``MAKEFLAGS`` are named.
+others mean), ``tee`` lines, ``cd`` and ``||`` only when ``set -e`` does not hold from the top,
+``make`` only with a ``-j``, and assignments only where source files or ``MAKEFLAGS`` are named.
+(``read`` and ``select``, LFS002, are read from the syntax tree: :mod:`.interactive`.)
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ __all__ = ["lines_of_interest", "shebang_errexit", "word_offsets"]
 _ERREXIT_SHEBANG = re.compile(r"\s-[a-zA-Z]*e[a-zA-Z]*(?:\s|$)")
 #: Words that make a line worth reading (in the masked text, so never inside quotes).
 ALWAYS_WORDS = ("set", "shopt", "trap")
-READ_WORDS = ("read", "select", "while", "until", "for", "done", "exec")
 UNCHECKED_WORDS = ("cd", "pushd", "||")
 #: After ``set``: options that turn errexit on, or off.
 _ERREXIT_ON = re.compile(r"[ \t]+(?:-[a-zA-Z]*e[a-zA-Z]*|-o[ \t]+errexit)(?!\S)")
@@ -86,14 +85,12 @@ def lines_of_interest(parsed: ScriptText) -> list[LogicalLine]:
     """The logical lines some rule needs as commands, in order (most lines need none).
 
     Splitting lines into commands is lint's costliest step, so a line is read only when a rule
-    could fire on it: ``set``/``trap`` lines always (they change what the others mean), loops
-    only where a ``read`` is, ``cd`` and ``||`` only without ``set -e``, ``make`` only with a
-    ``-j``, assignments only for the source files they may name, and so on.
+    could fire on it: ``set``/``trap`` lines always (they change what the others mean), ``cd``
+    and ``||`` only without ``set -e``, ``make`` only with a ``-j``, assignments only for the
+    source files they may name, and so on.
     """
     masked = parsed.masked
     words = list(ALWAYS_WORDS)
-    if "read" in masked or "select" in masked:
-        words += READ_WORDS
     if "tee" in masked:
         words.append("tee")
     if not _errexit_throughout(parsed):

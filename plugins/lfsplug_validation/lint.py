@@ -1,18 +1,22 @@
 """LFS lint: mistakes that parse fine but break, or endanger, an LFS build.
 
-Every rule reads the script through :mod:`lfsplug_validation.shellread` (comments, quotes,
-heredoc bodies and continuations handled; no bash parser). The codes, their severities and the
-reasoning behind each are documented in ``docs/lint-codes.md``; keep the two in step, and bump
-:data:`CHECKER_VERSION` whenever a rule changes, so that cached results are dropped.
+The rules here read the script through :mod:`lfsplug_validation.shellread` (comments, quotes,
+heredoc bodies and continuations handled), except LFS002, which asks about the script's
+structure (is a ``read``'s standard input the terminal's?) and reads it with tree-sitter-bash
+(:mod:`.interactive`). LFS009, ``cd`` into a variable nothing sets, is read with the same parse
+(:mod:`.syntaxtree`) but kept apart (:mod:`.cdvars`, :mod:`.cdenv`): half of it depends on each
+script's environment. The codes, their severities and the reasoning behind each are documented
+in ``docs/lint-codes.md``; keep the two in step, and bump :data:`CHECKER_VERSION` whenever a
+rule changes, so that cached results are dropped.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
 
-from lfsplug_validation.focus import lines_of_interest, shebang_errexit
+from lfsplug_validation.focus import lines_of_interest, shebang_errexit, word_offsets
+from lfsplug_validation.interactive import terminal_reads
 from lfsplug_validation.records import CHECKER_VERSION, Issue, Ref
 from lfsplug_validation.refs import source_refs
 from lfsplug_validation.shellread import (
@@ -24,6 +28,7 @@ from lfsplug_validation.shellread import (
     read_script,
     unquote,
 )
+from lfsplug_validation.syntaxtree import ScriptTree
 
 __all__ = ["CHECKER_VERSION", "lint"]
 
@@ -46,8 +51,6 @@ _UNQUOTED_PLACEHOLDER = re.compile(r"(?<![<>&])<([A-Za-z_][\w.@-]*)>(?!>)")
 _TEST_RUN = re.compile(r"(?:^|\s)(?:check|test|tests|testsuite|-k|ctest)(?:\s|$)")
 _UNLIMITED_FLAGS = re.compile(r"(?:^|\s)(?:-j|--jobs)(?:\s|$)")
 _JOBS_FLAG = re.compile(r"-[a-zA-Z]*j")
-_STDIN_REDIRECT = re.compile(r"(?:^|\s)0?<")
-_READ_FD = re.compile(r"-[a-zA-Z]*u")
 _COMMAND_NAME = re.compile(r"[A-Za-z_./][\w./+-]*")
 _LFS_DEFAULT = re.compile(r"(?:\bLFS=|\$\{LFS:?[-=+?])[\"']?$")
 PIPES = ("|", "|&")
@@ -63,17 +66,27 @@ PRODUCERS = frozenset(["echo", "printf", "cat", "yes", "true", ":"])
 FAILURE_EXITS = frozenset(["exit", "return", "die", "fail", "abort", "false"])
 
 
-def lint(text: str, lfs: str = "/mnt/lfs") -> tuple[list[Issue], list[Ref]]:
-    """Lint a script's text; ``lfs`` is the configured ``$LFS``. Issues sorted by line."""
+def lint(text: str, lfs: str = "/mnt/lfs",
+         tree: ScriptTree | None = None) -> tuple[list[Issue], list[Ref]]:
+    """Lint a script's text; ``lfs`` is the configured ``$LFS``; ``tree``: the script's bytes,
+    for the rules that parse them (shared with LFS009). Issues sorted by line."""
     parsed = read_script(text)
     cmds = [cmd for line in lines_of_interest(parsed) for cmd in commands(line)]
     issues = _placeholders(parsed)
+    if _may_read(parsed):  # LFS002: few scripts have a read or select to parse for
+        issues.extend(terminal_reads(tree or ScriptTree(text.encode("utf-8", "replace"))))
     issues.extend(_Flow(parsed, shebang_errexit(parsed)).walk(cmds))
     issues.extend(_make_jobs(cmds))
     issues.extend(_mount_point(parsed, lfs))
     issues.extend(_shape(parsed))
     issues.sort(key=lambda i: (i.line or 0, i.code))
     return issues, source_refs(cmds)
+
+
+def _may_read(parsed: ScriptText) -> bool:
+    """Whether the code (not a comment, a string, a heredoc) has a ``read`` or ``select``."""
+    masked = parsed.masked
+    return any(word in masked and word_offsets(masked, word) for word in ("read", "select"))
 
 
 # -- LFS001: the book's placeholders ------------------------------------------------------------
@@ -105,7 +118,7 @@ def _placeholders(parsed: ScriptText) -> list[Issue]:
     return [_placeholder_issue(line, names) for line, names in by_line.items()]
 
 
-# -- LFS002, LFS003, LFS004, LFS007: what depends on the shell options in force ---------------
+# -- LFS003, LFS004, LFS007: what depends on the shell options in force ----------------------
 
 
 def set_changes(words: list[str]) -> dict[str, bool]:
@@ -128,14 +141,8 @@ def set_changes(words: list[str]) -> dict[str, bool]:
     return changes
 
 
-@dataclass
-class _Loop:
-    piped: bool
-    reads: list[Issue] = field(default_factory=list)
-
-
 class _Flow:
-    """One pass over the commands, tracking ``set -e``, ``pipefail``, loops and stdin."""
+    """One pass over the commands, tracking ``set -e`` and ``pipefail``."""
 
     def __init__(self, parsed: ScriptText, errexit: bool) -> None:
         self.parsed = parsed
@@ -143,41 +150,22 @@ class _Flow:
         self.handled = errexit  # any error handling anywhere (LFS004)
         self.trap_err = False
         self.pipefail = False
-        self.stdin_redirected = False
-        self.loops: list[_Loop] = []
         self.issues: list[Issue] = []
 
     def walk(self, cmds: list[Command]) -> list[Issue]:
         for index, cmd in enumerate(cmds):
-            self._keywords(cmd)
             self._options(cmd)
             name = cmd.name
-            if name == "read":
-                self._read(cmd)
-            elif name == "tee" and cmd.sep_before in PIPES and not self.pipefail:
+            if name == "tee" and cmd.sep_before in PIPES and not self.pipefail:
                 self._tee(cmds, index)
             elif name in ("cd", "pushd"):
                 self._cd(cmd)
-            elif name == "exec" and _STDIN_REDIRECT.search(cmd.text):
-                self.stdin_redirected = True
             if cmd.sep_before == "||" and (name in FAILURE_EXITS or "{" in cmd.keywords):
                 self.handled = True
         if not self.handled:  # rare enough to afford every line's commands
             every = [c for line in logical_lines(self.parsed) for c in commands(line)]
             self.issues.extend(_no_error_handling(every))
         return self.issues
-
-    def _keywords(self, cmd: Command) -> None:
-        for keyword in cmd.keywords:
-            if keyword in ("while", "until", "for", "select"):
-                self.loops.append(_Loop(piped=cmd.sep_before in PIPES))
-                if keyword == "select":
-                    self._wait_for_input(cmd, "select")
-            elif keyword == "done" and self.loops:
-                loop = self.loops.pop()
-                if not (loop.piped or "<" in cmd.text):
-                    for issue in loop.reads:
-                        self._add_read(issue)
 
     def _options(self, cmd: Command) -> None:
         if cmd.name == "set":
@@ -190,27 +178,6 @@ class _Flow:
                 self.pipefail = any("s" in w for w in cmd.words[1:] if w.startswith("-"))
         elif cmd.name == "trap" and "ERR" in (unquote(w) for w in cmd.words[2:]):
             self.trap_err = self.handled = True
-
-    def _add_read(self, issue: Issue) -> None:
-        if self.stdin_redirected:
-            return
-        (self.loops[-1].reads if self.loops else self.issues).append(issue)
-
-    def _wait_for_input(self, cmd: Command, what: str) -> None:
-        self._add_read(Issue(
-            "LFS002", "warning", cmd.number,
-            f"{what} reads from the terminal: lfsplug runs scripts with stdin closed, so it "
-            f"gets end of file (and under bash -e a failing read stops the script)",
-            "read from a file or a heredoc (read -r x < FILE), or take the value from a "
-            "variable set in the environment or lfsplug.toml [env]",
-        ))
-
-    def _read(self, cmd: Command) -> None:
-        if cmd.sep_before in PIPES or "<" in cmd.text:
-            return
-        if any(_READ_FD.match(w) for w in cmd.words[1:] if not w.startswith("--")):
-            return
-        self._wait_for_input(cmd, "read")
 
     def _tee(self, cmds: list[Command], index: int) -> None:
         tee = cmds[index]

@@ -11,14 +11,15 @@ from typing import Any, NamedTuple
 
 from lfsplug import Finding, Severity
 
-__all__ = ["Issue", "Ref", "issue_from_json", "ref_from_json", "to_finding"]
+__all__ = ["CdUse", "Issue", "Ref", "Sourced", "cd_use_from_json", "issue_from_json",
+           "ref_from_json", "sourced_from_json", "to_finding"]
 
 PLUGIN = "validation"
 #: The version of the content checks' rules (lint's, and the syntax screen's use of them): part
 #: of the cache keys, so that bumping it drops cached results. Bumped in :mod:`.lint`'s
 #: docstring's sense: whenever a rule changes. Kept here so that a warm check, which answers
 #: from the cache, need not import the rules.
-CHECKER_VERSION = "1"
+CHECKER_VERSION = "2"
 
 
 class Issue(NamedTuple):
@@ -37,6 +38,35 @@ class Ref(NamedTuple):
     name: str
     line: int
     pattern: bool = False
+
+
+class CdUse(NamedTuple):
+    """A ``cd``/``pushd`` into variables the script itself never sets (LFS009), kept until the
+    environment of the script that holds it is known.
+
+    ``parts`` is its directory argument, piece by piece: ``[text, name]``, ``name`` being the
+    variable a piece expands when it is one of those (``["$PKGDIR", "PKGDIR"]``), else ``""``
+    (``["/build", ""]``); ``quoted``: the argument stays an argument when it expands to
+    nothing (``cd ""`` does nothing, ``cd`` goes home).
+    """
+
+    line: int
+    command: str
+    shown: str
+    quoted: bool
+    parts: list[list[str]]
+
+    @property
+    def names(self) -> list[str]:
+        """The variables to look for, in order, once each."""
+        return list(dict.fromkeys(name for _, name in self.parts if name))
+
+
+class Sourced(NamedTuple):
+    """A file a script reads with ``source`` or ``.``: the word as written."""
+
+    line: int
+    path: str
 
 
 def to_finding(issue: Issue, path: str | None) -> Finding:
@@ -64,3 +94,22 @@ def ref_from_json(item: Any) -> Ref:
             and type(item[1]) is int and type(item[2]) is bool):
         raise ValueError(f"not a cached reference: {item!r}")
     return Ref._make(item)
+
+
+def cd_use_from_json(item: Any) -> CdUse:
+    """A :class:`CdUse` from its cached form; ValueError when the shape is wrong."""
+    if not (type(item) is list and len(item) == 5 and type(item[0]) is int
+            and type(item[1]) is str and type(item[2]) is str and type(item[3]) is bool
+            and type(item[4]) is list
+            and all(type(p) is list and len(p) == 2 and all(type(t) is str for t in p)
+                    for p in item[4])):
+        raise ValueError(f"not a cached cd: {item!r}")
+    return CdUse._make(item)
+
+
+def sourced_from_json(item: Any) -> Sourced:
+    """A :class:`Sourced` from its cached form; ValueError when the shape is wrong."""
+    if not (type(item) is list and len(item) == 2 and type(item[0]) is int
+            and type(item[1]) is str):
+        raise ValueError(f"not a cached source: {item!r}")
+    return Sourced._make(item)

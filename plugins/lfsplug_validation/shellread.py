@@ -1,9 +1,11 @@
 """Reading a bash script carefully enough for lint, without parsing bash.
 
-STYLE.md rules out bash parser libraries (they fail on ``case``, ``[[ ]]``, ``$(( ))`` and quoted
-heredocs, all common in LFS), and ``bash -n`` already decides what parses. Lint needs less: which
-text is a comment, which is inside quotes, which lines are heredoc bodies, where a command starts
-and what its words are.
+``bash -n`` already decides what parses, and most lint rules need less than a syntax tree:
+which text is a comment, which is inside quotes, which lines are heredoc bodies, where a command
+starts and what its words are. This reader answers that for a fraction of a parse's cost, so
+lint reads every script with it; the rules that ask about structure (what feeds a ``read``, what
+sets a variable) parse the script with tree-sitter-bash instead (:mod:`.syntaxtree`), and only
+when the text calls for it.
 
 :func:`read_script` makes one pass over the whole text with one regular expression (a Python loop
 per line costs more than all the rules together, and lint runs on every new script) and returns

@@ -19,17 +19,21 @@ import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lfsplug import Finding, Script, Severity
 from lfsplug_validation.cache import FileDigests, ResultCache, Section, reader_key, stat_key
 from lfsplug_validation.records import (
     CHECKER_VERSION,
     PLUGIN,
+    CdUse,
     Issue,
     Ref,
+    Sourced,
+    cd_use_from_json,
     issue_from_json,
     ref_from_json,
+    sourced_from_json,
     to_finding,
 )
 from lfsplug_validation.security import SecurityChecker
@@ -37,6 +41,7 @@ from lfsplug_validation.syntax import bash_version, check_syntax
 
 if TYPE_CHECKING:
     from lfsplug.session import Session
+    from lfsplug_validation.cdenv import CdEnvironment
 
 __all__ = ["ScriptFile", "Validator", "read_script_file"]
 
@@ -148,28 +153,62 @@ def _cached_issues(section: Section, digest: str) -> list[Issue] | None:
         return None
 
 
-def _cached_lint(section: Section, digest: str) -> tuple[list[Issue], list[Ref]] | None:
+class Linted(NamedTuple):
+    """What lint found in one content: issues, source files named, and the ``cd`` into
+    variables the script does not set with the files it sources (LFS009, whose verdict
+    depends on each script's environment: see :mod:`.cdenv`)."""
+
+    issues: list[Issue]
+    refs: list[Ref]
+    cds: list[CdUse] = []
+    sources: list[Sourced] = []
+
+    def to_json(self) -> Any:
+        """The cached form: 0 when nothing was found (most scripts)."""
+        if not (self.issues or self.refs or self.cds):
+            return 0
+        value: dict[str, Any] = {"i": [list(i) for i in self.issues],
+                                 "r": [list(r) for r in self.refs]}
+        if self.cds:
+            value["c"] = [list(c) for c in self.cds]
+            value["s"] = [list(s) for s in self.sources]
+        return value
+
+
+def _cached_lint(section: Section, digest: str) -> Linted | None:
     value = section.get(digest)
     if value is None:
         return None
     if value == 0 and type(value) is int:  # nothing found (most scripts)
-        return [], []
+        return Linted([], [])
     try:
         issues, refs = value["i"], value["r"]
-        return ([issue_from_json(i) for i in issues] if issues else [],
-                [ref_from_json(r) for r in refs] if refs else [])
-    except (ValueError, TypeError, KeyError):
+        cds, sources = value.get("c"), value.get("s")
+        return Linted([issue_from_json(i) for i in issues] if issues else [],
+                      [ref_from_json(r) for r in refs] if refs else [],
+                      [cd_use_from_json(c) for c in cds] if cds else [],
+                      [sourced_from_json(s) for s in sources] if sources else [])
+    except (ValueError, TypeError, KeyError, AttributeError):
         section.discard(digest)
         return None
 
 
-def _lint_one(file: ScriptFile, lfs: str) -> tuple[list[Issue], list[Ref]]:
+def _lint_one(file: ScriptFile, lfs: str) -> Linted:
     data = file.content()
     if b"\0" in data or len(data) > LINT_LIMIT:
-        return [], []  # binary or huge: bash -n speaks for it
-    from lfsplug_validation.lint import lint  # the rules: only for content not seen before
+        return Linted([], [])  # binary or huge: bash -n speaks for it
+    # the rules: only for content not seen before
+    from lfsplug_validation.cdvars import cd_uses
+    from lfsplug_validation.lint import lint
+    from lfsplug_validation.syntaxtree import ScriptTree
 
-    return lint(data.decode("utf-8", errors="replace"), lfs)
+    tree = ScriptTree(data)  # parsed at most once, if a rule needs it
+    issues, refs = lint(data.decode("utf-8", errors="replace"), lfs, tree)
+    return Linted(issues, refs, *cd_uses(tree))
+
+
+def _by_line(issues: list[Issue]) -> list[Issue]:
+    return sorted(issues, key=lambda i: (i.line or 0, i.code))
 
 
 def _without_parse_noise(shellcheck: list[Issue], lint_issues: list[Issue]) -> list[Issue]:
@@ -193,6 +232,7 @@ class Validator:
         self.workers = _workers()
         #: Set when validation is interrupted, so that the background checks stop too.
         self.stop = threading.Event()
+        self._environment: CdEnvironment | None = None
 
     @property
     def lfs(self) -> str:
@@ -236,7 +276,10 @@ class Validator:
                 findings.append(Finding("SYN004", Severity.ERROR, f"the script {file.error}",
                                         file.path, None, "make it a readable file", PLUGIN))
                 continue
-            issues, refs[file.path] = content[file.digest]
+            found = content[file.digest]
+            issues, refs[file.path] = found.issues, found.refs
+            if found.cds:  # rare: the environment is looked at only for these scripts
+                issues = _by_line(issues + self._unset_cds(file.script, found))
             issues = issues + security.check(file.script.path, file.info, file.link)
             findings.extend(to_finding(i, file.path) for i in issues)
         findings.extend(self._integrity(refs))
@@ -249,20 +292,27 @@ class Validator:
                                   "(--state-dir); everything is checked again next time"))
         return findings
 
+    def _unset_cds(self, script: Script, found: Linted) -> list[Issue]:
+        """LFS009: the script's ``cd`` into variables it does not set, held against its
+        environment and the files it sources as they are now (never cached)."""
+        if self._environment is None:
+            from lfsplug_validation.cdenv import CdEnvironment
+
+            self._environment = CdEnvironment(self.config)
+        return self._environment.issues(script, found.cds, found.sources)
+
     def _content(self, unique: dict[str, ScriptFile], cache: ResultCache,
-                 findings: list[Finding]) -> dict[str, tuple[list[Issue], list[Ref]]]:
+                 findings: list[Finding]) -> dict[str, Linted]:
         """Syntax, shellcheck and lint issues, and source references, by content hash."""
         syntax = self._start_syntax(unique, cache, findings)
         shellcheck = self._start_shellcheck(unique, cache)
         section = cache.section("lint", f"{CHECKER_VERSION}:{self.lfs}")
-        linted: dict[str, tuple[list[Issue], list[Ref]]] = {}
+        linted: dict[str, Linted] = {}
         for digest, file in unique.items():
             found = _cached_lint(section, digest)
             if found is None:
                 found = _lint_one(file, self.lfs)
-                section.put(digest, {"i": [list(i) for i in found[0]],
-                                     "r": [list(r) for r in found[1]]}
-                            if found[0] or found[1] else 0)
+                section.put(digest, found.to_json())
             linted[digest] = found
         syntax_issues = syntax.result() if syntax else {}
         checked, errors = shellcheck.result() if shellcheck else ({}, [])
@@ -270,13 +320,14 @@ class Validator:
                               "run shellcheck on the scripts by hand to see why")
                         for error in dict.fromkeys(errors))
         out = {}
-        for digest, (lint_issues, refs) in linted.items():
+        for digest, found in linted.items():
+            lint_issues = found.issues
             issues = syntax_issues.get(digest) or []
             if not any(i.code == "SYN001" for i in issues):  # after a parse error: no SC noise
                 issues = issues + _without_parse_noise(checked.get(digest, []), lint_issues)
             if lint_issues or len(issues) > 1:
-                issues = sorted(issues + lint_issues, key=lambda i: (i.line or 0, i.code))
-            out[digest] = (issues, refs)
+                issues = _by_line(issues + lint_issues)
+            out[digest] = found._replace(issues=issues)
         return out
 
     def _start_syntax(self, unique: dict[str, ScriptFile], cache: ResultCache,

@@ -1,0 +1,36 @@
+"""Variables a collection's driver exports (``script.env``), and ``$VAR`` references in them.
+
+A driver script exports what its build scripts rely on (``SOURCES``, ``LFSLOG``...) before it
+runs them, often in terms of the build environment (``SOURCES=${LFS}/sources``). lfsplug adds
+them to a script's environment after the book's clean environment and before ``[env]``, each
+expanded against the environment built so far. The expander knows ``$NAME`` and ``${NAME}``
+and nothing else: it is never a shell, so a value cannot run anything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+__all__ = ["OWNED", "add_driver_env", "expand"]
+
+#: The book's clean environment: a driver's exports never override these (lfsplug sets them
+#: from ``--lfs`` and the machine; ``[env]`` may).
+OWNED = frozenset({"LFS", "PATH", "HOME", "TERM", "LC_ALL", "LFS_TGT", "CONFIG_SITE",
+                   "MAKEFLAGS"})
+
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand(text: str, env: Mapping[str, str]) -> str:
+    """``text`` with each ``$NAME`` and ``${NAME}`` replaced by its value in ``env`` (empty when
+    unset, as in the shell); any other ``$`` is left as it is."""
+    return _REFERENCE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+
+
+def add_driver_env(env: dict[str, str], driver: Mapping[str, str]) -> None:
+    """Add the driver's exports to ``env`` in their order, each expanded against ``env`` as it
+    stands (so a later export may refer to an earlier one); the :data:`OWNED` names are kept."""
+    for name, value in driver.items():
+        if name not in OWNED:
+            env[name] = expand(value, env)

@@ -1,0 +1,5 @@
+#!/bin/bash
+set -e
+make install
+install -vdm755 /etc/ssl/local
+/usr/sbin/make-ca -g

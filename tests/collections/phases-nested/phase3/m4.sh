@@ -1,0 +1,8 @@
+set -e
+cd $LFS/sources
+tar xf m4-*.tar.xz
+cd m4-*/
+./configure --prefix=/usr --host=$LFS_TGT --build=$(build-aux/config.guess)
+make
+make DESTDIR=$LFS install
+cd $LFS/sources && rm -rf m4-*/
