@@ -575,7 +575,7 @@ def test_whole_book_as_jhalfs_writes_it(lfsplugger: Lfsplugger) -> None:
     assert len({s["name"] for s in scripts}) == len(scripts)
     bare = [s["name"].partition("@")[0] for s in scripts]
     assert bare == expected
-    assert [s["package"] for s in scripts] == expected
+    assert [s["package"] for s in scripts] == [re.sub(r"-pass\d$", "", p) for p in expected]
     names_ = [s["name"] for s in scripts]
     assert names_.index("binutils-pass1") < names_.index("gcc-pass1") < names_.index(
         "glibc@chapter05") < names_.index("glibc@chapter08")

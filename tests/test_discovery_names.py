@@ -24,7 +24,7 @@ from lfsplug.metadata import KEYS
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_discovery.head import shell_variables, unpack_commands
 from lfsplug_discovery.names import archive_package, directory_package, is_generic_name
-from lfsplug_discovery.pkglists import list_version, parse_package_list
+from lfsplug_discovery.pkglists import list_version, packages_near, parse_package_list
 
 
 @pytest.fixture(autouse=True)
@@ -59,7 +59,7 @@ def origin(lfsplugger: Lfsplugger, name: str, key: str, *args: str) -> str:
 def list_findings(result: RunResult, root: Path) -> list[tuple[str, str, int | None]]:
     """The package-list findings of ``check --json``: (code, path, line)."""
     return sorted((f["code"], os.path.relpath(f["path"], root), f["line"])
-                  for f in findings(result) if f["code"] in ("DISC050", "DISC051", "DISC052"))
+                  for f in findings(result) if f["code"] in ("DISC060", "DISC061", "DISC062"))
 
 
 # ==============================================================================================
@@ -113,7 +113,8 @@ def test_what_is_not_a_package_variable(lfsplugger: Lfsplugger, content: str) ->
 def test_version_variable_beats_the_version_in_a_name_variable(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-gcc.sh": "PKG=gcc-13.2.0\nVERSION=13.2.1\n"})
     assert versions(lfsplugger) == {"gcc": "13.2.1"}
-    assert origin(lfsplugger, "gcc", "version") == "version = 13.2.1    from variable VERSION= line 3"
+    assert origin(lfsplugger, "gcc", "version") == \
+        "version = 13.2.1    from variable VERSION= line 3"
 
 
 def test_the_first_name_variable_counts(lfsplugger: Lfsplugger) -> None:
@@ -137,11 +138,13 @@ def test_the_first_name_variable_counts(lfsplugger: Lfsplugger) -> None:
                  "tarball /src/binutils-2.41.tar.xz line 2", id="long-options"),
     pytest.param("xzcat binutils-2.41.tar.xz | tar xf -",
                  "tarball binutils-2.41.tar.xz line 2", id="piped-in"),
+    pytest.param("xz -dc binutils-2.41.tar.xz 2>/dev/null | tar x",
+                 "tarball binutils-2.41.tar.xz line 2", id="piped-in-redirected"),
     pytest.param("tar --no-same-owner -xf \\\n    binutils-2.41.tar.xz",
                  "tarball binutils-2.41.tar.xz line 3", id="continued-line"),
     pytest.param("tar tf gcc-1.0.tar.xz\ntar xf binutils-2.41.tar.xz",
                  "tarball binutils-2.41.tar.xz line 3", id="a-listing-is-no-extraction"),
-    pytest.param("cd gcc-13.2.0 && cd ../binutils-2.41", "cd into gcc-13.2.0 line 2",
+    pytest.param("cd binutils-2.41 && cd ../gcc-13.2.0", "cd into binutils-2.41 line 2",
                  id="cd-first-wins"),
     pytest.param("cd $SRC/binutils-2.41", "cd into $SRC/binutils-2.41 line 2", id="cd-path"),
     pytest.param("cd $LFS/sources\ncd build\ncd ../binutils-2.41/build",
@@ -152,9 +155,8 @@ def test_the_first_name_variable_counts(lfsplugger: Lfsplugger) -> None:
 def test_tarball_and_directory_give_the_version(lfsplugger: Lfsplugger, content: str,
                                                 why: str) -> None:
     lfsplugger.make_tree({"05-binutils-pass1.sh": f"#!/bin/bash\n{content}\n"})
-    version = "13.2.0" if "gcc-13.2.0 &&" in content else "2.41"
-    assert versions(lfsplugger) == {"binutils-pass1": version}
-    assert origin(lfsplugger, "binutils-pass1", "version") == f"version = {version}    from {why}"
+    assert versions(lfsplugger) == {"binutils-pass1": "2.41"}
+    assert origin(lfsplugger, "binutils-pass1", "version") == f"version = 2.41    from {why}"
 
 
 @pytest.mark.parametrize("content", [
@@ -175,13 +177,16 @@ def test_what_names_no_tarball_or_source_directory(lfsplugger: Lfsplugger, conte
 def test_heads_without_a_candidate_are_not_parsed(
     lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import sys
+
     import lfsplug_shell
 
     parsed: list[bytes] = []
     real = lfsplug_shell.parse
 
     def counting(source: bytes) -> Any:
-        parsed.append(source)
+        if sys._getframe(1).f_code.co_name == "unpack_commands":  # not the drivers' reading
+            parsed.append(source)
         return real(source)
 
     monkeypatch.setattr(lfsplug_shell, "parse", counting)
@@ -377,14 +382,13 @@ def test_the_book_packages_read_back_from_its_lists(tmp_path: Path, kind: str) -
     else:
         text = "".join(f"{md5}  {url.rsplit('/', 1)[1]}\n" for _, _, url, md5 in book)
     write(tmp_path, {kind: text})
-    noted: list[tuple[str, ...]] = []
-    known: dict[str, Any] = {}
+    noted: list[tuple[Any, ...]] = []
 
-    def note(*finding: Any) -> None:
+    def note(*finding: Any, **where: Any) -> None:
         noted.append(finding)
 
-    read = {name: list_version([name], str(tmp_path), str(tmp_path), known, note)
-            for name, _, _, _ in book}
+    packages = packages_near(str(tmp_path), str(tmp_path), {}, note)
+    read = {name: list_version([name], packages) for name, _, _, _ in book}
     wrong = {name: (version, read[name]) for name, version, _, _ in book
              if read[name] is None or read[name][0] != version}  # type: ignore[index]
     assert noted == []
@@ -423,22 +427,23 @@ def _book_packages() -> list[tuple[str, str, str, str]]:
 # ==============================================================================================
 
 
-@pytest.mark.parametrize(("filename", "content", "listed", "version", "source"), [
-    pytest.param("01-gcc.sh", "# lfsplug: version=9.9\nVERSION=1.0\ntar xf gcc-2.0.tar.xz",
-                 "3.0", "9.9", "# lfsplug: header line 2", id="header-over-all"),
-    pytest.param("01-gcc-5.0.sh", "PKGVER=1.0\ntar xf gcc-2.0.tar.xz", "3.0", "1.0",
-                 "variable PKGVER= line 2", id="variable-over-file-name"),
-    pytest.param("01-gcc-5.0.sh", "tar xf gcc-2.0.tar.xz\ncd gcc-2.5", "3.0", "5.0",
-                 "file name", id="file-name-over-tarball"),
-    pytest.param("01-gcc.sh", "cd gcc-2.5\ntar xf gcc-2.0.tar.xz", "3.0", "2.0",
-                 "tarball gcc-2.0.tar.xz line 3", id="tarball-over-directory"),
-    pytest.param("01-gcc.sh", "cd gcc-2.5", "3.0", "2.5", "cd into gcc-2.5 line 2",
+@pytest.mark.parametrize("case", [
+    pytest.param(("01-gcc.sh", "# lfsplug: version=9.9\nVERSION=1.0\ntar xf gcc-2.0.tar.xz",
+                 "3.0", "9.9", "# lfsplug: header line 2"), id="header-over-all"),
+    pytest.param(("01-gcc-5.0.sh", "PKGVER=1.0\ntar xf gcc-2.0.tar.xz", "3.0", "1.0",
+                 "variable PKGVER= line 2"), id="variable-over-file-name"),
+    pytest.param(("01-gcc-5.0.sh", "tar xf gcc-2.0.tar.xz\ncd gcc-2.5", "3.0", "5.0",
+                 "file name"), id="file-name-over-tarball"),
+    pytest.param(("01-gcc.sh", "cd gcc-2.5\ntar xf gcc-2.0.tar.xz", "3.0", "2.0",
+                 "tarball gcc-2.0.tar.xz line 3"), id="tarball-over-directory"),
+    pytest.param(("01-gcc.sh", "cd gcc-2.5", "3.0", "2.5", "cd into gcc-2.5 line 2"),
                  id="directory-over-package-list"),
-    pytest.param("01-gcc.sh", "true", "3.0", "3.0", "package list packages.csv line 2",
+    pytest.param(("01-gcc.sh", "true", "3.0", "3.0", "package list packages.csv line 2"),
                  id="package-list-last"),
 ])
-def test_version_priorities(lfsplugger: Lfsplugger, filename: str, content: str, listed: str,
-                            version: str, source: str) -> None:
+def test_version_priorities(lfsplugger: Lfsplugger,
+                            case: tuple[str, str, str, str, str]) -> None:
+    filename, content, listed, version, source = case
     lfsplugger.make_tree({filename: content})
     write(lfsplugger.path, {"packages.csv": f"name,version\ngcc,{listed}\n"})
     assert versions(lfsplugger) == {"gcc": version}
@@ -533,18 +538,18 @@ def test_bad_package_lists_are_findings(lfsplugger: Lfsplugger) -> None:
     (lfsplugger.path / "d" / "md5sums").mkdir()  # a directory is no list: quietly nothing
     check = lfsplugger.run("check", "--json")
     assert list_findings(check, lfsplugger.path) == [
-        ("DISC050", "b/wget-list", None),
-        ("DISC050", "d/wget-list", None),
-        ("DISC051", "a/md5sums", 1),
-        ("DISC051", "a/packages.csv", 3),
-        ("DISC051", "a/packages.csv", 4),
-        ("DISC051", "a/packages.csv", 5),
-        ("DISC051", "b/packages.csv", 1),
-        ("DISC051", "c/wget-list", 1),
-        ("DISC052", "a/packages.csv", 6),
+        ("DISC060", "b/wget-list", None),
+        ("DISC060", "d/wget-list", None),
+        ("DISC061", "a/md5sums", 1),
+        ("DISC061", "a/packages.csv", 3),
+        ("DISC061", "a/packages.csv", 4),
+        ("DISC061", "a/packages.csv", 5),
+        ("DISC061", "b/packages.csv", 1),
+        ("DISC061", "c/wget-list", 1),
+        ("DISC062", "a/packages.csv", 6),
     ]
     assert versions(lfsplugger) == {"gcc": "13.2.0", "m4": None, "xz": None, "zlib": None}
-    messages = {f["message"] for f in findings(check) if f["code"] == "DISC052"}
+    messages = {f["message"] for f in findings(check) if f["code"] == "DISC062"}
     assert messages == {"gcc 14.1.0 here, but 13.2.0 at line 2: 13.2.0 is used"}
 
 
@@ -555,7 +560,7 @@ def test_an_unreadable_package_list_is_a_finding(lfsplugger: Lfsplugger) -> None
     (lfsplugger.path / "wget-list").chmod(0)
     try:
         check = lfsplugger.run("check", "--json")
-        assert list_findings(check, lfsplugger.path) == [("DISC050", "wget-list", None)]
+        assert list_findings(check, lfsplugger.path) == [("DISC060", "wget-list", None)]
     finally:
         (lfsplugger.path / "wget-list").chmod(0o644)
 
@@ -664,7 +669,7 @@ def test_commands_round_trip(tar: str, where: str, name: str, version: str, cd: 
     text = f"#!/bin/bash\nset -e\n{tar.format(archive)}\n{cd.format(f'{name}-{version}')}\n"
     found = unpack_commands(text)
     assert found["tar"] == (archive, 3)
-    word = cd.split()[0]
+    word = cd.split(maxsplit=1)[0]
     assert directory_package(found[word][0]) == (name, version) and found[word][1] == 4
 
 
@@ -673,6 +678,14 @@ def test_commands_round_trip(tar: str, where: str, name: str, version: str, cd: 
 def test_command_reader_takes_anything(text: str) -> None:
     for value, line in unpack_commands("tar xf a-1.0.tar.gz\n" + text).values():
         assert line >= 1 and value
+
+
+def test_characters_that_crash_the_parser_are_replaced() -> None:
+    # tree-sitter-bash 0.25 crashes, now and then, on "{" before a character of the upper
+    # planes (found by the test above): a crash would take lfsplug down with it
+    text = "tar xf a-1.0.tar.gz\n\u00c3{\U0010003c}\ncd \U000e0000-1.0\n{\U00080000"
+    for _ in range(50):
+        assert unpack_commands(text) == {"tar": ("a-1.0.tar.gz", 1)}
 
 
 _assignment = st.sampled_from(["{}={}", "export {}={}", '{}="{}"', "readonly {}='{}'",

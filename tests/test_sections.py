@@ -6,6 +6,7 @@ import html
 import os
 import re
 import time
+from collections import Counter
 from functools import cache
 from pathlib import Path
 
@@ -175,12 +176,12 @@ _PROSE = ["fix", "a", "bug", "build", "with", "-O2", "the", "Required:", "libxml
 
 @HYPOTHESIS
 @given(st.lists(st.sampled_from(_PROSE), min_size=1, max_size=8),
-       st.none() | st.tuples(_package, _version), st.sampled_from(["# ", "## ", "#", "  # "]))
+       st.none() | st.tuples(_package, _version), st.sampled_from(["# ", "#", "  # ", "\t#  "]))
 def test_prose_comments_are_never_banners(words: list[str], package: tuple[str, str] | None,
                                           marker: str) -> None:
     """Ordinary comments, even those that name a package with its version after other words
     (``# fix gcc-13.2.0``), name no banner. (A section number or decoration before it makes a
-    banner: ``# 2.41 gcc-13.2.0``, ``# === gcc-13.2.0``, so those are not in the words.)"""
+    banner: ``# 2.41 gcc-13.2.0``, ``## Install gcc-13.2.0``, so those are not generated.)"""
     text = " ".join(words)
     if package is not None:
         text += f" {package[0]}-{package[1]}"
@@ -367,13 +368,16 @@ def test_the_books_chapters_split_into_one_script_per_package(lfsplugger: Lfsplu
         files[f"{chapter:02d}-chapter{chapter:02d}.sh"], built[chapter] = _chapter_file(chapter)
     lfsplugger.make_tree(files)
     lfsplugger.make_config(SPLIT)
-    phases = {5: "cross", 6: "temp", 7: "chroot-temp", 8: "system"}
-    expected = [name if chapter == 8 or name not in built[8] else f"{name}-{phases[chapter]}"
+    # a package built in two chapters is named after each file's number, as discovery names
+    # every package built twice (NAME@WHERE)
+    times = Counter(name for names in built.values() for name in names)
+    expected = [name if times[name] == 1 else f"{name}@{chapter:02d}"
                 for chapter in (5, 6, 7, 8) for name in built[chapter]]
     scripts = listed(lfsplugger.run("list", "--json"))
     assert [s["name"] for s in scripts] == expected
-    assert expected[:5] == ["binutils-pass1", "gcc-pass1", "linux-api-headers", "glibc-cross",
+    assert expected[:5] == ["binutils-pass1", "gcc-pass1", "linux-api-headers", "glibc@05",
                             "libstdc++"]
+    assert "glibc@08" in expected and "m4@06" in expected and "m4@08" in expected
     assert [s["phase"] for s in scripts][:6] == ["cross"] * 5 + ["temp"]
     assert all(s["packages"] == [] for s in scripts)
     glibc = (lfsplugger.path / ".lfsplug/sections/05-chapter05.sh/glibc.sh").read_text()
@@ -456,7 +460,7 @@ def test_split_sections_make_one_script_per_package(lfsplugger: Lfsplugger) -> N
     assert gcc.meta["section_of"] == f"{source}:12-15"
     assert by_name["glibc"].meta["section_of"] == f"{source}:16-18"
     assert gcc.provides == ["gcc"] and by_name["glibc"].provides == ["toolchain"]
-    assert gcc.workdir == str(source.parent)
+    assert gcc.workdir is None  # it runs where the executor runs a script: its directory
     assert (lfsplugger.path / SECTIONS / "gcc-pass1.sh").read_text() == (
         '#!/bin/bash\nset -e\nOUT="$LFS/built"\nGREETING=hello\ncd "$LFS"\n\n'
         f"# split by lfsplug from {CHAPTER_PATH}: edit that file, not this one\n"
@@ -509,7 +513,9 @@ def test_split_section_files_are_rewritten_only_when_they_change(
 def test_old_sections_are_removed(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({CHAPTER_PATH: CHAPTER, "chapter06/06-temp.sh": CHAPTER})
     lfsplugger.make_config(SPLIT)
-    assert lfsplugger.run("list").ret == 6  # one package twice: DISC001 (see below)
+    assert plan_names(lfsplugger) == [  # packages built twice: named after their directories
+        "binutils-pass1@chapter05", "gcc-pass1@chapter05", "glibc@chapter05",
+        "binutils-pass1@chapter06", "gcc-pass1@chapter06", "glibc@chapter06"]
     top = lfsplugger.path / ".lfsplug" / "sections"
     assert (top / "chapter06/06-temp.sh").is_dir() and (top / CHAPTER_PATH).is_dir()
     (lfsplugger.path / "chapter06/06-temp.sh").unlink()  # gone: its sections go
@@ -520,12 +526,18 @@ def test_old_sections_are_removed(lfsplugger: Lfsplugger) -> None:
     assert not (top / CHAPTER_PATH).exists()
 
 
-def test_one_package_twice_in_split_files_is_a_duplicate(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({CHAPTER_PATH: CHAPTER + "\n# 5.9. Glibc-2.38\ntrue\n"})
+def test_one_package_twice_in_one_file_is_named_by_its_place(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({CHAPTER_PATH: CHAPTER + "\n# 8.5. Glibc-2.38\ntrue\n"})
     lfsplugger.make_config(SPLIT)
-    result = lfsplugger.run("list")
-    assert result.ret == 6
-    result.stderr.fnmatch_lines(["*DISC001: two scripts are named 'glibc'*glibc.sh*glibc.2.sh"])
+    assert plan_names(lfsplugger) == ["binutils-pass1", "gcc-pass1", "glibc@1", "glibc@2"]
+    assert sorted(p.name for p in (lfsplugger.path / SECTIONS).iterdir()) == [
+        "binutils-pass1.sh", "gcc-pass1.sh", "glibc.2.sh", "glibc.sh"]
+    why = why_lines(lfsplugger, "glibc@2")
+    assert (f"name = glibc@2    from banner line 20 of {CHAPTER_PATH} and place in build order "
+            f"(glibc is built 2 times: banner line 16 of {CHAPTER_PATH}, banner line 20 of "
+            f"{CHAPTER_PATH})") in why
+    assert "phase = system    from banner line 20 of chapter05/05-toolchain.sh (book chapter 8)" \
+        in why
 
 
 def test_a_file_with_unpack_is_not_split(lfsplugger: Lfsplugger) -> None:
@@ -622,3 +634,20 @@ def test_a_split_chapter_runs_each_section_in_order_and_resumes_per_section(
     assert _reused(fourth) == {"binutils-pass1": True, "gcc-pass1": False, "glibc": False}
     assert (lfs / "built").read_text().splitlines()[3:] == [
         "glibc hello", "gcc-pass1 hello unset", "glibc hello"]
+
+
+@pytest.mark.e2e
+def test_a_section_runs_in_the_files_workdir(lfsplugger: Lfsplugger,
+                                             tmp_path_factory: pytest.TempPathFactory) -> None:
+    lfs = tmp_path_factory.mktemp("lfs")
+    lfsplugger.make_tree({
+        CHAPTER_PATH: ("# lfsplug: workdir=build\n\n# 5.2. M4-1.4.19\npwd > \"$LFS/m4\"\n\n"
+                       "# 5.3. Bison-3.8.2\npwd > \"$LFS/bison\"\n"),
+        "chapter05/build/.keep": "",
+    })
+    lfsplugger.make_config(SPLIT)
+    result = lfsplugger.run("run", "--privileges", "off", "--lfs", str(lfs), "--shellcheck",
+                            "off")
+    assert result.ret == 0, result.outlines + result.errlines
+    where = str(lfsplugger.path / "chapter05" / "build")
+    assert (lfs / "m4").read_text().strip() == (lfs / "bison").read_text().strip() == where

@@ -2,12 +2,12 @@
 
 Reading and parsing a script's head is most of what discovery costs per script. What it yields
 (:class:`Facts`: the ``# lfsplug:`` header, the variables that name the package and its
-version, the first tarball unpacked and source directory entered, the dependency comments and
-the content findings) depends on the file's content alone, so it is kept in
-``STATE_DIR/cache/discovery.json`` under the file's path and stat key (size, mtime, inode,
-ctime) and reused while that key is unchanged. Everything that depends on the tree or the
-configuration (order, list files, package lists, phases, names, duplicates) is worked out again
-on every run.
+version, the packages named by them, by the first tarball unpacked and by the first source
+directory entered, the dependency comments and the content findings) depends on the file's
+content alone, so it is kept in ``STATE_DIR/cache/discovery.json`` under the file's path and
+stat key (size, mtime, inode, ctime) and reused while that key is unchanged. Everything that
+depends on the tree or the configuration (order, list files, package lists, phases, names,
+duplicates) is worked out again on every run.
 
 Rules that keep the cache honest:
 
@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     # What reads a head is imported when a head is read: a warm run takes every entry from the
     # cache and never needs them (their regular expressions cost milliseconds to compile).
     from lfsplug_discovery.depcomments import DepComments
-    from lfsplug_discovery.head import Head
+    from lfsplug_discovery.head import Head, Mention
 
 __all__ = ["CACHE_FILE", "RACY_NS", "DiscoveryCache", "Facts", "Known", "code_version",
            "stat_key"]
@@ -92,15 +92,21 @@ class Facts:
     #: what the dependency comments say; None when there are none (most scripts)
     deps: DepComments | None = None
     findings: list[ContentFinding] = field(default_factory=list)
-    #: the first tarball the script unpacks (``"tar"``) and source directory it enters
-    #: (``"cd"`` or ``"pushd"``), as written, with their lines (:func:`.head.unpack_commands`)
-    commands: dict[str, tuple[str, int]] = field(default_factory=dict)
+    #: the packages the content names (a variable, the first tarball unpacked, the first
+    #: source directory entered: :func:`.head.content_mentions`), kept parsed so that a warm
+    #: run splits no name
+    mentions: list[Mention] = field(default_factory=list)
 
     @classmethod
     def from_head(cls, head: Head) -> Facts:
         """Parse a head (one read of the file) into facts."""
         from lfsplug_discovery.depcomments import parse_dependency_comments
-        from lfsplug_discovery.head import parse_header, shell_variables, unpack_commands
+        from lfsplug_discovery.head import (
+            content_mentions,
+            parse_header,
+            shell_variables,
+            unpack_commands,
+        )
 
         facts = cls(findings=content_findings(head))
         if head.error is not None or head.binary:
@@ -108,7 +114,7 @@ class Facts:
         if "lfsplug:" in head.text:
             facts.header, facts.header_lines = parse_header(head.lines)
         facts.variables = shell_variables(head.text)
-        facts.commands = unpack_commands(head.text)
+        facts.mentions = content_mentions(facts.variables, unpack_commands(head.text))
         deps = parse_dependency_comments(head.text)
         if deps.values or deps.problems:
             facts.deps = deps
@@ -117,14 +123,14 @@ class Facts:
     def to_json(self) -> list[Any] | int:
         """The cached form: a list, or 0 for a head that says nothing (most of them)."""
         deps = self.deps
-        if not (self.header or self.variables or deps or self.findings or self.commands):
+        if not (self.header or self.variables or deps or self.findings or self.mentions):
             return 0
         if deps is None:
             return [self.header, self.header_lines, self.variables, {}, {}, [], self.findings,
-                    self.commands]
+                    self.mentions]
         return [self.header, self.header_lines, self.variables, deps.values, deps.lines,
                 [[p.line, p.code, p.message] for p in deps.problems], self.findings,
-                self.commands]
+                self.mentions]
 
     @classmethod
     def from_json(cls, data: list[Any] | int) -> Facts:
@@ -135,21 +141,28 @@ class Facts:
             return _EMPTY
         if type(data) is not list:
             raise ValueError(f"not cached facts: {data!r}")
-        header, header_lines, variables, values, lines, problems, findings, commands = data
+        header, header_lines, variables, values, lines, problems, findings, mentions = data
         deps = None
         if values or lines or problems:
             from lfsplug_discovery.depcomments import DepComments, Problem
 
             deps = DepComments(values, lines, [Problem(int(p[0]), str(p[1]), str(p[2]))
                                                for p in problems])
-        return cls(header, header_lines, _valued(variables), deps,
+        return cls(header, header_lines,
+                   {k: (str(v[0]), int(v[1])) for k, v in variables.items()}, deps,
                    [(str(f[0]), str(Severity(f[1])), str(f[2]), f[3], f[4]) for f in findings],
-                   _valued(commands))
+                   [_mention(m) for m in mentions])
 
 
-def _valued(data: dict[str, Any]) -> dict[str, tuple[str, int]]:
-    """Cached ``name -> [value, line]`` pairs (variables, commands) as tuples."""
-    return {str(k): (str(v[0]), int(v[1])) for k, v in data.items()}
+def _mention(data: list[Any]) -> Mention:
+    """A cached mention; ValueError when it is malformed."""
+    from lfsplug_discovery.head import Mention
+
+    kind, source, package, version, line = data
+    if not (type(kind) is str and type(source) is str and type(package) is str
+            and (version is None or type(version) is str) and type(line) is int):
+        raise ValueError(f"not a cached mention: {data!r}")
+    return Mention(kind, source, package, version, line)
 
 
 #: The facts of a head that says nothing (shared, never changed).
@@ -211,6 +224,7 @@ class DiscoveryCache:
         #: what following a root's drivers gave, with the signature of the tree it read
         self._followed: dict[str, list[Any]] = {}
         self._new_followed: dict[str, list[Any]] = {}
+        self._reused: list[str] = []
         #: directories walked whole: an old entry below one that was not met is gone
         self.roots: list[str] = []
         self.changed = False
@@ -274,6 +288,7 @@ class DiscoveryCache:
         if type(entry) is not list or len(entry) != 2 or entry[0] != signature:
             return None
         self._new_followed[root] = entry
+        self._reused.append(root)  # no file of the tree changed: its shapes all stand
         return entry[1]
 
     def put_followed(self, root: str, signature: str, followed: Any) -> None:
@@ -309,8 +324,11 @@ class DiscoveryCache:
         kept = {p: e for p, e in old.items() if p not in self._new and not self._below(p)}
         orders = {d: o for d, o in old_orders.items()
                   if d not in self._new_orders and not self._below(d)}
+        # a shape not asked for this run still stands while its file was met as a script
+        # (scripts a list file names are never classified again)
         shapes = {p: e for p, e in self._shapes.items()
-                  if p not in self._new_shapes and not self._below(p)}
+                  if p not in self._new_shapes and (p in self._new or not self._below(p)
+                                                    or self._below(p, self._reused))}
         if (not self.changed and len(kept) + len(self._new) == len(old)
                 and len(orders) + len(self._new_orders) == len(old_orders)
                 and len(shapes) + len(self._new_shapes) == len(self._shapes)
@@ -341,5 +359,6 @@ class DiscoveryCache:
             with contextlib.suppress(OSError):
                 os.unlink(temp)
 
-    def _below(self, path: str) -> bool:
-        return any(path == root or path.startswith(root + os.sep) for root in self.roots)
+    def _below(self, path: str, roots: list[str] | None = None) -> bool:
+        return any(path == root or path.startswith(root + os.sep)
+                   for root in (self.roots if roots is None else roots))

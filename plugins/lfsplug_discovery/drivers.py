@@ -22,6 +22,7 @@ finding each) unless ``[discovery] unreached = "build"`` asks for them.
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -85,6 +86,23 @@ class TreeIndex:
         return None
 
 
+def _read_regular(path: str) -> bytes | None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(1 << 20)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if b"\0" in data[:8192] else data
+
+
 def _nearest(paths: list[str], caller: str) -> str:
     """Of several files, the one nearest the calling script (longest common directory)."""
     if len(paths) == 1:
@@ -109,13 +127,10 @@ class DriverFollower:
     # -- what a file is ------------------------------------------------------------------------
 
     def read(self, path: str) -> bytes | None:
+        """A file's bytes (at most 1 MB), once; None when it is no regular file (a FIFO or a
+        device would block or never end), unreadable or binary."""
         if path not in self._texts:
-            try:
-                with open(path, "rb") as handle:
-                    data = handle.read(1 << 20)
-            except OSError:
-                data = None
-            self._texts[path] = None if data is None or b"\0" in data[:8192] else data
+            self._texts[path] = _read_regular(path)
         return self._texts[path]
 
     def kind(self, path: str) -> str:

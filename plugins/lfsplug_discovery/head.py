@@ -16,9 +16,15 @@ import os
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
-from lfsplug_discovery.names import archive_package, directory_package, is_archive
+from lfsplug_discovery.names import (
+    archive_package,
+    directory_package,
+    is_archive,
+    is_package_name,
+    split_package,
+)
 
 if TYPE_CHECKING:
     from tree_sitter import Node, Query, Tree
@@ -29,6 +35,8 @@ __all__ = [
     "VARIABLES",
     "VERSION_VARIABLES",
     "Head",
+    "Mention",
+    "content_mentions",
     "parse_header",
     "read_head",
     "shell_variables",
@@ -68,6 +76,8 @@ _NAME_START = " \t\n/\"'=<"
 _COMMAND_START = " \t\n;&|({`"
 _DIRECTORY_COMMANDS = ("cd", "pushd")
 _TAR_COMMANDS = frozenset({"tar", "bsdtar", "gtar"})
+#: Characters beyond the BMP (four bytes in UTF-8); a pattern compiled on first use.
+_ASTRAL = "[\U00010000-\U0010ffff]"
 #: Interpreters that run a script the way the executor does (``bash FILE``).
 BASH_LIKE = frozenset({"bash", "sh"})
 
@@ -207,6 +217,67 @@ def _assignment(text: str, at: int, variable: str) -> tuple[str, int] | None:
     return value.strip(), text.count("\n", 0, start) + 1
 
 
+class Mention(NamedTuple):
+    """A package a script's content names: how (``variable``, ``tarball`` or ``directory``),
+    the source as ``--why`` shows it (``variable PKG=``, ``tarball ../gcc-13.2.0.tar.xz``,
+    ``cd into gcc-13.2.0``), the package, its version if given, and the line."""
+
+    kind: str
+    source: str
+    package: str
+    version: str | None
+    line: int
+
+
+def content_mentions(variables: dict[str, tuple[str, int]],
+                     commands: dict[str, tuple[str, int]]) -> list[Mention]:
+    """The packages a head names, in the order they count: the first package variable
+    (by line), the first tarball unpacked, the first source directory entered (``commands``:
+    :func:`unpack_commands`). Worked out once, when the head is read, and cached."""
+    found: list[Mention] = []
+    variable = _name_variable(variables)
+    if variable is not None:
+        found.append(variable)
+    if "tar" in commands:
+        archive, line = commands["tar"]
+        package = archive_package(archive)
+        if package is not None:
+            found.append(Mention("tarball", f"tarball {archive}", *package, line))
+    for word in _DIRECTORY_COMMANDS:
+        if word in commands:
+            directory, line = commands[word]
+            entered = directory_package(directory)
+            if entered is not None:
+                found.append(Mention("directory", f"{word} into {directory}", *entered, line))
+    return found
+
+
+def _name_variable(variables: dict[str, tuple[str, int]]) -> Mention | None:
+    """The first assignment that names a package (``PKG=gcc-13.2.0``, ``PACKAGE=binutils``);
+    ``NAME=``, ``P=`` and ``TARBALL=`` count only with a version or a tarball."""
+    best: Mention | None = None
+    for variable in NAME_VARIABLES:
+        if variable not in variables:
+            continue
+        value, line = variables[variable]
+        package = _named(value, loose=variable in LOOSE_NAME_VARIABLES)
+        if package is not None and (best is None or line < best.line):
+            best = Mention("variable", f"variable {variable}=", *package, line)
+    return best
+
+
+def _named(value: str, loose: bool) -> tuple[str, str | None] | None:
+    """The package and version a variable's value names: a name (``binutils``), a name and
+    version (``proftpd-1.3.8b``), a tarball or its URL."""
+    base = value.rstrip("/").rsplit("/", 1)[-1]
+    if is_archive(base):
+        return archive_package(base)
+    name, version = split_package(base.lower())
+    if not is_package_name(name) or (loose and version is None):
+        return None
+    return name, version
+
+
 def unpack_commands(text: str) -> dict[str, tuple[str, int]]:
     """What a script's first commands say it builds: ``"tar"``, the archive its first tar
     extraction unpacks when that is a literal name (``tar -xJf ../gcc-13.2.0.tar.xz``,
@@ -223,6 +294,11 @@ def unpack_commands(text: str) -> dict[str, tuple[str, int]]:
         return {}
     from lfsplug_shell import parse
 
+    if not text.isascii():
+        # tree-sitter-bash 0.25 may crash (a segmentation fault) on "{" before a character of
+        # the upper planes (U+30000 and above): replace every character beyond the BMP, byte
+        # for byte, so that lines and offsets stay; no tarball or directory is named with them.
+        text = re.sub(_ASTRAL, "____", text)
     found: dict[str, tuple[str, int]] = {}
     for command in _commands(parse(text.encode("utf-8"))):
         name = _command_name(command)
@@ -322,7 +398,8 @@ def _extracted(command: Node) -> tuple[str, int] | None:
     candidates = [command]
     parent = command.parent
     if parent is not None and parent.type == "pipeline":
-        candidates += [c for c in parent.named_children if c.end_byte <= command.start_byte]
+        candidates += [_body(c) for c in parent.named_children
+                       if c.end_byte <= command.start_byte]
     for candidate in candidates:
         for node in _arguments(candidate) if candidate.type == "command" else []:
             arg = _word(node).removeprefix("--file=")
@@ -331,6 +408,12 @@ def _extracted(command: Node) -> tuple[str, int] | None:
                     return None  # $PKG.tar.xz: the first archive is not a literal name
                 return arg, node.start_point[0] + 1
     return None
+
+
+def _body(node: Node) -> Node:
+    """The command of a redirected one (``xzcat x.tar.xz 2>/dev/null``), else ``node``."""
+    body = node.child_by_field_name("body") if node.type == "redirected_statement" else None
+    return body if body is not None else node
 
 
 def _entered(command: Node) -> tuple[str, int] | None:

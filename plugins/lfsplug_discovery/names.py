@@ -217,14 +217,22 @@ def archive_package(path: str) -> tuple[str, str | None] | None:
     base = path.rstrip("/").rsplit("/", 1)[-1]
     if not is_archive(base) or not re.match(_LITERAL, base):
         return None
-    stem = _ARCHIVE.sub("", base).lower()
-    if "-" in stem:
-        first, *rest = stem.split("-")
-        stem = "-".join([first, *(w for w in rest if not re.match(_COMMIT, w))])
+    stem = _without_commit(_ARCHIVE.sub("", base).lower())
     name, version = split_package(stem)
     if version is None:
         name, version = _glued(stem)
     return (name, version) if is_package_name(name) else None
+
+
+def _without_commit(stem: str) -> str:
+    """``systemd-257.3-6b4878d`` as ``systemd-257.3``: a snapshot's commit after its version
+    is neither name nor version."""
+    tokens = stem.split("-")
+    for i in range(1, len(tokens)):
+        if _VERSION.match(tokens[i]):
+            kept = [w for w in tokens[i + 1:] if not re.match(_COMMIT, w)]
+            return "-".join(tokens[:i + 1] + kept)
+    return stem
 
 
 def _glued(stem: str) -> tuple[str, str | None]:

@@ -12,24 +12,24 @@ file beside the scripts, rather than in every script:
   tarball's name gives the package and the version (patches are skipped);
 * ``md5sums``, as the book ships it: ``<checksum>  <file>``, the file read as in a wget-list.
 
-A directory's lists are read once per run (:func:`directory_packages`); a script takes the
-version the nearest list gives its package, from its own directory up to its tree's root
-(:func:`list_version`). A list that cannot be read, and a line that cannot be, is a finding,
-never a traceback.
+A directory's lists are read once per run (:func:`directory_packages`), and merged with its
+parents' up to the tree's root, the nearest first (:func:`packages_near`); a script takes the
+version they give its package (:func:`list_version`). A list that cannot be read, and a line
+that cannot be, is a finding, never a traceback.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Iterable
-from typing import NamedTuple
+from collections.abc import Iterable
+from typing import NamedTuple, Protocol
 
 from lfsplug import Severity
 from lfsplug_discovery.names import archive_package, is_archive, is_package_name, split_package
 
-__all__ = ["LIST_FILES", "MAX_SIZE", "Packages", "directory_packages", "list_version",
-           "read_package_list"]
+__all__ = ["LIST_FILES", "MAX_SIZE", "Note", "Packages", "directory_packages", "list_version",
+           "packages_near", "parse_package_list", "read_package_list"]
 
 #: The package lists looked for in each directory; when two name a package, the first wins.
 LIST_FILES = ("packages.sh", "packages.csv", "wget-list", "wget-list-sysv",
@@ -38,8 +38,14 @@ LIST_FILES = ("packages.sh", "packages.csv", "wget-list", "wget-list-sysv",
 MAX_SIZE = 1 << 20
 #: package -> (version, list file, line)
 Packages = dict[str, tuple[str, str, int]]
-#: How findings are reported: code, severity, message, path, line.
-Note = Callable[[str, Severity, str, str, int | None], None]
+
+
+class Note(Protocol):
+    """How findings are reported (:meth:`.layouts.DiscoveryState.note` is one)."""
+
+    def __call__(self, code: str, severity: Severity, message: str, path: str | None, *,
+                 line: int | None = None) -> None: ...
+
 
 # Patterns are compiled on first use (re caches them): most trees have no package list, and a
 # warm run should not pay for what it does not read.
@@ -73,44 +79,35 @@ class Problem(NamedTuple):
 Parsed = tuple[list[Entry], list[Problem]]
 
 
-def list_version(names: Iterable[str], directory: str, root: str,
-                 known: dict[str, Packages], note: Note) -> tuple[str, str, int] | None:
-    """The version the nearest package list gives the first of ``names`` it names, with the
-    list's path and line, looking in ``directory`` and each parent up to ``root``. Every list
-    on the way is read (once per run: ``known`` keeps them by directory), so that its errors
-    are reported whichever script needs it."""
-    chain = [_packages(d, known, note) for d in _chain(directory, root)]
-    # Python's tarballs write flit_core where the book and the scripts write flit-core.
-    wanted = list(dict.fromkeys(spelling for name in names for spelling in (
-        name, name.replace("_", "-"), name.replace("-", "_"))))
-    for packages in chain:
-        for name in wanted:
-            found = packages.get(name)
+def packages_near(directory: str, root: str, known: dict[str, Packages],
+                  note: Note) -> Packages:
+    """What the package lists of ``directory`` and of its parents up to ``root`` say, the
+    nearest list first. Worked out once per directory per run (``known`` keeps it, merged,
+    so that a script costs one look-up): each list is read once, and its errors reported
+    whichever script needs it."""
+    found = known.get(directory)
+    if found is not None:
+        return found
+    own = directory_packages(directory, note)
+    root = root.rstrip(os.sep) or os.sep
+    parent = os.path.dirname(directory)
+    above: Packages = {}
+    if directory not in (root, parent) and (parent == root or parent.startswith(root + os.sep)):
+        above = packages_near(parent, root, known, note)
+    merged = {**above, **own} if above and own else own or above
+    known[directory] = merged
+    return merged
+
+
+def list_version(names: Iterable[str], packages: Packages) -> tuple[str, str, int] | None:
+    """The version, list and line ``packages`` give the first of ``names`` they name."""
+    for name in names:
+        # Python's tarballs write flit_core where the book and the scripts write flit-core.
+        for spelling in (name, name.replace("_", "-"), name.replace("-", "_")):
+            found = packages.get(spelling)
             if found is not None:
                 return found
     return None
-
-
-def _packages(directory: str, known: dict[str, Packages], note: Note) -> Packages:
-    packages = known.get(directory)
-    if packages is None:
-        packages = known[directory] = directory_packages(directory, note)
-    return packages
-
-
-def _chain(directory: str, root: str) -> list[str]:
-    """``directory`` and its parents up to ``root`` (only itself when it is not below it)."""
-    chain = [directory]
-    root = root.rstrip(os.sep) or os.sep
-    if directory != root and not directory.startswith(root + os.sep):
-        return chain
-    while directory != root:
-        parent = os.path.dirname(directory)
-        if parent == directory:
-            break
-        directory = parent
-        chain.append(directory)
-    return chain
 
 
 def directory_packages(directory: str, note: Note) -> Packages:
@@ -131,8 +128,8 @@ def read_package_list(path: str, note: Note) -> list[Entry]:
         return []
     entries, problems = parse_package_list(os.path.basename(path), text)
     for problem in problems:
-        note("DISC051", Severity.WARNING, f"{problem.message}: this line is ignored", path,
-             problem.line)
+        note("DISC061", Severity.WARNING, f"{problem.message}: this line is ignored", path,
+             line=problem.line)
     return _first_versions(entries, path, note)
 
 
@@ -148,34 +145,26 @@ def parse_package_list(name: str, text: str) -> Parsed:
     return _url_list(text)
 
 
-def _read(path: str, note: Note) -> str | None:  # noqa: PLR0911 (one return per reason)
+def _read(path: str, note: Note) -> str | None:
+    """The text of a list, or None: quietly when there is no such file (most directories),
+    with a finding when it cannot be read or is no text."""
+    data = why = None
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SIZE + 1)
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
         return None
     except OSError as exc:
-        _unreadable(path, exc.strerror or str(exc), note)
-        return None
-    try:
-        with os.fdopen(fd, "rb") as handle:
-            data = handle.read(MAX_SIZE + 1)
-    except IsADirectoryError:
-        return None
-    except OSError as exc:
-        _unreadable(path, exc.strerror or str(exc), note)
-        return None
-    if len(data) > MAX_SIZE:
-        _unreadable(path, "it is over 1 MB", note)
-        return None
-    if b"\0" in data[:8192]:
-        _unreadable(path, "it is a binary file", note)
+        why = exc.strerror or str(exc)
+    if data is not None and len(data) > MAX_SIZE:
+        why = "it is over 1 MB"
+    elif data is not None and b"\0" in data[:8192]:
+        why = "it is a binary file"
+    if why is not None or data is None:
+        note("DISC060", Severity.WARNING, f"cannot read this package list: {why}; it is "
+             "ignored", path)
         return None
     return data.decode("utf-8", errors="replace")
-
-
-def _unreadable(path: str, why: str, note: Note) -> None:
-    note("DISC050", Severity.WARNING, f"cannot read this package list: {why}; it is ignored",
-         path, None)
 
 
 def _first_versions(entries: list[Entry], path: str, note: Note) -> list[Entry]:
@@ -185,9 +174,9 @@ def _first_versions(entries: list[Entry], path: str, note: Note) -> list[Entry]:
     for entry in entries:
         first = seen.setdefault(entry.package, entry)
         if first.version != entry.version:
-            note("DISC052", Severity.WARNING, f"{entry.package} {entry.version} here, but "
+            note("DISC062", Severity.WARNING, f"{entry.package} {entry.version} here, but "
                  f"{first.version} at line {first.line}: {first.version} is used", path,
-                 entry.line)
+                 line=entry.line)
     return list(seen.values())
 
 
@@ -348,7 +337,7 @@ def _url_list(text: str) -> Parsed:
     entries, problems = [], []
     for number, line in _lines(text):
         url = line.split(" #", 1)[0].strip()
-        if any(c.isspace() for c in url):
+        if len(url.split(maxsplit=1)) > 1:
             problems.append(Problem(number, "not one URL or file name"))
             continue
         found = _tarball(url)

@@ -310,28 +310,26 @@ def _kept_phase(script: Script) -> bool:
     return origin.startswith(("# lfsplug: header", "[discovery.phases]"))
 
 
-def _workdir(script: Script) -> str:
-    """Where a section runs: where the whole file would have run (its own directory, or its
-    ``workdir=`` taken from there), not in the state directory that holds the section."""
-    base = str(script.path.parent)
-    if script.workdir is None:
-        return base
-    if script.workdir.startswith(("/", "$")):
-        return script.workdir
-    return os.path.join(base, script.workdir)
+def _workdir(script: Script, section: Path) -> str | None:
+    """The file's ``workdir=`` as the section at ``section`` must say it: a relative one is
+    relative to the script's directory, which for a section is in the state directory (kept
+    relative, so that a chroot's scripts still find it on the host)."""
+    workdir = script.workdir
+    if workdir is None or workdir.startswith(("/", "$")):
+        return workdir
+    return os.path.relpath(os.path.join(script.path.parent, workdir), section.parent)
 
 
 def _section(script: Script, banner: Banner, path: Path, last_line: int) -> Script:
     """The Script of one section of ``script`` (what every section inherits from the file:
-    phase, user, chroot, timeout, disabled codes, environment, working directory)."""
+    phase, user, chroot, timeout, disabled codes, environment, ``workdir=``)."""
     where = f"banner line {banner.line} of {script.relpath}"
     section = Script(name=banner.name, path=path, root=script.root, index=script.index,
                      version=banner.version, phase=script.phase, timeout=script.timeout,
                      user=script.user, chroot=script.chroot, disable=set(script.disable),
-                     env=dict(script.env), workdir=_workdir(script))
-    section.origins.update({"name": where, "version": where, "workdir": f"the directory of "
-                            f"{script.relpath}"})
-    for key in ("phase", "timeout", "user", "chroot", "disable"):
+                     env=dict(script.env), workdir=_workdir(script, path))
+    section.origins.update({"name": where, "version": where})
+    for key in ("phase", "timeout", "user", "chroot", "disable", "workdir", "env"):
         if key in script.origins:
             section.origins[key] = script.origins[key]
     chapter = banner.chapter
@@ -391,27 +389,43 @@ def _link(original: Script, sections: list[Script]) -> None:
         after.origins.setdefault("after", f"the order of the sections of {original.relpath}")
 
 
-def _qualify(scripts: list[Script]) -> None:
-    """Tell apart sections that build one package in two phases (glibc in chapters 5 and 8),
-    as jhalfs scriptlets are: the ``system`` one (else the last) keeps the name, each other
-    section gets its phase appended (``glibc-cross``) and provides the bare name."""
+def _where(files: list[Script]) -> tuple[list[str], str]:
+    """What tells apart the files of sections that build one package, as discovery tells apart
+    every package built more than once (:mod:`.jhalfs`): the first directory in which their
+    paths differ, else their file numbers, else their place in build order."""
+    paths = [f.relpath.split("/")[:-1] for f in files]
+    for here in itertools.zip_longest(*paths, fillvalue=""):
+        if len(set(here)) > 1:
+            if "" not in here and len(set(here)) == len(here):
+                return list(here), "directory"
+            break
+    numbers = [parse_filename(f.path.name).number or "" for f in files]
+    if "" not in numbers and len(set(numbers)) == len(numbers):
+        return numbers, "file number"
+    return [str(n) for n in range(1, len(files) + 1)], "place in build order"
+
+
+def _qualify(scripts: list[Script], files: dict[int, Script]) -> None:
+    """Name ``NAME@WHERE`` each section (or script named by its file) of a package that several
+    sections build (glibc in the chapter 5 and chapter 8 files), providing ``NAME``, as discovery
+    names every package built more than once. ``files`` maps a section to the file it is of."""
     groups: dict[str, list[Script]] = {}
     for script in scripts:
-        groups.setdefault(script.name, []).append(script)
-    taken = set(groups)
+        if _is_section(script) or script.origins.get("name") == "file name":
+            groups.setdefault(script.name, []).append(script)
+    taken = {s.name for s in scripts}
     for name, group in groups.items():
-        phases = [s.phase for s in group]
-        if (len(group) < 2 or not any(map(_is_section, group)) or None in phases
-                or len(set(phases)) < len(phases)):
-            continue  # one of a kind, or a real duplicate (DISC001)
-        keeper = next((s for s in group if s.phase == "system"), group[-1])
-        for script in group:
-            qualified = f"{name}-{script.phase}"
-            if script is keeper or not _is_section(script) or qualified in taken:
+        if len(group) < 2 or not any(map(_is_section, group)):
+            continue
+        qualifiers, what = _where([files.get(id(s), s) for s in group])
+        others = ", ".join(s.origins["name"] if _is_section(s) else s.relpath for s in group)
+        for script, where in zip(group, qualifiers, strict=True):
+            qualified = f"{name}@{where}"
+            if qualified in taken:
                 continue
             script.name = qualified
-            also = keeper.origins["name"] if _is_section(keeper) else keeper.relpath
-            script.origins["name"] += f" and phase ({name} is also {also})"
+            script.origins["name"] += f" and {what} ({name} is built {len(group)} times: " \
+                                      f"{others})"
             if name not in script.provides:
                 script.provides.append(name)
                 script.origins.setdefault("provides", script.origins["name"])
@@ -429,10 +443,6 @@ def code_version() -> str:
     for name in ("sections.py", "names.py"):
         digest = zlib.crc32((here / name).read_bytes(), digest)
     return f"{FORMAT}-{digest:08x}"
-
-
-def _encode(banners: list[Banner]) -> list[list[Any]] | int:
-    return [list(banner) for banner in banners] if banners else 0
 
 
 def _decode(data: Any) -> list[Banner] | None:
@@ -493,7 +503,7 @@ class SectionIndex:
                 self.entries[path] = entry
                 return cached
         found = _read_banners(path)
-        self.entries[path] = [key, _encode(found)]
+        self.entries[path] = [key, [list(b) for b in found] if found else 0]
         self.changed = True
         return found
 
@@ -583,7 +593,7 @@ class Splitter:
         for banner, (last_line, block) in zip(banners, blocks, strict=True):
             filename = f"{banner.name}.sh"
             n = 1
-            while filename in names:  # one package twice in a file: DISC001 names both
+            while filename in names:  # one package twice in a file (glibc@1, glibc@2)
                 n += 1
                 filename = f"{banner.name}.{n}.sh"
             names.add(filename)
@@ -634,7 +644,7 @@ def apply_sections(scripts: list[Script], session: Session, settings: Settings,
         if sections:
             splits.append((script, sections))
     if splits:
-        _qualify(result)
+        _qualify(result, {id(s): original for original, sections in splits for s in sections})
         for original, sections in splits:
             _link(original, sections)
             _inherit(original, sections)

@@ -29,28 +29,23 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, Severity
-from lfsplug_discovery.head import LOOSE_NAME_VARIABLES, NAME_VARIABLES, VERSION_VARIABLES
-from lfsplug_discovery.names import (
-    archive_package,
-    directory_package,
-    is_archive,
-    is_generic_name,
-    is_package_name,
-    pass_base,
-    split_package,
-)
+from lfsplug_discovery.head import VERSION_VARIABLES
+from lfsplug_discovery.names import is_generic_name, pass_base
 from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
+from lfsplug_discovery.pkglists import list_version, packages_near
 
 if TYPE_CHECKING:
     from lfsplug_discovery.cache import Facts
+    from lfsplug_discovery.head import Mention
     from lfsplug_discovery.layouts import DiscoveryState
     from lfsplug_discovery.names import FileName
     from lfsplug_discovery.settings import Settings
 
-__all__ = ["CONFIG", "DIRECTORY", "PACKAGE_LIST", "TARBALL", "VARIABLE", "script_sources"]
+__all__ = ["CONFIG", "DIRECTORY", "MENTIONS", "PACKAGE_LIST", "TARBALL", "VARIABLE",
+           "script_sources"]
 
 #: The priority of ``[discovery.phases]``: above what the layout says, below the header.
 CONFIG = 90
@@ -62,17 +57,8 @@ TARBALL = 8
 DIRECTORY = 7
 #: A package list beside the scripts: below anything the script itself says.
 PACKAGE_LIST = 5
-
-
-class Mention(NamedTuple):
-    """A package the script's content names: the source (as ``--why`` shows it), its
-    priority, the package, its version if given, and the line."""
-
-    source: str
-    priority: int
-    package: str
-    version: str | None
-    line: int
+#: The priority of each kind of package the content names (:class:`.head.Mention`).
+MENTIONS = {"variable": VARIABLE, "tarball": TARBALL, "directory": DIRECTORY}
 
 
 def script_sources(script: Script, facts: Facts, filename: FileName, settings: Settings,
@@ -86,7 +72,7 @@ def script_sources(script: Script, facts: Facts, filename: FileName, settings: S
         # Copies: the facts may be the cache's, and a source's values are the session's.
         sources.append(MetaSource("# lfsplug: header", dict(header), MetaSource.HEADER,
                                   dict(facts.header_lines)))
-    mentions = _mentions(facts)
+    mentions = facts.mentions
     renamed = _content_name(script, filename, "name" in header, mentions)
     name = header.get("name") or (renamed.package if renamed is not None else script.name)
     if "PACKAGE" in facts.variables:  # the source package, for reports and plugins
@@ -102,11 +88,13 @@ def script_sources(script: Script, facts: Facts, filename: FileName, settings: S
     sources.extend(_phase(script, filename, settings))
     if renamed is None:
         sources.extend(_file_name(filename, name, "name" in header))
-    names = [name, pass_base(name), *(m.package for m in mentions)]
-    if renamed is None:
-        names += [filename.name, filename.package]
+    names: list[str | None] = []
+    if not any("version" in s.values for s in sources):  # else only read the lists' errors
+        names = [name, pass_base(name), *(m.package for m in mentions)]
+        if renamed is None:
+            names += [filename.name, filename.package]
     listed = _package_list(script, names, state)
-    if listed is not None and not any("version" in s.values for s in sources):
+    if listed is not None:
         sources.append(listed)
     return sources
 
@@ -119,54 +107,6 @@ def _version_variable(found: dict[str, tuple[str, int]]) -> MetaSource | None:
     line, variable = min(assigned)
     return MetaSource(f"variable {variable}=", {"version": found[variable][0]}, VARIABLE,
                       {"version": line})
-
-
-def _mentions(facts: Facts) -> list[Mention]:
-    """The packages the content names, highest priority first: the first name variable, the
-    first tarball unpacked, the first source directory entered."""
-    found: list[Mention] = []
-    variable = _name_variable(facts.variables)
-    if variable is not None:
-        found.append(variable)
-    commands = facts.commands
-    if "tar" in commands:
-        archive, line = commands["tar"]
-        package = archive_package(archive)
-        if package is not None:
-            found.append(Mention(f"tarball {archive}", TARBALL, *package, line))
-    for word in ("cd", "pushd"):
-        if word in commands:
-            directory, line = commands[word]
-            entered = directory_package(directory)
-            if entered is not None:
-                found.append(Mention(f"{word} into {directory}", DIRECTORY, *entered, line))
-    return found
-
-
-def _name_variable(found: dict[str, tuple[str, int]]) -> Mention | None:
-    """The first assignment that names a package (``PKG=gcc-13.2.0``, ``PACKAGE=binutils``);
-    ``NAME=``, ``P=`` and ``TARBALL=`` count only with a version or a tarball."""
-    best: Mention | None = None
-    for variable in NAME_VARIABLES:
-        if variable not in found:
-            continue
-        value, line = found[variable]
-        package = _named(value, loose=variable in LOOSE_NAME_VARIABLES)
-        if package is not None and (best is None or line < best.line):
-            best = Mention(f"variable {variable}=", VARIABLE, *package, line)
-    return best
-
-
-def _named(value: str, loose: bool) -> tuple[str, str | None] | None:
-    """The package and version a variable's value names: a name (``binutils``), a name and
-    version (``proftpd-1.3.8b``), a tarball or its URL."""
-    base = value.rstrip("/").rsplit("/", 1)[-1]
-    if is_archive(base):
-        return archive_package(base)
-    name, version = split_package(base.lower())
-    if not is_package_name(name) or (loose and version is None):
-        return None
-    return name, version
 
 
 def _content_name(script: Script, filename: FileName, named_by_header: bool,
@@ -187,30 +127,26 @@ def _mentioned(mention: Mention, name: str, names_it: bool,
     values: dict[str, str] = {}
     if names_it:
         values["name"] = mention.package
-    variable = mention.priority == VARIABLE
+    variable = mention.kind == "variable"
     if variable and pass_base(name) == mention.package:
         values["provides"] = mention.package
     if mention.version is not None and not (variable and version_variable):
         values["version"] = mention.version
     if not values:
         return None
-    return MetaSource(mention.source, values, mention.priority,
+    return MetaSource(mention.source, values, MENTIONS.get(mention.kind, PACKAGE_LIST),
                       dict.fromkeys(values, mention.line))
 
 
 def _package_list(script: Script, names: list[str | None],
                   state: DiscoveryState) -> MetaSource | None:
-    """The version the nearest package list gives the script's package (its name, the
-    package of a pass build, or one its content names)."""
-    from lfsplug_discovery.pkglists import list_version
-
-    def note(code: str, severity: Severity, message: str, path: str,
-             line: int | None) -> None:
-        state.note(code, severity, message, path, line=line)
-
+    """The version the package lists near the script give its package (its name, the package
+    of a pass build, or one its content names); the lists are read, and their errors noted,
+    even when ``names`` is empty."""
     root = str(script.root)
-    found = list_version([n for n in names if n], os.path.dirname(str(script.path)), root,
-                         state.package_lists, note)
+    directory = str(script.path).rpartition(os.sep)[0] or os.sep  # dirname, at a third the cost
+    packages = packages_near(directory, root, state.package_lists, state.note)
+    found = list_version([n for n in names if n], packages) if packages and names else None
     if found is None:
         return None
     version, path, line = found
