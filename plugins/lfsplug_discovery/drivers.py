@@ -21,6 +21,7 @@ finding each) unless ``[discovery] unreached = "build"`` asks for them.
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import stat
 from collections.abc import Callable
@@ -85,8 +86,45 @@ class TreeIndex:
                 return _nearest(matches, caller)
         return None
 
+    def match(self, pattern: str) -> list[str]:
+        """The files of the tree a glob's known tail matches by suffix, sorted: the longest
+        suffix that names a directory and matches any (``/sources/scripts/*.sh``: the
+        ``*.sh`` of a ``scripts`` directory)."""
+        parts = [p for p in pattern.split("/") if p and p != "."]
+        if not parts or ".." in parts or _MARK in pattern:
+            return []
+        for size in range(len(parts), 1, -1):
+            suffix = parts[-size:]
+            if not _dir_named(suffix):
+                continue
+            found = [path for path in self.files if _ends_like(path, suffix)]
+            if found:
+                return sorted(found)
+        return []
+
+
+def _ends_like(path: str, suffix: list[str]) -> bool:
+    components = path.split("/")
+    return len(components) > len(suffix) and all(
+        fnmatch.fnmatchcase(c, p) for c, p in zip(components[-len(suffix):], suffix,
+                                                   strict=True))
+
+
+def _reached(driver: str, calls: dict[str, list[str]]) -> set[str]:
+    """The drivers ``driver`` reaches through the calls of drivers (itself only in a cycle)."""
+    reached: set[str] = set()
+    todo = [c for c in calls.get(driver, []) if c in calls]
+    while todo:
+        path = todo.pop()
+        if path not in reached:
+            reached.add(path)
+            todo.extend(c for c in calls[path] if c in calls)
+    return reached
+
 
 def _read_regular(path: str) -> bytes | None:
+    """A regular file's first MB, None when it is not one (a FIFO would block a read),
+    cannot be read or is binary."""
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
@@ -101,6 +139,11 @@ def _read_regular(path: str) -> bytes | None:
     finally:
         os.close(fd)
     return None if b"\0" in data[:8192] else data
+
+
+def _dir_named(parts: list[str]) -> bool:
+    """Whether a glob's tail names a directory (not only wildcards before the name)."""
+    return any(part.strip("*?[]") for part in parts[:-1])
 
 
 def _nearest(paths: list[str], caller: str) -> str:
@@ -164,27 +207,25 @@ class DriverFollower:
             return None
         followed = Followed()
         entries = [self.given] if self.given is not None else self._entry_points(calls)
+        runs = [(entry, self._evaluated(entry, self.kind)) for entry in entries]
+        if self.given is None:
+            runs = self._without_alternatives(runs, followed)
         seen: set[str] = set()
-        reached_by: dict[str, str] = {}
-        for entry in entries:
-            evaluator = Evaluator(self.index.resolve, self.kind, self.read)
-            evaluator.run(entry)
-            new = [c for c in evaluator.calls if c.path not in seen]
-            leaves = {c.path for c in evaluator.calls}
-            if self.given is None and leaves and len(leaves - seen) <= len(leaves) // 5 and seen:
-                followed.alternatives.append((entry, reached_by[next(iter(leaves & seen))]))
-                continue
+        for entry, evaluator in runs:
             followed.entry_points.append(entry)
             followed.unresolved.extend(evaluator.unresolved)
-            for call in new:
-                seen.add(call.path)
-                reached_by[call.path] = entry
-                followed.order.append((call.path, call))
-            for driver in evaluator.drivers:
-                if driver not in followed.drivers:
-                    followed.drivers.append(driver)
+            for call in evaluator.calls:
+                if call.path not in seen:
+                    seen.add(call.path)
+                    followed.order.append((call.path, call))
+            followed.drivers.extend(d for d in evaluator.drivers if d not in followed.drivers)
         self._leftovers(followed, seen)
         return followed
+
+    def _evaluated(self, path: str, kind: Callable[[str], str]) -> Evaluator:
+        evaluator = Evaluator(self.index.resolve, kind, self.read, self.index.match)
+        evaluator.run(path)
+        return evaluator
 
     def _flat_calls(self) -> dict[str, list[str]]:
         """Which scripts each candidate driver calls (drivers not followed into): what makes
@@ -193,8 +234,7 @@ class DriverFollower:
         for path in self.index.files:
             if path != self.given and not (self.is_script(path) and self.may_call(path)):
                 continue
-            evaluator = Evaluator(self.index.resolve, self._flat_kind, self.read)
-            evaluator.run(path)
+            evaluator = self._evaluated(path, self._flat_kind)
             called = [c.path for c in evaluator.calls if c.path != path]
             if called:
                 calls[path] = called
@@ -202,9 +242,37 @@ class DriverFollower:
         return calls
 
     def _entry_points(self, calls: dict[str, list[str]]) -> list[str]:
-        """Drivers no other driver calls, in tree order."""
-        called = {c for path, targets in calls.items() for c in targets if c != path}
-        return [path for path in self.index.files if path in calls and path not in called]
+        """The drivers no other driver calls, in tree order; of drivers that call each other
+        (and that no other calls), the first."""
+        drivers = [path for path in self.index.files if path in calls]
+        reach = {driver: _reached(driver, calls) for driver in drivers}
+        entries: list[str] = []
+        for driver in drivers:
+            callers = [other for other in drivers if other != driver and driver in reach[other]]
+            if any(caller not in reach[driver] for caller in callers):
+                continue  # a driver outside its cycle calls it
+            if not any(caller in entries for caller in callers):
+                entries.append(driver)
+        return entries
+
+    @staticmethod
+    def _without_alternatives(runs: list[tuple[str, Evaluator]],
+                              followed: Followed) -> list[tuple[str, Evaluator]]:
+        """The entry points to follow, in tree order: of two that run (four in five of) the
+        same scripts, the one that runs more; the other is an alternative (``resume.sh``)."""
+        scripts = {entry: {c.path for c in evaluator.calls} for entry, evaluator in runs}
+        owner: dict[str, str] = {}
+        for entry, _ in sorted(runs, key=lambda run: -len(scripts[run[0]])):
+            mine = scripts[entry]
+            shared = [owner[path] for path in mine if path in owner]
+            if mine and len(mine) - len(shared) <= len(mine) // 5:
+                other = max(set(shared), key=shared.count)
+                followed.alternatives.append((entry, other))
+                continue
+            for path in mine:
+                owner.setdefault(path, entry)
+        alternatives = {entry for entry, _ in followed.alternatives}
+        return [run for run in runs if run[0] not in alternatives]
 
     def _leftovers(self, followed: Followed, seen: set[str]) -> None:
         drivers = set(followed.drivers) | self.drivers

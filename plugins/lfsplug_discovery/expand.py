@@ -102,6 +102,10 @@ class State:
     dirs: list[str] = field(default_factory=list)
     #: the new root of a chroot the commands run in (as the driver names it), or ''
     root: str = ""
+    #: ``$0`` and the file being read (``BASH_SOURCE``) as the shell names them ('': the
+    #: script's path)
+    zero: str = ""
+    source: str = ""
 
     def copy(self) -> State:
         """The state a subshell starts with: all of this one."""
@@ -115,7 +119,8 @@ class State:
         """The state a new shell starts with: exported variables only, no functions."""
         env = {k: v for k, v in self.vars.items() if k in self.exported}
         return replace(self, script=script, vars=env, arrays={}, exported=set(env),
-                       functions={}, args=None if args is None else list(args), dirs=[])
+                       functions={}, args=None if args is None else list(args), dirs=[],
+                       zero="", source="")
 
     def reset_environment(self) -> None:
         """``env -i``, ``sudo``, ``su -``: no exported variable goes through."""
@@ -287,7 +292,9 @@ class Expander:
         """``${...}``: a variable, an element of an array, or an operator on a variable."""
         children = node.named_children
         text = text_of(node)
-        if not children or text.startswith(("${#", "${!")):
+        if text.startswith("${!"):
+            return self._indirect(children, text, state)
+        if not children or text.startswith("${#"):
             return unknown(text)
         first = children[0]
         if first.type == "subscript":
@@ -303,6 +310,13 @@ class Expander:
         result = operate(value, text_of(operator), operand, name)
         return result if result.count(_MARK) % 2 == 0 else unknown(text)
 
+    def _indirect(self, children: list[Node], text: str, state: State) -> str:
+        """``${!NAME}``: the variable NAME names."""
+        if len(children) != 1 or children[0].type != "variable_name" or text[-2] in "*@":
+            return unknown(text)
+        target = self.variable(text_of(children[0]), state)
+        return self.variable(target, state) if _VARIABLE.fullmatch(target) else unknown(text)
+
     def _element(self, subscript: Node, state: State) -> str:
         """``${ARR[i]}``, ``${ARR[@]}`` (joined), ``${BASH_SOURCE[0]}``."""
         name_node = subscript.child_by_field_name("name")
@@ -310,7 +324,7 @@ class Expander:
         index_node = subscript.child_by_field_name("index")
         index = text_of(index_node) if index_node is not None else ""
         if name == "BASH_SOURCE":
-            return state.script
+            return _special(name, state) or state.script
         items = state.arrays.get(name)
         if items is None:
             return unknown(name)
@@ -364,15 +378,11 @@ class Expander:
         args = [w for w in words[1:] if not w.startswith("-")]
         if program == "pwd":
             return state.cwd
-        if not args:
+        if not args or any(has_unknown(a) for a in args):
             return None
-        if program == "dirname":
-            return os.path.dirname(args[0].rstrip("/")) or "."
-        if program == "basename":
-            base = os.path.basename(args[0].rstrip("/"))
-            return base[: -len(args[1])] if len(args) > 1 and base.endswith(args[1]) else base
-        if program in ("realpath", "readlink"):
-            return join(state.cwd, args[0])
+        known = _OUTPUTS.get(program)
+        if known is not None:
+            return known(args, state)
         reads = program in _READERS or (program in ("grep", "egrep") and "-v" in words)
         lines = self.lines(args[-1], state) if reads else None
         return None if lines is None else list_words(lines)
@@ -389,7 +399,8 @@ class Expander:
 
 _Handler = Callable[[Expander, "Node", State], str]
 _VALUES: dict[str, _Handler] = {
-    "word": Expander._word, "number": Expander._word, "raw_string": Expander._raw,
+    "word": Expander._word, "number": Expander._word, "extglob_pattern": Expander._word,
+    "raw_string": Expander._raw,
     "ansi_c_string": Expander._ansi, "string_content": Expander._content,
     "string": Expander._string, "translated_string": Expander._string,
     "concatenation": Expander._concatenation, "simple_expansion": Expander._simple,
@@ -397,12 +408,45 @@ _VALUES: dict[str, _Handler] = {
 }
 
 
+def _dirname(args: list[str], state: State) -> str | None:
+    return os.path.dirname(args[0].rstrip("/")) or "."
+
+
+def _basename(args: list[str], state: State) -> str | None:
+    base = os.path.basename(args[0].rstrip("/"))
+    return base[: -len(args[1])] if len(args) > 1 and base.endswith(args[1]) else base
+
+
+def _realpath(args: list[str], state: State) -> str | None:
+    return join(state.cwd, args[0])
+
+
+def _listing(args: list[str], state: State) -> str | None:
+    """What ``ls ARGS`` prints: a file's name as given, a directory's entries, sorted."""
+    names: list[str] = []
+    for arg in args:
+        full = join(state.cwd, arg)
+        if os.path.isdir(full):
+            names.extend(sorted(n for n in os.listdir(full) if not n.startswith(".")))
+        elif os.path.lexists(full):
+            names.append(arg)
+        else:
+            return None
+    return " ".join(names)
+
+
+#: The programs whose output :meth:`Expander._known_output` knows from their arguments.
+_OUTPUTS: dict[str, Callable[[list[str], State], str | None]] = {
+    "dirname": _dirname, "basename": _basename, "realpath": _realpath, "readlink": _realpath,
+    "ls": _listing,
+}
+
+
 def _special(name: str, state: State) -> str | None:
     """``$0``, ``$1``..., ``$@``, ``$#``, ``$PWD``; None for other names."""
-    if name in ("0", "BASH_SOURCE"):
-        return state.script
-    if name == "PWD":
-        return state.cwd
+    if name in ("0", "BASH_SOURCE", "PWD"):
+        zero = state.zero or state.script
+        return {"0": zero, "BASH_SOURCE": state.source or zero, "PWD": state.cwd}[name]
     if not (name.isdigit() or name in ("@", "*", "#")):
         return None
     args = state.args

@@ -35,10 +35,13 @@ _MAY_CALL = re.compile(
     re.MULTILINE,
 )
 #: A command at the start of a line that only a build step runs (a library's commands sit
-#: indented in its functions): a file with one is no library, and needs no parse to say so.
+#: indented in its functions): a file with one before any function is no library, and needs
+#: no parse to say so.
 _WORKS = re.compile(
     rb"^(?:make|\./configure|\.\./configure|tar|cd|patch|sed|install|cmake|meson|ninja|mkdir"
     rb"|cp|mv|ln|rm|chmod|chown|echo|printf|pushd|python3?|perl|gcc|cc)\b", re.MULTILINE)
+#: A function definition: the commands after one may be its body, written unindented.
+_DEFINES = re.compile(rb"\(\s*\)|^\s*function\s", re.MULTILINE)
 #: Statements a library may hold besides assignments and functions.
 _QUIET = frozenset({
     "set", "shopt", "umask", "export", "alias", "unset", "true", ":", "readonly", "source",
@@ -90,7 +93,8 @@ def shape_of(path: str, data: bytes | None) -> Shape:
     may_call = bool(_MAY_CALL.search(data))
     # any #! says "a script" (another interpreter's is DISC024's to report)
     said = data.startswith(b"#!") or path.endswith((".sh", ".bash"))
-    if said and not may_call and _WORKS.search(data):
+    work = _WORKS.search(data) if said and not may_call else None
+    if work is not None and not _DEFINES.search(data, 0, work.start()):
         return Shape(True, False, False)  # most build scripts: no parse needed
     from lfsplug_shell import parse
 
