@@ -569,8 +569,6 @@ def built(name: str, tmp_path: Path) -> Path:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(reason="a list line with no package column must run without unpack=: "
-                   "not yet told apart", strict=False)
 def test_real_run_unpacking_driver(tmp_path: Path) -> None:
     """listfile-unpack: build.sh unpacks each listed package and runs its script inside;
     lfsplug must do the same (unpack=, LFSLOG and SOURCES from the driver)."""

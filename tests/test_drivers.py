@@ -163,7 +163,7 @@ sudo -u lfs bash scripts/b.sh
 su lfs -c "bash scripts/c.sh"
 su - lfs -c 'bash scripts/d.sh'
 chroot "$LFS" /usr/bin/env -i HOME=/root PATH=/usr/bin /bin/bash --login /sources/scripts/e.sh
-chroot "$LFS" /usr/bin/env -i HOME=/root TERM="$TERM" /bin/bash --login -c "bash /sources/scripts/f.sh"
+chroot "$LFS" /usr/bin/env -i HOME=/root TERM="$TERM" /bin/bash -l -c "bash /sources/scripts/f.sh"
 chroot "$LFS" /usr/bin/env -i HOME=/root /bin/bash --login <<"EOF"
 cd /sources
 bash scripts/g.sh
@@ -387,6 +387,82 @@ def test_exit_in_a_called_script_ends_only_that_script(lfsplugger: Lfsplugger) -
     assert order(lfsplugger) == ["a.sh", "b.sh", "c.sh"]
 
 
+def test_conditions_known_statically_choose_the_branch(lfsplugger: Lfsplugger) -> None:
+    write(lfsplugger.path, {
+        "run.sh": driver("""
+MODE=chroot
+if [ "$MODE" = host ]; then
+  bash host.sh
+elif [ "$MODE" = chroot ]; then
+  bash chroot.sh
+else
+  bash other.sh
+fi
+[ -n "$MODE" ] && bash yes.sh
+[ -z "$MODE" ] && bash no.sh
+[[ $MODE == ch* ]] || bash never.sh
+if [ -f /etc/lfs-release ]; then bash maybe.sh; fi
+test "$MODE" != host && exit 0
+bash after.sh
+"""),
+        **stubs(*(f"{n}.sh" for n in ("host", "chroot", "other", "yes", "no", "never",
+                                       "maybe", "after"))),
+    })
+    # a test of the machine (-f) is not known: its branch is followed
+    assert order(lfsplugger) == ["chroot.sh", "yes.sh", "maybe.sh"]
+    assert [path for code, path, _ in disc(lfsplugger) if code == "DISC040"] == [
+        "after.sh", "host.sh", "never.sh", "no.sh", "other.sh"]
+
+
+def test_break_and_continue(lfsplugger: Lfsplugger) -> None:
+    write(lfsplugger.path, {
+        "run.sh": driver("""
+for p in a skip b stop c; do
+  [ "$p" = skip ] && continue
+  case $p in stop) break ;; esac
+  bash $p.sh
+done
+while read -r p; do
+  if [[ $p == x* ]]; then continue; fi
+  bash $p.sh
+done < list.txt
+"""),
+        "list.txt": "xa\nd\n",
+        **stubs("a.sh", "b.sh", "c.sh", "d.sh", "skip.sh", "stop.sh", "xa.sh"),
+    })
+    assert order(lfsplugger) == ["a.sh", "b.sh", "d.sh"]
+
+
+def test_a_typical_driver_with_a_main_function(lfsplugger: Lfsplugger) -> None:
+    write(lfsplugger.path, {
+        "run.sh": driver("""
+exec > >(tee -a build.log) 2>&1
+set -e
+trap 'echo failed' ERR
+[ "$(id -u)" -eq 0 ] || { echo "run me as root"; exit 1; }
+run_script() {
+  local s=$1
+  echo "Running $s"
+  bash "$s" || { echo failed; exit 1; }
+}
+main() {
+  while IFS= read -r script; do
+    run_script "s/$script"
+  done < list.txt
+  for f in s/[x-z]*.sh; do run_script "$f"; done
+  run_script "s/$(basename "$0" .sh)-post.sh"
+}
+main "$@"
+exit 0
+bash s/never.sh
+"""),
+        "list.txt": "a.sh\nb.sh\n",
+        **stubs(*(f"s/{n}.sh" for n in ("a", "b", "x", "y", "run-post", "never"))),
+    })
+    assert order(lfsplugger) == ["s/a.sh", "s/b.sh", "s/x.sh", "s/y.sh", "s/run-post.sh"]
+    assert disc(lfsplugger) == [("DISC040", "s/never.sh", None), ("DISC043", "run.sh", None)]
+
+
 # -- libraries ----------------------------------------------------------------------------------
 
 
@@ -431,14 +507,16 @@ export SOURCES=$LFS/sources
 export LOGS="${LFS}/logs"
 export STAMP=$(date +%s)
 NOT_EXPORTED=1
+: ${TOOLS:=/tools}
+export TOOLS
 bash scripts/a.sh
 """),
         **stubs("scripts/a.sh"),
     })
     env, source = why(lfsplugger, "a")["env"]
-    assert source == "driver run.sh:7"
+    assert source == "driver run.sh:9"
     # $LFS is lfsplug's (--lfs); what the driver computes at run time is not known
-    assert env == "{'LOGS': '${LFS}/logs', 'SOURCES': '${LFS}/sources'}"
+    assert env == "{'LOGS': '${LFS}/logs', 'SOURCES': '${LFS}/sources', 'TOOLS': '/tools'}"
 
 
 def test_unpack_and_workdir_from_the_driver(lfsplugger: Lfsplugger) -> None:
@@ -482,6 +560,49 @@ bash $SCRIPTS/here.sh
     here = why(lfsplugger, "here")
     assert "unpack" not in here
     assert here["workdir"] == ("${LFS}/sources", "driver run.sh:21")
+
+
+def test_tarball_named_by_a_variable_the_list_names(lfsplugger: Lfsplugger) -> None:
+    write(lfsplugger.path, {
+        "install.sh": driver("""
+HERE=$(cd "$(dirname "$0")" && pwd)
+source "$HERE/packages.sh"
+BUILD_DIR=/sources/build
+while read -r script var _; do
+  tarball=$(basename "${!var}")
+  dir=${tarball%.tar.*}
+  tar -xf "/sources/$tarball" -C "$BUILD_DIR"
+  pushd "$BUILD_DIR/$dir"
+  bash "$HERE/scripts/$script.sh"
+  popd
+done < "$HERE/packages.lst"
+"""),
+        "packages.sh": "PKG_SHADOW=https://example.invalid/shadow-4.13.tar.xz\n"
+                       "PKG_SUDO=https://example.invalid/sudo-1.9.14p3.tar.gz\n",
+        "packages.lst": "shadow PKG_SHADOW\nsudo PKG_SUDO\n",
+        **stubs("scripts/shadow.sh", "scripts/sudo.sh"),
+    })
+    assert order(lfsplugger) == ["scripts/shadow.sh", "scripts/sudo.sh"]
+    assert why(lfsplugger, "sudo")["unpack"] == ("/sources/sudo-1.9.14p3.tar.gz",
+                                                 "driver install.sh:10")
+    assert "workdir" not in why(lfsplugger, "sudo")
+
+
+def test_zero_is_the_path_the_driver_gives(lfsplugger: Lfsplugger) -> None:
+    write(lfsplugger.path, {
+        "build.sh": driver('chroot "$LFS" /usr/bin/env -i HOME=/root /bin/bash --login -c '
+                           '"bash /sources/phases/final/run.sh"'),
+        "final/run.sh": driver('DIR=$(dirname "$0")\ncd "$DIR/../.."\n"$DIR"/glibc.sh'),
+        "lib/paths.sh": 'TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)\n',
+        "other.sh": driver('. "$(dirname "$0")/lib/paths.sh"\ncd "$TOP"\nbash final/zlib.sh'),
+        **stubs("final/glibc.sh", "final/zlib.sh"),
+    })
+    assert order(lfsplugger) == ["final/glibc.sh", "final/zlib.sh"]
+    # in the chroot, $0 is the chroot's path: the script runs in its /sources
+    assert why(lfsplugger, "glibc")["workdir"] == ("/sources", "driver build.sh:2")
+    # BASH_SOURCE in a sourced file is that file: TOP is the tree, where zlib.sh runs
+    assert why(lfsplugger, "zlib")["workdir"] == (str(lfsplugger.path.resolve()),
+                                                  "driver other.sh:4")
 
 
 def test_a_later_package_is_not_run_in_an_earlier_tarball(lfsplugger: Lfsplugger) -> None:
@@ -754,9 +875,11 @@ CONDITIONS = ('[ "$p" = a ]', '[ "$p" != b ]', '[ -z "$p" ]', "[[ $p == [bc] ]]"
 _call = st.builds(lambda form, name: form.format(name), st.sampled_from(
     ["bash {}.sh", "sh {}.sh", "./{}.sh", "build {}", "bash ./{}.sh 2>&1 | cat"]),
     st.sampled_from(NAMES))
+_each = st.builds(lambda names: " ".join(["each", *names]),
+                  st.lists(st.sampled_from(NAMES), min_size=1, max_size=3))
 #: a call; now and then a jump (break and continue outside a loop do nothing)
 _leaf = st.integers(0, 15).flatmap(lambda i: st.just(("exit 0", "break", "continue")[i])
-                                   if i < 3 else _call)
+                                   if i < 3 else _each if i == 3 else _call)
 
 
 def _indent(lines: list[str]) -> list[str]:
@@ -817,7 +940,8 @@ def test_lfsplug_follows_a_driver_as_bash_runs_it(lfsplugger: Lfsplugger,
     tree = Path(tempfile.mkdtemp(dir=lfsplugger.path))
     log = tree.parent / f"{tree.name}.log"
     # p is set: a variable the driver never sets may come from the user's environment
-    text = 'p=0\nbuild() { bash "$1.sh"; }\n' + "\n".join(statements)
+    text = ('p=0\nbuild() { bash "$1.sh"; }\neach() { for q in "$@"; do build "$q"; done; }\n'
+            + "\n".join(statements))
     files: dict[str, str | bytes] = {"run.sh": driver(text)}
     for name in NAMES:
         files[f"{name}.sh"] = f"#!/bin/sh\necho {name} >> '{log}'\n"

@@ -25,7 +25,9 @@ def test_two_plugins_returning_one_file_keep_one(lfsplugger: Lfsplugger) -> None
 
 
 def test_duplicate_names_are_an_error(lfsplugger: Lfsplugger) -> None:
-    lfsplugger.make_tree({"ch5/01-config.sh": "echo", "ch6/01-config.sh": "echo"})
+    # names from file names are told apart (config@ch5, config@ch6); headers' are the user's
+    lfsplugger.make_tree({"ch5/01-config.sh": "# lfsplug: name=config\necho",
+                          "ch6/01-config.sh": "# lfsplug: name=config\necho"})
     result = lfsplugger.run("check")
     assert result.ret == 6
     result.stdout.fnmatch_lines(["*DISC001*two scripts are named 'config': ch5/01-config.sh and "

@@ -15,9 +15,17 @@ import os
 import re
 from dataclasses import dataclass, field
 
-from lfsplug_discovery.expand import OWN, State, expandable, join, shown_value, unknown
+from lfsplug_discovery.expand import (
+    OWN,
+    State,
+    expandable,
+    has_unknown,
+    join,
+    shown_value,
+    unknown,
+)
 
-__all__ = ["Call", "Unresolved", "change_dir", "extracted", "make_call"]
+__all__ = ["Call", "Unresolved", "change_dir", "copied", "extracted", "make_call"]
 
 _ARCHIVE = re.compile(r"\.(?:tar(?:\.\w+)?|tgz|tbz2?|txz|tlz|zip)$")
 
@@ -135,3 +143,22 @@ def _follow_unpack(state: State) -> None:
         state.unpack = state.unpack_dir = state.unpack_top = None
     elif state.unpack_top is None:
         state.unpack_top = top.rsplit("/", 1)[-1]
+
+
+def copied(copies: list[tuple[str, list[str]]], target: str, cwd: str, root: str) -> str | None:
+    """The tree file a call runs from where the driver copied it (``copies``: where each
+    ``cp`` put which files of the tree), or None (``root``: the chroot the call runs in,
+    where its paths are)."""
+    full = target if target.startswith("/") or has_unknown(target) else join(cwd, target)
+    if root and full.startswith("/"):
+        full = root + full
+    tail = full.rsplit("\x00", 1)[-1]
+    name = os.path.basename(tail)
+    for destination, sources in reversed(copies):
+        where = destination.rsplit("\x00", 1)[-1].rstrip("/")
+        if not where or not (tail.startswith(where + "/") or tail == where):
+            continue
+        match = [p for p in sources if os.path.basename(p) == name]
+        if match:
+            return match[0]
+    return None

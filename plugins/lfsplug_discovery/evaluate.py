@@ -22,88 +22,36 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import re
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from lfsplug_discovery.callsite import Call, Unresolved, change_dir, extracted, make_call
+from lfsplug_discovery.callsite import Call, Unresolved
+from lfsplug_discovery.commands import MAX_DEPTH, Commands, LeaveError
 from lfsplug_discovery.conditions import arms, truth
-from lfsplug_discovery.expand import (
-    OWN,
-    Expander,
-    Match,
-    State,
-    has_unknown,
-    join,
-    shown_value,
-    unknown,
-)
-from lfsplug_discovery.wrappers import SHELLS, Wrapped, shell_words, unwrap
-from lfsplug_shell import line_of, parse, text_of
+from lfsplug_discovery.expand import State, has_unknown, shown_value, unknown
+from lfsplug_discovery.syntax import first_error, parse_driver, read_names
+from lfsplug_shell import line_of, text_of
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
 __all__ = ["Call", "Evaluator", "State", "Unresolved", "has_unknown", "shown_value", "unknown"]
 
-_LAST_FALL_THROUGH = re.compile(rb"(;;?&)(\s*esac\b)")
-#: The deepest a driver may nest (calls, functions, strings): a guard against recursion.
-MAX_DEPTH = 40
 #: The most statements one driver is followed through (a guard against nested loops of
 #: thousands); a real collection's drivers take a few thousand.
 MAX_STEPS = 50_000
-
-
-class _LeaveError(Exception):
-    """A jump that surely runs: ``exit``/``exec`` (ends the shell), ``return`` (ends a
-    function or a sourced file), ``break``/``continue`` (a loop)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
 
 
 class _BudgetError(Exception):
     """The driver runs more than :data:`MAX_STEPS` statements: following it stops."""
 
 
-#: What the evaluator asks of the tree: the path a call's text names (None: not a file of the
-#: tree), what a file is (``driver``, ``library``, ``script`` or ``other``) and its bytes.
-Resolve = Callable[[str, str, str], "str | None"]
-Kind = Callable[[str], str]
-Read = Callable[[str], "bytes | None"]
 _Statement = Callable[["Evaluator", "Node", State, int], None]
-_Builtin = Callable[["Evaluator", list[str], State, int], None]
 
 
-class Evaluator:
-    """Follows one driver (and what it calls) and collects the scripts it runs, in order."""
-
-    def __init__(self, resolve: Resolve, kind: Kind, read: Read,
-                 match: Match | None = None) -> None:
-        self.resolve = resolve
-        self.kind = kind
-        self.read = read
-        self.words = Expander(read, match)
-        self.calls: list[Call] = []
-        self.unresolved: list[Unresolved] = []
-        self.drivers: list[str] = []
-        #: files of the tree the driver copied, by where it copied them (a driver that copies
-        #: its scripts into $LFS/sources/scripts and runs them from there in the chroot)
-        self.copies: list[tuple[str, list[str]]] = []
-        self._stack: list[str] = []
-        self._depth = 0
-        self._top: tuple[str, int] | None = None
-        #: how many branches not known to run the walk is in (an exit there ends nothing)
-        self._doubt = 0
-        #: how many functions and sourced files the walk is in (where ``return`` ends one),
-        #: and how many loops (where ``break`` and ``continue`` do)
-        self._returnable = 0
-        self._loops = 0
-        self._steps = 0
-        #: the shell a here-document feeds (set by _command when it finds one)
-        self._stdin_state: State = State("", "/")
+class Evaluator(Commands):
+    """Follows one driver (and what it calls) and collects the scripts it runs, in order:
+    the files, strings and statements here, the commands in :class:`.commands.Commands`."""
 
     # -- files and strings ---------------------------------------------------------------------
 
@@ -133,7 +81,7 @@ class Evaluator:
             self.drivers.append(path)
         self._stack.append(path)
         try:
-            root = _parse(data)
+            root = parse_driver(data)
             self._check_syntax(root, state, 0)
             if sourced is not None:
                 self._sourced(root, state, sourced)
@@ -149,7 +97,7 @@ class Evaluator:
             return
         self._depth += 1
         try:
-            root = _parse(text.encode("utf-8", errors="replace"))
+            root = parse_driver(text.encode("utf-8", errors="replace"))
             self._check_syntax(root, state, line)
             if shell:
                 self._shell(root, state, line)
@@ -165,7 +113,7 @@ class Evaluator:
         self._doubt = self._returnable = self._loops = 0
         try:
             self._block(node, state, base)
-        except _LeaveError:
+        except LeaveError:
             pass
         finally:
             self._doubt, self._returnable, self._loops = saved
@@ -177,7 +125,7 @@ class Evaluator:
         outer, state.source = state.source, named
         try:
             self._block(node, state, 0)
-        except _LeaveError as stop:
+        except LeaveError as stop:
             if stop.kind != "return":
                 raise
         finally:
@@ -188,7 +136,7 @@ class Evaluator:
         """Note the first part of a driver the parser could not read (a syntax error)."""
         if not root.has_error:
             return
-        bad = _first_error(root)
+        bad = first_error(root)
         if bad is None:
             return
         row = bad.start_point[0]
@@ -196,19 +144,6 @@ class Evaluator:
         text = lines[row].strip() if row < len(lines) else text_of(bad)
         self._unresolved(state, base + row + 1, text[:80], "lfsplug cannot parse the driver "
                          "from here on (a syntax error?)")
-
-    def _unresolved(self, state: State, line: int, text: str, why: str) -> None:
-        driver, at = self._top or (state.script, line)
-        self.unresolved.append(Unresolved(driver, at, text, why))
-
-    @contextmanager
-    def _doubtful(self) -> Iterator[None]:
-        """Within: a branch that may not run (an exit there ends nothing for sure)."""
-        self._doubt += 1
-        try:
-            yield
-        finally:
-            self._doubt -= 1
 
     # -- statements ----------------------------------------------------------------------------
 
@@ -332,7 +267,7 @@ class Evaluator:
         self._loops += 1
         try:
             self._block(body, state, base)
-        except _LeaveError as jump:
+        except LeaveError as jump:
             if jump.kind not in ("break", "continue"):
                 raise
             return jump.kind == "continue"
@@ -448,7 +383,7 @@ class Evaluator:
 
     def _while_read(self, node: Node, state: State, lines: list[str], base: int) -> None:
         body = node.child_by_field_name("body")
-        names = _read_names(node.child_by_field_name("condition"))
+        names = read_names(node.child_by_field_name("condition"))
         if body is None or names is None:
             self._while(node, state, base)
             return
@@ -461,261 +396,6 @@ class Evaluator:
                 state.vars[name] = fields[i] if i < len(fields) else ""
             if not self._iteration(body, state, base):
                 break
-
-    # -- assignments ---------------------------------------------------------------------------
-
-    def _assignments(self, node: Node, state: State, base: int) -> None:
-        nodes = [node] if node.type == "variable_assignment" else node.named_children
-        for assignment in nodes:
-            if assignment.type == "variable_assignment":
-                self._assign(assignment, state, export=False)
-
-    def _assign(self, node: Node, state: State, *, export: bool) -> None:
-        assigned = self._assigned(node, state)
-        if assigned is None:
-            return
-        name, text, items = assigned
-        if items is None:
-            state.arrays.pop(name, None)
-        else:
-            state.arrays[name] = items
-        state.vars[name] = unknown(name) if name in OWN else text
-        if export:
-            state.exported.add(name)
-
-    def _assigned(self, node: Node, state: State) -> tuple[str, str, list[str] | None] | None:
-        """The variable an assignment sets, its value and, for an array, its elements (``+=``
-        appends); None for one element of an array (rarely a word list)."""
-        name_node = node.child_by_field_name("name")
-        if name_node is None or name_node.type == "subscript":
-            return None
-        name = text_of(name_node)
-        operator = next((c for c in node.children if c.type in ("=", "+=")), None)
-        values = [c for c in node.children if operator is not None
-                  and c.start_byte >= operator.end_byte]
-        append = operator is not None and operator.type == "+="
-        if len(values) == 1 and values[0].type == "array":
-            items = self.words.expand(values[0].named_children, state)
-            items = state.arrays.get(name, []) + items if append else items
-            return name, items[0] if items else "", items
-        text = self.words.joined(values, state)
-        return name, state.vars.get(name, "") + text if append else text, None
-
-    def _declaration(self, node: Node, state: State, base: int) -> None:
-        keyword = node.children[0].type if node.children else ""
-        export = keyword == "export" or any(
-            c.type == "word" and text_of(c).startswith("-") and "x" in text_of(c)
-            for c in node.named_children)
-        for child in node.named_children:
-            if child.type == "variable_assignment":
-                self._assign(child, state, export=export)
-            elif child.type == "variable_name" and export:
-                state.exported.add(text_of(child))
-
-    # -- commands ------------------------------------------------------------------------------
-
-    def _command(self, node: Node, state: State, base: int, *, stdin: bool = False) -> bool:
-        """Evaluate a simple command. With ``stdin``, say whether it is a shell reading its
-        commands from standard input (a here-document), leaving its state in _stdin_state."""
-        local: dict[str, str] = {}
-        for child in node.named_children:
-            assigned = self._assigned(child, state) if child.type == "variable_assignment" \
-                else None
-            if assigned is not None:
-                local[assigned[0]] = assigned[1]
-        words = self.words.words(node, state)
-        if not words:
-            state.vars.update(local)
-            return False
-        return self._argv(words, state, base + line_of(node), local, stdin=stdin)
-
-    def _argv(self, words: list[str], state: State, line: int, local: dict[str, str], *,
-              stdin: bool = False) -> bool:
-        """Run a command's words: through its wrappers (as whom, where), then the command."""
-        wrapped = unwrap(words, state, local)
-        if wrapped.su is not None:
-            return self._su(wrapped, line, stdin=stdin)
-        if not wrapped.words:
-            return False
-        took_stdin = self._run(wrapped, state, line, local, stdin=stdin)
-        if wrapped.replaces and not took_stdin and self._doubt == 0:
-            raise _LeaveError("exit")  # exec: the driver goes no further
-        return took_stdin
-
-    def _run(self, wrapped: Wrapped, state: State, line: int, local: dict[str, str], *,
-             stdin: bool) -> bool:
-        words, context = wrapped.words, wrapped.context
-        name = words[0]
-        if name in state.functions and context is state:
-            self._function(name, words[1:], state, line)
-        elif name in ("source", ".") and len(words) > 1:
-            self._call(words[1], "source", words[2:], context, state, line=line, local=local)
-        elif os.path.basename(name) in SHELLS:
-            return self._shell_command(words, context, state, line, local, stdin=stdin)
-        elif name in _BUILTINS:
-            _BUILTINS[name](self, words, state, line)
-        elif "/" in name or name.endswith((".sh", ".bash")):
-            self._call(name, "exec", words[1:], context, state, line=line, local=local)
-        return False
-
-    def _su(self, wrapped: Wrapped, line: int, *, stdin: bool) -> bool:
-        """``su [-] USER [-c CMD]``: the command string in the user's shell, or the shell
-        that reads a here-document."""
-        context, command = wrapped.context, wrapped.su
-        if command:
-            self._text(command, context, line - 1)
-            return False
-        if stdin:
-            self._stdin_state = context
-            return True
-        return False
-
-    def _shell_command(self, words: list[str], context: State, state: State, line: int,
-                       local: dict[str, str], *, stdin: bool) -> bool:
-        """``bash [OPTIONS] SCRIPT ARGS``, ``bash -c STRING``, ``bash`` reading stdin."""
-        command, rest = shell_words(words)
-        if command is not None:
-            child = context.child(state.script, rest[1:])
-            child.vars.update(local)
-            child.exported.update(local)
-            self._text(command, child, line - 1)
-            return False
-        if rest:
-            self._call(rest[0], os.path.basename(words[0]), rest[1:], context, state,
-                       line=line, local=local)
-            return False
-        if stdin:
-            child = context.child(state.script, [])
-            child.vars.update(local)
-            child.exported.update(local)
-            self._stdin_state = child
-            return True
-        return False
-
-    def _function(self, name: str, args: list[str], state: State, line: int) -> None:
-        if self._depth > MAX_DEPTH:
-            return
-        saved = state.args
-        state.args = list(args)
-        self._depth += 1
-        self._returnable += 1
-        outer = self._top
-        if outer is None:  # calls inside the function are reported at the function's call
-            self._top = (state.script, line)
-        try:
-            self._statement(state.functions[name], state)
-        except _LeaveError as stop:
-            if stop.kind != "return":
-                raise
-        finally:
-            self._depth -= 1
-            self._returnable -= 1
-            state.args = saved
-            self._top = outer
-
-    # -- builtins ------------------------------------------------------------------------------
-
-    def _cd(self, words: list[str], state: State, line: int) -> None:
-        change_dir(words, state)
-
-    def _tar(self, words: list[str], state: State, line: int) -> None:
-        extracted(words[1:], state)
-
-    def _copy(self, words: list[str], state: State, line: int) -> None:
-        """``cp FILE... DIR``: remember where the tree's files went."""
-        args = [w for w in words[1:] if not w.startswith("-")]
-        if len(args) < 2:
-            return
-        sources = [found for text in args[:-1]
-                   if (found := self.resolve(text, state.cwd, state.script)) is not None]
-        if sources:
-            self.copies.append((join(state.cwd, args[-1]), sources))
-
-    def _unset(self, words: list[str], state: State, line: int) -> None:
-        for word in words[1:]:
-            state.vars.pop(word, None)
-            state.arrays.pop(word, None)
-
-    def _shift(self, words: list[str], state: State, line: int) -> None:
-        if state.args is not None:
-            count = int(words[1]) if len(words) > 1 and words[1].isdigit() else 1
-            del state.args[:count]
-
-    def _set(self, words: list[str], state: State, line: int) -> None:
-        if "--" in words:
-            state.args = words[words.index("--") + 1:]
-
-    def _eval(self, words: list[str], state: State, line: int) -> None:
-        self._text(" ".join(words[1:]), state, line - 1, shell=False)
-
-    def _jump(self, words: list[str], state: State, line: int) -> None:
-        """``exit``, ``return``, ``break``, ``continue``, where they surely run and mean
-        something (bash ignores a ``return`` outside a function, a ``break`` outside a loop)."""
-        kind = words[0]
-        where = {"exit": 1, "return": self._returnable, "break": self._loops,
-                 "continue": self._loops}
-        if self._doubt == 0 and where[kind]:
-            raise _LeaveError(kind)
-
-    # -- calls ---------------------------------------------------------------------------------
-
-    def _copied(self, target: str, cwd: str, root: str) -> str | None:
-        """The tree file a call runs from where the driver copied it, or None (``root``:
-        the chroot the call runs in, where its paths are)."""
-        full = target if target.startswith("/") or has_unknown(target) else join(cwd, target)
-        if root and full.startswith("/"):
-            full = root + full
-        tail = full.rsplit("\x00", 1)[-1]
-        name = os.path.basename(tail)
-        for destination, sources in reversed(self.copies):
-            where = destination.rsplit("\x00", 1)[-1].rstrip("/")
-            if not where or not (tail.startswith(where + "/") or tail == where):
-                continue
-            match = [p for p in sources if os.path.basename(p) == name]
-            if match:
-                return match[0]
-        return None
-
-    def _call(self, target: str, how: str, args: list[str], context: State, state: State, *,
-              line: int, local: dict[str, str]) -> None:
-        path = self._copied(target, context.cwd, context.root) if self.copies else None
-        if path is None:
-            path = self.resolve(target, context.cwd, state.script)
-        if path is None:
-            if target.endswith((".sh", ".bash")) or (has_unknown(target) and how != "exec"):
-                why = ("its name is computed at run time" if has_unknown(target)
-                       else "no such file in the tree")
-                self._unresolved(state, line, shown_value(target), why)
-            return
-        kind = self.kind(path)
-        # $0 and BASH_SOURCE are the path as the driver names it (in a chroot: its path there)
-        named = target if target.startswith("/") or has_unknown(target) else join(
-            context.cwd, target)
-        if kind == "library" and how == "source":
-            self._file(path, state, driver=False, sourced=named)
-        elif kind == "driver":
-            self._driver(path, named, how, context, state, args=args, line=line, local=local)
-        elif kind == "script":
-            driver, at = self._top or (state.script, line)
-            self.calls.append(make_call(path, how, context, state, (driver, at), local=local))
-
-    def _driver(self, path: str, named: str, how: str, context: State, state: State, *,
-                args: list[str], line: int, local: dict[str, str]) -> None:
-        """Follow a driver the driver calls (sourced: in its own shell)."""
-        outer = self._top
-        self._top = outer or (state.script, line)
-        try:
-            if how == "source":
-                self._file(path, state, sourced=named)
-                return
-            inner = context.child(path, args)
-            inner.zero = inner.source = named
-            inner.vars.update(local)
-            inner.exported.update(local)
-            self._file(path, inner)
-        finally:
-            self._top = outer
-
 
 _STATEMENTS: dict[str, _Statement] = {
     "command": Evaluator._simple,
@@ -736,67 +416,3 @@ _STATEMENTS: dict[str, _Statement] = {
     **dict.fromkeys(("ERROR", "compound_statement", "do_group", "else_clause", "elif_clause",
                      "program", "negated_command"), Evaluator._block),
 }
-_BUILTINS: dict[str, _Builtin] = {
-    "cd": Evaluator._cd, "pushd": Evaluator._cd, "popd": Evaluator._cd,
-    "tar": Evaluator._tar, "cp": Evaluator._copy, "install": Evaluator._copy,
-    "rsync": Evaluator._copy, "unset": Evaluator._unset, "shift": Evaluator._shift,
-    "set": Evaluator._set, "eval": Evaluator._eval,
-    **dict.fromkeys(("exit", "return", "break", "continue"), Evaluator._jump),
-}
-
-
-def _parse(data: bytes) -> Node:
-    """The syntax tree of a driver. tree-sitter-bash cannot read a ``case`` whose last item
-    ends in ``;&`` or ``;;&`` (valid bash: nothing follows to fall into); such a terminator
-    reads as ``;;`` then, at the same offsets, when that makes the whole driver readable."""
-    root = parse(data).root_node
-    if not root.has_error or not _LAST_FALL_THROUGH.search(data):
-        return root
-    fixed = parse(_LAST_FALL_THROUGH.sub(_as_end, data)).root_node
-    return root if fixed.has_error else fixed
-
-
-def _as_end(match: re.Match[bytes]) -> bytes:
-    return b";;" + b" " * (len(match.group(1)) - 2) + match.group(2)
-
-
-def _read_names(condition: Node | None) -> list[str] | None:
-    """The variables of ``while read [-r] A B`` (``REPLY`` when none), or None."""
-    if condition is None:
-        return None
-    command = condition if condition.type == "command" else next(
-        (c for c in _descendants(condition) if c.type == "command"), None)
-    name = command.child_by_field_name("name") if command is not None else None
-    if command is None or name is None or text_of(name) != "read":
-        return None
-    names, skip = [], False
-    for word in (text_of(c) for c in command.named_children if c.type not in (
-            "command_name", "variable_assignment", "file_redirect", "herestring_redirect")):
-        if skip:
-            skip = False
-        elif word in ("-d", "-n", "-N", "-p", "-t", "-u", "-a"):
-            skip = True
-        elif not word.startswith("-"):
-            names.append(word)
-    return names or ["REPLY"]
-
-
-def _first_error(node: Node) -> Node | None:
-    """The first node the parser could not read below ``node`` (innermost), or None."""
-    for child in node.children:
-        if child.is_missing:
-            return child
-        if not child.has_error:
-            continue
-        inner = _first_error(child)
-        if inner is not None:
-            return inner
-        if child.type == "ERROR":
-            return child
-    return None
-
-
-def _descendants(node: Node) -> Iterator[Node]:
-    for child in node.named_children:
-        yield child
-        yield from _descendants(child)

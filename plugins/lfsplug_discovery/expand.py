@@ -170,11 +170,10 @@ class Expander:
             return array if array is not None else _split(self.value(node, state))
         if len(group) == 1 and node.type in ("string", "raw_string", "ansi_c_string"):
             inner = node.named_children
-            if node.type == "string" and len(inner) == 1 and inner[0].type == "expansion":
-                array = self._array(inner[0], state)
-                if array is not None:
-                    return array
-            return [self.value(node, state)]
+            quoted_all = node.type == "string" and len(inner) == 1 and (
+                text_of(inner[0]) == "$@" or text_of(inner[0]).endswith("[@]}"))
+            array = self._array(inner[0], state) if quoted_all else None
+            return array if array is not None else [self.value(node, state)]
         value = self.joined(group, state)
         if any(c in _GLOB for c in value) and any(n.type in ("word", "concatenation")
                                                   for n in group):
@@ -307,7 +306,10 @@ class Expander:
         if operator is None:
             return value
         operand = "".join(self.value(c, state) for c in children[1:])
-        result = operate(value, text_of(operator), operand, name)
+        op = text_of(operator)
+        result = operate(value, op, operand, name)
+        if op in (":=", "=") and result != value and name not in OWN:
+            state.vars[name] = result  # ${NAME:=default} sets NAME
         return result if result.count(_MARK) % 2 == 0 else unknown(text)
 
     def _indirect(self, children: list[Node], text: str, state: State) -> str:
