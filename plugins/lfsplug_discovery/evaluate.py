@@ -397,6 +397,7 @@ class Evaluator(Commands):
             if not self._iteration(body, state, base):
                 break
 
+
 _STATEMENTS: dict[str, _Statement] = {
     "command": Evaluator._simple,
     "variable_assignment": Evaluator._assignments,

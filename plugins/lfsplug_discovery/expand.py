@@ -32,7 +32,7 @@ from lfsplug_shell import text_of
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["OWN", "Expander", "State", "expandable", "has_unknown", "join", "shown_value",
+__all__ = ["OWN", "Expander", "Match", "State", "expandable", "has_unknown", "join", "shown_value",
            "unknown"]
 
 _MARK = "\x00"
