@@ -32,10 +32,7 @@ from typing import Any
 import pytest
 
 #: Cases that still fail, with why (issue 10 continues): each is xfail until fixed.
-KNOWN_GAPS = {
-    "glob-loops-nested": "a nested driver reached through $DIR with a glob loop over run_step is not followed yet",
-    "chapter-files-banners": "a chapter file with one banner gets no packages",
-}
+KNOWN_GAPS: dict[str, str] = {}
 
 from lfsplug.testing import ISOLATED_ENV
 

@@ -248,8 +248,11 @@ def test_bare_banners_count_where_they_stand_alone() -> None:
     assert [(b.line, b.name) for b in find_banners(data)] == [(4, "m4"), (7, "bison")]
 
 
-def test_one_banner_is_not_a_multi_package_file() -> None:
-    assert find_banners(b"#!/bin/bash\n# 8.29. GCC-14.2.0\nmake\n") == []
+def test_one_banner_lists_its_package_only_when_numbered_like_a_book_section() -> None:
+    [banner] = find_banners(b"#!/bin/bash\n# 8.29. GCC-14.2.0\nmake\n")
+    assert (banner.name, banner.version, banner.number) == ("gcc", "14.2.0", "8.29")
+    assert find_banners(b"#!/bin/bash\n# ===== gcc-14.2.0 =====\nmake\n") == []
+    assert find_banners(b"#!/bin/bash\n# 3. m4-1.4.19\nmake\n") == []
 
 
 def test_banners_inside_functions_loops_and_here_documents_do_not_count() -> None:
@@ -339,7 +342,8 @@ def test_the_books_chapters_as_files_list_their_packages(lfsplugger: Lfsplugger)
         text, packages = _chapter_file(chapter)
         lfsplugger.make_tree({f"{chapter:02d}-chapter{chapter:02d}.sh": text})
         # chapters 9 and 10 build one package each (bootscripts, the kernel): not multi-package
-        expected[f"chapter{chapter:02d}"] = packages if len(packages) > 1 else []
+        # one package: listed too, its banner being numbered like a book section
+        expected[f"chapter{chapter:02d}"] = packages
     shown = {s["name"]: s["packages"] for s in listed(lfsplugger.run("list", "--json"))}
     assert shown == expected
     assert shown["chapter05"] == ["binutils-pass1", "gcc-pass1", "linux-api-headers", "glibc",

@@ -57,7 +57,7 @@ SECTIONS_DIR = Path("sections")
 #: A file larger than this is not read whole for banners (no chapter file comes close).
 MAX_FILE = 16 << 20
 #: Bump when the meaning of a cache entry changes in a way the module hashes would not show.
-FORMAT = 1
+FORMAT = 2
 # Regular expressions are compiled by ``re`` on first use and kept in its cache: a warm run
 # takes every file's banners from the cache file and compiles none of them.
 # A comment line (not a shebang), its marker and its text.
@@ -220,12 +220,18 @@ def _top_level(data: bytes, banners: list[Banner]) -> list[Banner]:
 
 def find_banners(data: bytes) -> list[Banner]:
     """The banners of a multi-package file, in order; [] for any other file (fewer than two
-    banners)."""
+    banners, unless the one is numbered like a book section)."""
     found = _line_banners(data.decode("utf-8", errors="replace").split("\n"))
-    if len(found) < 2:
+    if len(found) < 2 and not _book_section(found):
         return []
     found = _top_level(data, found)  # parsed only now: few files get this far
-    return found if len(found) >= 2 else []
+    return found if len(found) >= 2 or _book_section(found) else []
+
+
+def _book_section(found: list[Banner]) -> bool:
+    """One banner numbered like a book section (``# 10.3. Linux-6.4.12``): a chapter file that
+    builds one package, as the last chapter's file of a collection often does."""
+    return len(found) == 1 and found[0].chapter is not None
 
 
 def _read_banners(path: str) -> list[Banner]:
@@ -635,7 +641,7 @@ def apply_sections(scripts: list[Script], session: Session, settings: Settings,
     splits: list[tuple[Script, list[Script]]] = []
     for script in scripts:
         banners = index.banners(str(script.path))
-        if len(banners) >= 2:
+        if banners:
             script.packages = [banner.name for banner in banners]
             _own_name(script)
         sections = splitter.split(script, banners) if (
