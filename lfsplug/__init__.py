@@ -27,6 +27,7 @@ else:
     from lfsplug import hookspec
 from lfsplug.errors import ExitCode, PluginError, UsageError  # noqa: E402
 from lfsplug.model import (  # noqa: E402
+    BOOK_ENV,
     Alert,
     Edge,
     Event,
@@ -90,6 +91,7 @@ def console_main() -> int:
 
 
 __all__ = [
+    "BOOK_ENV",
     "Alert",
     "CommandSet",
     "Config",

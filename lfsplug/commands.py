@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -225,9 +224,6 @@ def _list(session: Session) -> int:
     return ExitCode.OK
 
 
-_PASS = re.compile(r"(?<=.)[-_]pass[-_]?\d+$")
-
-
 def _script_json(script: Script, order: int) -> dict[str, Any]:
     return {
         "name": script.name,
@@ -237,8 +233,7 @@ def _script_json(script: Script, order: int) -> dict[str, Any]:
         "depends": [str(d) for d in script.depends],
         "provides": list(script.provides),
         "packages": list(script.packages),
-        # the package a script builds: gcc@phase2 and gcc-pass1 build gcc
-        "package": _PASS.sub("", script.name.partition("@")[0]),
+        "package": script.package,
         "order": order,
     }
 

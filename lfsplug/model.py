@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "BOOK_ENV",
     "Alert",
     "Edge",
     "Event",
@@ -35,6 +36,21 @@ __all__ = [
     "Severity",
     "Status",
 ]
+
+
+#: The variables of the book's clean build environment (chapter 4, "Setting Up the
+#: Environment"), which the executor gives every script: what a driver exports never replaces
+#: them, and a script may count on them being set.
+BOOK_ENV = frozenset({"HOME", "TERM", "LFS", "LC_ALL", "LFS_TGT", "PATH", "CONFIG_SITE",
+                      "MAKEFLAGS"})
+
+_PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
+
+
+def pass_base(name: str) -> str | None:
+    """The package a pass build builds (``binutils-pass1`` gives ``binutils``), or None."""
+    match = _PASS.match(name)
+    return match.group("base") if match else None
 
 
 class Severity(enum.StrEnum):
@@ -126,6 +142,14 @@ class Script:
         it, ends in ``line N``: ``"header line 3"``), or None (a file name, a default)."""
         _, sep, tail = self.origins.get(key, "").rpartition(" line ")
         return int(tail) if sep and tail.isdigit() else None
+
+    @property
+    def package(self) -> str:
+        """The package the script builds: its name without the ``@WHERE`` that tells two
+        builds of one package apart, nor a ``-passN`` suffix (``gcc@phase2``, ``gcc-pass1``:
+        ``gcc``)."""
+        name = self.name.partition("@")[0]
+        return pass_base(name) or name
 
     @property
     def relpath(self) -> str:

@@ -1,8 +1,27 @@
-"""Small text helpers shared by the plugins that print for people (terminal, status, reports)."""
+"""Small text helpers shared by the plugins: for people (terminal, status, reports), and the
+``$NAME`` references that metadata values and driver variables carry."""
 
 from __future__ import annotations
 
-__all__ = ["format_duration", "format_size"]
+import re
+from collections.abc import Callable
+
+__all__ = ["expand_variables", "format_duration", "format_size"]
+
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_variables(text: str, value: Callable[[str], str | None]) -> str:
+    """``text`` with each ``$NAME``/``${NAME}`` replaced by ``value(NAME)``; a reference whose
+    value is None stays as written. Nothing else is expanded: no commands, no defaults."""
+    if "$" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        found = value(match.group(1) or match.group(2))
+        return match.group() if found is None else found
+
+    return _REFERENCE.sub(replace, text)
 
 
 def format_duration(seconds: float | None) -> str:

@@ -952,3 +952,62 @@ def test_lfsplug_follows_a_driver_as_bash_runs_it(lfsplugger: Lfsplugger,
     result = lfsplugger.run("list", "--json", str(tree))
     got = [Path(s["path"]).stem for s in listed(result)]
     assert got == truth, text
+
+
+@pytest.mark.skipif(shutil.which("bash") is None, reason="bash is not installed")
+@pytest.mark.parametrize("lister", [
+    'for f in $(ls ch/*.sh | sort); do bash "$f"; done',
+    'for f in $(ls ch/*.sh | sort -r); do bash "$f"; done',
+    "find ch -name '*.sh' | sort | while read -r f; do bash \"$f\"; done",
+    "find ch -type f -name '*.sh' | sort -V | while read -r f; do bash \"$f\"; done",
+    "ls ch | grep '\\.sh$' | grep -v skip | while read -r f; do bash ch/$f; done",
+    "for f in $(find ch -maxdepth 1 -name '*.sh' | sort | head -n 3); do bash $f; done",
+    'grep -v "^#" order.txt | sort -V | uniq | while read s; do bash ch/$s.sh; done',
+], ids=["ls-sort", "ls-sort-r", "find-sort", "find-sort-V", "ls-grep", "find-head",
+        "grep-sort-uniq"])
+def test_list_making_pipelines_as_bash_runs_them(lfsplugger: Lfsplugger, lister: str) -> None:
+    """A driver that makes its list with ls, find, sort, grep, uniq, head: lfsplug's order is
+    the one the real driver, run with stubs, gives."""
+    tree = Path(tempfile.mkdtemp(dir=lfsplugger.path))
+    log = tree.parent / f"{tree.name}.log"
+    names = ["1-a", "2-b", "10-c", "3-skip", "20-d"]
+    files: dict[str, str | bytes] = {
+        "run.sh": driver(lister),
+        "order.txt": "# the order\n10-c\n2-b\n2-b\n1-a\n",
+        **{f"ch/{n}.sh": f"#!/bin/sh\necho ch/{n}.sh >> '{log}'\n" for n in names},
+    }
+    write(tree, files)
+    truth = _run_with_bash(tree, log)
+    assert truth, "the driver ran nothing"
+    got = [Path(s["path"]).relative_to(tree.resolve()).as_posix()
+           for s in listed(lfsplugger.run("list", "--json", str(tree)))]
+    assert got == truth  # and run.sh is found as the driver, not taken for a build step
+
+
+def test_a_generic_script_in_a_package_directory_is_named_by_it(lfsplugger: Lfsplugger) -> None:
+    """``pkgs/gcc/build.sh``: the directory names the package; built twice, it is qualified
+    like any other name, not a duplicate."""
+    write(lfsplugger.path, {
+        "run.sh": driver("for p in $(cat order); do (cd pkgs/$p && bash build.sh); done\n"
+                         "bash final/gcc/build.sh\nbash final/zlib-1.3.1/install"),
+        "order": "binutils\ngcc\n",
+        **stubs("pkgs/binutils/build.sh", "pkgs/gcc/build.sh", "final/gcc/build.sh",
+                "final/zlib-1.3.1/install"),
+    })
+    scripts = scripts_of(lfsplugger)
+    assert [(s["name"], s["package"], s["version"]) for s in scripts.values()] == [
+        ("binutils", "binutils", None), ("gcc@pkgs", "gcc", None), ("gcc@final", "gcc", None),
+        ("zlib", "zlib", "1.3.1")]
+    assert why(lfsplugger, "binutils")["name"] == ("binutils", "directory binutils")
+    assert not disc(lfsplugger, codes=("DISC001", "ORD005"))
+
+
+def test_a_listing_outside_the_tree_is_not_read(lfsplugger: Lfsplugger) -> None:
+    """``find /usr ...`` in a driver: lfsplug walks no directory but the tree's; the call it
+    feeds cannot be resolved (DISC041 at its line) and the tree order fills in."""
+    write(lfsplugger.path, {
+        "run.sh": driver("bash s/a.sh\nfor f in $(find /usr -name '*.sh'); do bash \"$f\"; done"),
+        **stubs("s/a.sh", "s/b.sh"),
+    })
+    assert order(lfsplugger) == ["s/a.sh", "s/b.sh"]
+    assert disc(lfsplugger, codes=("DISC041",)) == [("DISC041", "run.sh", 3)]

@@ -319,3 +319,15 @@ def test_very_long_timeout(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run("run", "--timeout", "1e10")
     assert result.ret == 0, result.errlines
     assert result.statuses() == {"a": "passed"}
+
+
+def test_the_clean_environment_is_the_one_the_kernel_names(tmp_path: Path) -> None:
+    """Discovery, the executor and validation agree on what every script gets (BOOK_ENV)."""
+    import lfsplug
+    from lfsplug_executor import clean_env
+
+    class Options:
+        def getoption(self, name: str, default: object = None) -> object:
+            return str(tmp_path) if name == "lfs" else default
+
+    assert set(clean_env(Options())) == lfsplug.BOOK_ENV  # type: ignore[arg-type]

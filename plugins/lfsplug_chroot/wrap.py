@@ -15,6 +15,7 @@ import re
 from collections.abc import Mapping
 
 from lfsplug import Script
+from lfsplug.text import expand_variables
 from lfsplug_chroot.modes import Placement, lookup_user
 from lfsplug_chroot.settings import Settings
 
@@ -32,7 +33,6 @@ _JOBS = re.compile(r"(?:^|\s)(-j\s*\d+)(?:\s|$)")
 #: is ever read as shell text.
 START_IN = 'cd "$1" || exit; shift; exec "$@"'
 #: ``$NAME`` and ``${NAME}``: the references the executor expands in a driver's exports.
-_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
 def inside_name(script: Script) -> str:
@@ -83,7 +83,7 @@ def start_in(argv: list[str], directory: str, settings: Settings,
 
 def _expand(text: str, env: Mapping[str, str]) -> str:
     """``$NAME``/``${NAME}`` replaced from ``env`` (empty when unset), as the executor does."""
-    return _REFERENCE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+    return expand_variables(text, lambda name: env.get(name, ""))
 
 
 def _driver_inside(env: dict[str, str], host: Mapping[str, str], driver: Mapping[str, str],

@@ -54,7 +54,7 @@ RACY_NS = 2_000_000_000
 #: The modules whose code decides what an entry holds (names.py and version.py: the order).
 _MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "shapes.py", "evaluate.py",
             "drivers.py", "expand.py", "wrappers.py", "callsite.py", "conditions.py",
-            "syntax.py", "commands.py", "../../lfsplug/version.py")
+            "syntax.py", "commands.py", "listings.py", "../../lfsplug/version.py")
 
 #: A content finding: code, severity, message, line, hint.
 ContentFinding = tuple[str, str, str, "int | None", "str | None"]

@@ -27,6 +27,7 @@ from lfsplug_discovery.callsite import (
 from lfsplug_discovery.expand import (
     OWN,
     Expander,
+    Inside,
     Match,
     State,
     has_unknown,
@@ -68,11 +69,11 @@ class Commands:
     docstring)."""
 
     def __init__(self, resolve: Resolve, kind: Kind, read: Read,
-                 match: Match | None = None) -> None:
+                 match: Match | None = None, inside: Inside | None = None) -> None:
         self.resolve = resolve
         self.kind = kind
         self.read = read
-        self.words = Expander(read, match)
+        self.words = Expander(read, match, inside)
         self.calls: list[Call] = []
         self.unresolved: list[Unresolved] = []
         self.drivers: list[str] = []

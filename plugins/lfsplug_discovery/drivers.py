@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import fnmatch
 import os
-import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from lfsplug_discovery.evaluate import Call, Evaluator, Unresolved, has_unknown
-from lfsplug_discovery.shapes import Shapes
+from lfsplug_discovery.shapes import Shapes, read_file
 
 __all__ = ["DriverFollower", "Followed"]
 
@@ -86,6 +85,11 @@ class TreeIndex:
                 return _nearest(matches, caller)
         return None
 
+    def inside(self, path: str) -> bool:
+        """Whether ``path`` is the tree's root or below it."""
+        path = os.path.normpath(path)
+        return path == self.root or path.startswith(self.root.rstrip("/") + "/")
+
     def match(self, pattern: str) -> list[str]:
         """The files of the tree a glob's known tail matches by suffix, sorted: the longest
         suffix that names a directory and matches any (``/sources/scripts/*.sh``: the
@@ -122,25 +126,6 @@ def _reached(driver: str, calls: dict[str, list[str]]) -> set[str]:
     return reached
 
 
-def _read_regular(path: str) -> bytes | None:
-    """A regular file's first MB, None when it is not one (a FIFO would block a read),
-    cannot be read or is binary."""
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        return None
-    try:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            return None
-        with os.fdopen(fd, "rb", closefd=False) as handle:
-            data = handle.read(1 << 20)
-    except OSError:
-        return None
-    finally:
-        os.close(fd)
-    return None if b"\0" in data[:8192] else data
-
-
 def _dir_named(parts: list[str]) -> bool:
     """Whether a glob's tail names a directory (not only wildcards before the name)."""
     return any(part.strip("*?[]") for part in parts[:-1])
@@ -173,7 +158,7 @@ class DriverFollower:
         """A file's bytes (at most 1 MB), once; None when it is no regular file (a FIFO or a
         device would block or never end), unreadable or binary."""
         if path not in self._texts:
-            self._texts[path] = _read_regular(path)
+            self._texts[path] = read_file(path)
         return self._texts[path]
 
     def kind(self, path: str) -> str:
@@ -223,7 +208,8 @@ class DriverFollower:
         return followed
 
     def _evaluated(self, path: str, kind: Callable[[str], str]) -> Evaluator:
-        evaluator = Evaluator(self.index.resolve, kind, self.read, self.index.match)
+        evaluator = Evaluator(self.index.resolve, kind, self.read, self.index.match,
+                              self.index.inside)
         evaluator.run(path)
         return evaluator
 

@@ -327,7 +327,7 @@ class Evaluator(Commands):
         last = parts[-1] if parts else None
         if last is not None and last.type == "while_statement" and len(parts) > 1:
             # cat list | while read a b; do ...; done: the loop reads the first command's file
-            lines = self._producer_lines(parts[0], state)
+            lines = self.words.pipeline_lines(parts[:-1], state)
             if lines is not None:
                 self._while_read(last, state.copy(), lines, base)
                 return
@@ -367,19 +367,6 @@ class Evaluator(Commands):
             if child.type == "herestring_redirect" and child.named_children:
                 return self.words.value(child.named_children[-1], state).splitlines()
         return None
-
-    def _producer_lines(self, node: Node, state: State) -> list[str] | None:
-        """The lines a ``cat FILE``/``grep -v ... FILE``/``sed ... FILE`` before a pipe
-        gives."""
-        if node.type != "command":
-            return None
-        words = self.words.words(node, state)
-        program = os.path.basename(words[0]) if words else ""
-        if program not in ("cat", "sed") and not (program in ("grep", "egrep")
-                                                  and "-v" in words):
-            return None
-        files = [w for w in words[1:] if not w.startswith("-")]
-        return self.words.lines(files[-1], state) if files else None
 
     def _while_read(self, node: Node, state: State, lines: list[str], base: int) -> None:
         body = node.child_by_field_name("body")

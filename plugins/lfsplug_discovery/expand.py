@@ -27,13 +27,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+from lfsplug_discovery.listings import filtered, produced
 from lfsplug_shell import text_of
 
 if TYPE_CHECKING:
     from tree_sitter import Node
 
-__all__ = ["OWN", "Expander", "Match", "State", "expandable", "has_unknown", "join", "shown_value",
-           "unknown"]
+__all__ = ["OWN", "Expander", "Inside", "Match", "State", "expandable", "has_unknown", "join",
+           "shown_value", "unknown"]
 
 _MARK = "\x00"
 _MARKED = re.compile("\x00([^\x00]*)\x00")
@@ -42,9 +43,6 @@ _SPECIAL = re.compile(r"[0-9]+|[@*#?$!-]")
 _GLOB = frozenset("*?[")
 #: Variables lfsplug sets for every script itself (``--lfs``): kept as markers.
 OWN = frozenset({"LFS"})
-#: Programs whose output, in a command substitution, is taken for their last file's lines
-#: (``sed``, ``grep -v`` leave out comments and blank lines, which the words skip anyway).
-_READERS = frozenset({"cat", "sed"})
 #: Node types that are no word of a command.
 _NOT_WORDS = frozenset({"variable_assignment", "file_redirect", "heredoc_redirect",
                         "herestring_redirect", "comment"})
@@ -132,14 +130,19 @@ class State:
 #: file), and the files of the tree a glob's known tail matches (``scripts/*.sh``).
 Read = Callable[[str], "bytes | None"]
 Match = Callable[[str], list[str]]
+#: Whether a directory is one the driver's listings may read (``ls``, ``find``): the tree's.
+Inside = Callable[[str], bool]
 
 
 class Expander:
     """Expands the words of commands at a point of a driver (see the module docstring)."""
 
-    def __init__(self, read: Read, match: Match | None = None) -> None:
+    def __init__(self, read: Read, match: Match | None = None,
+                 inside: Inside | None = None) -> None:
         self.read = read
         self.match = match
+        #: without a tree to keep to, no listing is read (a driver never walks the host)
+        self.inside: Inside = inside or (lambda path: False)
 
     # -- words ---------------------------------------------------------------------------------
 
@@ -348,11 +351,32 @@ class Expander:
         if inner[0].type == "list":
             directory = self._cd_pwd(inner[0], state)
             return what if directory is None else directory
+        if inner[0].type == "pipeline":  # $(ls ch5/*.sh | sort)
+            lines = self.pipeline_lines(inner[0].named_children, state)
+            return what if lines is None else list_words(lines)
         if inner[0].type != "command":
             return what
         words = self.words(inner[0], state)
         output = self._known_output(words, state) if words else None
         return what if output is None else output
+
+    def pipeline_lines(self, commands: list[Node], state: State) -> list[str] | None:
+        """What a pipeline of list-making commands prints (:mod:`.listings`), or None."""
+        if not commands or has_unknown(state.cwd):
+            return None
+        lines: list[str] | None = None
+        for command in commands:
+            if command.type != "command":
+                return None
+            words = self.words(command, state)
+            if not words or any(has_unknown(w) for w in words):
+                return None
+            lines = (produced(words, state.cwd, lambda path: self.lines(path, state),
+                              self.inside)
+                     if lines is None else filtered(words, lines))
+            if lines is None:
+                return None
+        return lines
 
     def input_file(self, node: Node, state: State) -> str | None:
         """The file a ``< FILE`` redirection of ``node`` (or ``node`` itself) reads."""
@@ -385,8 +409,9 @@ class Expander:
         known = _OUTPUTS.get(program)
         if known is not None:
             return known(args, state)
-        reads = program in _READERS or (program in ("grep", "egrep") and "-v" in words)
-        lines = self.lines(args[-1], state) if reads else None
+        if has_unknown(state.cwd):
+            return None
+        lines = produced(words, state.cwd, lambda path: self.lines(path, state), self.inside)
         return None if lines is None else list_words(lines)
 
     def lines(self, path: str, state: State) -> list[str] | None:
@@ -423,24 +448,9 @@ def _realpath(args: list[str], state: State) -> str | None:
     return join(state.cwd, args[0])
 
 
-def _listing(args: list[str], state: State) -> str | None:
-    """What ``ls ARGS`` prints: a file's name as given, a directory's entries, sorted."""
-    names: list[str] = []
-    for arg in args:
-        full = join(state.cwd, arg)
-        if os.path.isdir(full):
-            names.extend(sorted(n for n in os.listdir(full) if not n.startswith(".")))
-        elif os.path.lexists(full):
-            names.append(arg)
-        else:
-            return None
-    return " ".join(names)
-
-
 #: The programs whose output :meth:`Expander._known_output` knows from their arguments.
 _OUTPUTS: dict[str, Callable[[list[str], State], str | None]] = {
     "dirname": _dirname, "basename": _basename, "realpath": _realpath, "readlink": _realpath,
-    "ls": _listing,
 }
 
 

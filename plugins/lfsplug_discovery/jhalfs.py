@@ -12,8 +12,8 @@ build). ``WHERE`` is, in this order of preference:
 * else their file names' number prefixes: ``gcc@05`` and ``gcc@12``;
 * else their place among the occurrences, in build order: ``gcc@1``, ``gcc@2``.
 
-Only names that come from file names are qualified: two scripts whose headers both say
-``name=gcc``, or one file reached twice, are a real collision (``DISC001``).
+Names from file names, directories and content are qualified alike; two scripts whose headers
+both say ``name=gcc``, or one file reached twice, are a real collision (``DISC001``).
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def qualify_duplicates(scripts: list[Script]) -> None:
     """Rename, in place, the scripts that share a name from their file names (see module)."""
     groups: dict[str, list[Script]] = {}
     for script in scripts:
-        if script.origins.get("name") == "file name":
+        if not script.origins.get("name", "").startswith("# lfsplug: header"):
             groups.setdefault(script.name, []).append(script)
     taken = {s.name for s in scripts}
     for name, group in groups.items():
@@ -64,8 +64,8 @@ def qualify_duplicates(scripts: list[Script]) -> None:
             if qualified in taken:
                 continue
             script.name = qualified
-            script.origins["name"] = (f"file name and {what} ({name} is built "
-                                      f"{len(group)} times: {others})")
+            script.origins["name"] = (f"{script.origins.get('name', 'file name')} and {what} "
+                                      f"({name} is built {len(group)} times: {others})")
             if name not in script.provides:
                 script.provides.append(name)
                 script.origins.setdefault("provides", script.origins["name"])

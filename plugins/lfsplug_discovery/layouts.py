@@ -20,6 +20,7 @@ from lfsplug_discovery.cache import DiscoveryCache, Facts, Known, stat_key
 from lfsplug_discovery.head import read_head
 from lfsplug_discovery.listfile import ListEntry, read_list
 from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, parse_filename
+from lfsplug_discovery.phases import stage_rank
 
 if TYPE_CHECKING:
     from lfsplug.config import Config
@@ -209,7 +210,9 @@ class Walker:
         numbered = is_candidate(name)
         if numbered and name.endswith(SCRIPT_SUFFIXES):
             return True  # NN-name.sh: a build script, read no further
-        shape = self.state.shapes.of(path, _read_all)
+        from lfsplug_discovery.shapes import read_file
+
+        shape = self.state.shapes.of(path, read_file)
         if not shape.shell:
             self.state.note("DISC042", Severity.INFO, "not a shell script (it does not parse as "
                             "one, or does not start like one): skipped", path,
@@ -232,19 +235,23 @@ class Walker:
     def _followed(self, files: list[str]) -> Followed | None:
         """Follow the drivers, or take what following them gave last time when no file of
         the tree changed (a warm ``lfsplug list`` parses no driver)."""
-        from lfsplug_discovery.drivers import DriverFollower, followed_from_json, followed_to_json
-
         cache = self.state.cache
         signature = None
         if cache is not None:
             signature = _tree_signature(files, self.settings.driver)
             if signature is not None:
                 known = cache.get_followed(self.root, signature)
+                if known == 0 and type(known) is int:
+                    return None  # no driver last time, and no file changed: nothing to import
                 if known is not None:
+                    from lfsplug_discovery.drivers import followed_from_json
+
                     try:
                         return followed_from_json(known)
                     except (TypeError, ValueError, KeyError, IndexError):
                         pass  # a malformed entry: follow again
+        from lfsplug_discovery.drivers import DriverFollower, followed_to_json
+
         follower = DriverFollower(self.root, files, self._is_script, self.state.shapes,
                                   driver=self.settings.driver)
         followed = follower.follow()
@@ -486,26 +493,6 @@ class Walker:
         return found
 
 
-#: Where a directory or file named for a stage of the build goes among unnumbered names:
-#: preparing the host first, then the toolchain, the temporary tools, the chroot, the system,
-#: its configuration, and what goes beyond; other names in the middle, by natural order.
-_STAGES = {
-    "prepare": 0, "preparation": 0, "host": 0, "setup": 0, "init": 0, "pre": 0, "prereq": 0,
-    "prerequisites": 0, "download": 0, "sources": 0, "toolchain": 1, "cross": 1, "tools": 1,
-    "cross-toolchain": 1, "temp": 2, "temporary": 2, "temp-tools": 2, "chroot": 3,
-    "build": 4, "system": 4, "base": 4, "final": 4, "final-system": 4, "packages": 4,
-    "config": 5, "configure": 5, "configuration": 5, "post": 5, "finish": 5, "boot": 5,
-    "bootable": 5, "kernel": 5, "blfs": 6, "extra": 6, "extras": 6, "optional": 6,
-}
-_NEUTRAL = 4
-
-
-def stage_rank(name: str) -> int:
-    """The rank of an unnumbered name that names a stage (``prepare`` before ``build``)."""
-    stem = name.lower().removesuffix(".sh").removesuffix(".bash")
-    return _STAGES.get(stem, _STAGES.get(stem.replace("_", "-"), _NEUTRAL))
-
-
 def entry_key(name: str) -> tuple[object, ...]:
     """The walk's order of a directory's entries: numbered ones by number (``order_key``),
     then the others by the stage their name says, then in natural (``sort -V``) order."""
@@ -541,16 +528,6 @@ def _shell_bang(path: str) -> bool:
     from lfsplug_discovery.shapes import names_shell
 
     return names_shell(first)
-
-
-def _read_all(path: str) -> bytes | None:
-    """A file's bytes (at most 1 MB), None when unreadable or binary."""
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read(1 << 20)
-    except OSError:
-        return None
-    return None if b"\0" in data[:8192] else data
 
 
 def driver_sources(script: Script, call: Call) -> list[MetaSource]:

@@ -27,6 +27,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+from lfsplug.model import pass_base
 from lfsplug.version import version_key
 
 __all__ = [
@@ -69,7 +70,6 @@ _VERSION = re.compile(r"^(?:\d+(?:\.\d+)*|v\d+(?:\.\d+)+)(?:[a-z]+\d*)?$")
 # What may follow a version and still belong to it: a date or patch level (ncurses-6.4-20230520)
 # or a pre-release tag (3.0.0-rc1).
 _VERSION_TAIL = re.compile(r"^(?:\d+|(?:rc|alpha|beta|pre|dev)\d*|git[0-9a-f]*)$")
-_PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
 _DOTS = str.maketrans("-_", "..")
 _ARCHIVE = re.compile(r"\.(?:tar(?:\.\w+)?|tgz|tbz2?|txz|zip)$", re.I)
 # The patterns below are compiled on first use (re caches them), not at import: a warm run that
@@ -118,12 +118,6 @@ class FileName(NamedTuple):
 def is_package_name(text: str) -> bool:
     """Whether ``text`` is spelled like a package (``binutils``, ``libstdc++``, ``xml-parser``)."""
     return bool(_PACKAGE.match(text))
-
-
-def pass_base(name: str) -> str | None:
-    """The package a pass build provides (``binutils-pass1`` gives ``binutils``), or None."""
-    match = _PASS.match(name)
-    return match.group("base") if match else None
 
 
 def is_candidate(filename: str) -> bool:

@@ -27,6 +27,8 @@ __all__ = [
     "is_chapter_dir",
     "layout_phase",
     "rule_phase",
+    "stage_rank",
+    "stage_word",
 ]
 
 CHAPTER_PHASES = {
@@ -115,3 +117,33 @@ def rule_phase(rules: list[PhaseRule], relpaths: list[str]) -> PhaseRule | None:
         if any(rule.matches(path) for path in relpaths):
             return rule
     return None
+
+
+#: Where a directory or file named for a stage of the build goes among unnumbered names:
+#: preparing the host first, then the toolchain, the temporary tools, the chroot, the system,
+#: its configuration, and what goes beyond; other names in the middle, by natural order.
+_STAGES = {
+    "prepare": 0, "preparation": 0, "host": 0, "setup": 0, "init": 0, "pre": 0, "prereq": 0,
+    "prerequisites": 0, "download": 0, "sources": 0, "toolchain": 1, "cross": 1, "tools": 1,
+    "cross-toolchain": 1, "temp": 2, "temporary": 2, "temp-tools": 2, "chroot": 3,
+    "build": 4, "system": 4, "base": 4, "final": 4, "final-system": 4, "packages": 4,
+    "config": 5, "configure": 5, "configuration": 5, "post": 5, "finish": 5, "boot": 5,
+    "bootable": 5, "kernel": 5, "blfs": 6, "extra": 6, "extras": 6, "optional": 6,
+}
+_NEUTRAL = 4
+
+
+def _stage(name: str) -> int | None:
+    stem = name.lower().removesuffix(".sh").removesuffix(".bash")
+    return _STAGES.get(stem, _STAGES.get(stem.replace("_", "-")))
+
+
+def stage_word(name: str) -> bool:
+    """Whether a name says a stage of the build (``prepare``, ``tools``, ``build``...)."""
+    return _stage(name) is not None
+
+
+def stage_rank(name: str) -> int:
+    """The rank of an unnumbered name that names a stage (``prepare`` before ``build``)."""
+    rank = _stage(name)
+    return _NEUTRAL if rank is None else rank

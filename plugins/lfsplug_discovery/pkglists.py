@@ -26,6 +26,7 @@ from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
 from lfsplug import Severity
+from lfsplug.text import expand_variables
 from lfsplug_discovery.names import archive_package, is_archive, is_package_name, split_package
 
 __all__ = ["LIST_FILES", "MAX_SIZE", "Note", "Packages", "directory_packages", "list_version",
@@ -51,7 +52,6 @@ class Note(Protocol):
 # warm run should not pay for what it does not read.
 _ASSIGN = (r"""^\s*(?:(?:export|readonly|declare\s+-x)\s+)?([A-Za-z_][A-Za-z0-9_]*)="""
            r"""(?:"([^"`\\]*)"|'([^']*)'|([^\s"'`\\;&|<>()#]+))\s*(?:[;#].*)?$""")
-_REFERENCE = r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))"
 _VERSION_SUFFIX = r"(?i)_(?:VERSION|VER)$"
 _NAME_PREFIX = r"(?i)^(?:PKG|PACKAGE)_"
 _VERSION = r"^v?\d[\w.+~-]*$"
@@ -218,18 +218,8 @@ def _expanded(value: str, values: dict[str, str]) -> str | None:
     refers to anything else (``$(...)``, an unknown variable)."""
     if "$" not in value:
         return value
-    unknown = False
-
-    def replace(match: re.Match[str]) -> str:
-        nonlocal unknown
-        name = match.group(1) or match.group(2)
-        if name not in values:
-            unknown = True
-            return ""
-        return values[name]
-
-    expanded = re.sub(_REFERENCE, replace, value)
-    return None if unknown or "$" in expanded else expanded
+    expanded = expand_variables(value, values.get)
+    return None if "$" in expanded else expanded
 
 
 def _assigned_package(variable: str, value: str) -> tuple[str, str] | None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from lfsplug_discovery.cache import DiscoveryCache
 
-__all__ = ["Shape", "Shapes", "names_shell", "shape_of"]
+__all__ = ["Shape", "Shapes", "names_shell", "read_file", "shape_of"]
 
 _SHELL_BANG = re.compile(rb"^#!\s*\S*?(?:/|\s)(?:env\s+(?:-\S+\s+)*)?(?:ba|da|k|z|a)?sh\b")
 _MAY_CALL = re.compile(
@@ -59,6 +60,25 @@ PLAUSIBLE = frozenset({
     "true", "false", "exit", "return", "local", "declare", "readonly", "time", "gzip",
     "xz", "bzip2", "unzip", "strip", "ldconfig", "pwconv", "grpconv", "passwd", "install-info",
 })
+
+
+def read_file(path: str) -> bytes | None:
+    """A regular file's first MB, None when it is not one (a FIFO would block a read),
+    cannot be read or is binary."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            data = handle.read(1 << 20)
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+    return None if b"\0" in data[:8192] else data
 
 
 def names_shell(head: bytes) -> bool:

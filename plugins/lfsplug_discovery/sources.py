@@ -33,8 +33,14 @@ from typing import TYPE_CHECKING
 
 from lfsplug import MetaSource, Script, Severity
 from lfsplug_discovery.head import VERSION_VARIABLES
-from lfsplug_discovery.names import is_generic_name, pass_base
-from lfsplug_discovery.phases import directory_phase, is_chapter_dir, layout_phase, rule_phase
+from lfsplug_discovery.names import is_generic_name, is_package_name, pass_base, split_package
+from lfsplug_discovery.phases import (
+    directory_phase,
+    is_chapter_dir,
+    layout_phase,
+    rule_phase,
+    stage_word,
+)
 from lfsplug_discovery.pkglists import list_version, packages_near
 
 if TYPE_CHECKING:
@@ -75,6 +81,12 @@ def script_sources(script: Script, facts: Facts, filename: FileName, settings: S
     mentions = facts.mentions
     renamed = _content_name(script, filename, "name" in header, mentions)
     name = header.get("name") or (renamed.package if renamed is not None else script.name)
+    folder = None
+    if renamed is None and "name" not in header and script.name == filename.name:
+        folder = _directory_name(script, filename)
+        if folder is not None:
+            sources.append(folder)
+            name = folder.values["name"]
     if "PACKAGE" in facts.variables:  # the source package, for reports and plugins
         script.meta["package"] = facts.variables["PACKAGE"][0]
     version = _version_variable(facts.variables)
@@ -86,7 +98,7 @@ def script_sources(script: Script, facts: Facts, filename: FileName, settings: S
             sources.append(source)
     sources.extend(_dependencies(script, facts, state))
     sources.extend(_phase(script, filename, settings))
-    if renamed is None:
+    if renamed is None and folder is None:
         sources.extend(_file_name(filename, name, "name" in header))
     names: list[str | None] = []
     if not any("version" in s.values for s in sources):  # else only read the lists' errors
@@ -97,6 +109,24 @@ def script_sources(script: Script, facts: Facts, filename: FileName, settings: S
     if listed is not None:
         sources.append(listed)
     return sources
+
+
+def _directory_name(script: Script, filename: FileName) -> MetaSource | None:
+    """What names a script whose file name names no package and whose content names none
+    either (``pkgs/gcc/build.sh``, ``gcc-13.2.0/install``): its directory, when that is named
+    like a package (not a chapter, a stage of the build, or another generic word)."""
+    if not is_generic_name(filename.name):
+        return None
+    directory = script.path.parent
+    if directory == script.root:
+        return None
+    word = directory.name
+    if (not is_package_name(word) or is_generic_name(word) or stage_word(word)
+            or directory_phase(word) is not None):
+        return None
+    package, version = split_package(word.lower())
+    values = {"name": package} if version is None else {"name": package, "version": version}
+    return MetaSource(f"directory {word}", values, MetaSource.FILENAME + 1)
 
 
 def _version_variable(found: dict[str, tuple[str, int]]) -> MetaSource | None:

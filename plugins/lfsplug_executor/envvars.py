@@ -9,23 +9,22 @@ and nothing else: it is never a shell, so a value cannot run anything.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
+
+from lfsplug.model import BOOK_ENV
+from lfsplug.text import expand_variables
 
 __all__ = ["OWNED", "add_driver_env", "expand"]
 
 #: The book's clean environment: a driver's exports never override these (lfsplug sets them
 #: from ``--lfs`` and the machine; ``[env]`` may).
-OWNED = frozenset({"LFS", "PATH", "HOME", "TERM", "LC_ALL", "LFS_TGT", "CONFIG_SITE",
-                   "MAKEFLAGS"})
-
-_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+OWNED = BOOK_ENV
 
 
 def expand(text: str, env: Mapping[str, str]) -> str:
     """``text`` with each ``$NAME`` and ``${NAME}`` replaced by its value in ``env`` (empty when
     unset, as in the shell); any other ``$`` is left as it is."""
-    return _REFERENCE.sub(lambda m: env.get(m.group(1) or m.group(2), ""), text)
+    return expand_variables(text, lambda name: env.get(name, ""))
 
 
 def add_driver_env(env: dict[str, str], driver: Mapping[str, str]) -> None:

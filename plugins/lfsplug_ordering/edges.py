@@ -21,7 +21,6 @@ Every edge remembers its origin: ``02-gcc.sh: depends= from # lfsplug: header li
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from functools import lru_cache
 
@@ -32,7 +31,6 @@ from lfsplug_ordering.layout import Layout
 __all__ = ["REQUIREMENT_KINDS", "builds_of", "declared_edges", "origin_of", "relpath"]
 
 REQUIREMENT_KINDS = ("depends", "recommends", "optional")
-_PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
 
 
 def relpath(script: Script) -> str:
@@ -58,12 +56,7 @@ def _satisfies(version: str, op: str, required: str) -> bool:
 def builds_of(script: Script, name: str) -> bool:
     """Whether ``script`` is a build of package ``name`` (itself, a pass, another phase's)."""
     own = script.name
-    if own == name or script.meta.get("package") == name:
-        return True
-    match = _PASS.match(own)
-    if match is not None and match.group("base") == name:
-        return True
-    if own.partition("@")[0] == name:  # gcc@phase2: discovery's name for one of its builds
+    if name in (own, script.package) or script.meta.get("package") == name:
         return True
     return bool(script.phase) and own == f"{name}-{script.phase}"
 

@@ -16,6 +16,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from lfsplug.model import BOOK_ENV
+from lfsplug.text import expand_variables
 from lfsplug_validation.records import CdUse, Issue, Sourced
 
 if TYPE_CHECKING:
@@ -26,8 +28,7 @@ __all__ = ["ALWAYS_SET", "CODE", "CdEnvironment"]
 
 CODE = "LFS009"
 #: The executor's clean environment (the book's ``env -i`` settings), as every script gets it.
-CLEAN_ENV = frozenset(["HOME", "TERM", "LFS", "LC_ALL", "LFS_TGT", "PATH", "CONFIG_SITE",
-                       "MAKEFLAGS"])
+CLEAN_ENV = BOOK_ENV
 #: What bash itself sets in a non-interactive shell (``OLDPWD`` once a ``cd`` ran).
 SHELL_SET = frozenset([
     "PWD", "OLDPWD", "HOME", "PATH", "SHELL", "SHLVL", "IFS", "PS4", "UID", "EUID", "PPID",
@@ -41,7 +42,6 @@ ALWAYS_SET = CLEAN_ENV | SHELL_SET
 #: The directory of the running script, as scripts write it (``$(dirname "$0")``, ``${0%/*}``).
 _SCRIPT_DIR = re.compile(r"""\$\(\s*dirname\s+"?\$\{?(?:0|BASH_SOURCE(?:\[0\])?)\}?"?\s*\)"""
                          r"""|\$\{(?:0|BASH_SOURCE(?:\[0\])?)%/\*\}""")
-_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_]\w*)\}|([A-Za-z_]\w*))")
 _QUOTING = re.compile(r"""\\(.)|['"]""", re.S)
 #: Sourced files read for one script at most (a chain of includes, not a library).
 MAX_SOURCED = 32
@@ -134,7 +134,7 @@ def _resolve(word: str, base: Path, including: Path, values: dict[str, str]) -> 
     taken from the script's directory (or else the including file's); None if unknown."""
     text = _SCRIPT_DIR.sub(lambda _: str(base), word)
     for _ in range(4):  # values may refer to others: ${LFS}/sources
-        text = _REFERENCE.sub(lambda m: values.get(m.group(1) or m.group(2), m.group()), text)
+        text = expand_variables(text, values.get)
     text = _QUOTING.sub(lambda m: m.group(1) or "", text)
     if not text or "$" in text or "`" in text or text.startswith("~"):
         return None
