@@ -19,10 +19,12 @@ if TYPE_CHECKING:
     # For type checkers, the marker; at run time the hook specification module, which is
     # callable as the same marker (see the note at its end).
     hookspec: pluggy.HookspecMarker
-    from lfsplug.commands import CommandSet
-    from lfsplug.config import Config, OptionParser
+    from lfsplug.commands import CommandSet, session_scope
+    from lfsplug.config import Config, OptionParser, byte_size, positive_float, positive_int
     from lfsplug.manager import PluginManager
-    from lfsplug.session import Session
+    from lfsplug.session import Session, gc_paused
+    from lfsplug.text import expand_variables, format_duration, format_size
+    from lfsplug.version import satisfies, version_key
 else:
     from lfsplug import hookspec
 from lfsplug.errors import ExitCode, PluginError, UsageError  # noqa: E402
@@ -45,6 +47,7 @@ from lfsplug.model import (  # noqa: E402
     ScriptResult,
     Severity,
     Status,
+    pass_base,
 )
 from lfsplug.stash import Stash, StashKey  # noqa: E402
 
@@ -55,6 +58,16 @@ _LAZY = {
     "OptionParser": "lfsplug.config",
     "PluginManager": "lfsplug.manager",
     "Session": "lfsplug.session",
+    "gc_paused": "lfsplug.session",
+    "byte_size": "lfsplug.config",
+    "positive_float": "lfsplug.config",
+    "positive_int": "lfsplug.config",
+    "expand_variables": "lfsplug.text",
+    "format_duration": "lfsplug.text",
+    "format_size": "lfsplug.text",
+    "satisfies": "lfsplug.version",
+    "version_key": "lfsplug.version",
+    "session_scope": "lfsplug.commands",
 }
 
 
@@ -120,7 +133,18 @@ __all__ = [
     "Status",
     "UsageError",
     "__version__",
+    "byte_size",
+    "expand_variables",
+    "format_duration",
+    "format_size",
+    "gc_paused",
     "hookimpl",
     "hookspec",
     "main",
+    "pass_base",
+    "positive_float",
+    "positive_int",
+    "satisfies",
+    "session_scope",
+    "version_key",
 ]

@@ -36,7 +36,7 @@ from lfsplug import StashKey, hookimpl
 from lfsplug_chroot.settings import Settings, read_settings
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config, OptionParser
+    from lfsplug import Config, OptionParser
 
 __all__ = ["PLUGIN_NAME", "SETTINGS"]
 

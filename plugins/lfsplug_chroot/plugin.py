@@ -23,8 +23,7 @@ from lfsplug_chroot.settings import Settings
 from lfsplug_chroot.wrap import chroot_env, inside_name, start_in, user_env, wrap_command
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug import Config, Session
 
 __all__ = ["RECORD", "Chroot"]
 

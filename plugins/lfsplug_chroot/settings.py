@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from lfsplug import UsageError
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["DEFAULT_PHASES", "DEFAULT_SCRIPTS", "MODES", "SECTION", "Settings", "read_settings"]
 

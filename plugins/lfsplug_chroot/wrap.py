@@ -14,8 +14,7 @@ import posixpath
 import re
 from collections.abc import Mapping
 
-from lfsplug import Script
-from lfsplug.text import expand_variables
+from lfsplug import Script, expand_variables
 from lfsplug_chroot.modes import Placement, lookup_user
 from lfsplug_chroot.settings import Settings
 

@@ -34,8 +34,7 @@ from lfsplug_discovery.settings import Settings, load_settings
 from lfsplug_discovery.sources import script_sources
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.session import Session
+    from lfsplug import Config, OptionParser, Session
 
 __all__ = [
     "HEADER_LINES",

@@ -23,7 +23,7 @@ from lfsplug_discovery.names import SCRIPT_SUFFIXES, is_candidate, order_key, pa
 from lfsplug_discovery.phases import stage_rank
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
     from lfsplug_discovery.drivers import Followed
     from lfsplug_discovery.evaluate import Call
     from lfsplug_discovery.pkglists import Packages

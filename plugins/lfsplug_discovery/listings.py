@@ -15,7 +15,7 @@ import os
 import re
 from collections.abc import Callable
 
-from lfsplug.version import version_key
+from lfsplug import version_key
 
 __all__ = ["filtered", "produced"]
 

@@ -27,8 +27,7 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
-from lfsplug.model import pass_base
-from lfsplug.version import version_key
+from lfsplug import pass_base, version_key
 
 __all__ = [
     "NOT_SCRIPTS",

@@ -25,8 +25,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple, Protocol
 
-from lfsplug import Severity
-from lfsplug.text import expand_variables
+from lfsplug import Severity, expand_variables
 from lfsplug_discovery.names import archive_package, is_archive, is_package_name, split_package
 
 __all__ = ["LIST_FILES", "MAX_SIZE", "Note", "Packages", "directory_packages", "list_version",

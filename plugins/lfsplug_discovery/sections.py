@@ -45,7 +45,7 @@ from lfsplug_discovery.names import is_package_name, parse_filename, pass_base, 
 from lfsplug_discovery.phases import CHAPTER_PHASES
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
     from lfsplug_discovery.layouts import DiscoveryState
     from lfsplug_discovery.settings import Settings
 

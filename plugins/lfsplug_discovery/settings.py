@@ -26,7 +26,7 @@ from lfsplug import UsageError
 from lfsplug_discovery.phases import PhaseRule
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["DEFAULT_LIST_FILES", "Settings", "load_settings"]
 

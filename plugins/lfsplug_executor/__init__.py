@@ -24,15 +24,21 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import Plan, RunRequest, Script, ScriptResult, hookimpl
-from lfsplug.config import byte_size, positive_float, positive_int
+from lfsplug import (
+    Plan,
+    RunRequest,
+    Script,
+    ScriptResult,
+    byte_size,
+    hookimpl,
+    positive_float,
+    positive_int,
+)
 from lfsplug_executor import hooks
 from lfsplug_executor.envvars import add_driver_env
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.manager import PluginManager
-    from lfsplug.session import Session
+    from lfsplug import Config, OptionParser, PluginManager, Session
     from lfsplug_executor.workspace import Site, Workspace
 
 __all__ = ["clean_env", "site_of", "workspace_of"]

@@ -20,7 +20,7 @@ import click
 from lfsplug import Plan, Script, ScriptResult, Status
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
 
 __all__ = ["dry_run", "env_changes", "placed"]
 

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from lfsplug.model import BOOK_ENV
-from lfsplug.text import expand_variables
+from lfsplug import BOOK_ENV, expand_variables
 
 __all__ = ["OWNED", "add_driver_env", "expand"]
 

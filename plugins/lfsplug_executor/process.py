@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, BinaryIO
 from lfsplug import RunningScript, RunRequest, ScriptResult, Status
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
     from lfsplug_executor.orphans import ProcessBook
     from lfsplug_executor.workspace import Workspace
 

@@ -28,13 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lfsplug import Plan, Priority, Script, ScriptResult, StashKey, Status
-from lfsplug.text import format_size
+from lfsplug import Plan, Priority, Script, ScriptResult, StashKey, Status, format_size
 from lfsplug_executor.jobserver import Jobserver
 from lfsplug_executor.orphans import ProcessBook
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
 
 __all__ = ["JOBSERVER", "RUN_CONTEXT", "RunContext", "Scheduler", "bottom_levels"]
 

@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING
 from lfsplug import Plan, UsageError
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug import Config, Session
 
 __all__ = ["check_names", "left_out"]
 

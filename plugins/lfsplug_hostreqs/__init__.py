@@ -28,9 +28,7 @@ from lfsplug import Finding, StashKey, hookimpl
 from lfsplug_hostreqs.settings import Settings, read_settings
 
 if TYPE_CHECKING:
-    from lfsplug.commands import CommandSet
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.session import Session
+    from lfsplug import CommandSet, Config, OptionParser, Session
 
 __all__ = ["CHECKER", "EARLY_PHASES", "SETTINGS", "HostCheck"]
 

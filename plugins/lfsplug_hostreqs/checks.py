@@ -13,8 +13,7 @@ import tempfile
 from collections.abc import Callable
 from functools import partial
 
-from lfsplug import Severity
-from lfsplug.version import satisfies
+from lfsplug import Severity, satisfies
 from lfsplug_hostreqs import book
 from lfsplug_hostreqs.outcome import (
     BROKEN,

@@ -18,7 +18,7 @@ from lfsplug_hostreqs import book
 from lfsplug_hostreqs.outcome import LOW, OK, Outcome
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["as_json", "cmd_host", "render"]
 

@@ -15,7 +15,7 @@ from lfsplug import UsageError
 from lfsplug_hostreqs import book
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["SECTION", "Settings", "read_settings"]
 

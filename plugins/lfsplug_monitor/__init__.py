@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 from lfsplug import hookimpl
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config, OptionParser
+    from lfsplug import Config, OptionParser
 
 __all__ = ["PLUGIN_NAME"]
 

@@ -26,9 +26,10 @@ from lfsplug import (
     ScriptResult,
     StashKey,
     Status,
+    format_duration,
+    format_size,
     hookimpl,
 )
-from lfsplug.text import format_duration, format_size
 from lfsplug_monitor.eta import Estimator, History
 from lfsplug_monitor.guards import LevelGuard, OnceGuard
 from lfsplug_monitor.sampler import Sampler
@@ -36,9 +37,7 @@ from lfsplug_monitor.settings import LEVELS, Settings
 from lfsplug_monitor.stats import SeriesSet
 
 if TYPE_CHECKING:
-    from lfsplug import RunningScript
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug import Config, RunningScript, Session
     from lfsplug_state.store import StateStore
 
 __all__ = ["RUN_METRICS", "Monitor"]

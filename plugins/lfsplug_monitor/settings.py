@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lfsplug import UsageError
-from lfsplug.config import byte_size
+from lfsplug import UsageError, byte_size
 from lfsplug_monitor import MAX_INTERVAL, MIN_INTERVAL
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["LEVELS", "DiskRule", "Settings", "parse_disk_rule", "read_settings"]
 

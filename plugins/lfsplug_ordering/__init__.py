@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey, hookimpl
-from lfsplug.session import gc_paused
+from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey, gc_paused, hookimpl
 from lfsplug_ordering.edges import declared_edges
 from lfsplug_ordering.layout import Layout, sequence_edges
 from lfsplug_ordering.plan import build_plan
@@ -32,9 +31,7 @@ from lfsplug_ordering.settings import FORMATS, ORDERS, Settings, load_settings
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from lfsplug.commands import CommandSet
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.session import Session
+    from lfsplug import CommandSet, Config, OptionParser, Session
     from lfsplug_ordering.bookdeps import BookDeps
 
 __all__ = ["SETTINGS"]

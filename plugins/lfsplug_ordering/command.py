@@ -12,14 +12,12 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import ExitCode, Severity
-from lfsplug.commands import session_scope
+from lfsplug import ExitCode, Severity, session_scope
 from lfsplug_ordering.draw import render
 from lfsplug_ordering.plan import PLAN_INFO, PlanInfo
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug import Config, Session
 
 __all__ = ["cmd_graph"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from lfsplug import Script
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["Durations", "expected_durations"]
 

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import lru_cache
 
-from lfsplug import Edge, Finding, Requirement, Script, Severity
-from lfsplug.version import satisfies
+from lfsplug import Edge, Finding, Requirement, Script, Severity, satisfies
 from lfsplug_ordering.layout import Layout
 
 __all__ = ["REQUIREMENT_KINDS", "builds_of", "declared_edges", "origin_of", "relpath"]

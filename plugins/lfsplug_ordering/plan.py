@@ -44,7 +44,7 @@ from lfsplug_ordering.layout import Layout, barriers_apply
 from lfsplug_ordering.settings import Settings
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
 
 __all__ = ["PHASE", "PLAN_INFO", "STRENGTH", "PlanInfo", "build_plan", "strength"]
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from lfsplug import UsageError
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug import Config
 
 __all__ = ["DEFAULT_ORDER", "FORMATS", "ORDERS", "REVISIONS", "Settings", "load_settings"]
 

@@ -18,8 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import StashKey, UsageError, hookimpl
-from lfsplug.config import positive_int
+from lfsplug import StashKey, UsageError, hookimpl, positive_int
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser, Session

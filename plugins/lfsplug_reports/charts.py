@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, NamedTuple
 
-from lfsplug.text import format_duration
+from lfsplug import format_duration
 
 if TYPE_CHECKING:
     from lfsplug_reports.data import RunData, Series

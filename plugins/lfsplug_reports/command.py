@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import ExitCode, UsageError
-from lfsplug.session import Session
+from lfsplug import ExitCode, Session, UsageError
 from lfsplug_reports import DATA, SUFFIXES
 from lfsplug_reports.data import apply_session, from_session, load_run, make_jobs
 

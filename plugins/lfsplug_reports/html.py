@@ -13,7 +13,7 @@ import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lfsplug.text import format_duration
+from lfsplug import format_duration
 from lfsplug_reports import charts
 from lfsplug_reports.data import read_tail
 

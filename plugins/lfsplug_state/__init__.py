@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import StashKey, hookimpl
-from lfsplug.config import positive_int
+from lfsplug import StashKey, hookimpl, positive_int
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser

@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from lfsplug import ExitCode, UsageError
-from lfsplug.text import format_duration
+from lfsplug import ExitCode, UsageError, format_duration
 from lfsplug_state.schema import DB_FILE
 from lfsplug_state.store import RAN, RunLock, StateStore
 

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from lfsplug import StashKey, UsageError, hookimpl
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config, OptionParser
+    from lfsplug import Config, OptionParser
     from lfsplug_terminal.logs import Installed
     from lfsplug_terminal.reporter import Settings
 

@@ -14,8 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from lfsplug import Alert, ScriptResult, Status
-from lfsplug.text import format_duration
+from lfsplug import Alert, ScriptResult, Status, format_duration
 
 #: click.style keywords (``{"fg": "red", "bold": True}``); empty for no style
 Style = dict[str, Any]

@@ -20,8 +20,7 @@ from typing import NamedTuple
 from rich.console import Group
 from rich.text import Span, Text
 
-from lfsplug import Alert
-from lfsplug.text import format_duration
+from lfsplug import Alert, format_duration
 from lfsplug_terminal.board import Row, View
 from lfsplug_terminal.lines import counter, printable
 

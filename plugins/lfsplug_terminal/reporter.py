@@ -31,8 +31,7 @@ from lfsplug_terminal.lines import (
 )
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
-    from lfsplug.session import Session
+    from lfsplug import Config, Session
 
 log = logging.getLogger("lfsplug.terminal")
 

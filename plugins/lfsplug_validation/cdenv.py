@@ -16,8 +16,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug.model import BOOK_ENV
-from lfsplug.text import expand_variables
+from lfsplug import BOOK_ENV, expand_variables
 from lfsplug_validation.records import CdUse, Issue, Sourced
 
 if TYPE_CHECKING:

@@ -40,7 +40,7 @@ from lfsplug_validation.security import SecurityChecker
 from lfsplug_validation.syntax import bash_version, check_syntax
 
 if TYPE_CHECKING:
-    from lfsplug.session import Session
+    from lfsplug import Session
     from lfsplug_validation.cdenv import CdEnvironment
 
 __all__ = ["ScriptFile", "Validator", "read_script_file"]

@@ -28,8 +28,7 @@ from lfsplug import ExitCode, ScriptResult, Status, UsageError, hookimpl
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.session import Session
+    from lfsplug import Config, OptionParser, Session
 
 __all__ = [
     "NOTIFIER",
