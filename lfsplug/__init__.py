@@ -95,6 +95,9 @@ def console_main() -> int:
     # Start-up imports every plugin: thousands of objects (modules, classes, functions) that
     # live as long as the process, which the cyclic collector would scan over and over. It
     # waits until the plugins are in, and then never sees them again (lfsplug.cli).
+    if sys.argv[1:] == ["--version"]:  # answered before any plugin is looked for
+        print(f"lfsplug {__version__}")
+        return 0
     gc.disable()
     from lfsplug.cli import main as cli_main
 

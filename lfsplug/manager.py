@@ -16,19 +16,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType, ModuleType, TracebackType
-from typing import Any, NamedTuple, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import pluggy
 
 from lfsplug import hookspec
 from lfsplug.errors import LfsplugError, PluginError, UsageError
 
-__all__ = ["LFSCONF", "EntryPoint", "PluginManager", "PluginOrigin", "find_entry_points"]
+if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
+__all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
 
 LFSCONF = "lfsconf.py"
 #: Hooks that a local lfsconf.py may not implement: they run before local files are read.
 BOOTSTRAP_ONLY = ("lfsplug_addoption", "lfsplug_addcommands", "lfsplug_addhooks")
 HOOK_PREFIX = "lfsplug_"
+#: The entry-point group of lfsplug plugins.
+ENTRY_POINT_GROUP = "lfsplug"
 
 
 @dataclass(frozen=True)
@@ -40,136 +45,6 @@ class PluginOrigin:
     distribution: str | None = None
     version: str | None = None
     file: str | None = None
-
-
-class EntryPoint(NamedTuple):
-    """One entry point of the group ``lfsplug``: ``name = module[:attr]``, and the distribution
-    (name and version, as its metadata says) that declares it."""
-
-    name: str
-    value: str
-    dist_name: str | None
-    dist_version: str | None
-
-    @property
-    def module(self) -> str:
-        return self.value.partition(":")[0].strip()
-
-    def load(self) -> Any:
-        """Import the module and return the object the entry point names."""
-        module, _, attr = self.value.partition("[")[0].partition(":")
-        found: Any = importlib.import_module(module.strip())
-        for part in filter(None, attr.strip().split(".")):
-            found = getattr(found, part)
-        return found
-
-
-def find_entry_points(group: str) -> list[EntryPoint]:
-    """The entry points of ``group`` of the distributions on ``sys.path``.
-
-    What ``importlib.metadata.entry_points(group=...)`` finds, without its import and without
-    parsing every distribution's metadata (50 ms of start-up, more than a warm ``lfsplug list``
-    of 2,000 scripts spends on discovery): the metadata folders of each ``sys.path`` directory
-    are listed, the first of each distribution name wins, and only the ``entry_points.txt``
-    files that name ``group`` are parsed. Anything else on ``sys.path`` (a zip file, an
-    ``.egg``, a finder that provides distributions of its own) is left to importlib.metadata.
-    """
-    if not _plain_path():
-        return _entry_points_by_importlib(group)
-    found: list[EntryPoint] = []
-    seen: set[str] = set()
-    header = f"[{group}]"
-    for entry in sys.path:
-        directory = entry or "."
-        try:
-            children = os.listdir(directory)
-        except OSError:
-            continue
-        for child in children:
-            low = child.lower()
-            if low.endswith(".egg"):
-                return _entry_points_by_importlib(group)
-            if not low.endswith((".dist-info", ".egg-info")):
-                continue
-            name = _normalize(child.rpartition(".")[0].partition("-")[0])
-            if name in seen:
-                continue
-            seen.add(name)
-            folder = os.path.join(directory, child)
-            try:
-                with open(os.path.join(folder, "entry_points.txt"), encoding="utf-8") as handle:
-                    text = handle.read()
-            except (OSError, UnicodeDecodeError):
-                continue
-            if header in text:
-                found.extend(_read_entry_points(text, header, folder))
-    return found
-
-
-def _plain_path() -> bool:
-    """Whether every distribution on ``sys.path`` sits in a plain folder that can be listed."""
-    for finder in sys.meta_path:
-        if (hasattr(finder, "find_distributions")
-                and getattr(finder, "__name__", "") != "PathFinder"):
-            return False
-    return not any(entry and os.path.isfile(entry) for entry in sys.path)
-
-
-def _normalize(name: str) -> str:
-    """A distribution name as importlib.metadata compares them (PEP 503, with ``_``)."""
-    out, last = [], ""
-    for char in name.lower():
-        kept = "_" if char in "-_." else char
-        if kept != "_" or last != "_":
-            out.append(kept)
-        last = kept
-    return "".join(out)
-
-
-def _read_entry_points(text: str, header: str, folder: str) -> list[EntryPoint]:
-    """The entries of section ``header`` of an ``entry_points.txt``."""
-    dist_name, dist_version = _dist_name_version(folder)
-    found, inside = [], False
-    for raw in text.splitlines():
-        line = raw.strip()
-        if not line or line.startswith(("#", ";")):
-            continue
-        if line.startswith("["):
-            inside = line == header
-            continue
-        if inside and "=" in line:
-            key, _, value = line.partition("=")
-            found.append(EntryPoint(key.strip(), value.strip(), dist_name, dist_version))
-    return found
-
-
-def _dist_name_version(folder: str) -> tuple[str | None, str | None]:
-    """``Name`` and ``Version`` from a distribution's METADATA (or PKG-INFO) headers."""
-    fields: dict[str, str] = {}
-    for filename in ("METADATA", "PKG-INFO"):
-        try:
-            with open(os.path.join(folder, filename), encoding="utf-8") as handle:
-                for line in handle:
-                    if not line.strip():
-                        break  # the headers end at the first blank line
-                    key, sep, value = line.partition(":")
-                    if sep and key in ("Name", "Version"):
-                        fields.setdefault(key, value.strip())
-        except (OSError, UnicodeDecodeError):
-            continue
-        break
-    return fields.get("Name"), fields.get("Version")
-
-
-def _entry_points_by_importlib(group: str) -> list[EntryPoint]:
-    import importlib.metadata
-
-    found = []
-    for ep in importlib.metadata.entry_points(group=group):
-        dist = getattr(ep, "dist", None)
-        found.append(EntryPoint(ep.name, ep.value, dist.name if dist is not None else None,
-                                dist.version if dist is not None else None))
-    return found
 
 
 class PluginManager(pluggy.PluginManager):
@@ -187,10 +62,13 @@ class PluginManager(pluggy.PluginManager):
     # -- discovery of plugins ------------------------------------------------------------------
 
     def entry_points(self) -> dict[str, list[EntryPoint]]:
-        """The entry points of the group ``lfsplug``, by name (enumerated once)."""
+        """The entry points of the group ``lfsplug``, by name (enumerated once, by
+        :func:`importlib.metadata.entry_points`)."""
         if self._entry_points is None:
+            import importlib.metadata
+
             found: dict[str, list[EntryPoint]] = {}
-            for ep in find_entry_points("lfsplug"):
+            for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
                 found.setdefault(ep.name, []).append(ep)
             self._entry_points = found
         return self._entry_points
@@ -484,11 +362,11 @@ class PluginManager(pluggy.PluginManager):
 
 
 def _distribution(ep: EntryPoint) -> str:
-    return ep.dist_name or "?"
+    return ep.dist.name if ep.dist is not None else "?"
 
 
 def _dist_version(ep: EntryPoint) -> str | None:
-    return ep.dist_version
+    return ep.dist.version if ep.dist is not None else None
 
 
 def _module_of(plugin: object) -> str:

@@ -320,62 +320,45 @@ def test_plugin_registered_is_historic(lfsplugger: Lfsplugger) -> None:
 
 
 def test_entry_points_are_enumerated_once(monkeypatch: pytest.MonkeyPatch) -> None:
-    from lfsplug import manager
+    import importlib.metadata
 
     calls = []
-    real = manager.find_entry_points
+    real = importlib.metadata.entry_points
 
-    def counting(group: str) -> list[manager.EntryPoint]:
-        calls.append(group)
-        return real(group)
+    def counting(**kwargs: str) -> importlib.metadata.EntryPoints:
+        calls.append(kwargs)
+        return real(**kwargs)
 
-    monkeypatch.setattr(manager, "find_entry_points", counting)
+    monkeypatch.setattr(importlib.metadata, "entry_points", counting)
     pm = PluginManager()
     pm.load_plugins(["no:terminal", "executor"])
     pm.entry_points()
-    assert calls == ["lfsplug"]
+    assert calls == [{"group": "lfsplug"}]
     assert pm.has_plugin("discovery")
     assert not pm.has_plugin("terminal")
-
-
-@pytest.mark.parametrize("group", ["lfsplug", "pytest11", "console_scripts"])
-def test_entry_points_are_what_importlib_metadata_finds(group: str) -> None:
-    """The start-up's own reader of entry points agrees with the standard library's, on every
-    distribution installed here (console_scripts: most of them declare some)."""
-    import importlib.metadata
-
-    from lfsplug.manager import find_entry_points
-
-    expected = sorted((ep.name, ep.value, ep.dist.name if ep.dist else None,
-                       ep.dist.version if ep.dist else None)
-                      for ep in importlib.metadata.entry_points(group=group))
-    assert sorted(find_entry_points(group)) == expected
-    assert expected or group != "lfsplug"
 
 
 def test_entry_points_from_a_folder_on_the_path(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from lfsplug.manager import find_entry_points
-
+    """A distribution installed beside the others (its metadata folder on sys.path) is found
+    by name, with its distribution's name and version for ``lfsplug plugins``."""
     site = tmp_path / "site"
-    for folder, name, text in (
-        ("Lfsplug_Extra-2.0.dist-info", "lfsplug-extra", "[lfsplug]\nextra = extra_mod:Plugin\n"),
-        ("other.egg-info", "other", "[console_scripts]\nx = y\n\n[lfsplug]\n# note\no = m [x]\n"),
-        ("broken-1.dist-info", "broken", None),
-    ):
-        (site / folder).mkdir(parents=True)
-        meta = "PKG-INFO" if folder.endswith(".egg-info") else "METADATA"
-        (site / folder / meta).write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 9\n\n"
-                                          "Name: not a header\n")
-        if text is not None:
-            (site / folder / "entry_points.txt").write_text(text)
-    (site / "extra_mod.py").write_text("class Plugin:\n    pass\n")
+    info = site / "Lfsplug_Extra-2.0.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: lfsplug-extra\nVersion: 9\n\n")
+    (info / "entry_points.txt").write_text("[lfsplug]\nextra = extra_mod:Plugin\n")
+    (site / "extra_mod.py").write_text("class Plugin:\n    def lfsplug_configure(self):\n"
+                                       "        pass\n")
     monkeypatch.syspath_prepend(str(site))
-    found = {ep.name: ep for ep in find_entry_points("lfsplug")}
-    assert found["extra"] == ("extra", "extra_mod:Plugin", "lfsplug-extra", "9")
-    assert found["o"].value == "m [x]" and found["o"].dist_name == "other"
-    assert found["extra"].load().__name__ == "Plugin"
+    pm = PluginManager()
+    found = pm.entry_points()["extra"]
+    assert [(ep.value, ep.dist.name if ep.dist else None) for ep in found] == [
+        ("extra_mod:Plugin", "lfsplug-extra")]
+    pm.load_plugins(["no:terminal"])
+    origin = pm.origins["extra"]
+    assert (origin.how, origin.distribution, origin.version) == ("entrypoint", "lfsplug-extra",
+                                                                 "9")
 
 
 def test_hookspec_module_is_the_marker() -> None:

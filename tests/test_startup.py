@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 
 #: Never imported by list or check: heavy third-party packages (the dashboard's, the reports',
-#: the monitor's) and the standard library's metadata and XML readers; nor SQLite while there
+#: the monitor's) and the standard library's XML reader; nor SQLite while there
 #: is no state database to read (these trees have none).
-NEVER = ("rich", "jinja2", "markupsafe", "pygments", "psutil", "importlib.metadata",
-         "xml.etree", "sqlite3")
+NEVER = ("rich", "jinja2", "markupsafe", "pygments", "psutil", "xml.etree", "sqlite3")
 #: Plugin submodules that list and check must not import (a plugin's package itself is fine).
 NEVER_SUBMODULES = (
     "lfsplug_reports.",     # report writers: run --report and lfsplug report
