@@ -11,8 +11,7 @@ busy with other work slows all of them alike:
   ``importlib.metadata`` entry points, registered, configured; the discovery cache warm.
 
 Target: ``lfsplug --version`` under 120 ms, shown beside the floor measured in the same run.
-The ``list`` figures are shown for
-comparison over time. Run::
+The ``list`` figures are shown for comparison over time. Run::
 
     python benchmarks/bench_startup.py [--repeat 15]
 """
