@@ -2,7 +2,9 @@
 
 Three subscribers, real pluggy plugins registered in a real :class:`lfsplug.manager.PluginManager`
 and each implementing ``lfsplug_events`` with ``@lfsplug.hookimpl``, do trivial work per event
-(count, tally by kind, record the latency). The bus is measured two ways:
+(count, tally by kind, record the latency). Producers emit typed records as a build does
+(``ScriptOutput``, ``RunStarted``, ``AlertRaised``; each made afresh). The bus is measured two
+ways:
 
 * saturated: 1, 2 and 4 threads emit as fast as they can; events/s is the number of events
   divided by the time from the first emit until the last one was delivered (``flush``). One
@@ -41,7 +43,8 @@ from typing import Any
 import lfsplug
 from lfsplug.events import EventBus
 from lfsplug.manager import PluginManager
-from lfsplug.model import Event, Priority
+from lfsplug.model import Alert, AlertLevel, Event, Priority
+from lfsplug.records import AlertRaised, Record, RunStarted, ScriptOutput
 
 TARGET_RATE = 200_000  # events/s, saturated
 TARGET_P99_US = 1_000.0  # microseconds, paced
@@ -137,22 +140,26 @@ def make_hook(subs: Subscribers) -> Callable[[list[Event]], None]:
 
 # -- producers -------------------------------------------------------------------------------
 
+LINES = ("make[2]: Entering directory '/sources/gcc-14.2.0/build/libgcc'",)
+ALERT = Alert("disk", AlertLevel.WARN, "lfs has 4.2G free", 0.0)
 
-def _kind(i: int) -> tuple[str, int]:
+
+def _record(i: int) -> Record:
+    """Event ``i`` of a producer: mostly output, some status, a few alerts (each record made
+    afresh, as a build makes them)."""
     if i % ALERT_EVERY == ALERT_EVERY - 1:
-        return "alert", Priority.ALERT
+        return AlertRaised(ALERT)
     if i % STATUS_EVERY == 0:
-        return "script-start", Priority.STATUS
-    return "script-output", Priority.PROGRESS
+        return RunStarted(i)
+    return ScriptOutput(LINES)
 
 
-Emit = Callable[..., Any]
+Emit = Callable[[Record, str], Any]
 
 
 def emit_flat_out(emit: Emit, count: int, script: str) -> None:
     for i in range(count):
-        kind, priority = _kind(i)
-        emit(kind, script, priority, n=i)
+        emit(_record(i), script)
 
 
 def emit_paced(emit: Emit, count: int, rate: float, start: float, script: str) -> None:
@@ -163,8 +170,7 @@ def emit_paced(emit: Emit, count: int, rate: float, start: float, script: str) -
         ahead = due - clock()
         if ahead > 0:
             sleep(ahead)
-        kind, priority = _kind(i)
-        emit(kind, script, priority, n=i)
+        emit(_record(i), script)
 
 
 def run_threads(nthreads: int, work: Callable[[int, float], None]) -> float:
@@ -272,8 +278,9 @@ def bench_naive(nthreads: int, events: int, rate: float | None) -> Result:
     seq = itertools.count()
     per_thread = events // nthreads
 
-    def emit(kind: str, script: str | None, priority: int, **payload: Any) -> Event:
-        event = Event(kind, time.time(), priority, script, payload, next(seq),
+    def emit(record: Record, script: str | None) -> Event:
+        cls = type(record)
+        event = Event(cls.kind, time.time(), cls.priority, script, record, next(seq),
                       time.perf_counter())
         inbox.put(event)
         return event
@@ -302,8 +309,9 @@ def bench_direct(events: int, batch: int) -> Result:
     def run() -> float:
         start, pending = time.perf_counter(), []
         for i in range(events):
-            kind, priority = _kind(i)
-            pending.append(Event(kind, time.time(), priority, "s0", {"n": i}, next(seq),
+            record = _record(i)
+            cls = type(record)
+            pending.append(Event(cls.kind, time.time(), cls.priority, "s0", record, next(seq),
                                  time.perf_counter()))
             if len(pending) == batch:
                 for call in calls:

@@ -39,6 +39,7 @@ from typing import Any
 from lfsplug_reports import charts
 from lfsplug_reports.command import write
 from lfsplug_reports.data import load_run
+from lfsplug_state.service import StateDatabase
 from lfsplug_state.store import StateStore
 
 TARGET_S = 3.0
@@ -169,16 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         counts = build_database(state_dir, args.scripts, args.samples, args.seed)
         print(f"run: {counts['scripts']} scripts, {counts['attempts']} attempts, "
               f"{counts['events']} events, {counts['samples']} samples on {SLOTS} slots")
-        store = StateStore.open(state_dir, create=False)
+        state = StateDatabase(state_dir)
         try:
-            return _measure(store, state_dir, Path(tmp), args.repeat)
+            return _measure(state, state_dir, Path(tmp), args.repeat)
         finally:
-            store.close()
+            state.close()
 
 
-def _measure(store: StateStore, state_dir: Path, out: Path, repeat: int) -> int:
+def _measure(state: StateDatabase, state_dir: Path, out: Path, repeat: int) -> int:
     peer, peer_best, peer_cpu = timed(lambda: read_rows(state_dir), repeat)
-    load, load_best, load_cpu = timed(lambda: load_run(store), repeat)
+    load, load_best, load_cpu = timed(lambda: load_run(state, state.run()), repeat)
     print(f"{'':<28}{'median':>8}   {'best':>7}  {'CPU':>7}")
     print(f"{'peer: read the rows':<28}{peer:8.3f} s {peer_best:7.3f}  {peer_cpu:7.3f}")
     print(f"{'load_run':<28}{load:8.3f} s {load_best:7.3f}  {load_cpu:7.3f}   "
@@ -187,13 +188,13 @@ def _measure(store: StateStore, state_dir: Path, out: Path, repeat: int) -> int:
     for fmt in FORMATS:
         path = out / f"report.{fmt}"
         median, best, cpu = timed(
-            lambda fmt=fmt, path=path: write(load_run(store), fmt, path, 30), repeat)
+            lambda fmt=fmt, path=path: write(load_run(state, state.run()), fmt, path, 30), repeat)
         passed = median < TARGET_S
         ok = ok and passed
         size = path.stat().st_size / 1e6
         print(f"{'load + ' + fmt:<28}{median:8.3f} s {best:7.3f}  {cpu:7.3f}   "
               f"{size:6.2f} MB  {'PASS' if passed else 'FAIL'} (< {TARGET_S:g} s)")
-    most = max(len(line.points.split()) for chart in charts.line_charts(load_run(store))
+    most = max(len(line.points.split()) for chart in charts.line_charts(load_run(state, state.run()))
                for line in chart.lines)
     points_ok = most <= charts.MAX_POINTS
     print(f"{'most points on a chart line':<28}{most:8d}   "

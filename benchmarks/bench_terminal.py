@@ -43,7 +43,19 @@ from pathlib import Path
 from rich.console import Console, ConsoleRenderable
 from rich.live import Live
 
-from lfsplug import Event, Plan, Priority, Script
+from lfsplug import (
+    Alert,
+    AlertLevel,
+    AlertRaised,
+    Event,
+    Plan,
+    Progress,
+    Record,
+    Sample,
+    SampleTaken,
+    Script,
+    ScriptOutput,
+)
 from lfsplug_terminal import logs
 from lfsplug_terminal.board import Board
 from lfsplug_terminal.live import Dashboard
@@ -72,6 +84,11 @@ class Phase:
     refresh_cpu: float = 0.0  # s, the dashboard's refresh thread (or rich's)
     redraws: int = 0
     render_cpu: float = 0.0  # s, inside redraws
+
+
+def _event(record: Record, wall: float, script: str | None) -> Event:
+    """The event the bus would deliver for ``record``."""
+    return Event(record.kind, wall, record.priority, script, record)
 
 
 def make_board(scripts: int) -> tuple[Board, list[str]]:
@@ -109,20 +126,20 @@ def feed(board: Board, names: list[str], dashboard: bool, seconds: float,
         for _ in range(BATCH):
             name = names[count % len(names)]
             text = LINE.format(n=count)
-            batch.append(Event("script-output", wall, Priority.PROGRESS, name, {"lines": [text]}))
+            batch.append(_event(ScriptOutput((text,)), wall, name))
             last[name] = text
             count += 1
         if now >= next_monitor:
             next_monitor += 1.0
-            batch.append(Event("sample", wall, Priority.SAMPLE, None, {"values": SYSTEM}))
-            batch.extend(Event("sample", wall, Priority.SAMPLE, n,
-                               {"values": {"cpu_percent": 180.0, "rss": 900e6}}) for n in names)
-            batch.append(Event("progress", wall, Priority.PROGRESS, None,
-                               {"eta": 5000.0, "bound": 3000.0, "sbu_seconds": 120.0}))
+            batch.append(_event(SampleTaken(Sample(wall, SYSTEM)), wall, None))
+            batch.extend(_event(SampleTaken(Sample(wall, {"cpu_percent": 180.0, "rss": 900e6},
+                                                   n)), wall, n) for n in names)
+            batch.append(_event(Progress(count, len(names), wall - began, eta=5000.0,
+                                         bound=3000.0, sbu_seconds=120.0), wall, None))
         if now >= next_alert:
             next_alert += 5.0
-            batch.append(Event("alert", wall, Priority.ALERT, None, {
-                "alert": "disk", "level": "warn", "message": "lfs has 20.0G free"}))
+            batch.append(_event(AlertRaised(Alert("disk", AlertLevel.WARN,
+                                                  "lfs has 20.0G free", wall)), wall, None))
         t0 = time.thread_time()
         take_events(board, batch, dashboard=dashboard)
         handler_cpu += time.thread_time() - t0

@@ -19,6 +19,7 @@ import click
 from click.core import ParameterSource
 
 from lfsplug import __version__, commands
+from lfsplug._kinds import Kind
 from lfsplug.commands import Command, CommandSet
 from lfsplug.config import (
     Config,
@@ -26,8 +27,11 @@ from lfsplug.config import (
     Option,
     OptionParser,
     addopts_from_env,
+    check_file,
+    collect_settings,
     find_config_file,
     load_config_file,
+    resolve,
 )
 from lfsplug.errors import ExitCode, LfsplugError, UsageError
 from lfsplug.manager import PluginManager
@@ -189,13 +193,14 @@ def _main(
     config_file = load_config_file(guess)
     pm.register_plugin(commands, "lfsplug.commands", _kernel_origin())
     pm.load_plugins(pre.plugins, config_file.plugins, plugins)
-    parser = OptionParser()
-    pm.hook.lfsplug_addoption.call_historic(kwargs={"parser": parser, "pluginmanager": pm})
+    parser = collect_settings(pm)
     commandset = CommandSet()
     pm.hook.lfsplug_addcommands.call_historic(
         kwargs={"commands": commandset, "pluginmanager": pm}
     )
-    _check_file_keys(config_file, parser, pm)
+    blocked = [name for name, plugin in pm.list_name_plugin() if plugin is None]
+    for warning in check_file(parser, config_file, blocked):
+        click.echo(f"lfsplug: warning: {warning}", err=True)
     group = build_group(pm, parser, commandset, config_file, pre)
     rest = insert_addopts(pre.rest, pre.addopts, parser, commandset)
     if freeze_startup:
@@ -222,24 +227,6 @@ def _kernel_origin() -> Any:
     from lfsplug.manager import PluginOrigin
 
     return PluginOrigin("kernel", commands.__name__, "lfsplug", __version__, commands.__file__)
-
-
-def _check_file_keys(config_file: ConfigFile, parser: OptionParser, pm: PluginManager) -> None:
-    """An unknown key is an error, unless a plugin is blocked: then it may be that plugin's
-    (``-p no:notify`` with ``notify_url`` in the file), and a warning says it is ignored."""
-    blocked = any(plugin is None for _name, plugin in pm.list_name_plugin())
-    for key in config_file.values:
-        if key in parser.options:
-            continue
-        where = config_file.where(key)
-        if blocked:
-            click.echo(f"lfsplug: warning: {where}: unknown key {key!r} ignored (its plugin may "
-                       f"be blocked)", err=True)
-            continue
-        raise UsageError(
-            f"{where}: unknown key {key!r} (keys are the long options with _ for -, plus "
-            f"plugins, disable and [env]; a plugin's own keys go in its [section])"
-        )
 
 
 def insert_addopts(
@@ -346,17 +333,18 @@ def _click_command(
 
     def callback(**values: Any) -> int:
         ctx = click.get_current_context()
-        resolved, sources = resolve_options(ctx, values, parser, config_file)
+        given = {o.dest: values[o.dest] for o in options
+                 if ctx.get_parameter_source(o.dest) is not ParameterSource.DEFAULT}
         raw_paths = values.get("paths") or (".",)
         paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
         if not pre.config_fixed:
             actual = find_config_file(_candidates_for(paths[0] if paths else None))
             if actual != config_file.path:
                 raise _ConfigMoved(actual)
-        config = Config(pm, command=command.name, options=resolved, paths=paths,
+        settings = resolve(parser, config_file, given, Path.cwd())
+        config = Config(pm, command=command.name, values=settings, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
         config.arguments = {name: values[f"arg_{name}"] for name in command.arguments}
-        config.sources = sources
         return run_command(command, config, pre)
 
     return click.Command(command.name, callback=callback, params=params, help=command.help,
@@ -364,38 +352,37 @@ def _click_command(
 
 
 def _click_option(option: Option) -> click.Option:
+    kind = option.setting.kind
     kwargs: dict[str, Any] = {"help": option.help, "metavar": option.metavar}
     if option.action == "store_true":
         kwargs.update(is_flag=True, default=None)
     else:
-        kwargs["type"] = click.Choice(option.choices) if option.choices else option.type
+        one = kind.item or kind
+        kwargs["type"] = click.Choice(one.choices) if one.choices else _KindType(one)
         if option.action == "append":
             kwargs["multiple"] = True
-    if option.default not in (None, False, []):
-        kwargs["help"] = f"{option.help} [default: {option.default}]"
+    if option.setting.shown_default is not None or option.default not in (None, False, [], ()):
+        shown = option.setting.shown()
+        plain = shown[1:-1] if shown[:1] == shown[-1:] == '"' and '"' not in shown[1:-1] else shown
+        kwargs["help"] = f"{option.help} [default: {plain}]"
     return click.Option([*option.names, option.dest], **kwargs)
 
 
-def resolve_options(
-    ctx: click.Context, values: dict[str, Any], parser: OptionParser, file: ConfigFile
-) -> tuple[dict[str, Any], dict[str, str]]:
-    """Every option's value: command line (and LFSPLUG_ADDOPTS), else file, else default; and
-    where each came from (``"command line"``, ``"file"`` or ``"default"``)."""
-    resolved: dict[str, Any] = {}
-    sources: dict[str, str] = {}
-    for key, option in parser.options.items():
-        given = key in values and ctx.get_parameter_source(key) is not ParameterSource.DEFAULT
-        if given:
-            value = values[key]
-            resolved[key] = list(value) if option.action == "append" else value
-            sources[key] = "command line"
-        elif key in file.values:
-            resolved[key] = option.convert(file.values[key], file.where(key))
-            sources[key] = "file"
-        else:
-            resolved[key] = option.default
-            sources[key] = "default"
-    return resolved, sources
+class _KindType(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on
+    """A command-line word read by a setting's kind; its ValueError is click's message."""
+
+    def __init__(self, kind: Kind[Any]) -> None:
+        self.kind = kind
+        self.name = kind.metavar
+
+    def convert(self, value: Any, param: click.Parameter | None,
+                ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):  # a default, already a value
+            return value
+        try:
+            return self.kind.word(value)
+        except ValueError as exc:
+            self.fail(str(exc) or repr(value), param, ctx)
 
 
 def _check_path(raw: str) -> Path:

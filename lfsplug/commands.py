@@ -18,7 +18,7 @@ import click
 
 from lfsplug import hookimpl
 from lfsplug.errors import ExitCode, LfsplugError, UsageError
-from lfsplug.model import Finding, Plan, Script, Severity
+from lfsplug.model import Estimate, Finding, Plan, Script, Severity
 from lfsplug.session import Session, gc_paused
 
 if TYPE_CHECKING:
@@ -208,7 +208,7 @@ def _list(session: Session) -> int:
     if why:
         return _explain(session, plan, why)
     if config.getoption("json"):
-        click.echo(json.dumps({"scripts": [_script_json(s, i) for i, s in
+        click.echo(json.dumps({"scripts": [_script_json(s, i, _estimate(config, s)) for i, s in
                                            enumerate(plan.scripts, 1)]}, indent=2))
         return ExitCode.OK
     width = len(str(len(plan.scripts)))
@@ -224,7 +224,16 @@ def _list(session: Session) -> int:
     return ExitCode.OK
 
 
-def _script_json(script: Script, order: int) -> dict[str, Any]:
+def _estimate(config: Config, script: Script) -> Estimate | None:
+    """The script's estimate; a plugin that only answers the seconds gives one with no source."""
+    found: Estimate | None = config.hook.lfsplug_estimate(script=script, config=config)
+    if found is None:
+        seconds = config.hook.lfsplug_expected_duration(script=script, config=config)
+        found = Estimate(float(seconds)) if seconds is not None else None
+    return found
+
+
+def _script_json(script: Script, order: int, estimate: Estimate | None = None) -> dict[str, Any]:
     return {
         "name": script.name,
         "version": script.version,
@@ -235,6 +244,11 @@ def _script_json(script: Script, order: int) -> dict[str, Any]:
         "packages": list(script.packages),
         "package": script.package,
         "order": order,
+        "expected_s": round(estimate.seconds, 1) if estimate else None,
+        "expected_sbu": round(estimate.sbu, 2) if estimate and estimate.sbu is not None else None,
+        "expected_from": [{"source": s.source, "version": s.version, "jobs": s.jobs,
+                           "seconds": round(s.seconds, 1), "weight": round(s.weight, 3)}
+                          for s in (estimate.sources if estimate else ())],
     }
 
 

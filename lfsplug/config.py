@@ -1,20 +1,36 @@
-"""Options contributed by plugins, configuration files, and the :class:`Config` object.
+"""The configuration of a command: the file, the settings' values, the :class:`Config` object.
 
-An option added with :meth:`OptionParser.addoption` is at once an option of the commands it names
-and a key of ``lfsplug.toml`` / ``[tool.lfsplug]`` (its long name with ``_`` for ``-``).
-Precedence: the command line, then ``LFSPLUG_ADDOPTS``, then the file, then the default.
+What a setting is, how plugins declare one and how its value is read and checked is in
+:mod:`lfsplug._settings`; this module reads ``lfsplug.toml`` (or ``[tool.lfsplug]`` in
+pyproject.toml), keeping the text so that a message can name the line of a key, and gives
+plugins the :class:`Config`: typed values (:meth:`Config.get`), paths, the plugin manager and a
+stash. Precedence: the command line, then ``LFSPLUG_ADDOPTS``, then the file, then the default.
 """
 
 from __future__ import annotations
 
 import os
 import re
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
+from lfsplug._kinds import byte_size
+from lfsplug._settings import (
+    COMMAND_LINE,
+    DEFAULT,
+    FILE,
+    JOBS,
+    LFS,
+    Option,
+    OptionParser,
+    Setting,
+    Values,
+    check_file,
+    collect_settings,
+    resolve,
+)
 from lfsplug.errors import UsageError
 from lfsplug.stash import Stash
 
@@ -22,140 +38,14 @@ if TYPE_CHECKING:
     from lfsplug.manager import PluginManager
 
 __all__ = [
-    "Config", "ConfigFile", "Option", "OptionParser", "find_config_file", "load_config_file",
-    "positive_float",
+    "Config", "ConfigFile", "Option", "OptionParser", "Values", "byte_size", "check_file",
+    "collect_settings", "find_config_file", "load_config_file", "positive_float",
+    "positive_int", "resolve",
 ]
 
+T = TypeVar("T")
+
 CONFIG_FILE = "lfsplug.toml"
-#: Top-level keys of the configuration file that are not options.
-RESERVED_KEYS = {"plugins", "env", "disable"}
-
-
-@dataclass
-class Option:
-    """One option: its flags, where it applies, how its value is read."""
-
-    names: tuple[str, ...]
-    dest: str
-    commands: tuple[str, ...]
-    help: str = ""
-    type: Callable[[str], Any] = str
-    default: Any = None
-    action: str = "store"  # store | store_true | append
-    choices: tuple[str, ...] | None = None
-    metavar: str | None = None
-    plugin: str = "?"
-
-    @property
-    def takes_value(self) -> bool:
-        return self.action != "store_true"
-
-    def convert(self, raw: Any, where: str) -> Any:
-        """Convert a value from the configuration file; UsageError naming ``where`` if it is bad."""
-        if self.action == "store_true":
-            if not isinstance(raw, bool):
-                raise UsageError(f"{where}: {self.dest}: expected true or false, got {raw!r}")
-            return raw
-        if self.action == "append":
-            items = raw if isinstance(raw, list) else [raw]
-            return [self._convert_one(item, where) for item in items]
-        return self._convert_one(raw, where)
-
-    def _convert_one(self, raw: Any, where: str) -> Any:
-        if isinstance(raw, (list, dict)):
-            raise UsageError(f"{where}: {self.dest}: expected a single value, not "
-                             f"{type(raw).__name__} {raw!r}")
-        try:
-            value = self.type(str(raw)) if not isinstance(raw, bool) else raw
-        except (TypeError, ValueError) as exc:
-            raise UsageError(f"{where}: {self.dest}: {exc}") from None
-        if self.choices and value not in self.choices:
-            raise UsageError(
-                f"{where}: {self.dest}: {raw!r} is not one of {', '.join(self.choices)}"
-            )
-        return value
-
-
-class OptionParser:
-    """Collects the options that plugins add through ``lfsplug_addoption``."""
-
-    def __init__(self) -> None:
-        self.options: dict[str, Option] = {}
-        self._flags: dict[str, Option] = {}
-
-    def addoption(
-        self,
-        *names: str,
-        commands: Sequence[str] = ("run",),
-        help: str = "",
-        type: Callable[[str], Any] = str,
-        default: Any = None,
-        action: str = "store",
-        choices: Sequence[str] | None = None,
-        metavar: str | None = None,
-        dest: str | None = None,
-    ) -> Option:
-        """Add an option to the given commands (and a key to the configuration file).
-
-        ``names`` are flags such as ``"-j", "--jobs"``; the first long one gives the key.
-        ``action`` is ``store`` (takes a value), ``store_true`` (a flag) or ``append`` (may be
-        repeated). Declaring an existing option again with the same flags, action and type adds
-        it to more commands (``parser.addoption("--json", commands=("host",),
-        action="store_true")``); two different options on one flag are an error naming both
-        plugins.
-        """
-        plugin = _calling_module()
-        longs = [n for n in names if n.startswith("--")]
-        if not longs or any(not n.startswith("-") for n in names):
-            raise UsageError(f"plugin module {plugin}: option {names!r} needs a --long name")
-        if action not in ("store", "store_true", "append"):
-            raise UsageError(f"plugin module {plugin}: option {longs[0]}: bad action {action!r}")
-        key = dest or longs[0][2:].replace("-", "_")
-        if default is None and action == "store_true":
-            default = False
-        if default is None and action == "append":
-            default = []
-        option = Option(
-            tuple(names), key, tuple(commands), help, type, default, action,
-            tuple(choices) if choices else None, metavar, plugin,
-        )
-        same = self._flags.get(names[0])
-        if same is not None and _same_meaning(same, option):
-            same.commands = tuple(dict.fromkeys([*same.commands, *option.commands]))
-            return same
-        for flag in names:
-            other = self._flags.get(flag)
-            if other is not None:
-                first, second = sorted((other.plugin, plugin))
-                raise UsageError(
-                    f"option {flag} is added by two plugins: {first} and {second}; "
-                    f"block one with -p no:NAME"
-                )
-        if key in self.options or key in RESERVED_KEYS:
-            raise UsageError(f"plugin module {plugin}: option key {key!r} is already taken")
-        for flag in names:
-            self._flags[flag] = option
-        self.options[key] = option
-        return option
-
-    def for_command(self, command: str) -> list[Option]:
-        return [o for o in self.options.values() if command in o.commands]
-
-    def by_flag(self, flag: str) -> Option | None:
-        return self._flags.get(flag)
-
-
-def _same_meaning(a: Option, b: Option) -> bool:
-    return (a.names, a.dest, a.action, a.type, a.choices) == (
-        b.names, b.dest, b.action, b.type, b.choices
-    )
-
-
-def _calling_module() -> str:
-    """The module that called addoption (two frames up), to name it in collision errors."""
-    frame = sys._getframe(2)
-    return str(frame.f_globals.get("__name__", "?"))
-
 
 @dataclass
 class ConfigFile:
@@ -169,14 +59,16 @@ class ConfigFile:
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
     text: str = ""
 
+    def _full_name(self, section: str | None) -> str:
+        in_pyproject = self.path is not None and self.path.name == "pyproject.toml"
+        return ".".join(p for p in ("tool.lfsplug" if in_pyproject else "", section) if p)
+
     def line_of(self, key: str, section: str | None = None) -> int | None:
         """The line where ``key`` is set: at the top level, or in the ``[section]`` table (and
         its sub-tables, and inline tables inside them). tomllib keeps no positions, so the
         text is searched; a key not found gives the section's header line, or None."""
         text = self.text
-        in_pyproject = self.path is not None and self.path.name == "pyproject.toml"
-        base = "tool.lfsplug" if in_pyproject else ""
-        name = ".".join(p for p in (base, section) if p)
+        name = self._full_name(section)
         headers = list(_TABLE_HEADER.finditer(text))
         ends = [h.start() for h in headers[1:]] + [len(text)] if headers else []
         if name:
@@ -194,12 +86,37 @@ class ConfigFile:
             return text.count("\n", 0, regions[0][0]) + 1
         return None
 
+    def has_table(self, section: str) -> bool:
+        """Whether the file has a ``[section]`` header."""
+        name = self._full_name(section)
+        return any(h.group(1) == name for h in _TABLE_HEADER.finditer(self.text))
+
     def where(self, key: str, section: str | None = None) -> str:
         """``file:line`` of ``key`` (in ``[section]``), for one-line error messages."""
         if self.path is None:
             return f"[{section}] {key}" if section else key
         line = self.line_of(key, section)
         return f"{self.path}:{line}" if line else str(self.path)
+
+    def where_table(self, section: str) -> str:
+        """``file:line`` of the ``[section]`` header (or of ``section = {...}``)."""
+        if self.path is None:
+            return f"[{section}]"
+        headers = [h for h in _TABLE_HEADER.finditer(self.text)
+                   if h.group(1).split(".")[-1] == section or
+                   h.group(1) == self._full_name(section) or
+                   h.group(1).startswith(self._full_name(section) + ".")]
+        if headers:
+            return f"{self.path}:{self.text.count(chr(10), 0, headers[0].start()) + 1}"
+        return self.where(section)
+
+    def entry_where(self, section: str | None, key: str, entry: str) -> str:
+        """``file:line`` of ``entry`` of the table-valued ``key``: in its own ``[section.key]``
+        table, else on the line of ``key = { ... }``."""
+        table = ".".join(p for p in (section, key) if p)
+        if self.path is not None and self.has_table(table):
+            return self.where(entry, table)
+        return self.where(key, section)
 
 
 _TABLE_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]+)[ \t]*\]", re.M)
@@ -269,10 +186,10 @@ def _string_list(cfg: ConfigFile, key: str, value: Any) -> list[str]:
 
 
 class Config:
-    """The configuration of one command: option values, paths, the plugin manager, a stash.
+    """The configuration of one command: settings, paths, the plugin manager, a stash.
 
-    Plugins receive it in ``lfsplug_configure`` and most hooks. Read options with
-    :meth:`getoption`; read a plugin's own file section with :meth:`getsection`.
+    Plugins receive it in ``lfsplug_configure`` and most hooks. Read a declared setting with
+    :meth:`get` (typed); an option added with ``addoption`` with :meth:`getoption`.
     """
 
     def __init__(
@@ -280,7 +197,7 @@ class Config:
         pluginmanager: PluginManager,
         *,
         command: str,
-        options: dict[str, Any],
+        values: Values,
         paths: list[Path],
         file: ConfigFile,
         parser: OptionParser,
@@ -289,17 +206,51 @@ class Config:
         self.pluginmanager = pluginmanager
         self.hook = pluginmanager.hook
         self.command = command
-        self.option = options
         self.paths = paths
         self.file = file
         self.parser = parser
         self.invocation_dir = invocation_dir
         self.stash = Stash()
-        #: the command's positional arguments by name (``lfsplug log NAME``: ``{"name": ...}``)
-        self.arguments: dict[str, str] = {}
-        #: where each option's value came from, by key: ``"command line"`` (which includes
+        self._values = values
+        #: the options' values by name (``jobs``): top-level keys and options of tables
+        self.option: dict[str, Any] = {}
+        #: where each option's value came from, by name: ``"command line"`` (which includes
         #: ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``; see :meth:`option_source`
         self.sources: dict[str, str] = {}
+        for option in parser.declared:
+            if option.setting.table is None or option.setting.flags:
+                self.option[option.dest] = values.values[option.setting]
+                self.sources[option.dest] = values.sources[option.setting]
+        #: the command's positional arguments by name (``lfsplug log NAME``: ``{"name": ...}``)
+        self.arguments: dict[str, str] = {}
+
+    def get(self, setting: Setting[T]) -> T:
+        """The value of a declared setting (``config.get(JOBS)``), converted and typed."""
+        try:
+            value: T = self._values.values[setting]
+        except KeyError:
+            raise LookupError(f"setting {setting.label} is not declared: add it in "
+                              f"lfsplug_addoption with parser.add()") from None
+        return value
+
+    def source(self, setting: Setting[Any]) -> str:
+        """Where the value of ``setting`` came from: ``"command line"``, ``"file"`` or
+        ``"default"``."""
+        return self._values.sources.get(setting, DEFAULT)
+
+    def where(self, setting: Setting[Any]) -> str:
+        """Where the value of ``setting`` was given, for a message: ``lfsplug.toml:7: [ordering]
+        book_deps``, ``--book-deps``, or ``[ordering] book_deps`` for the default."""
+        source = self.source(setting)
+        if source == FILE:
+            return f"{self.file.where(setting.key, setting.table)}: {setting.label}"
+        if source == COMMAND_LINE and setting.flags:
+            return next(f for f in setting.flags if f.startswith("--"))
+        return setting.label
+
+    def error(self, setting: Setting[Any], message: str) -> UsageError:
+        """A usage error (exit 4) about the value of ``setting``, naming where it was given."""
+        return UsageError(f"{self.where(setting)}: {message}")
 
     @property
     def rootdir(self) -> Path:
@@ -329,6 +280,16 @@ class Config:
         base = first if first.is_dir() else first.parent
         return (base / ".lfsplug").absolute()
 
+    @property
+    def lfs(self) -> str:
+        """$LFS: the LFS partition's mount point (``--lfs``, default ``/mnt/lfs``)."""
+        return self.get(LFS)
+
+    @property
+    def jobs(self) -> int:
+        """How many scripts may run at once (``-j``)."""
+        return self.get(JOBS)
+
     def getoption(self, name: str, default: Any = ...) -> Any:
         """The value of option ``name`` (its key: ``jobs`` for ``--jobs``)."""
         key = name.lstrip("-").replace("-", "_")
@@ -341,25 +302,11 @@ class Config:
     def option_source(self, name: str) -> str:
         """Where option ``name``'s value came from: ``"command line"`` (typed, or in
         ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``."""
-        return self.sources.get(name, "default")
-
-    def section_number(self, section: str, key: str, default: float, *, low: float = 0.0,
-                       whole: bool = False, note: str = "") -> float:
-        """``key`` of the ``[section]`` table as a number from ``low`` up (``default`` when it
-        is absent); anything else is a UsageError at its file and line:
-        ``lfsplug.toml:3: [state] keep_runs: expected a whole number from 0 up, got 2.5``.
-        ``note`` is said in brackets after the range (``0: no limit``)."""
-        raw = self.file.sections.get(section, {}).get(key, default)
-        number = isinstance(raw, int | float) and not isinstance(raw, bool)
-        if not number or raw < low or (whole and not float(raw).is_integer()):
-            kind = "a whole number" if whole else "a number"
-            said = f" ({note})" if note else ""
-            raise UsageError(f"{self.file.where(key, section)}: [{section}] {key}: expected "
-                             f"{kind} from {low:g} up{said}, got {raw!r}")
-        return float(raw)
+        return self.sources.get(name, DEFAULT)
 
     def getsection(self, name: str) -> dict[str, Any]:
-        """A plugin's own ``[name]`` table of the configuration file (empty if absent)."""
+        """The raw ``[name]`` table of the file (empty if absent); the keys of a declared
+        table are better read, converted, with :meth:`get`."""
         return dict(self.file.sections.get(name, {}))
 
 
@@ -383,24 +330,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise ValueError(f"{text!r} is not a number from 1 up")
     return value
-
-
-_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
-
-
-def byte_size(text: str) -> int:
-    """An option type: a size in bytes, with an optional K, M, G or T (powers of 1024;
-    ``KiB``/``KB`` spellings and a final ``B`` are accepted): ``2G``, ``512M``, ``0``."""
-    value = str(text).strip().upper().removesuffix("B").removesuffix("I")
-    unit = value[-1:] if value[-1:] in ("K", "M", "G", "T") else ""
-    number = value[:len(value) - len(unit)].strip()
-    try:
-        amount = float(number)
-    except ValueError:
-        amount = -1.0
-    if not (0 <= amount < float("inf")):
-        raise ValueError(f"{text!r} is not a size (a number, optionally with K, M, G or T)")
-    return int(amount * _SIZE_UNITS[unit])
 
 
 def addopts_from_env() -> list[str]:

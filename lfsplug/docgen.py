@@ -1,7 +1,8 @@
-"""Generate the hook reference, ``docs/hooks.md``, from :mod:`lfsplug.hookspec`.
+"""Generate the hook reference, ``docs/hooks.md``, from :mod:`lfsplug.hookspec` (and the
+settings reference, ``docs/settings.md``, from the declarations: :mod:`lfsplug._settingsdoc`).
 
-    python -m lfsplug.docgen            rewrite docs/hooks.md
-    python -m lfsplug.docgen --check    exit 1 if docs/hooks.md is out of date
+    python -m lfsplug.docgen            rewrite docs/hooks.md and docs/settings.md
+    python -m lfsplug.docgen --check    exit 1 if either is out of date
 
 The page follows the module: one section per phase (the banner comments of ``hookspec.py``),
 in each the hooks in source order with their signature, their pluggy options and their docstring
@@ -11,6 +12,7 @@ rendered as Markdown. ``hookspec.py`` stays the one source of truth; never edit 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import inspect
 import re
 import sys
@@ -18,14 +20,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import Any, cast
 
 import lfsplug.hookspec as spec_module  # the module, whatever the package attribute is typed as
+from lfsplug import records
 from lfsplug.model import Priority
 
 __all__ = [
     "DEFAULT_OUTPUT",
-    "EVENT_KINDS",
+    "EVENT_RECORDS",
     "Phase",
     "check",
     "hook_specs",
@@ -39,19 +42,18 @@ __all__ = [
 #: Where the page lives in a source checkout.
 DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
 
-#: The events the kernel emits: kind -> (priority, whether it names a script, payload keys).
-#: tests/test_docs.py checks this table against the ``emit("...")`` calls in lfsplug/.
-EVENT_KINDS: dict[str, tuple[Priority, str, str]] = {
-    "run-start": (Priority.STATUS, "no", "`total`: how many scripts the plan holds"),
-    "script-start": (Priority.STATUS, "yes", "`attempt`"),
-    "script-output": (Priority.PROGRESS, "yes", "`lines`: new complete lines"),
-    "script-retry": (Priority.STATUS, "yes", "`attempt`, `reason`, `delay`, `env`"),
-    "script-finish": (Priority.STATUS, "yes", "`status`, `exit_code`, `duration`"),
-    "sample": (Priority.SAMPLE, "if per script", "`values`: metric name to number"),
-    "alert": (Priority.ALERT, "no", "`alert` (the alert's kind), `level`, `message`"),
-    "stop": (Priority.ALERT, "no", "`reason`, `hard` (running scripts are ended too): "
-             "`session.stop`, from an interrupt or a plugin"),
-    "run-finish": (Priority.STATUS, "no", "`exit_code`"),
+#: The kernel's event records, in the table's order, each with whether its events name a
+#: script. tests/test_docs.py checks that these are every record class of
+#: lfsplug/records.py and that every record the kernel emits is one of them.
+EVENT_RECORDS: dict[type[records.Record], str] = {
+    records.RunStarted: "no",
+    records.ScriptOutput: "yes",
+    records.ScriptRetry: "yes",
+    records.SampleTaken: "if per script",
+    records.AlertRaised: "no",
+    records.Progress: "no",
+    records.StopRequested: "no",
+    records.RunFinished: "no",
 }
 
 _BANNER = re.compile(r"^# -{20,}\s*$")
@@ -226,11 +228,24 @@ def _render_hook(name: str, function: Callable[..., Any], hooks: Sequence[str]) 
 
 def _events() -> str:
     rows = "\n".join(
-        f"| `{kind}` | `{priority.name}` | {script} | {payload} |"
-        for kind, (priority, script, payload) in EVENT_KINDS.items()
+        f"| `{cls.kind}` | `{_cell(_record_signature(cls))}` | `{Priority(cls.priority).name}` "
+        f"| {script} | {_cell(_inline(' '.join((cls.__doc__ or '').split()), ()))} |"
+        for cls, script in EVENT_RECORDS.items()
     )
     order = " < ".join(f"`{p.name}` ({p.value})" for p in sorted(Priority))
     return _EVENTS.format(rows=rows, order=order)
+
+
+def _cell(text: str) -> str:
+    """``text`` in a Markdown table cell (a ``|``, even in code, would end the cell)."""
+    return text.replace("|", "\\|")
+
+
+def _record_signature(cls: type[records.Record]) -> str:
+    """``RunStarted(total: int)``: the record's fields with their annotations."""
+    fields = ", ".join(f"{f.name}: {_annotation(f.type)}"
+                       for f in dataclasses.fields(cast(Any, cls)))
+    return f"{cls.__name__}({fields})"
 
 
 _HEADER = """\
@@ -247,16 +262,21 @@ subset of the parameters, by name. See [writing-plugins.md](writing-plugins.md) 
 _EVENTS = """\
 ## Event kinds
 
-What the kernel puts on the event bus. [`lfsplug_events`](#lfsplug_events) receives them in
-batches, lower priority value first:
+The kinds of event the kernel defines. Each event carries a record, a frozen dataclass of
+`lfsplug` whose class gives the event's kind and priority; the kernel and the monitor emit
+these with `session.emit(record, script)`. [`lfsplug_events`](#lfsplug_events) receives them
+in batches, lower priority value first:
 
 {order}
 
-Every event also has `time`, `priority`, `script` (the script's name, or None) and `seq`.
-Plugins add kinds of their own with `session.emit(kind, script, priority, **payload)`.
+Every event also has `kind`, `time`, `priority`, `script` (the script's name, or None), `seq`
+and `record`. A script's start and its final result are not events: they reach plugins
+through [`lfsplug_script_start`](#lfsplug_script_start) and
+[`lfsplug_script_finish`](#lfsplug_script_finish). Plugins add kinds of their own with a
+subclass of `lfsplug.Record` (see writing-plugins.md).
 
-| kind | priority | names a script | payload |
-|---|---|---|---|
+| kind | record | priority | names a script | what happened |
+|---|---|---|---|---|
 {rows}
 """
 
@@ -273,15 +293,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="FILE",
                         help=f"the page to write or check (default: {DEFAULT_OUTPUT})")
+    from lfsplug import _settingsdoc
+
+    parser.add_argument("--settings-output", type=Path, default=_settingsdoc.DEFAULT_OUTPUT,
+                        metavar="FILE", help="the settings page to write or check (default: "
+                                             f"{_settingsdoc.DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
+    pages: list[tuple[Path, Callable[[Path], bool], Callable[[], str]]] = [
+        (args.output, check, render),
+        (args.settings_output, _settingsdoc.check, _settingsdoc.render),
+    ]
     if args.check:
-        if check(args.output):
-            return 0
-        print(f"{args.output} is out of date: run python -m lfsplug.docgen", file=sys.stderr)
-        return 1
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(render(), encoding="utf-8")
-    print(f"wrote {args.output}")
+        stale = [path for path, is_current, _render in pages if not is_current(path)]
+        for path in stale:
+            print(f"{path} is out of date: run python -m lfsplug.docgen", file=sys.stderr)
+        return 1 if stale else 0
+    for path, _is_current, make in pages:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(make(), encoding="utf-8")
+        print(f"wrote {path}")
     return 0
 
 

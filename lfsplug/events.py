@@ -1,6 +1,7 @@
 """The event bus: every event of a build, delivered to plugins in priority order.
 
-``emit`` is safe from any thread and cheap: it appends the event to the FIFO of its priority
+``emit`` takes a :class:`~lfsplug.records.Record` (whose class gives the event's kind and
+priority), is safe from any thread and cheap: it appends the event to the FIFO of its priority
 (a :class:`collections.deque`, whose ``append`` is atomic) and takes no lock, unless it must wake
 the idle delivery thread. That thread takes events highest priority first (lowest
 :class:`~lfsplug.model.Priority` value) in small batches and hands each batch to one callback
@@ -23,9 +24,12 @@ import time
 from collections import deque
 from collections.abc import Callable
 from itertools import repeat, starmap
-from typing import Any
+from typing import TYPE_CHECKING
 
 from lfsplug.model import Event, Priority
+
+if TYPE_CHECKING:
+    from lfsplug.records import Record
 
 __all__ = ["EventBus"]
 
@@ -93,19 +97,16 @@ class EventBus:
 
     # -- producing -----------------------------------------------------------------------------
 
-    def emit(
-        self,
-        kind: str,
-        script: str | None = None,
-        priority: int = Priority.STATUS,
-        **payload: Any,
-    ) -> Event:
-        """Queue an event; returns it. Safe from any thread.
+    def emit(self, record: Record, script: str | None = None) -> Event:
+        """Queue an event carrying ``record`` (its class gives the kind and the priority),
+        about ``script`` (None: the build as a whole); returns it. Safe from any thread.
 
         While the bus is not started (or closed), the event is delivered before ``emit``
         returns, or, emitted by a subscriber, right after the batch that subscriber is in.
         """
-        event = Event(kind, _wall(), priority, script, payload, next(self._seq), _perf())
+        cls = type(record)
+        priority = cls.priority
+        event = Event(cls.kind, _wall(), priority, script, record, next(self._seq), _perf())
         lane = self._lanes.get(priority)
         if lane is None:
             lane = self._add_lane(priority)

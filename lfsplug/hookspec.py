@@ -19,12 +19,13 @@ import pluggy
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from lfsplug._state import StateService
     from lfsplug.commands import CommandSet
     from lfsplug.config import Config, OptionParser
     from lfsplug.manager import PluginManager
     from lfsplug.model import (
-        Alert,
         Edge,
+        Estimate,
         Event,
         FailureClass,
         Finding,
@@ -32,7 +33,6 @@ if TYPE_CHECKING:
         Plan,
         Recovery,
         RunRequest,
-        Sample,
         Script,
         ScriptResult,
     )
@@ -58,15 +58,24 @@ def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
 
 @hookspec(historic=True)
 def lfsplug_addoption(parser: OptionParser, pluginmanager: PluginManager) -> None:
-    """Contribute command-line options and configuration keys.
+    """Declare the plugin's settings: keys of ``lfsplug.toml``, in its own table or at the top
+    level, and the options of commands they may be.
 
-    :param parser: call ``parser.addoption("--name", commands=("run",), ...)``; each option
-        becomes an option of the listed commands and a key of ``lfsplug.toml`` (the long name with
-        ``_`` for ``-``), with precedence command line, ``LFSPLUG_ADDOPTS``, file, default.
+    :param parser: bound to this plugin (what it declares names it): ``parser.add(TABLE)`` adds
+        the settings of a :class:`~lfsplug.SettingsTable` declared once as module constants
+        (key, type, default, help; ``option=`` and ``commands=`` make one an option too), read
+        typed with ``config.get(SETTING)``; ``parser.offer("lfs", ("host",))`` makes an option
+        of the kernel or another plugin an option of more commands;
+        ``parser.addoption("--name", commands=("run",), ...)`` adds an untyped option and
+        top-level key. The kernel converts every value, with precedence command line,
+        ``LFSPLUG_ADDOPTS``, file, default, rejects a bad value or an undeclared key at its file
+        and line (exit 4), and lists every setting in docs/settings.md.
     :param pluginmanager: the plugin manager.
 
-    Historic. Not allowed in ``lfsconf.py``: an ``lfsconf.py`` that implements it is a usage
-    error (exit 4), since options must be known before the command line is parsed.
+    Historic: called once per plugin, with the parser bound to that plugin's name, also for a
+    plugin registered later. Not allowed in ``lfsconf.py``: an ``lfsconf.py`` that implements
+    it is a usage error (exit 4), since options must be known before the command line is
+    parsed.
     """
 
 
@@ -99,8 +108,9 @@ def lfsplug_plugin_registered(plugin: object, plugin_name: str, manager: PluginM
 def lfsplug_configure(config: Config) -> None:
     """The command line and configuration file are read; set up the plugin's state.
 
-    :param config: the configuration; read options with ``config.getoption(name)`` and keep state
-        in ``config.stash`` or in an object registered with ``config.pluginmanager.register``.
+    :param config: the configuration; read settings with ``config.get(SETTING)`` (options added
+        with ``addoption`` with ``config.getoption(name)``) and keep state in ``config.stash``
+        or in an object registered with ``config.pluginmanager.register``.
 
     Historic. In ``lfsconf.py`` this is where a local file adjusts configuration.
     """
@@ -145,6 +155,22 @@ def lfsplug_sessionfinish(session: Session, exitstatus: int) -> None:
 
     Notifiers, reporters and the state store act here. In ``lfsconf.py``: run a command at the
     end of every build.
+    """
+
+
+@hookspec(firstresult=True)
+def lfsplug_state_service(config: Config) -> StateService | None:
+    """The state service: the run being recorded and the records of earlier runs.
+
+    :param config: the configuration.
+    :returns: a :class:`~lfsplug.StateService` (its records are frozen dataclasses: runs,
+        results with their attempts, events, samples, imported history), or None when no
+        plugin keeps state. firstresult; the built-in ``state`` plugin answers last, for
+        every command. With ``-p no:state`` the answer is None: a caller then works with
+        less (what the session holds), or says in one line that it needs the state plugin.
+
+    Call it as ``config.hook.lfsplug_state_service(config=config)`` instead of looking a
+    plugin up by name or reading its database.
     """
 
 
@@ -286,6 +312,25 @@ def lfsplug_expected_duration(script: Script, config: Config) -> float | None:
 
 
 @hookspec(firstresult=True)
+def lfsplug_estimate(script: Script, config: Config) -> Estimate | None:
+    """How long ``script`` is expected to take, and what that rests on.
+
+    The explained form of :func:`lfsplug_expected_duration`: ``lfsplug list --json`` shows it
+    (``expected_s``, ``expected_sbu``, ``expected_from``). The built-in answers: the state
+    plugin from this machine's own passes (trylast), else the monitor from imported history,
+    weighing each past build by how close it is (same version, same ``-j``, same phase,
+    newer first) and rescaling it by this machine's SBU. A plugin that answers
+    ``lfsplug_expected_duration`` should answer this hook too, with the same seconds.
+
+    :param script: the script.
+    :param config: the configuration.
+    :returns: an :class:`~lfsplug.Estimate` (seconds, SBU, the sources it used), or None when
+        unknown. firstresult. In ``lfsconf.py``: the duration a site knows better, with
+        ``Estimate(seconds, sources=(EstimateSource("site notes", seconds),))``.
+    """
+
+
+@hookspec(firstresult=True)
 def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge]) -> Plan | None:
     """Turn scripts and edges into a :class:`~lfsplug.model.Plan`.
 
@@ -369,6 +414,9 @@ def lfsplug_script_start(session: Session, script: Script, attempt: int) -> None
     :param session: the session.
     :param script: the script.
     :param attempt: the attempt number.
+
+    Called in the scheduler's thread before the script runs, serialised with the other
+    start and finish calls; the one channel of this fact (it is not an event on the bus).
     """
 
 
@@ -384,22 +432,17 @@ def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult | 
 
 
 @hookspec
-def lfsplug_script_output(session: Session, script: Script, lines: list[str]) -> None:
-    """New output lines from a running script, batched.
-
-    :param session: the session.
-    :param script: the script.
-    :param lines: complete lines without their newline.
-    """
-
-
-@hookspec
 def lfsplug_script_finish(session: Session, script: Script, result: ScriptResult) -> None:
     """A script's final result for this run is known (after any retries).
 
     :param session: the session.
     :param script: the script.
-    :param result: its result.
+    :param result: its result; a ``tryfirst`` implementation may add figures to
+        ``result.resources`` before the others record it.
+
+    Called in the scheduler's thread before the scripts that wait for this one may start;
+    the one channel of this fact (it is not an event on the bus). A script's output, its
+    retries, samples and alerts are events: see :func:`lfsplug_events`.
     """
 
 
@@ -414,32 +457,18 @@ def lfsplug_events(session: Session, events: list[Event]) -> None:
 
     :param session: the session.
     :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script``,
-        ``payload`` and ``seq`` (the order of emission). Called from the bus's delivery thread
-        (or, when a backlog builds up, from a thread that emits, which so pays for what it
-        queues), never concurrently with itself.
+        ``seq`` (the order of emission) and ``record``, the typed record of what happened
+        (``isinstance(event.record, lfsplug.AlertRaised)``). Called from the bus's delivery
+        thread (or, when a backlog builds up, from a thread that emits, which so pays for
+        what it queues), never concurrently with itself.
 
-    Every event reaches plugins through this one hook; see ``docs/hooks.md`` for the kinds.
-    Priority comes first: a ``script-output`` event (progress) may arrive after its script's
-    ``script-finish`` (status); sort by ``seq`` where the order of emission matters. A plugin
-    that raises here stops the build before its next script starts (exit 3).
-    """
-
-
-@hookspec
-def lfsplug_sample(session: Session, sample: Sample) -> None:
-    """A resource sample was taken (system, or one running script's process tree).
-
-    :param session: the session.
-    :param sample: the sample.
-    """
-
-
-@hookspec
-def lfsplug_alert(session: Session, alert: Alert) -> None:
-    """A threshold was crossed or cleared (disk, memory, a script running long or silent).
-
-    :param session: the session.
-    :param alert: the alert; ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``.
+    Every event reaches plugins through this one hook, and each fact it carries (a script's
+    output, a retry, a resource sample, an alert, progress, a stop...) reaches them only
+    here; see ``docs/hooks.md`` for the kinds. Priority comes first: an alert overtakes
+    queued output, and a script's last ``script-output`` event may arrive after
+    ``lfsplug_script_finish`` was called for it; sort by ``seq`` where the order of emission
+    matters. A plugin that raises here stops the build before its next script starts (exit
+    3).
     """
 
 

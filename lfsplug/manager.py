@@ -26,6 +26,8 @@ from lfsplug.errors import LfsplugError, PluginError, UsageError
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
 
+    from lfsplug._settings import OptionParser
+
 __all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
 
 LFSCONF = "lfsconf.py"
@@ -56,6 +58,7 @@ class PluginManager(pluggy.PluginManager):
         self.origins: dict[str, PluginOrigin] = {}
         self._entry_points: dict[str, list[EntryPoint]] | None = None
         self._debug_file: TextIO | None = None
+        self._option_parser: OptionParser | None = None
         # historic: every plugin registered from now on may add hook specs of its own
         self.hook.lfsplug_addhooks.call_historic(kwargs={"pluginmanager": self})
 
@@ -155,10 +158,29 @@ class PluginManager(pluggy.PluginManager):
         """Register ``plugin`` and tell every plugin through ``lfsplug_plugin_registered``."""
         registered = super().register(plugin, name)
         if registered is not None:
+            if self._option_parser is not None:  # lfsplug_addoption is historic
+                for impl in self.hook.lfsplug_addoption.get_hookimpls():
+                    if impl.plugin_name == registered:
+                        self._call_addoption(impl)
             self.hook.lfsplug_plugin_registered.call_historic(
                 kwargs={"plugin": plugin, "plugin_name": registered, "manager": self}
             )
         return registered
+
+    def call_addoption(self, parser: OptionParser) -> None:
+        """Call every plugin's ``lfsplug_addoption`` with ``parser`` bound to that plugin's
+        name, so that what it declares names it; a plugin registered later is called as it
+        registers (the hook is historic)."""
+        self._option_parser = parser
+        for impl in reversed(self.hook.lfsplug_addoption.get_hookimpls()):  # pluggy's order
+            self._call_addoption(impl)
+
+    def _call_addoption(self, impl: pluggy.HookImpl) -> None:
+        assert self._option_parser is not None
+        kwargs = {"parser": self._option_parser.bound(impl.plugin_name), "pluginmanager": self}
+        if self._debug_file is not None:
+            self.trace.root.get("hook")("lfsplug_addoption", {"plugin": impl.plugin_name})
+        impl.function(*(kwargs[name] for name in impl.argnames))
 
     def unregister_and_close(self, name: str) -> object | None:
         """Unregister the plugin registered as ``name`` (a plugin object registered at

@@ -2,7 +2,8 @@
 
 Each source (the ``# lfsplug:`` header, jhalfs variables, file names...) gives raw text values
 with a priority; for each key the highest priority wins and ``script.origins`` records which
-source gave it, for ``lfsplug list --why``. Values are converted here, once, so that every plugin
+source gave it (an :class:`~lfsplug.model.Origin`: the source, its file, the line), for
+``lfsplug list --why``. Values are converted here, once, so that every plugin
 sees typed fields; a malformed value becomes an error finding with the file and line.
 """
 
@@ -105,20 +106,20 @@ def apply_metadata(script: Script, sources: Iterable[MetaSource]) -> list[Findin
             chosen.setdefault(key, (source, value))
     findings: list[Finding] = []
     for key, (source, raw) in chosen.items():
-        line = source.lines.get(key)
-        origin = f"{source.source} line {line}" if line else source.source
+        origin = source.origin(key)
+        path = origin.path or str(script.path)  # a list file's value: that file's line
         convert = KEYS.get(key)
         if convert is None:
             script.meta[key] = raw
             script.origins[key] = origin
-            findings.append(_unknown_key(script, key, line))
+            findings.append(_unknown_key(path, key, origin.line))
             continue
         try:
             value = convert(raw)
         except ValueError as exc:
             findings.append(Finding(
                 "META001", Severity.ERROR, f"bad value for {key}=: {exc}",
-                str(script.path), line, "see the metadata keys in docs/user-guide.md",
+                path, origin.line, "see the metadata keys in docs/user-guide.md",
             ))
             continue
         setattr(script, key, value)
@@ -126,11 +127,11 @@ def apply_metadata(script: Script, sources: Iterable[MetaSource]) -> list[Findin
     return findings
 
 
-def _unknown_key(script: Script, key: str, line: int | None) -> Finding:
+def _unknown_key(path: str, key: str, line: int | None) -> Finding:
     import difflib
 
     close = difflib.get_close_matches(key, list(KEYS), n=1)
     hint = f"did you mean {close[0]}=?" if close else "plugins read unknown keys from script.meta"
     return Finding(
-        "META002", Severity.WARNING, f"unknown metadata key {key!r}", str(script.path), line, hint
+        "META002", Severity.WARNING, f"unknown metadata key {key!r}", path, line, hint
     )

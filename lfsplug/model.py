@@ -12,30 +12,43 @@ from __future__ import annotations
 
 import enum
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from lfsplug.records import Record
 
 __all__ = [
     "BOOK_ENV",
     "Alert",
+    "AlertLevel",
+    "Choice",
     "Edge",
+    "Estimate",
+    "EstimateSource",
     "Event",
     "FailureClass",
     "Finding",
     "MetaSource",
+    "Origin",
     "Plan",
     "Priority",
     "Recovery",
+    "RecoveryAction",
     "Requirement",
     "RunRequest",
     "RunningScript",
     "Sample",
+    "Scalar",
     "Script",
     "ScriptResult",
     "Severity",
     "Status",
 ]
+
+#: A JSON scalar: what the figures of an alert (and other small records) are made of.
+Scalar = str | int | float | bool | None
 
 
 #: The variables of the book's clean build environment (chapter 4, "Setting Up the
@@ -53,7 +66,21 @@ def pass_base(name: str) -> str | None:
     return match.group("base") if match else None
 
 
-class Severity(enum.StrEnum):
+class Choice(enum.StrEnum):
+    """A string enumeration whose bad values get a one-line error that lists the good ones:
+    ``AlertLevel("wran")`` raises ``ValueError: 'wran' is not an alert level (clear, warn, stop
+    or halt)``. Members compare equal to their text (``AlertLevel.WARN == "warn"``)."""
+
+    @classmethod
+    def _missing_(cls, value: object) -> Choice:
+        words = re.sub(r"(?<=[a-z])(?=[A-Z])", " ", cls.__name__).lower()
+        article = "an" if words[0] in "aeiou" else "a"
+        names = [str(member) for member in cls]
+        choices = ", ".join(names[:-1]) + f" or {names[-1]}" if len(names) > 1 else names[0]
+        raise ValueError(f"{value!r} is not {article} {words} ({choices})")
+
+
+class Severity(Choice):
     """How bad a :class:`Finding` is; an ``error`` stops ``run`` with exit code 6."""
 
     ERROR = "error"
@@ -61,7 +88,7 @@ class Severity(enum.StrEnum):
     INFO = "info"
 
 
-class Status(enum.StrEnum):
+class Status(Choice):
     """The outcome of one script in one run (the ``status`` of ``status --json``)."""
 
     PASSED = "passed"
@@ -96,13 +123,40 @@ class Requirement:
         return f"{self.name}{self.op}{self.version}" if self.op else self.name
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a metadata value of a script came from, for ``lfsplug list --why`` and findings.
+
+    ``source`` says what gave it as a user reads it (``# lfsplug: header``, ``file name``,
+    ``package list packages.sh``); ``line`` is the line it was read on, in the script itself
+    unless ``path`` names another file (a package list, the configuration file, the file a
+    section was cut from); ``note`` is what else to say, after the place (``" (book chapter
+    5)"``, with its leading space). Shown as ``source``, then ``" line N"`` when there is a
+    line, then ``note``: ``# lfsplug: header line 3``.
+    """
+
+    source: str
+    path: str | None = None
+    line: int | None = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        text = self.source if self.line is None else f"{self.source} line {self.line}"
+        return text + self.note
+
+    def noted(self, note: str) -> Origin:
+        """The same origin with ``note`` added to the end of what it says."""
+        return replace(self, note=self.note + note)
+
+
 @dataclass
 class Script:
     """One build script found by discovery, with the metadata every source gave it.
 
-    ``origins`` maps each metadata field to where its value came from (``"header line 3"``,
-    ``"file name"``, ...), which ``lfsplug list --why`` shows. ``index`` is the script's place in
-    the layout's own sequence (book order); ``meta`` keeps keys that no field claims, for plugins.
+    ``origins`` maps each metadata field to the :class:`Origin` of its value (the header's
+    line 3, the file name...), which ``lfsplug list --why`` shows. ``index`` is the script's
+    place in the layout's own sequence (book order); ``meta`` keeps keys that no field claims,
+    for plugins.
     """
 
     name: str
@@ -134,14 +188,14 @@ class Script:
     env: dict[str, str] = field(default_factory=dict)
     #: the packages a multi-package file builds, from its banners (``binutils-pass1``...)
     packages: list[str] = field(default_factory=list)
-    origins: dict[str, str] = field(default_factory=dict)
+    origins: dict[str, Origin] = field(default_factory=dict)
     meta: dict[str, str] = field(default_factory=dict)
 
     def line_of(self, key: str) -> int | None:
-        """The line of the script that set metadata ``key`` (its origin, as the kernel writes
-        it, ends in ``line N``: ``"header line 3"``), or None (a file name, a default)."""
-        _, sep, tail = self.origins.get(key, "").rpartition(" line ")
-        return int(tail) if sep and tail.isdigit() else None
+        """The line of the script itself that set metadata ``key``, or None (a file name, a
+        default, a line of another file)."""
+        origin = self.origins.get(key)
+        return origin.line if origin is not None and origin.path is None else None
 
     @property
     def package(self) -> str:
@@ -164,7 +218,9 @@ class MetaSource:
 
     The session merges every source of a script: for each key the highest ``priority`` wins
     (the ``# lfsplug:`` header uses :data:`MetaSource.HEADER`, above everything else).
-    ``lines`` optionally maps a key to the line it was read from.
+    ``lines`` optionally maps a key to the line it was read from: a line of the script itself,
+    or of ``path`` when the source is another file (a package list, the configuration file).
+    Each value chosen gets an :class:`Origin` made of ``source``, ``path`` and its line.
     """
 
     HEADER = 100
@@ -175,6 +231,11 @@ class MetaSource:
     values: dict[str, str]
     priority: int = LAYOUT
     lines: dict[str, int] = field(default_factory=dict)
+    path: str | None = None
+
+    def origin(self, key: str) -> Origin:
+        """Where this source's value of ``key`` comes from."""
+        return Origin(self.source, self.path, self.lines.get(key))
 
 
 @dataclass(frozen=True)
@@ -195,7 +256,7 @@ class Finding:
             return "<host>"
         return f"{self.path}:{self.line}" if self.line else self.path
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> dict[str, Scalar]:
         return {
             "code": self.code,
             "severity": str(self.severity),
@@ -238,6 +299,32 @@ class Plan:
             if edge.after in preds and edge.before in preds:
                 preds[edge.after].add(edge.before)
         return preds
+
+
+@dataclass(frozen=True)
+class EstimateSource:
+    """One past build that an :class:`Estimate` rests on."""
+
+    #: where it was recorded: an imported report (``jhalfs:/path/x.report``), ``this machine``
+    source: str
+    #: how long it took there, in that source's own seconds
+    seconds: float
+    #: the package version it built and the make jobs (``-jN``) it ran with, where known
+    version: str | None = None
+    jobs: int | None = None
+    #: its share of the estimate (the shares of one estimate add up to 1)
+    weight: float = 1.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """How long a script is expected to take on this machine, and what that rests on."""
+
+    seconds: float
+    #: the same in SBU (this machine's, else the sources' own), when an SBU is known
+    sbu: float | None = None
+    #: the past builds it comes from, the weightiest first
+    sources: tuple[EstimateSource, ...] = ()
 
 
 @dataclass
@@ -318,19 +405,29 @@ class FailureClass:
     transient: bool = False
 
 
+class RecoveryAction(Choice):
+    """What a :class:`Recovery` does."""
+
+    RETRY = "retry"
+    SKIP = "skip"
+    STOP = "stop"
+
+
 @dataclass(frozen=True)
 class Recovery:
     """What to do after a failure: ``retry`` (after ``delay`` s, with ``env`` added), ``skip``
-    (count the script as skipped and go on) or ``stop``."""
+    (count the script as skipped and go on) or ``stop``.
 
-    action: str
+    ``action`` given as text (from a ``lfsconf.py`` that is not type-checked) becomes a
+    :class:`RecoveryAction`; a bad one raises ``ValueError`` naming the three."""
+
+    action: RecoveryAction
     reason: str = ""
     delay: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if self.action not in ("retry", "skip", "stop"):
-            raise ValueError(f"Recovery action must be retry, skip or stop, not {self.action!r}")
+        object.__setattr__(self, "action", RecoveryAction(self.action))
 
 
 class Priority(enum.IntEnum):
@@ -344,13 +441,16 @@ class Priority(enum.IntEnum):
 
 @dataclass(slots=True)
 class Event:
-    """One thing that happened: ``kind`` (``script-start``, ``alert``...), when, for what."""
+    """One thing that happened: ``kind`` (``script-output``, ``alert``...), when, at which
+    priority, for which script (None: the build as a whole), and the typed ``record`` of what
+    happened (a :class:`~lfsplug.records.Record`, whose class gives the kind and priority).
+    ``seq`` is the order of emission."""
 
     kind: str
     time: float
-    priority: int = Priority.STATUS
-    script: str | None = None
-    payload: dict[str, Any] = field(default_factory=dict)
+    priority: int
+    script: str | None
+    record: Record
     seq: int = 0
     emitted: float = 0.0  # perf_counter() at emit, for latency measurement
 
@@ -364,12 +464,29 @@ class Sample:
     script: str | None = None
 
 
+class AlertLevel(Choice):
+    """How bad an :class:`Alert` is: ``clear`` (over), ``warn``, ``stop`` (start no new
+    script) or ``halt`` (end the running ones too)."""
+
+    CLEAR = "clear"
+    WARN = "warn"
+    STOP = "stop"
+    HALT = "halt"
+
+
 @dataclass(frozen=True)
 class Alert:
-    """A threshold crossing; ``level`` is ``clear``, ``warn``, ``stop`` or ``halt``."""
+    """A threshold crossing (``kind``: ``disk``, ``memory``, ``overrun``...) at ``level``;
+    ``data`` holds its figures (the metric, the value, the floor...).
+
+    ``level`` given as text (from code that is not type-checked) becomes an
+    :class:`AlertLevel`; a bad one raises ``ValueError`` naming the four."""
 
     kind: str
-    level: str
+    level: AlertLevel
     message: str
     time: float
-    data: dict[str, Any] = field(default_factory=dict)
+    data: dict[str, Scalar] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", AlertLevel(self.level))

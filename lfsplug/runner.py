@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
+from lfsplug._settings import SILENCE_TIMEOUT, TIMEOUT
 from lfsplug.errors import LfsplugError, UsageError
-from lfsplug.model import Priority, Recovery, RunRequest, Script, ScriptResult, Status
+from lfsplug.model import Recovery, RecoveryAction, RunRequest, Script, ScriptResult, Status
+from lfsplug.records import ScriptRetry
 
 if TYPE_CHECKING:
     from lfsplug.session import Session
@@ -62,15 +64,22 @@ def run_protocol(session: Session, script: Script) -> ScriptResult:
         if result.status is Status.PASSED or session.hard_stop:
             break
         recovery = _recover(session, script, result)
-        if recovery is None or recovery.action == "stop":
+        if recovery is None:
             break
-        if recovery.action == "skip":
-            result.status, result.message = Status.SKIPPED, recovery.reason or "skipped"
-            break
+        match recovery.action:
+            case RecoveryAction.STOP:
+                break
+            case RecoveryAction.SKIP:
+                result.status, result.message = Status.SKIPPED, recovery.reason or "skipped"
+                break
+            case RecoveryAction.RETRY:
+                pass
+            case _:
+                assert_never(recovery.action)
         if attempt >= MAX_ATTEMPTS or session.shouldstop:
             break
-        session.emit("script-retry", script.name, Priority.STATUS, attempt=attempt,
-                     reason=recovery.reason, delay=recovery.delay, env=recovery.env)
+        session.emit(ScriptRetry(attempt, recovery.reason, recovery.delay, dict(recovery.env),
+                                 result.started), script.name)
         env.update(recovery.env)
         if recovery.delay > 0:
             time.sleep(recovery.delay)
@@ -91,8 +100,8 @@ def _attempt(session: Session, script: Script, env: dict[str, str], attempt: int
         cwd=script.path.parent,
         log_path=session.log_path(script, attempt),
         attempt=attempt,
-        timeout=script.timeout or config.getoption("timeout", None),
-        silence_timeout=config.getoption("silence_timeout", None),
+        timeout=script.timeout or config.get(TIMEOUT),
+        silence_timeout=config.get(SILENCE_TIMEOUT),
     )
     _call(session, script, session.start_script, script=script, attempt=attempt)
     result: ScriptResult | None = _call(session, script, hook.lfsplug_run_script,

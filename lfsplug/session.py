@@ -12,7 +12,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from lfsplug.errors import ExitCode, UsageError
 from lfsplug.events import EventBus
@@ -23,13 +23,21 @@ from lfsplug.model import (
     Finding,
     MetaSource,
     Plan,
-    Priority,
     RunningScript,
     Sample,
     Script,
     ScriptResult,
     Severity,
     Status,
+)
+from lfsplug.records import (
+    AlertRaised,
+    Record,
+    RunFinished,
+    RunStarted,
+    SampleTaken,
+    ScriptOutput,
+    StopRequested,
 )
 from lfsplug.registry import ScriptRegistry
 from lfsplug.runner import run_protocol
@@ -199,14 +207,14 @@ class Session:
             self.results[script.name] = ScriptResult(script.name, Status.NOT_RUN)
         self.events.start()
         try:
-            self.emit("run-start", None, Priority.STATUS, total=len(plan.scripts))
+            self.emit(RunStarted(len(plan.scripts)))
             handled = self.hook.lfsplug_run_plan(session=self, plan=plan)
             if not handled:
                 raise UsageError("no plugin ran the plan (lfsplug_run_plan): "
                                  "is the executor plugin blocked with -p no:executor?")
         finally:
             self.finished = time.time()
-            self.emit("run-finish", None, Priority.STATUS, exit_code=int(self.exit_code()))
+            self.emit(RunFinished(int(self.exit_code())))
             self.events.close()
         self.raise_event_error()  # not in finally: it must not replace an error in flight
         return self.exit_code()
@@ -224,7 +232,7 @@ class Session:
             self.hard_stop = True
         elif not first:
             return
-        self.emit("stop", None, Priority.ALERT, reason=reason, hard=hard)
+        self.emit(StopRequested(reason, hard))
 
     def run_protocol(self, script: Script) -> ScriptResult:
         """Run one script through the per-script protocol (see :mod:`lfsplug.runner`)."""
@@ -237,24 +245,23 @@ class Session:
         return self.config.state_dir / "logs" / f"{safe}{suffix}.log"
 
     def start_script(self, script: Script, attempt: int) -> None:
-        """Tell plugins that an attempt starts (serialised across scheduler threads)."""
+        """Tell plugins, through ``lfsplug_script_start``, that an attempt starts (serialised
+        across scheduler threads; the script starts once every plugin returned)."""
         with self._report_lock:
             self.hook.lfsplug_script_start(session=self, script=script, attempt=attempt)
-        self.emit("script-start", script.name, Priority.STATUS, attempt=attempt)
 
     def script_output(self, script: Script, lines: list[str]) -> None:
-        """Called by executors with new output lines of a running script."""
-        with self._report_lock:
-            self.hook.lfsplug_script_output(session=self, script=script, lines=lines)
-        self.emit("script-output", script.name, Priority.PROGRESS, lines=lines)
+        """Called by executors with new output lines of a running script: a
+        :class:`~lfsplug.records.ScriptOutput` event."""
+        self.events.emit(ScriptOutput(tuple(lines)), script.name)
 
     def finish_script(self, script: Script, result: ScriptResult) -> ScriptResult:
-        """Record the final result of a script and tell plugins."""
+        """Record the final result of a script and tell plugins, through
+        ``lfsplug_script_finish`` (where they may add to ``result.resources`` before others
+        record it)."""
         self.results[script.name] = result
         with self._report_lock:
             self.hook.lfsplug_script_finish(session=self, script=script, result=result)
-        self.emit("script-finish", script.name, Priority.STATUS, status=str(result.status),
-                  exit_code=result.exit_code, duration=result.duration)
         return result
 
     def skip_script(self, script: Script, reason: str) -> ScriptResult:
@@ -263,10 +270,10 @@ class Session:
 
     # -- monitoring ----------------------------------------------------------------------------
 
-    def emit(self, kind: str, script: str | None = None,
-             priority: int = Priority.STATUS, /, **payload: Any) -> Event:
-        """Put an event on the bus."""
-        return self.events.emit(kind, script, priority, **payload)
+    def emit(self, record: Record, script: str | None = None) -> Event:
+        """Put an event carrying ``record`` on the bus, about ``script`` (a name; None: the
+        build as a whole). The record's class gives its kind and priority."""
+        return self.events.emit(record, script)
 
     def _deliver_events(self, events: list[Event]) -> None:
         self.hook.lfsplug_events(session=self, events=events)
@@ -279,15 +286,14 @@ class Session:
             raise self.config.pluginmanager.as_plugin_error(error) from error
 
     def sample(self, sample: Sample) -> None:
-        """Publish a resource sample to the ``lfsplug_sample`` hook and the bus."""
-        self.hook.lfsplug_sample(session=self, sample=sample)
-        self.emit("sample", sample.script, Priority.SAMPLE, values=sample.values)
+        """Publish a resource sample: a :class:`~lfsplug.records.SampleTaken` event, about
+        the sample's script (None: the system)."""
+        self.events.emit(SampleTaken(sample), sample.script)
 
     def alert(self, alert: Alert) -> None:
-        """Publish an alert to the ``lfsplug_alert`` hook and, ahead of progress, to the bus."""
-        self.hook.lfsplug_alert(session=self, alert=alert)
-        self.emit("alert", None, Priority.ALERT, alert=alert.kind, level=alert.level,
-                  message=alert.message)
+        """Publish an alert: an :class:`~lfsplug.records.AlertRaised` event, which overtakes
+        every progress event still queued."""
+        self.events.emit(AlertRaised(alert))
 
     # -- outcome -------------------------------------------------------------------------------
 

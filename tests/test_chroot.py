@@ -118,7 +118,9 @@ def test_configuration_sets_user_phases_and_scripts(lfsplugger: Lfsplugger) -> N
 @pytest.mark.parametrize(("toml", "line", "says"), [
     ('[chroot]\nusr = "lfs"\n', 2, "unknown key 'usr'"),
     ('[chroot.phases]\ncross = "sudo"\n', 2, "not a mode (known: host, root, user, chroot)"),
-    ('[chroot.scripts]\n\n"gcc" = "nowhere"\n', 3, "[chroot.scripts] gcc = 'nowhere'"),
+    ('[chroot.scripts]\n\n"gcc" = "nowhere"\n', 3, "[chroot.scripts] gcc: 'nowhere' is not a mode"),
+    ('[chroot]\nenv = { CFLAGS = ["-O2"] }\n', 2, "[chroot.env] CFLAGS: expected a string or a "
+                                                  "number"),
     ('[chroot]\nshell = "bin/bash"\n', 2, "must be an absolute path inside the chroot"),
     ('[chroot]\nshell_options = "-e"\n', 2, "expected a list of strings"),
     ('[chroot]\nscript_dir = "/"\n', 2, "must not be /"),

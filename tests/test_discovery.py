@@ -1207,14 +1207,17 @@ def test_script_names_with_spaces_quotes_and_semicolons_are_not_lower_cased(
 
 
 @pytest.mark.parametrize(("toml", "message"), [
-    ('[discovery]\nlist_files = "x"\n', "lfsplug.toml:2: [discovery] has no key 'list_files' "
-                                         "(did you mean list_file?)"),
-    ("[discovery]\nlist_file = 3\n", "lfsplug.toml:2: [discovery] list_file must be a file name"),
-    ('[discovery]\nlist_file = "a/b.txt"\n', "lfsplug.toml:2: [discovery] list_file 'a/b.txt' "
+    ('[discovery]\nlist_files = "x"\n', "lfsplug.toml:2: [discovery] unknown key 'list_files' "
+                                         "(did you mean list_file?; known: "),
+    ("[discovery]\nlist_file = 3\n", "lfsplug.toml:2: [discovery] list_file: expected a file name "
+                                     "or a list of file names, got 3"),
+    ('[discovery]\nlist_file = "a/b.txt"\n', "lfsplug.toml:2: [discovery] list_file: 'a/b.txt' "
                                              "must be a plain file name"),
     ('[discovery.phases]\n"chapter05" = "two words"\n', "lfsplug.toml:2: [discovery.phases] "
-                                                        "'chapter05' must name a phase"),
-    ('[discovery]\nphases = ["cross"]\n', "lfsplug.toml:2: [discovery.phases] must be a table"),
+                                                        "chapter05: must name a phase"),
+    ('[discovery]\nphases = ["cross"]\n', "lfsplug.toml:2: [discovery] phases: expected a table "
+                                          "of GLOB = a phase name"),
+    ('[discovery]\ndriver = "nowhere.sh"\n', "lfsplug.toml:2: [discovery] driver: the driver "),
 ])
 def test_bad_discovery_config_is_a_usage_error(lfsplugger: Lfsplugger, toml: str,
                                                message: str) -> None:

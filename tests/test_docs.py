@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 import lfsplug
-from lfsplug import docgen, hookspec
+from lfsplug import _settingsdoc, docgen, hookspec
 from lfsplug.errors import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -49,13 +49,56 @@ def test_hooks_md_is_up_to_date() -> None:
 def test_check_command_reports_a_stale_page(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    page = tmp_path / "hooks.md"
-    assert docgen.main(["--check", "--output", str(page)]) == 1  # missing
-    assert docgen.main(["--output", str(page)]) == 0
-    assert docgen.main(["--check", "--output", str(page)]) == 0
-    page.write_text(page.read_text(encoding="utf-8") + "edited by hand\n", encoding="utf-8")
-    assert docgen.main(["--check", "--output", str(page)]) == 1
-    assert "out of date" in capsys.readouterr().err
+    page, settings = tmp_path / "hooks.md", tmp_path / "settings.md"
+    both = ["--output", str(page), "--settings-output", str(settings)]
+    assert docgen.main(["--check", *both]) == 1  # missing
+    assert docgen.main(both) == 0
+    assert docgen.main(["--check", *both]) == 0
+    for stale in (page, settings):
+        text = stale.read_text(encoding="utf-8")
+        stale.write_text(text + "edited by hand\n", encoding="utf-8")
+        assert docgen.main(["--check", *both]) == 1
+        assert f"{stale} is out of date" in capsys.readouterr().err
+        stale.write_text(text, encoding="utf-8")
+
+
+# -- the settings reference, generated from the declarations -----------------------------------
+
+
+def test_settings_md_is_up_to_date() -> None:
+    assert _settingsdoc.check(DOCS / "settings.md"), (
+        "docs/settings.md is stale: run python -m lfsplug.docgen and commit the result"
+    )
+
+
+def test_every_setting_is_in_settings_md() -> None:
+    """Each declared key is a row of its table's section, with its option flags."""
+    page = read("settings.md")
+    sections = re.split(r"^## ", page, flags=re.M)
+    by_title = {s.split("\n", 1)[0]: s for s in sections[1:]}
+    parser = _settingsdoc.builtin_settings()
+    assert parser.declared
+    for option in parser.declared:
+        table = option.setting.table
+        section = by_title["`[" + table + "]`" if table else "Top-level keys"]
+        row = next((ln for ln in section.splitlines() if ln.startswith(f"| `{option.key}` |")),
+                   None)
+        assert row is not None, f"{option.setting.label} is not in docs/settings.md"
+        assert all(f"`{flag}`" in row for flag in option.names), row
+
+
+def test_the_settings_page_follows_a_new_declaration() -> None:
+    parser = _settingsdoc.builtin_settings()
+    before = _settingsdoc.render(parser)
+    table = lfsplug.SettingsTable("extra")
+    table.add("knob", lfsplug.integer(0), 2, "turns a knob", option=("--knob",),
+              commands=("run",))
+    parser.bound("extra").add(table)
+    after = _settingsdoc.render(parser)
+    assert after != before
+    assert "## `[extra]`\n\nDeclared by extra." in after
+    assert ("| `knob` | a whole number from 0 up | `2` | `--knob` (run) | turns a knob |"
+            in after)
 
 
 def test_hooks_are_grouped_by_phase_in_module_order() -> None:
@@ -179,7 +222,13 @@ def test_every_exit_code_is_in_the_user_guide_table() -> None:
 
 
 def test_event_kinds_are_the_ones_the_kernel_emits() -> None:
+    from lfsplug import records
+
+    defined = {value for value in vars(records).values() if isinstance(value, type)
+               and issubclass(value, records.Record) and value is not records.Record
+               and "kind" in value.__dict__}
+    assert set(docgen.EVENT_RECORDS) == defined
     emitted = set()
     for path in (ROOT / "lfsplug").glob("*.py"):
-        emitted |= set(re.findall(r"\bemit\(\s*\"([\w-]+)\"", path.read_text(encoding="utf-8")))
-    assert emitted == set(docgen.EVENT_KINDS)
+        emitted |= set(re.findall(r"\bemit\(\s*(\w+)\(", path.read_text(encoding="utf-8")))
+    assert emitted and emitted <= {cls.__name__ for cls in defined}

@@ -8,18 +8,53 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import lfsplug
+from lfsplug import Record, RunFinished, RunStarted, ScriptOutput
 from lfsplug.events import EventBus
 from lfsplug.model import Event, Priority
 from lfsplug.testing import ISOLATED_ENV
 
 WAIT = 30.0  # seconds; only ever reached when a test is about to fail
+
+
+@dataclass(frozen=True, slots=True)
+class Note(Record):
+    """A test event: a number and a word. Each priority has a subclass of its own (a
+    record's class gives the priority): :func:`note` makes them."""
+
+    kind: ClassVar[str] = "test-note"
+    i: int = 0
+    text: str = ""
+
+
+_NOTES: dict[int, type[Note]] = {Priority.STATUS: Note}
+
+
+def note(priority: int = Priority.STATUS, i: int = 0, text: str = "") -> Note:
+    """A :class:`Note` of ``priority``."""
+    cls = _NOTES.get(priority)
+    if cls is None:
+        name = f"Note{priority}".replace("-", "m")
+        cls = _NOTES[priority] = type(name, (Note,), {
+            "__slots__": (), "__module__": __name__, "__qualname__": name,
+            "kind": f"test-note-{priority}", "priority": priority})
+    return cls(i, text)
+
+
+def texts(events: list[Event]) -> list[str]:
+    return [e.record.text for e in events if isinstance(e.record, Note)]
+
+
+def numbers(events: list[Event]) -> list[int]:
+    return [e.record.i for e in events if isinstance(e.record, Note)]
 
 
 class Subscriber:
@@ -62,7 +97,7 @@ def gated() -> Iterator[Gated]:
     subscriber = Subscriber(gate)
     bus = EventBus(subscriber, batch=8)
     bus.start()
-    bus.emit("first", priority=Priority.PROGRESS)
+    bus.emit(note(Priority.PROGRESS, text="first"))
     assert subscriber.entered.wait(WAIT)
     yield bus, subscriber, gate
     gate.set()
@@ -80,12 +115,12 @@ def by_priority(events: list[Event]) -> list[Event]:
 def test_alert_overtakes_queued_progress(gated: Gated) -> None:
     bus, subscriber, gate = gated
     for i in range(200):
-        bus.emit("script-output", "gcc", Priority.PROGRESS, line=i)
-    alert = bus.emit("alert", None, Priority.ALERT, message="disk almost full")
+        bus.emit(ScriptOutput((f"line {i}",)), "gcc")
+    alert = bus.emit(note(Priority.ALERT, text="disk almost full"))
     gate.set()
     assert bus.flush(WAIT)
-    kinds = [e.kind for e in subscriber.events]
-    assert kinds[:2] == ["first", "alert"]  # the very next batch starts with the alert
+    assert texts(subscriber.events[:2]) == ["first", "disk almost full"]  # the very next
+    # batch starts with the alert
     assert subscriber.batches[1][0] is alert
     assert len(subscriber.events) == 202
 
@@ -93,7 +128,7 @@ def test_alert_overtakes_queued_progress(gated: Gated) -> None:
 def test_order_across_batches(gated: Gated) -> None:
     bus, subscriber, gate = gated
     priorities = [Priority.SAMPLE, Priority.PROGRESS, Priority.STATUS, Priority.ALERT] * 10
-    emitted = [bus.emit("e", None, p, i=i) for i, p in enumerate(priorities)]
+    emitted = [bus.emit(note(p, i)) for i, p in enumerate(priorities)]
     gate.set()
     assert bus.flush(WAIT)
     assert subscriber.events[1:] == by_priority(emitted)
@@ -110,9 +145,9 @@ def test_priority_then_fifo(priorities: list[int], batch: int) -> None:
     bus = EventBus(subscriber, batch=batch)
     bus.start()
     try:
-        bus.emit("first")
+        bus.emit(note(text="first"))
         assert subscriber.entered.wait(WAIT)
-        emitted = [bus.emit("e", None, p, i=i) for i, p in enumerate(priorities)]
+        emitted = [bus.emit(note(p, i)) for i, p in enumerate(priorities)]
     finally:
         gate.set()
         bus.close(timeout=WAIT)
@@ -123,13 +158,13 @@ def test_fifo_within_one_priority_while_running() -> None:
     subscriber = Subscriber()
     bus = EventBus(subscriber, batch=4)
     bus.start()
-    emitted = [bus.emit("e", None, Priority.PROGRESS if i % 3 else Priority.STATUS, i=i)
+    emitted = [bus.emit(note(Priority.PROGRESS if i % 3 else Priority.STATUS, i))
                for i in range(5_000)]
     assert bus.flush(WAIT)
     bus.close()
     for priority in (Priority.PROGRESS, Priority.STATUS):
-        seen = [e.payload["i"] for e in subscriber.events if e.priority == priority]
-        assert seen == [e.payload["i"] for e in emitted if e.priority == priority]
+        seen = numbers([e for e in subscriber.events if e.priority == priority])
+        assert seen == numbers([e for e in emitted if e.priority == priority])
 
 
 # -- threads -----------------------------------------------------------------------------------
@@ -147,12 +182,13 @@ def test_many_threads_lose_and_duplicate_nothing() -> None:
         emitters.add(threading.get_ident())
         barrier.wait()
         for i in range(each):
-            bus.emit("e", f"s{t}", Priority.ALERT if i % 100 == 0 else Priority.PROGRESS, i=i)
+            bus.emit(note(Priority.ALERT if i % 100 == 0 else Priority.PROGRESS, i), f"s{t}")
 
     in_threads(nthreads, produce)
     assert bus.flush(WAIT)
     bus.close()
-    seen = [(e.script, e.payload["i"]) for e in subscriber.events]
+    seen = [(e.script, i) for e, i in zip(subscriber.events, numbers(subscriber.events),
+                                          strict=True)]
     assert len(seen) == len(set(seen)) == nthreads * each
     assert bus.delivered == nthreads * each and bus.queued == 0
     assert len({e.seq for e in subscriber.events}) == nthreads * each
@@ -179,7 +215,7 @@ def test_deliver_is_never_concurrent_with_itself() -> None:
             active[0] -= 1
 
     bus = EventBus(deliver, batch=4)  # not started: emitters deliver in their own threads
-    in_threads(4, lambda _t: [bus.emit("e") for _ in range(2_000)])
+    in_threads(4, lambda _t: [bus.emit(note()) for _ in range(2_000)])
     assert max(overlaps) == 1
     assert bus.delivered == 8_000
 
@@ -191,16 +227,16 @@ def test_history_is_bounded_to_the_latest() -> None:
     bus = EventBus(lambda batch: None, history=10)
     bus.start()
     for i in range(1_000):
-        bus.emit("e", i=i)
+        bus.emit(note(i=i))
     bus.close()
-    assert [e.payload["i"] for e in bus.history] == list(range(990, 1_000))
+    assert numbers(list(bus.history)) == list(range(990, 1_000))
     assert bus.delivered == 1_000
 
 
 def test_queued_counts_the_batch_in_flight(gated: Gated) -> None:
     bus, _subscriber, gate = gated
     for _ in range(10):
-        bus.emit("e")
+        bus.emit(note())
     assert bus.queued == 11 and bus.delivered == 1
     gate.set()
     assert bus.flush(WAIT)
@@ -210,7 +246,7 @@ def test_queued_counts_the_batch_in_flight(gated: Gated) -> None:
 def test_flush_waits_for_delivery(gated: Gated) -> None:
     bus, subscriber, gate = gated
     for i in range(50):
-        bus.emit("e", i=i)
+        bus.emit(note(i=i))
     assert bus.flush(timeout=0.01) is False  # the subscriber is stuck: it cannot be done
     results: list[bool] = []
     waiter = threading.Thread(target=lambda: results.append(bus.flush()))
@@ -227,10 +263,10 @@ def test_flush_without_start_and_from_a_subscriber() -> None:
     answers: list[bool] = []
     bus = EventBus(lambda batch: answers.append(bus.flush()))
     assert bus.flush() is True
-    bus.emit("e")
+    bus.emit(note())
     assert answers == [False]  # a subscriber cannot wait for its own batch
     bus.start()
-    bus.emit("e")
+    bus.emit(note())
     assert bus.flush(WAIT) is True
     bus.close()
     assert answers == [False, False]
@@ -239,11 +275,11 @@ def test_flush_without_start_and_from_a_subscriber() -> None:
 def test_close_delivers_what_is_queued(gated: Gated) -> None:
     bus, subscriber, gate = gated
     for i in range(500):
-        bus.emit("e", i=i)
+        bus.emit(note(i=i))
     gate.set()
     bus.close(timeout=WAIT)
     assert len(subscriber.events) == 501 and bus.queued == 0
-    after = bus.emit("late")  # closed: delivered before emit returns
+    after = bus.emit(note(text="late"))  # closed: delivered before emit returns
     assert subscriber.events[-1] is after
 
 
@@ -256,7 +292,7 @@ def test_emits_racing_close_and_start_lose_nothing() -> None:
 
     def produce(t: int) -> None:
         while not stop.is_set():
-            bus.emit("e", f"s{t}", i=counts[t])
+            bus.emit(note(i=counts[t]), f"s{t}")
             counts[t] += 1
 
     threads = [threading.Thread(target=produce, args=(t,)) for t in range(4)]
@@ -271,7 +307,8 @@ def test_emits_racing_close_and_start_lose_nothing() -> None:
     assert bus.flush(WAIT)
     bus.close(timeout=WAIT)
     assert bus.queued == 0 and bus.delivered == sum(counts)
-    seen = sorted((e.script or "", e.payload["i"]) for e in subscriber.events)
+    seen = sorted((e.script or "", e.record.i) for e in subscriber.events
+                  if isinstance(e.record, Note))
     assert seen == sorted((f"s{t}", i) for t in range(4) for i in range(counts[t]))
 
 
@@ -287,7 +324,7 @@ class EmitBeforeSleep(EventBus):
     def _sleep(self) -> None:
         if not self.injected:
             self.injected = True
-            self.emit("slipped-in")  # no wake-up: the thread is not idle yet
+            self.emit(note(text="slipped-in"))  # no wake-up: the thread is not idle yet
         super()._sleep()
 
 
@@ -300,7 +337,7 @@ class EmitAsCloseBegins(EventBus):
         delivered = super()._deliver_one_batch(blocking)
         if not delivered and not self.injected and threading.current_thread() is self._thread:
             self.injected = True
-            self.emit("straggler")  # queued, as the bus is still running
+            self.emit(note(text="straggler"))  # queued, as the bus is still running
             self._running, self._closing = False, True  # what close() writes, landing here
         return delivered
 
@@ -311,7 +348,7 @@ def test_an_event_queued_as_the_thread_goes_to_sleep_is_delivered() -> None:
     bus.start()
     assert bus.flush(WAIT)
     bus.close()
-    assert [e.kind for e in subscriber.events] == ["slipped-in"]
+    assert texts(subscriber.events) == ["slipped-in"]
 
 
 def test_an_event_queued_as_close_begins_is_delivered() -> None:
@@ -319,7 +356,7 @@ def test_an_event_queued_as_close_begins_is_delivered() -> None:
     bus = EmitAsCloseBegins(subscriber)
     bus.start()
     bus.close(timeout=WAIT)
-    assert [e.kind for e in subscriber.events] == ["straggler"]
+    assert texts(subscriber.events) == ["straggler"]
     assert bus.queued == 0
 
 
@@ -330,7 +367,7 @@ def test_close_then_start_again() -> None:
     for _round in range(3):
         bus.start()
         bus.start()  # already running: no second thread
-        bus.emit("e")
+        bus.emit(note())
         bus.close()
     assert len(subscriber.events) == 3
     assert threading.get_ident() not in subscriber.threads
@@ -339,13 +376,15 @@ def test_close_then_start_again() -> None:
 def test_synchronous_delivery_when_not_started() -> None:
     subscriber = Subscriber()
     bus = EventBus(subscriber)
-    first = bus.emit("one", "a", Priority.SAMPLE, x=1)
+    record = note(Priority.SAMPLE, 1, "one")
+    first = bus.emit(record, "a")
     assert subscriber.batches == [[first]]  # delivered before emit returned
-    second = bus.emit("two", "a", Priority.ALERT)
+    second = bus.emit(note(Priority.ALERT, text="two"), "a")
     assert subscriber.batches == [[first], [second]]
     assert subscriber.threads == {threading.get_ident()}
     assert bus.delivered == 2 and bus.queued == 0 and list(bus.history) == [first, second]
-    assert (first.kind, first.script, first.priority, first.payload) == ("one", "a", 30, {"x": 1})
+    assert (first.kind, first.script, first.priority) == ("test-note-30", "a", 30)
+    assert first.record is record  # the record itself, not a copy
     assert second.seq > first.seq and second.emitted >= first.emitted > 0
 
 
@@ -353,16 +392,15 @@ def test_a_subscriber_may_emit() -> None:
     kinds: list[str] = []
 
     def deliver(batch: list[Event]) -> None:
-        for event in batch:
-            kinds.append(event.kind)
-            if event.kind == "ping":
-                bus.emit("pong")
+        kinds.extend(texts(batch))
+        if "ping" in texts(batch):
+            bus.emit(note(text="pong"))
 
     bus = EventBus(deliver)
-    bus.emit("ping")  # not started: the reply comes right after, from the same call
+    bus.emit(note(text="ping"))  # not started: the reply comes right after, from the same call
     assert kinds == ["ping", "pong"]
     bus.start()
-    bus.emit("ping")
+    bus.emit(note(text="ping"))
     assert bus.flush(WAIT)
     bus.close()
     assert kinds == ["ping", "pong", "ping", "pong"]
@@ -380,7 +418,7 @@ def test_subscriber_error_is_kept_and_emitters_go_on() -> None:
 
     bus = EventBus(deliver, batch=8)
     bus.start()
-    in_threads(3, lambda _t: [bus.emit("e") for _ in range(1_000)])
+    in_threads(3, lambda _t: [bus.emit(note()) for _ in range(1_000)])
     assert bus.flush(WAIT)
     bus.close()
     assert isinstance(bus.error, ValueError) and str(bus.error) == "subscriber bug"
@@ -393,8 +431,8 @@ def test_subscriber_error_when_not_started() -> None:
         raise RuntimeError("boom")
 
     bus = EventBus(deliver)
-    bus.emit("e")  # does not raise in the emitter
-    bus.emit("e")
+    bus.emit(note())  # does not raise in the emitter
+    bus.emit(note())
     assert isinstance(bus.error, RuntimeError)
     assert bus.delivered == 2
 
@@ -413,11 +451,16 @@ class Recorder:
     def __init__(self) -> None:
         self.events: list[Event] = []
         self.batches = 0
+        self.finished: list[tuple[str, str]] = []
 
     @lfsplug.hookimpl
     def lfsplug_events(self, session: object, events: list[Event]) -> None:
         self.batches += 1
         self.events.extend(events)
+
+    @lfsplug.hookimpl
+    def lfsplug_script_finish(self, result: lfsplug.ScriptResult) -> None:
+        self.finished.append((result.name, str(result.status)))
 
 
 class Exploding:
@@ -453,23 +496,21 @@ def test_session_delivers_events_to_plugins(
     # the kernel's own events only: the monitor adds samples and progress events of its own
     code = lfsplug.main(["run", str(tree), "-p", "no:monitor"], plugins=[recorder])
     assert code == 0, capsys.readouterr()
-    # delivery order is by priority (output is PROGRESS, the rest STATUS); seq is emit order
+    # delivery order is by priority (output is PROGRESS, the rest STATUS); seq is emit order;
+    # a script's start and finish are hooks (lfsplug_script_start/finish), not events
     emitted = sorted(recorder.events, key=lambda e: e.seq)
     assert [(e.kind, e.script) for e in emitted] == [
-        ("run-start", None),
-        ("script-start", "a"), ("script-output", "a"), ("script-finish", "a"),
-        ("script-start", "b"), ("script-output", "b"), ("script-finish", "b"),
+        ("run-start", None), ("script-output", "a"), ("script-output", "b"),
         ("run-finish", None),
     ]
-    status = [e.kind for e in recorder.events if e.priority == lfsplug.Priority.STATUS]
-    assert status[0] == "run-start" and status[-1] == "run-finish"
-    output = [line for e in recorder.events if e.kind == "script-output"
-              for line in e.payload["lines"]]
+    assert [type(e.record) for e in emitted] == [RunStarted, ScriptOutput, ScriptOutput,
+                                                 RunFinished]
+    assert emitted[0].record == RunStarted(total=2)
+    output = [line for e in recorder.events if isinstance(e.record, ScriptOutput)
+              for line in e.record.lines]
     assert output == ["hi", "there"]
-    finished = [(e.script, e.payload["status"]) for e in recorder.events
-                if e.kind == "script-finish"]
-    assert finished == [("a", "passed"), ("b", "passed")]
-    assert emitted[-1].payload["exit_code"] == 0
+    assert emitted[-1].record == RunFinished(exit_code=0)
+    assert recorder.finished == [("a", "passed"), ("b", "passed")]
 
 
 @pytest.mark.e2e

@@ -327,7 +327,6 @@ def test_the_clean_environment_is_the_one_the_kernel_names(tmp_path: Path) -> No
     from lfsplug_executor import clean_env
 
     class Options:
-        def getoption(self, name: str, default: object = None) -> object:
-            return str(tmp_path) if name == "lfs" else default
+        lfs = str(tmp_path)
 
     assert set(clean_env(Options())) == lfsplug.BOOK_ENV  # type: ignore[arg-type]

@@ -615,9 +615,14 @@ def test_every_finding_code_is_documented() -> None:
     ("min_disk", "10", ["unknown key 'min_disk'", "known: awk"]),
     ("min_disk_gb", '"ten"', ["min_disk_gb: expected a number"]),
     ("min_inodes", "1.5", ["min_inodes: expected a whole number"]),
-    ("version_timeout", "0", ["version_timeout: must be above zero"]),
+    ("version_timeout", "0", ["[hostreqs] version_timeout: 0 is not a positive number of "
+                              "seconds"]),
     ("sh", "5", ["sh: expected a string"]),
-    ("recommended_disk_gb", "5", ["recommended_disk_gb (5.0) is below min_disk_gb (10.0)"]),
+    ("recommended_disk_gb", "5", ["[hostreqs] recommended_disk_gb: recommended_disk_gb (5) is "
+                                  "below min_disk_gb (10)"]),
+    # the recommendation is the default: the line written, the minimum's, is named
+    ("min_disk_gb", "100", ["[hostreqs] min_disk_gb: recommended_disk_gb (30) is below "
+                            "min_disk_gb (100)"]),
 ])
 def test_bad_hostreqs_keys_are_usage_errors(lfsplugger: Lfsplugger, key: str, value: str,
                                             words: list[str]) -> None:

@@ -241,12 +241,23 @@ def test_two_plugins_adding_one_option(lfsplugger: Lfsplugger, plugin_dir: Path)
 
         @lfsplug.hookimpl
         def lfsplug_addoption(parser):
-            parser.addoption("--timeout", commands=("run",))
+            parser.addoption("--keep-going", commands=("run",))
     """)
     result = lfsplugger.run("run", "-p", "dup_option")
     assert result.ret == 4
-    assert result.errlines == ["lfsplug: option --timeout is added by two plugins: "
-                               "dup_option and lfsplug_executor; block one with -p no:NAME"]
+    # named by plugin name, the name -p no: takes
+    assert result.errlines == ["lfsplug: option --keep-going is added by two plugins: "
+                               "dup_option and executor; block one with -p no:NAME"]
+    write_module(plugin_dir, "dup_kernel", """
+        import lfsplug
+
+        @lfsplug.hookimpl
+        def lfsplug_addoption(parser):
+            parser.addoption("--timeout", commands=("run",))
+    """)
+    result = lfsplugger.run("run", "-p", "dup_kernel", "-p", "no:executor")
+    assert result.errlines == ["lfsplug: option --timeout is the kernel's; plugin dup_kernel "
+                               "cannot declare it again"]
 
 
 def test_plugin_adds_a_command_and_an_option(lfsplugger: Lfsplugger, plugin_dir: Path) -> None:
@@ -434,7 +445,8 @@ def test_debug_log_stays_valid_utf8_with_the_event_thread(lfsplugger: Lfsplugger
     result = lfsplugger.run("run", "--debug=d.log", "-p", "no:terminal")
     assert result.ret == 0
     text = (lfsplugger.path / "d.log").read_bytes().decode("utf-8")  # raises if torn
-    assert "lfsplug_events" in text and "lfsplug_script_output" in text
+    # the output on the bus's thread, each result (with its tail) on the scheduler's
+    assert "lfsplug_events" in text and "lfsplug_script_finish" in text
 
 
 def test_unregister_and_close_closes_what_it_unregisters() -> None:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lfsplug import MetaSource, Requirement, Script, Severity
+from lfsplug import MetaSource, Origin, Requirement, Script, Severity
 from lfsplug.metadata import KEYS, apply_metadata, split_list
 from lfsplug_discovery import parse_header
 
@@ -27,8 +27,9 @@ def test_header_wins_over_lower_priorities() -> None:
     ])
     assert findings == []
     assert (script.name, script.version, script.phase) == ("binutils-pass1", "2.44", "cross")
-    assert script.origins["name"] == "# lfsplug: header line 3"
-    assert script.origins["version"] == "jhalfs"
+    assert script.origins["name"] == Origin("# lfsplug: header", line=3)
+    assert str(script.origins["name"]) == "# lfsplug: header line 3"
+    assert script.origins["version"] == Origin("jhalfs")
 
 
 def test_conversions() -> None:
@@ -55,6 +56,14 @@ def test_bad_values_are_errors_with_line(key: str, value: str) -> None:
     findings = apply_metadata(script, [MetaSource("h", {key: value}, lines={key: 7})])
     assert [(f.code, f.severity, f.line) for f in findings] == [("META001", Severity.ERROR, 7)]
     assert key in findings[0].message
+
+
+def test_a_bad_value_from_another_file_is_reported_at_that_files_line() -> None:
+    script = make_script()
+    findings = apply_metadata(script, [MetaSource(
+        "package list packages.sh", {"version": "1 2"}, MetaSource.FILENAME,
+        {"version": 4}, path="/t/packages.sh")])
+    assert [(f.code, f.path, f.line) for f in findings] == [("META001", "/t/packages.sh", 4)]
 
 
 def test_unknown_key_is_kept_with_a_hint() -> None:

@@ -15,7 +15,7 @@ import psutil
 import pytest
 
 import lfsplug
-from lfsplug import Edge, Plan, Script
+from lfsplug import Edge, HistoryEntry, Plan, Script, StoredResult, StoredSamples, UsageError
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_monitor import eta as eta_module
 from lfsplug_monitor import monitor as monitor_module
@@ -26,7 +26,7 @@ from lfsplug_monitor.sampler import read_psi
 from lfsplug_monitor.settings import DiskRule, parse_disk_rule
 from lfsplug_monitor.stats import Series, percentile
 from lfsplug_reports.sbu import history_entries, read_report
-from lfsplug_state.store import HistoryEntry, StateStore
+from lfsplug_state.store import StateStore
 
 RUN = ("run", "--shellcheck", "off", "--host-check", "off", "--sample-interval", "0.1")
 REPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "jhalfs-sbu-reports"
@@ -81,13 +81,27 @@ def with_fake_disk(lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
     return disk
 
 
+def records(result: RunResult) -> list[lfsplug.Record]:
+    """The records of every event the bus delivered, in order."""
+    return [e.record for c in result.getcalls("lfsplug_events") for e in c.events]
+
+
+def alert_records(result: RunResult) -> list[lfsplug.Alert]:
+    return [r.alert for r in records(result) if isinstance(r, lfsplug.AlertRaised)]
+
+
 def alerts(result: RunResult) -> list[tuple[str, str]]:
-    return [(c.alert.kind, c.alert.level) for c in result.getcalls("lfsplug_alert")]
+    return [(a.kind, a.level) for a in alert_records(result)]
+
+
+def samples(result: RunResult) -> list[lfsplug.Sample]:
+    return [r.sample for r in records(result) if isinstance(r, lfsplug.SampleTaken)]
 
 
 def progress(result: RunResult) -> list[dict[str, Any]]:
-    return [e.payload for c in result.getcalls("lfsplug_events") for e in c.events
-            if e.kind == "progress"]
+    """The progress events' records, as JSON data."""
+    return [lfsplug.record_to_data(r) for r in records(result)
+            if isinstance(r, lfsplug.Progress)]
 
 
 def no_process_left(pids: list[int]) -> bool:
@@ -165,7 +179,7 @@ def test_bad_monitor_settings_name_the_file_and_line(lfsplugger: Lfsplugger) -> 
     config = lfsplugger.make_config('[monitor]\ndisk = ["WARN,lfs,10G", "STOP,lfs,2X"]\n')
     result = lfsplugger.run(*RUN)
     assert result.ret == 4
-    assert result.errlines == [f"lfsplug: {config}:2: [monitor] disk rule 2: 'STOP,lfs,2X': "
+    assert result.errlines == [f"lfsplug: {config}:2: [monitor] disk: rule 2: 'STOP,lfs,2X': "
                                f"'2X' is not a size (a number, optionally with K, M, G or T)"]
     lfsplugger.make_config("[monitor]\nsilent_afterr = 5\n")
     assert "unknown key 'silent_afterr'" in lfsplugger.run(*RUN).errlines[0]
@@ -188,8 +202,7 @@ def test_samples_of_the_machine_and_of_each_scripts_tree(lfsplugger: Lfsplugger,
     result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
                             "--state-dir", ".lfsplug")
     assert result.ret == 0, result.errlines
-    samples = [c.sample for c in result.getcalls("lfsplug_sample")]
-    system = [s.values for s in samples if s.script is None]
+    system = [s.values for s in samples(result) if s.script is None]
     assert system and all(set(v) >= SYSTEM_KEYS for v in system)
     for label in ("lfs", "sources", "state"):
         assert {f"disk_free:{label}", f"disk_percent:{label}", f"inodes_free:{label}"} <= set(
@@ -197,7 +210,7 @@ def test_samples_of_the_machine_and_of_each_scripts_tree(lfsplugger: Lfsplugger,
     assert system[-1]["disk_free:lfs"] == 100 * GiB   # the fake statvfs was used
     if Path("/proc/pressure/cpu").exists():
         assert {"psi_cpu", "psi_memory", "psi_io"} <= set(system[-1])
-    busy = [s.values for s in samples if s.script == "busy"]
+    busy = [s.values for s in samples(result) if s.script == "busy"]
     assert busy and all(set(v) == SCRIPT_KEYS for v in busy)
     assert max(v["procs"] for v in busy) >= 2            # bash and the loop under timeout
     assert max(v["cpu_percent"] for v in busy) > 20     # the loop's CPU is in the tree
@@ -288,19 +301,20 @@ def test_the_build_works_without_the_monitor(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "echo a"})
     result = lfsplugger.run(*RUN[:-2], "-p", "no:monitor")
     assert result.ret == 0
-    assert not progress(result) and not result.getcalls("lfsplug_sample")
+    assert not progress(result) and not samples(result)
 
 
 def test_a_failing_sample_subscriber_is_a_plugin_error(lfsplugger: Lfsplugger) -> None:
     class Broken:
         @lfsplug.hookimpl
-        def lfsplug_sample(self, sample: lfsplug.Sample) -> None:
-            raise RuntimeError("cannot keep up")
+        def lfsplug_events(self, events: list[lfsplug.Event]) -> None:
+            if any(isinstance(e.record, lfsplug.SampleTaken) for e in events):
+                raise RuntimeError("cannot keep up")
 
     lfsplugger.make_tree({"01-a.sh": "sleep 0.3"})
     result = lfsplugger.run(*RUN, plugins=[Broken()])
     assert result.ret == 3
-    assert result.errlines[-1] == ("lfsplug: plugin 'Broken' failed in hook lfsplug_sample: "
+    assert result.errlines[-1] == ("lfsplug: plugin 'Broken' failed in hook lfsplug_events: "
                                    "RuntimeError: cannot keep up")
 
 
@@ -322,11 +336,11 @@ def test_disk_stop_lets_the_running_script_finish_and_starts_no_other(
     assert result.statuses() == {"fill": "passed", "next": "not-run", "last": "not-run"}
     assert not (lfsplugger.path / "s" / "next.ran").exists()
     assert alerts(result) == [("disk", "stop")]   # straight past WARN: the worst level only
-    stop = [c.alert for c in result.getcalls("lfsplug_alert") if c.alert.level == "stop"]
+    stop = [a for a in alert_records(result) if a.level == "stop"]
     assert len(stop) == 1 and stop[0].data["label"] == "lfs" and stop[0].data["free"] == 1500 * MiB
     assert "below the STOP floor of 2.0 GiB" in stop[0].message
-    stopped = [e for c in result.getcalls("lfsplug_events") for e in c.events if e.kind == "stop"]
-    assert [e.payload["hard"] for e in stopped] == [False]
+    stopped = [r for r in records(result) if isinstance(r, lfsplug.StopRequested)]
+    assert [r.hard for r in stopped] == [False]
     assert db_rows(lfsplugger, "SELECT state, exit_code FROM runs") == [("interrupted", 2)]
 
 
@@ -365,7 +379,7 @@ def test_disk_alerts_once_per_crossing_in_a_real_run(
                             "--state-dir", ".lfsplug")
     assert result.ret == 0
     assert alerts(result) == [("disk", "warn"), ("disk", "clear"), ("disk", "warn")]
-    ticks = len([c for c in result.getcalls("lfsplug_sample") if c.sample.script is None])
+    ticks = len([s for s in samples(result) if s.script is None])
     assert ticks > 10    # many samples below the floor, still one alert per crossing
 
 
@@ -404,7 +418,7 @@ def test_overrun_and_silence_each_alert_once(lfsplugger: Lfsplugger) -> None:
     got = alerts(result)
     assert got.count(("overrun", "warn")) == 1
     assert got.count(("silent", "warn")) == 2 and got.count(("silent", "clear")) == 1
-    overrun = next(c.alert for c in result.getcalls("lfsplug_alert") if c.alert.kind == "overrun")
+    overrun = next(a for a in alert_records(result) if a.kind == "overrun")
     assert overrun.data["script"] == "slow" and overrun.data["expected"] < 0.6
 
 
@@ -585,3 +599,76 @@ def test_the_sampler_costs_little(lfsplugger: Lfsplugger) -> None:
     assert lfsplugger.run(*RUN).ret == 0
     metrics = json.loads(db_rows(lfsplugger, "SELECT metrics FROM runs")[0][0])
     assert set(metrics["sampler"]) == {"interval", "ticks", "cpu_s", "cpu_share", "tick_ms"}
+
+
+# -- the state service -------------------------------------------------------------------------
+
+
+class OwnState:
+    """A state service of another plugin's (the contract, not the built-in state plugin): an
+    SBU script that passed in its run 7 in 0.5 s, imported history for gcc-pass1, and the
+    metrics it is given."""
+
+    def __init__(self) -> None:
+        self.metrics: list[dict[str, Any]] = []
+
+    @lfsplug.hookimpl
+    def lfsplug_state_service(self, config: lfsplug.Config) -> lfsplug.StateService:
+        return self
+
+    def current_run(self) -> None:
+        return None
+
+    def flush(self) -> None:
+        pass
+
+    def record_run_metrics(self, metrics: Any) -> None:
+        self.metrics.append(dict(metrics))
+
+    def run(self, run_id: int | None = None) -> lfsplug.StoredRun:
+        raise UsageError("no runs here")
+
+    def results(self, run_id: int) -> list[StoredResult]:
+        return []
+
+    def events(self, run_id: int) -> list[lfsplug.StoredEvent]:
+        return []
+
+    def samples(self, run_id: int) -> StoredSamples:
+        return StoredSamples()
+
+    def last_pass(self, name: str) -> StoredResult | None:
+        if name != "binutils-pass1":
+            return None
+        return StoredResult(7, 1, name, "/elsewhere/binutils.sh", "passed", attempts=1,
+                            started=100.0, finished=100.5)
+
+    def history(self) -> list[HistoryEntry]:
+        return [HistoryEntry("gcc-pass1", 1200.0, sbu_seconds=100.0, source="r", position=1)]
+
+    def add_history(self, source: str, entries: Any) -> int:
+        return 0
+
+
+def test_the_monitor_reads_and_keeps_through_the_state_service(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"s/01-gcc-pass1.sh": "sleep 0.3"})
+    state = OwnState()
+    result = lfsplugger.run(*RUN, "s", "-p", "no:state", plugins=[state])
+    assert result.ret == 0, result.errlines
+    # the SBU from the service's last pass, gcc-pass1 expected at its 12 SBU of history
+    first = progress(result)[0]
+    assert first["sbu_seconds"] == 0.5
+    assert any(e["running"].get("gcc-pass1") == pytest.approx(6.0) for e in progress(result))
+    [metrics] = state.metrics
+    assert metrics["sbu_seconds"] == 0.5 and metrics["sbu_source"] == "binutils-pass1, run 7"
+    result.stdout.fnmatch_lines(["SBU: 0.5 s (binutils-pass1, run 7)"])
+
+
+def test_the_monitor_works_without_the_state_plugin(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"s/01-binutils-pass1.sh": "sleep 0.3", "s/02-b.sh": "sleep 0.2"})
+    result = lfsplugger.run(*RUN, "s", "-p", "no:state")
+    assert result.ret == 0, result.errlines
+    assert progress(result) and samples(result)
+    assert result.results["b"].resources["sbu"] > 0   # this build's SBU, kept nowhere
+    result.stdout.fnmatch_lines(["SBU: * s (binutils-pass1, this build)"])
+    assert not (lfsplugger.path / "s" / ".lfsplug" / "state.db").exists()

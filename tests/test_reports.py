@@ -17,11 +17,12 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
-from lfsplug import Alert, Recovery, Sample, Script, ScriptResult, UsageError
+from lfsplug import Alert, Recovery, Sample, Script, ScriptResult, StoredEvent, UsageError
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_reports import charts, sbu
 from lfsplug_reports.charts import Span, assign_slots, downsample
-from lfsplug_reports.data import EventRecord, RunData, RunRecord, ScriptRecord
+from lfsplug_reports.data import RunData, RunRecord, ScriptRecord
+from lfsplug_state.service import StateDatabase
 from lfsplug_state.store import StateStore
 
 #: `run` without shellcheck and the host check, which these tests do not need (and are slow),
@@ -241,6 +242,28 @@ def test_a_retried_script_has_a_bar_and_a_span_per_attempt(lfsplugger: Lfsplugge
     assert details[0]["log"].endswith("flaky.log") and details[1]["log"].endswith("flaky.2.log")
 
 
+def test_a_retried_scripts_attempts_without_the_state_plugin(lfsplugger: Lfsplugger) -> None:
+    class RetryOnce:
+        @lfsplug.hookimpl
+        def lfsplug_recover(self, result: ScriptResult) -> Recovery | None:
+            return Recovery("retry", "flaky") if result.attempts < 2 else None
+
+    tree = {"scripts/01-flaky.sh": "if [ ! -e ../marker ]; then touch ../marker; exit 1; fi\n"
+                                   "sleep 0.05"}
+    result, paths = run_with_reports(lfsplugger, "json", tree=tree, plugins=[RetryOnce()],
+                                     extra=("-p", "no:state"))
+    assert result.ret == 0
+    report = json.loads(paths["json"].read_text())
+    assert report["source"] == "session"
+    # from the retry event (which says when the failed attempt started) and the result
+    details = report["scripts"][0]["attempt_details"]
+    assert [d["attempt"] for d in details] == [1, 2]
+    assert details[0]["started"] < details[0]["finished"] <= details[1]["started"]
+    assert details[0]["log"].endswith("flaky.log") and details[1]["log"].endswith("flaky.2.log")
+    [retry] = [e for e in report["events"] if e["kind"] == "script-retry"]
+    assert retry["payload"]["attempt"] == 1 and retry["payload"]["reason"] == "flaky"
+
+
 # -- junit -------------------------------------------------------------------------------------
 
 
@@ -283,7 +306,8 @@ def test_junit_log_lines_follow_the_reports_section(lfsplugger: Lfsplugger) -> N
 @pytest.mark.parametrize(("toml", "message"), [
     ("[reports]\nlog_lines = -1\n", "lfsplug.toml:2: [[]reports] log_lines: expected a whole "
                                     "number from 0 up, got -1"),
-    ("[reports]\nlog_line = 3\n", "lfsplug.toml:2: unknown key 'log_line' in [[]reports]*"),
+    ("[reports]\nlog_line = 3\n", "lfsplug.toml:2: [[]reports] unknown key 'log_line' (did you "
+                                  "mean log_lines?; known: log_lines)"),
 ])
 def test_a_bad_reports_section_is_a_usage_error(lfsplugger: Lfsplugger, toml: str,
                                                 message: str) -> None:
@@ -382,7 +406,7 @@ def test_json_report_holds_everything_the_database_knows(lfsplugger: Lfsplugger)
     assert "utime" in gcc["resources"]  # the executor's exact totals
     assert gcc["reason"] == "never built" and gcc["phase"] == "cross"
     kinds = {e["kind"] for e in report["events"]}
-    assert {"run-start", "script-start", "script-finish", "alert", "run-finish"} <= kinds
+    assert {"run-start", "script-output", "alert", "run-finish"} <= kinds
     assert [a["alert"] for a in report["alerts"]] == ["disk"]
     system = [s for s in report["samples"] if s["script"] is None]
     assert len(system) == 6 and all("disk_free:lfs" in s["values"] for s in system)
@@ -403,6 +427,32 @@ def test_without_the_state_plugin_reports_come_from_the_session(
                                                         "not-run"]
     assert len([s for s in report["samples"] if s["script"] is None]) == 6
     assert len(parse_html(paths["html"]).rects) == 3
+
+
+def test_every_format_is_written_without_the_state_plugin(lfsplugger: Lfsplugger) -> None:
+    formats = ("json", "junit", "html", "trace", "sbu")
+    result, paths = run_with_reports(lfsplugger, *formats, extra=("-p", "no:state"))
+    assert result.ret == 1
+    assert all(paths[fmt].stat().st_size > 0 for fmt in formats)
+    assert not (lfsplugger.path / "scripts" / ".lfsplug" / "state.db").exists()
+    # what the session knows: phases and versions; attempts of this run only
+    report = json.loads(paths["json"].read_text())
+    assert [(s["phase"], s["version"]) for s in report["scripts"]][:2] == [
+        ("cross", "2.44"), ("cross", "14.2.0")]
+    assert "No state database recorded this run" in paths["html"].read_text()
+
+
+def test_report_command_says_it_needs_the_state_plugin(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"scripts/01-a.sh": "echo a"})
+    assert lfsplugger.run(*RUN, "scripts").ret == 0
+    for args in (("report", "json", "--state-dir", "scripts/.lfsplug"),
+                 ("report", "--import", "scripts/01-a.sh")):
+        result = lfsplugger.run("-p", "no:state", *args)
+        assert result.ret == 4
+        assert len(result.errlines) == 1, result.errlines
+        result.stderr.fnmatch_lines(["lfsplug: lfsplug report* needs the state plugin*"
+                                     "-p no:state*run --report writes*"])
+    assert not (lfsplugger.path / "scripts" / ".lfsplug" / "reports").exists()
 
 
 # -- lfsplug report ----------------------------------------------------------------------------
@@ -617,11 +667,11 @@ def test_import_puts_a_report_into_history(lfsplugger: Lfsplugger) -> None:
     assert result.ret == 0, result.errlines
     result.stderr.fnmatch_lines([f"lfsplug: imported 120 package builds from {path} (SBU 79 s "
                                  f"at -j3)"])
-    store = StateStore.open(lfsplugger.path / ".lfsplug", create=False)
+    state = StateDatabase(lfsplugger.path / ".lfsplug")
     try:
-        history = store.history()
+        history = state.history()
     finally:
-        store.close()
+        state.close()
     assert len(history) == 120
     gcc = history[1]
     assert (gcc.name, gcc.version, gcc.seconds, gcc.sbu, gcc.sbu_seconds, gcc.jobs) == (
@@ -674,7 +724,9 @@ def test_sbu_seconds_comes_from_the_monitor_else_binutils_pass1() -> None:
     other.resources["sbu"] = 2.0  # the monitor's figure: 60 s is 2 SBU, so the SBU is 30 s
     binutils.status = "failed"
     assert data.sbu_seconds() == 30.0
-    data.events.append(EventRecord(1, 50.0, "progress", 20, None, {"sbu_seconds": 33.0}))
+    progress = lfsplug.Progress(done=1, total=2, elapsed=50.0, sbu_seconds=33.0)
+    data.events.append(StoredEvent(1, 50.0, "progress", 20, None,
+                                   lfsplug.record_to_data(progress)))
     assert data.sbu_seconds() == 33.0
 
 
@@ -722,11 +774,11 @@ def test_json_samples_copied_from_the_database_read_as_if_encoded_again(
     from lfsplug_reports.formats import write_json
 
     _result, _paths = run_with_reports(lfsplugger, "json")
-    store = StateStore.open(lfsplugger.path / "scripts" / ".lfsplug", create=False)
+    state = StateDatabase(lfsplugger.path / "scripts" / ".lfsplug")
     try:
-        data = load_run(store)
+        data = load_run(state, state.run())
     finally:
-        store.close()
+        state.close()
     assert data.sample_texts is not None and len(data.sample_texts) == len(data.samples) == 9
     write_json(data, lfsplugger.path / "copied.json")
     data.sample_texts = None
@@ -795,3 +847,38 @@ def test_any_written_sbu_report_reads_back(packages: list[Any], jobs: int | None
     assert [p.sbu for p in report.packages] == [
         None if (s := data.script_sbu(script, sbu.shown_unit(unit) if unit else None)) is None
         else round(s, 1) for script in scripts]
+
+
+class Packages:
+    """Says that the binutils script builds two packages (as a multi-package file's banners
+    would), so that the records carry a list."""
+
+    @lfsplug.hookimpl
+    def lfsplug_collection_modifyscripts(self, scripts: list[Script]) -> None:
+        for script in scripts:
+            if script.name == "binutils-pass1":
+                script.packages = ["binutils-pass1", "binutils-libs"]
+
+
+def test_a_report_from_the_database_is_the_report_written_as_the_run_ended(
+    lfsplugger: Lfsplugger,
+) -> None:
+    formats = ("json", "junit", "html", "trace", "sbu")
+    _result, paths = run_with_reports(lfsplugger, *formats,
+                                      plugins=[FakeMonitor(), Packages()])
+    during = json.loads(paths["json"].read_text())
+    scripts = {s["name"]: s for s in during["scripts"]}
+    assert (scripts["gcc-pass1"]["phase"], scripts["gcc-pass1"]["version"]) == ("cross",
+                                                                                "14.2.0")
+    assert scripts["binutils-pass1"]["packages"] == ["binutils-pass1", "binutils-libs"]
+    for fmt in formats:
+        later = lfsplugger.path / "later" / paths[fmt].name
+        result = lfsplugger.run("report", f"{fmt}:{later}", "--state-dir", "scripts/.lfsplug")
+        assert result.ret == 0, result.errlines
+        assert _steady(later) == _steady(paths[fmt]), f"the {fmt} reports differ"
+
+
+def _steady(path: Path) -> list[str]:
+    """A report's lines, but for the machine's memory in use as the sbu report was written."""
+    return [line for line in path.read_text().splitlines()
+            if not line.startswith(("Mem:", "Swap:"))]

@@ -3,7 +3,15 @@
 from __future__ import annotations
 
 import lfsplug
-from lfsplug import FailureClass, Recovery, Script, ScriptResult, Status
+from lfsplug import (
+    FailureClass,
+    Recovery,
+    Script,
+    ScriptOutput,
+    ScriptResult,
+    ScriptRetry,
+    Status,
+)
 from lfsplug.testing import Lfsplugger
 
 
@@ -35,8 +43,7 @@ def test_hooks_run_in_protocol_order(lfsplugger: Lfsplugger) -> None:
         "lfsplug_validation_modifyfindings", "lfsplug_script_edges", "lfsplug_build_plan",
         "lfsplug_run_plan", "lfsplug_script_cached", "lfsplug_script_env",
         "lfsplug_script_command", "lfsplug_script_start", "lfsplug_run_script",
-        "lfsplug_script_output", "lfsplug_script_finish", "lfsplug_sessionfinish",
-        "lfsplug_unconfigure"}]
+        "lfsplug_script_finish", "lfsplug_sessionfinish", "lfsplug_unconfigure"}]
     assert protocol == [
         "lfsplug_sessionstart", "lfsplug_collect_path", "lfsplug_script_metadata",
         "lfsplug_collection_modifyscripts", "lfsplug_collection_finish",
@@ -44,11 +51,11 @@ def test_hooks_run_in_protocol_order(lfsplugger: Lfsplugger) -> None:
         "lfsplug_validation_modifyfindings", "lfsplug_script_edges", "lfsplug_build_plan",
         "lfsplug_run_plan", "lfsplug_script_env", "lfsplug_script_cached",
         "lfsplug_script_command", "lfsplug_script_start", "lfsplug_run_script",
-        "lfsplug_script_output", "lfsplug_script_finish", "lfsplug_sessionfinish",
-        "lfsplug_unconfigure",
+        "lfsplug_script_finish", "lfsplug_sessionfinish", "lfsplug_unconfigure",
     ]
-    output = result.getcalls("lfsplug_script_output")
-    assert output[0].lines == ["a"]
+    output = [e.record for c in result.getcalls("lfsplug_events") for e in c.events
+              if isinstance(e.record, ScriptOutput)]
+    assert output == [ScriptOutput(("a",))]  # the script's output: events, not a hook
 
 
 def test_retry_after_classified_transient_failure(lfsplugger: Lfsplugger) -> None:
@@ -64,6 +71,13 @@ def test_retry_after_classified_transient_failure(lfsplugger: Lfsplugger) -> Non
     result.stdout.fnmatch_lines(["*start   flaky", "*start   flaky (attempt 2)", "*passed  flaky*"])
     starts = [c.attempt for c in result.getcalls("lfsplug_script_start")]
     assert starts == [1, 2]
+    [retry] = [e for c in result.getcalls("lfsplug_events") for e in c.events
+               if isinstance(e.record, ScriptRetry)]
+    assert retry.script == "flaky"
+    assert isinstance(retry.record, ScriptRetry)
+    assert (retry.record.attempt, retry.record.reason, retry.record.env) == (
+        1, "transient", {"SECOND_TRY": "1"})
+    assert retry.record.started is not None and retry.record.started <= retry.time
 
 
 def test_failure_class_shown_and_not_retried_twice(lfsplugger: Lfsplugger) -> None:
@@ -85,6 +99,20 @@ def test_recover_skip_goes_on(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run("run", plugins=[SkipOptional()])
     assert result.ret == 0
     assert result.statuses() == {"opt": "skipped", "next": "passed"}
+
+
+def test_a_bad_recovery_action_is_a_one_line_plugin_error(lfsplugger: Lfsplugger) -> None:
+    class Untyped:  # as a lfsconf.py that no type checker reads
+        @lfsplug.hookimpl
+        def lfsplug_recover(self) -> Recovery:
+            return Recovery("again", "typo")  # type: ignore[arg-type]
+
+    lfsplugger.make_tree({"01-a.sh": "exit 1"})
+    result = lfsplugger.run("run", "-p", "no:terminal", plugins=[Untyped()])
+    assert result.ret == 3
+    assert result.errlines == [
+        "lfsplug: plugin 'Untyped' failed in hook lfsplug_recover while running script 'a': "
+        "ValueError: 'again' is not a recovery action (retry, skip or stop)"]
 
 
 def test_cached_result_is_reused(lfsplugger: Lfsplugger) -> None:
@@ -129,33 +157,26 @@ def test_retry_guard_stops_endless_retries(lfsplugger: Lfsplugger) -> None:
     assert result.results["a"].attempts == MAX_ATTEMPTS
 
 
-def test_sample_and_alert_reach_plugins_and_the_bus(lfsplugger: Lfsplugger) -> None:
-    from lfsplug import Alert, Sample
+def test_samples_and_alerts_reach_plugins_as_typed_events(lfsplugger: Lfsplugger) -> None:
+    from lfsplug import Alert, AlertLevel, AlertRaised, Sample, SampleTaken
 
-    seen: list[str] = []
+    sample, alert = Sample(1.0, {"cpu": 50.0}, "a"), Alert("disk", AlertLevel.WARN, "low", 1.0)
+    seen: list[lfsplug.Event] = []
 
     class Monitor:
         @lfsplug.hookimpl
-        def lfsplug_script_start(self, session: object, script: Script) -> None:
-            session.sample(Sample(1.0, {"cpu": 50.0}, script.name))  # type: ignore[attr-defined]
-            session.alert(Alert("disk", "warn", "disk low", 1.0))  # type: ignore[attr-defined]
-
-        @lfsplug.hookimpl
-        def lfsplug_sample(self, sample: Sample) -> None:
-            seen.append(f"sample {sample.values['cpu']}")
-
-        @lfsplug.hookimpl
-        def lfsplug_alert(self, alert: Alert) -> None:
-            seen.append(f"alert {alert.level}")
+        def lfsplug_script_start(self, session: lfsplug.Session) -> None:
+            session.sample(sample)
+            session.alert(alert)
 
         @lfsplug.hookimpl
         def lfsplug_events(self, events: list[lfsplug.Event]) -> None:
-            seen.extend(f"event {e.kind}" for e in events if e.kind in ("sample", "alert"))
+            seen.extend(e for e in events if isinstance(e.record, SampleTaken | AlertRaised))
 
     lfsplugger.make_tree({"01-a.sh": "echo a"})
-    assert lfsplugger.run("run", plugins=[Monitor()]).ret == 0
-    assert seen[:2] == ["sample 50.0", "alert warn"]
-    assert {"event sample", "event alert"} <= set(seen)
+    assert lfsplugger.run("run", "-p", "no:monitor", plugins=[Monitor()]).ret == 0
+    assert [(e.kind, e.script, e.record) for e in seen] == [  # the alert first: its priority
+        ("alert", None, AlertRaised(alert)), ("sample", "a", SampleTaken(sample))]
 
 
 def test_report_header_and_terminal_summary(lfsplugger: Lfsplugger) -> None:
@@ -199,7 +220,7 @@ def test_failing_event_subscriber_stops_the_build_before_the_next_script(
     class Broken:
         @lfsplug.hookimpl
         def lfsplug_events(self, events: list[lfsplug.Event]) -> None:
-            if any(e.kind == "script-finish" for e in events):
+            if any(e.kind == "script-output" for e in events):
                 raise SystemExit("subscriber gave up")
 
     lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "sleep 0.5", "03-c.sh": "echo c",

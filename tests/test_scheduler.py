@@ -22,7 +22,7 @@ from lfsplug import Plan, Script, Session
 from lfsplug.testing import Lfsplugger
 from lfsplug_executor.jobserver import Jobserver
 from lfsplug_executor.orphans import ProcessBook, end_orphans, start_time
-from lfsplug_executor.scheduler import bottom_levels
+from lfsplug_executor.scheduler import Throttled, bottom_levels
 
 RUN = ("run", "--shellcheck", "off", "--host-check", "off")
 GRAPH = (*RUN, "--order", "graph")
@@ -189,9 +189,9 @@ def test_a_memory_floor_lets_one_script_run_at_a_time(lfsplugger: Lfsplugger) ->
     result = lfsplugger.run(*GRAPH, "-j", "3", "--min-free-memory", "1000T", "s")
     assert result.ret == 0
     assert (lfsplugger.path / "trace").read_text().split() == ["start", "end"] * 3
-    throttles = [e for e in result.getcalls("lfsplug_events") for e in e.kwargs["events"]
-                 if e.kind == "throttle" and e.payload["reason"]]
-    assert throttles and "available memory" in throttles[0].payload["reason"]
+    throttles = [e.record for c in result.getcalls("lfsplug_events") for e in c.events
+                 if isinstance(e.record, Throttled) and e.record.reason]
+    assert throttles and "available memory" in (throttles[0].reason or "")
 
 
 def test_a_size_option_rejects_nonsense(lfsplugger: Lfsplugger) -> None:
@@ -293,8 +293,9 @@ class HardStopOnStart:
     """Stops the build hard as soon as ``b`` starts (what a disk HALT does)."""
 
     @lfsplug.hookimpl
-    def lfsplug_script_output(self, session: Session, script: Script, lines: list[str]) -> None:
-        if script.name == "b" and "started" in lines:
+    def lfsplug_events(self, session: Session, events: list[lfsplug.Event]) -> None:
+        if any(e.script == "b" and isinstance(e.record, lfsplug.ScriptOutput)
+               and "started" in e.record.lines for e in events):
             session.stop("disk at /mnt/lfs is full", hard=True)
 
 
@@ -318,13 +319,14 @@ def test_running_scripts_are_registered_with_their_process_group(
 
     class Watch:
         @lfsplug.hookimpl
-        def lfsplug_script_output(self, session: Session, script: Script,
-                                  lines: list[str]) -> None:
-            running = session.running[script.name]
-            seen.append((running.name, os.getpgid(running.pid), running.pid))
-            assert running.last_line == lines[-1]
+        def lfsplug_events(self, session: Session, events: list[lfsplug.Event]) -> None:
+            for event in events:  # delivered while the script still sleeps
+                if isinstance(event.record, lfsplug.ScriptOutput) and event.script:
+                    running = session.running[event.script]
+                    seen.append((running.name, os.getpgid(running.pid), running.pid))
+                    assert running.last_line == event.record.lines[-1]
 
-    lfsplugger.make_tree({"1-a.sh": "echo hi\nsleep 0.1"})
+    lfsplugger.make_tree({"1-a.sh": "echo hi\nsleep 0.5"})
     result = lfsplugger.run(*RUN, plugins=[Watch()])
     assert result.ret == 0
     (name, pgid, pid), = seen

@@ -460,7 +460,9 @@ def test_split_sections_make_one_script_per_package(lfsplugger: Lfsplugger) -> N
     source = lfsplugger.path / CHAPTER_PATH
     by_name = {s.name: s for s in collected(result)}
     gcc = by_name["gcc-pass1"]
-    assert gcc.origins["name"] == gcc.origins["version"] == f"banner line 12 of {CHAPTER_PATH}"
+    assert gcc.origins["name"] == gcc.origins["version"]
+    assert str(gcc.origins["name"]) == f"banner line 12 of {CHAPTER_PATH}"
+    assert gcc.line_of("name") is None  # a line of the chapter's file, not of the section
     assert gcc.meta["section_of"] == f"{source}:12-15"
     assert by_name["glibc"].meta["section_of"] == f"{source}:16-18"
     assert gcc.provides == ["gcc"] and by_name["glibc"].provides == ["toolchain"]
@@ -592,7 +594,7 @@ def test_split_sections_must_be_a_boolean(lfsplugger: Lfsplugger, value: str,
     lfsplugger.make_config(f"[discovery]\nsplit_sections = {value}\n")
     result = lfsplugger.run("list")
     assert result.ret == 4
-    assert (f"lfsplug.toml:2: [discovery] split_sections must be true or false, not {shown}"
+    assert (f"lfsplug.toml:2: [discovery] split_sections: expected true or false, got {shown}"
             in "\n".join(result.errlines))
 
 

@@ -1,4 +1,4 @@
-"""The session: collection, silencing of findings, exit codes."""
+"""The session: collection, silencing of findings, exit codes, one channel per fact."""
 
 from __future__ import annotations
 
@@ -100,3 +100,35 @@ def test_each_script_is_read_and_hashed_once_per_run(
     result = lfsplugger.run("run", "--shellcheck", "off", "-p", "no:hostreqs")
     assert result.ret == 0
     assert sorted(hashed) == [b"#!/bin/bash\necho a\n", b"#!/bin/bash\necho b\n"]
+
+
+def test_each_fact_has_one_channel(lfsplugger: Lfsplugger) -> None:
+    """A script's start and end reach plugins through their hooks, in the scheduler's thread;
+    what happens meanwhile (output, a stop) only as events carrying typed records."""
+    hooks: list[str] = []
+    seen: list[lfsplug.Event] = []
+
+    class Watch:
+        @lfsplug.hookimpl
+        def lfsplug_script_start(self, session: lfsplug.Session, script: Script) -> None:
+            hooks.append(f"start {script.name}")
+            session.stop("enough")
+            session.stop("said twice: the first reason stands")
+            session.stop("now hard", hard=True)
+
+        @lfsplug.hookimpl
+        def lfsplug_script_finish(self, result: lfsplug.ScriptResult) -> None:
+            hooks.append(f"finish {result.name} {result.status}")
+
+        @lfsplug.hookimpl
+        def lfsplug_events(self, events: list[lfsplug.Event]) -> None:
+            seen.extend(events)
+
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
+    result = lfsplugger.run("run", "-p", "no:monitor", plugins=[Watch()])
+    assert result.ret == 2
+    assert hooks == ["start a", "finish a failed"]  # ended by the hard stop; b never started
+    assert {e.kind for e in seen} <= {"run-start", "script-output", "stop", "run-finish"}
+    stops = [e.record for e in sorted(seen, key=lambda e: e.seq)
+             if isinstance(e.record, lfsplug.StopRequested)]
+    assert stops == [lfsplug.StopRequested("enough"), lfsplug.StopRequested("now hard", True)]

@@ -18,12 +18,25 @@ import psutil
 import pytest
 
 import lfsplug
-from lfsplug import Recovery, Sample, Script, ScriptResult, Status
+from lfsplug import (
+    HistoryEntry,
+    Recovery,
+    Sample,
+    Script,
+    ScriptResult,
+    StateService,
+    Status,
+    StoredResult,
+    StoredRun,
+    StoredSamples,
+    UsageError,
+)
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_state import recorder as recorder_module
 from lfsplug_state.recorder import StateHistory, command_line
 from lfsplug_state.resume import ScriptKey, env_hash, why_run
-from lfsplug_state.schema import SCHEMA_VERSION, StateFileError, connect
+from lfsplug_state.schema import MIGRATIONS, SCHEMA_VERSION, StateFileError, connect
+from lfsplug_state.service import StateDatabase
 from lfsplug_state.store import Build, RunLock, StateStore
 
 #: `run` without shellcheck, which these tests do not need (and which is slow).
@@ -99,9 +112,10 @@ def test_schema_wal_and_what_a_run_records(lfsplugger: Lfsplugger) -> None:
         (3, "c", "passed", 1, 0, 0, 64, 64, str(logs / "c.log"), "forced"),
     ]
     assert kinds[0] == "run-start" and kinds[-1] == "run-finish"
-    assert {"script-start", "script-output", "script-finish"} <= set(kinds)
+    assert "script-output" in kinds  # a script's start and end are in results and attempts
     # output events keep how many lines there were; the lines themselves are in the log
     assert json.loads(output[0]) == {"lines": 1}
+    assert lfsplug.record_from_json("script-output", output[0]) == lfsplug.ScriptOutput((), 1)
 
 
 def test_an_empty_file_becomes_a_database_and_migrating_twice_is_harmless(tmp_path: Path) -> None:
@@ -114,8 +128,6 @@ def test_an_empty_file_becomes_a_database_and_migrating_twice_is_harmless(tmp_pa
 
 
 def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path: Path) -> None:
-    from lfsplug_state.schema import MIGRATIONS
-
     path = tmp_path / "state.db"
     conn = sqlite3.connect(path)
     conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
@@ -138,8 +150,6 @@ def test_a_version_1_database_is_migrated_and_keeps_its_runs(tmp_path: Path) -> 
 def test_imported_history_is_replaced_per_source_and_never_reused(
     lfsplugger: Lfsplugger,
 ) -> None:
-    from lfsplug_state.store import HistoryEntry
-
     lfsplugger.make_tree(THREE)
     state_dir = lfsplugger.path / ".lfsplug"
     state_dir.mkdir(exist_ok=True)
@@ -148,7 +158,7 @@ def test_imported_history_is_replaced_per_source_and_never_reused(
         first = [HistoryEntry("a", 10.0, version="1.0", sbu=0.5, sbu_seconds=20.0, jobs=4,
                               disk={"installed": 8.0})]
         assert store.add_history("r1.report", first) == 1
-        assert store.add_history("r1.report", first + [HistoryEntry("b", 4.0)]) == 2
+        assert store.add_history("r1.report", [*first, HistoryEntry("b", 4.0)]) == 2
         got = store.history()
         assert [(h.name, h.seconds, h.position, h.source) for h in got] == [
             ("a", 10.0, 1, "r1.report"), ("b", 4.0, 2, "r1.report")]
@@ -167,7 +177,7 @@ def test_a_missing_database_is_not_created_for_reading(tmp_path: Path) -> None:
     assert not (tmp_path / "state.db").exists()
 
 
-@pytest.mark.parametrize("command", [("status",), ("log", "a"), RUN])
+@pytest.mark.parametrize("command", [("status",), ("log", "a"), RUN, ("report", "json")])
 def test_a_corrupt_database_is_one_clear_line(lfsplugger: Lfsplugger,
                                               command: tuple[str, ...]) -> None:
     lfsplugger.make_tree(THREE)
@@ -339,7 +349,7 @@ def test_env_ignore_leaves_variables_out_of_the_key(lfsplugger: Lfsplugger) -> N
     bad = lfsplugger.run(*RUN)
     assert bad.ret == 4
     assert bad.errlines == [f"lfsplug: {lfsplugger.path / 'lfsplug.toml'}:2: [state] "
-                            f"env_ignore must be a list of variable names"]
+                            f"env_ignore: expected a list of strings, got 'TERM'"]
 
 
 def test_force_and_force_all(lfsplugger: Lfsplugger) -> None:
@@ -390,7 +400,8 @@ def test_a_dry_run_says_what_would_be_reused_and_records_nothing(
                               "[[]2/3] run    b (its content changed)",
                               "*$ bash +h -e */02-b.sh",
                               "[[]3/3] run    c (b was built after it)",
-                              "dry run: 2 would run, 1 would be reused, 0 left out; nothing was run"])
+                              "dry run: 2 would run, 1 would be reused, 0 left out; "
+                              "nothing was run"])
     assert dry.statuses() == {"a": "passed", "b": "not-run", "c": "not-run"}
     assert rows(lfsplugger, "SELECT id FROM runs") == [(1,)]
 
@@ -679,14 +690,15 @@ def test_expected_duration_is_the_median_of_the_last_passes(tmp_path: Path) -> N
     cached = ScriptResult("gcc", Status.PASSED, started=0.0, finished=9999.0, cached=True)
     store.script_finished(run_id, script, cached, keys=key, reused_from=1, resources=None)
     store.close()
-    history = StateHistory(config=FakeConfig(tmp_path))  # type: ignore[arg-type]
+    database = StateDatabase(tmp_path)
+    history = StateHistory(FakeConfig(tmp_path), database)  # type: ignore[arg-type]
     try:
         # the last five passes that really ran: 10, 40, 30, 20, 1
         assert history.lfsplug_expected_duration(script, history.config) == 20
         other = Script("glibc", tmp_path / "glibc.sh", tmp_path)
         assert history.lfsplug_expected_duration(other, history.config) is None
     finally:
-        history.close()
+        database.close()
 
 
 class FakeConfig:
@@ -714,6 +726,25 @@ def test_samples_and_each_scripts_peak_resource_use(lfsplugger: Lfsplugger) -> N
                for _, r in resources)
     assert rows(lfsplugger, "SELECT COUNT(*) FROM events WHERE kind = 'sample'") == [(0,)]
     assert rows(lfsplugger, "SELECT samples_kept, samples_dropped FROM runs") == [(8, 0)]
+
+
+def test_a_scripts_last_sample_still_on_the_bus_counts_in_its_peak(
+    lfsplugger: Lfsplugger,
+) -> None:
+    class LastWord:
+        """Samples each script as it ends, just before the state plugin records it."""
+
+        @lfsplug.hookimpl(tryfirst=True)
+        def lfsplug_script_finish(self, session: Any, script: Script) -> None:
+            for _ in range(50):  # a backlog for the bus's thread
+                session.sample(Sample(time.time(), {"load": 1.0}))
+            session.sample(Sample(time.time(), {"rss_mb": 99.0}, script.name))
+
+    lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
+    assert lfsplugger.run(*RUN, "-p", "no:monitor", plugins=[LastWord()]).ret == 0
+    resources = rows(lfsplugger, "SELECT name, resources FROM results ORDER BY position")
+    assert [(name, json.loads(r)["peak"]) for name, r in resources] == [
+        ("a", {"rss_mb": 99.0}), ("b", {"rss_mb": 99.0})]
 
 
 def test_events_are_capped_per_run(lfsplugger: Lfsplugger,
@@ -783,3 +814,215 @@ def test_the_command_line_as_it_took_effect(lfsplugger: Lfsplugger) -> None:
 
 def test_state_file_error_is_a_usage_error() -> None:
     assert StateFileError("x").exit_code == 4
+
+
+# -- the state service -------------------------------------------------------------------------
+
+
+def service(config: Any) -> StateService:
+    state: StateService | None = config.hook.lfsplug_state_service(config=config)
+    assert state is not None
+    return state
+
+
+class Probe:
+    """Reads the run through the state service as the session ends, before the state plugin
+    records its end (as ``run --report`` does), and records metrics of its own."""
+
+    def __init__(self) -> None:
+        self.run: StoredRun | None = None
+        self.results: list[StoredResult] = []
+        self.samples = StoredSamples()
+        self.kinds: list[str] = []
+
+    @lfsplug.hookimpl(tryfirst=True)
+    def lfsplug_sessionfinish(self, session: lfsplug.Session) -> None:
+        state = service(session.config)
+        # a last sample, as a monitor takes when the scheduler returns: queued, not written
+        session.sample(Sample(time.time(), {"cpu_percent": 1.0}))
+        state.flush()
+        self.run = state.current_run()
+        if self.run is not None:
+            self.results = list(state.results(self.run.id))
+            self.samples = state.samples(self.run.id)
+            self.kinds = [e.kind for e in state.events(self.run.id)]
+        state.record_run_metrics({"probe": {"results": len(self.results)}})
+
+
+class Samples:
+    """Two samples of each script as it starts, and one of the system."""
+
+    @lfsplug.hookimpl
+    def lfsplug_script_start(self, session: Any, script: Script) -> None:
+        now = time.time()
+        session.sample(Sample(now, {"rss": 1.0}, script.name))
+        session.sample(Sample(now, {"rss": 2.0}, script.name))
+        session.sample(Sample(now, {"cpu_percent": 50.0}))
+
+
+#: phases and binutils-pass1 call for the host check and the chroot plugin's lfs user
+SERVICE_RUN = (*RUN, "--host-check", "off", "-p", "no:chroot", "-p", "no:monitor")
+SERVICE_TREE = {
+    "01-a.sh": "# lfsplug: name=binutils-pass1 version=2.44 phase=cross\necho a",
+    "02-b.sh": "# lfsplug: phase=temp\n[ -e once ] || { touch once; exit 1; }\necho b",
+    "03-c.sh": "exit 3",
+}
+
+
+def test_the_service_shows_the_run_being_recorded(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(SERVICE_TREE)
+    probe = Probe()
+    result = lfsplugger.run(*SERVICE_RUN, plugins=[probe, Samples(), RetryOnce()])
+    assert result.ret == 1
+    run = probe.run
+    assert run is not None and (run.id, run.state, run.finished, run.total) == (
+        1, "running", None, 3)
+    # the counts as they stand, and every queued sample written for the reader
+    # five starts (b and c twice), three samples each, and the last one
+    assert run.counts["samples_kept"] == len(probe.samples.rows) == 16
+    assert probe.samples.texts is not None and len(probe.samples.texts) == 16
+    assert probe.samples.rows[-1].values == {"cpu_percent": 1.0}
+    assert [(r.position, r.name, r.status, r.phase, r.version, r.attempts, len(r.tries))
+            for r in probe.results] == [
+        (1, "binutils-pass1", "passed", "cross", "2.44", 1, 1),
+        (2, "b", "passed", "temp", None, 2, 2),
+        (3, "c", "failed", None, None, 2, 2)]
+    assert probe.results[1].tries[1].log_path == str(
+        lfsplugger.path / ".lfsplug" / "logs" / "b.2.log")
+    assert probe.kinds[0] == "run-start" and "script-retry" in probe.kinds
+    # after the run, the same records, now finished, and the metrics that were recorded
+    state = StateDatabase(lfsplugger.path / ".lfsplug")
+    try:
+        done = state.run()
+        assert (done.id, done.state, done.exit_code) == (1, "finished", 1)
+        assert done.finished is not None and done.counts == run.counts
+        assert done.metrics == {"probe": {"results": 3}}
+        assert [r.name for r in state.results(1)] == ["binutils-pass1", "b", "c"]
+    finally:
+        state.close()
+
+
+def test_the_service_reads_earlier_runs(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(SERVICE_TREE)
+    assert lfsplugger.run(*SERVICE_RUN, plugins=[Samples()]).ret == 1
+    assert lfsplugger.run(*SERVICE_RUN).ret == 1  # b and c run again
+    state = StateDatabase(lfsplugger.path / ".lfsplug")
+    try:
+        assert state.run().id == 2 and state.run(1).id == 1
+        assert state.current_run() is None  # no run is being recorded by this service
+        second = {r.name: r for r in state.results(2)}
+        # a reused result: the pass it stands for, without attempts of its own
+        assert (second["binutils-pass1"].cached, second["binutils-pass1"].reused_run) == (
+            True, 1)
+        assert second["binutils-pass1"].tries == () and second["b"].tries[0].attempt == 1
+        assert second["b"].reason == "its last attempt failed"
+        last = state.last_pass("b")
+        assert last is not None and (last.run_id, last.status, last.ran) == (2, "passed", True)
+        assert last.duration is not None and last.duration >= 0
+        assert state.last_pass("c") is None and state.last_pass("nothing") is None
+        assert len(state.samples(1).rows) == 6 and state.samples(2).rows == []
+        events = state.events(2)
+        assert [(e.time, e.seq) for e in events] == sorted((e.time, e.seq) for e in events)
+        # each with its typed record back: b's one line of output, counted, not kept
+        [output] = [e.record for e in events if e.kind == "script-output"]
+        assert isinstance(output, lfsplug.ScriptOutput) and output.count == 1
+        assert output.lines == ()
+        with pytest.raises(UsageError, match=r"^--run 7: no such run in .* \(runs 1 to 2 "
+                                             r"recorded\)$"):
+            state.run(7)
+        state.record_run_metrics({"ignored": True})  # no current run: nothing to record
+        assert state.run(2).metrics == {}
+    finally:
+        state.close()
+
+
+def test_the_service_without_a_database(tmp_path: Path) -> None:
+    state = StateDatabase(tmp_path / "nowhere")
+    try:
+        assert (state.history(), state.last_pass("a"), state.results(1), state.events(1)) == (
+            [], None, [], [])
+        assert state.samples(1) == StoredSamples()
+        with pytest.raises(UsageError, match=r"^no build recorded in .*nowhere \(no state.db\):"
+                                             r" lfsplug run records one; --state-dir DIR "
+                                             r"reads another$"):
+            state.run()
+        assert not (tmp_path / "nowhere").exists()  # reading creates nothing
+        assert state.add_history("r.report", [HistoryEntry("a", 10.0)]) == 1
+        assert [(h.name, h.source, h.position) for h in state.history()] == [
+            ("a", "r.report", 1)]
+    finally:
+        state.close()
+
+
+def test_the_service_in_a_dry_run_records_nothing(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(THREE)
+    assert lfsplugger.run(*RUN, "-p", "no:monitor").ret == 0
+    probe = Probe()
+    assert lfsplugger.run(*RUN, "--dry-run", "--force-all", plugins=[probe]).ret == 0
+    assert probe.run is None
+    assert rows(lfsplugger, "SELECT COUNT(*), MAX(metrics) FROM runs") == [(1, None)]
+
+
+def test_no_service_without_the_state_plugin(lfsplugger: Lfsplugger) -> None:
+    seen: list[object] = []
+
+    class Asker:
+        @lfsplug.hookimpl
+        def lfsplug_sessionstart(self, session: lfsplug.Session) -> None:
+            seen.append(session.config.hook.lfsplug_state_service(config=session.config))
+
+    lfsplugger.make_tree(THREE)
+    assert lfsplugger.run(*RUN, "-p", "no:state", plugins=[Asker()]).ret == 0
+    assert seen == [None]
+    assert lfsplugger.run(*RUN, plugins=[Asker()]).ret == 0
+    assert isinstance(seen[1], StateDatabase)
+
+
+def test_a_version_3_database_gains_phases_and_its_results_read_without_them(
+    tmp_path: Path,
+) -> None:
+    conn = sqlite3.connect(tmp_path / "state.db")
+    conn.execute("CREATE TABLE schema_version (version INTEGER NOT NULL)")
+    conn.execute("INSERT INTO schema_version (version) VALUES (3)")
+    for version in (1, 2, 3):
+        for statement in MIGRATIONS[version]:
+            conn.execute(statement)
+    conn.execute("INSERT INTO runs (started, finished, exit_code, state, command_line, version, "
+                 "host, pid, total) VALUES (1.0, 2.0, 0, 'finished', 'lfsplug run', '0', 'h', 1,"
+                 " 1)")
+    conn.execute("INSERT INTO results (run_id, position, name, path, status, attempts, started,"
+                 " finished) VALUES (1, 1, 'a', '/s/a.sh', 'passed', 1, 1.0, 1.5)")
+    conn.commit()
+    conn.close()
+    state = StateDatabase(tmp_path)
+    try:
+        [result] = state.results(state.run().id)
+        assert (result.name, result.phase, result.version, result.packages) == (
+            "a", None, None, ())
+        assert result.duration == 0.5
+    finally:
+        state.close()
+    store = StateStore.open(tmp_path, create=False)
+    try:
+        assert store.query("SELECT version FROM schema_version") == [(SCHEMA_VERSION,)]
+    finally:
+        store.close()
+
+
+def test_the_service_reads_a_corrupt_database_as_no_records_and_says_so_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str],
+) -> None:
+    (tmp_path / "state.db").write_bytes(b"\x00garbage" * 512)
+    state = StateDatabase(tmp_path)
+    try:
+        assert (state.history(), state.last_pass("a"), state.results(1)) == ([], None, [])
+        warning = capsys.readouterr().err
+        assert warning.count("not a usable state database") == 1
+        assert warning.endswith("durations from earlier builds are not used\n")
+        # what cannot do without the records, or would write, says it and stops (exit 4)
+        for call in (state.run, lambda: state.add_history("r", [HistoryEntry("a", 1.0)])):
+            with pytest.raises(StateFileError, match="not a usable state database"):
+                call()
+        assert capsys.readouterr().err == ""
+    finally:
+        state.close()

@@ -25,7 +25,23 @@ import pytest
 from rich.console import Console
 
 import lfsplug
-from lfsplug import Alert, Event, FailureClass, Plan, Script, ScriptResult, Status
+from lfsplug import (
+    Alert,
+    AlertLevel,
+    AlertRaised,
+    Event,
+    FailureClass,
+    Plan,
+    Progress,
+    Record,
+    Sample,
+    SampleTaken,
+    Script,
+    ScriptOutput,
+    ScriptResult,
+    ScriptRetry,
+    Status,
+)
 from lfsplug.testing import Lfsplugger
 from lfsplug_terminal import logs
 from lfsplug_terminal.board import Board
@@ -420,8 +436,28 @@ def script(name: str, phase: str | None = None) -> Script:
     return Script(name, Path(f"/s/{name}.sh"), Path("/s"), phase=phase)
 
 
-def ev(kind: str, when: float, name: str | None = None, **payload: object) -> Event:
-    return Event(kind, when, 20, name, dict(payload))
+def ev(record: Record, when: float, name: str | None = None) -> Event:
+    return Event(record.kind, when, record.priority, name, record)
+
+
+def output(when: float, name: str, *lines: str) -> Event:
+    return ev(ScriptOutput(lines), when, name)
+
+
+def sampled(when: float, name: str | None, values: dict[str, float]) -> Event:
+    return ev(SampleTaken(Sample(when, values, name)), when, name)
+
+
+def progress(when: float, eta: float, bound: float, sbu_seconds: float) -> Event:
+    return ev(Progress(0, 2, 0.0, eta, bound, sbu_seconds=sbu_seconds), when)
+
+
+def alerted(when: float, kind: str, level: str, message: str) -> Event:
+    return ev(AlertRaised(Alert(kind, AlertLevel(level), message, when)), when)
+
+
+def retried(when: float, name: str, attempt: int, reason: str) -> Event:
+    return ev(ScriptRetry(attempt, reason), when, name)
 
 
 def test_board_counts_scripts_and_phases() -> None:
@@ -444,18 +480,18 @@ def test_board_takes_output_samples_progress_alerts_and_retries() -> None:
     board.begin(Plan([script("gcc"), script("glibc")]))
     board.script_started("gcc", 1, 1001.0, 60.0)
     version = board.version
-    board.apply([ev("script-output", 1002.0, "gcc", lines=["a", "\x1b[1mcc -c x.c\x1b[0m"]),
-                 ev("script-output", 1002.0, "gone", lines=["ignored"])])
+    board.apply([output(1002.0, "gcc", "a", "\x1b[1mcc -c x.c\x1b[0m"),
+                 output(1002.0, "gone", "ignored")])
     assert board.version == version + 1
-    board.apply([ev("script-output", 1002.0, "gone", lines=["ignored"])])
+    board.apply([output(1002.0, "gone", "ignored")])
     assert board.version == version + 1  # nothing shown changed: no redraw wanted
     board.apply([
-        ev("sample", 1003.0, None, values={"cpu_percent": 50.0}),
-        ev("sample", 1003.0, "gcc", values={"cpu_percent": 180.0, "rss": 2e9}),
-        ev("progress", 1003.0, None, eta=100.0, bound=40.0, sbu_seconds=120.0),
-        ev("alert", 1004.0, None, alert="disk", level="warn", message="first"),
-        ev("alert", 1005.0, None, alert="memory", level="clear", message="second"),
-        ev("script-retry", 1006.0, "gcc", attempt=1, reason="flaky", delay=0),
+        sampled(1003.0, None, {"cpu_percent": 50.0}),
+        sampled(1003.0, "gcc", {"cpu_percent": 180.0, "rss": 2e9}),
+        progress(1003.0, 100.0, 40.0, 120.0),
+        alerted(1004.0, "disk", "warn", "first"),
+        alerted(1005.0, "memory", "clear", "second"),
+        retried(1006.0, "gcc", 1, "flaky"),
     ])
     view = board.view(now=1013.0)
     [row] = view.rows
@@ -464,7 +500,7 @@ def test_board_takes_output_samples_progress_alerts_and_retries() -> None:
     assert view.system == {"cpu_percent": 50.0}
     assert (view.eta, view.bound, view.sbu_seconds) == (90.0, 30.0, 120.0)  # counting down
     assert [a.message for a in view.alerts] == ["second", "first"]  # newest first
-    board.apply([ev("script-output", 1007.0, "gcc", lines=["x"])], output=False)
+    board.apply([output(1007.0, "gcc", "x")], output=False)
     assert board.view().rows[0].last_line == "cc -c x.c"  # plain mode skips output
 
 
@@ -477,11 +513,9 @@ def test_printable_output_lines() -> None:
     assert printable("\x1b]0;title\x07shown") == "shown"
 
 
-def test_alert_text_from_a_record_or_an_event() -> None:
-    alert = Alert("disk", "stop", "/mnt/lfs: 900M free", 0.0)
+def test_alert_text() -> None:
+    alert = Alert("disk", AlertLevel.STOP, "/mnt/lfs: 900M free", 0.0)
     assert alert_text(alert) == "disk stop: /mnt/lfs: 900M free"
-    assert alert_text({"alert": "memory", "level": "warn", "message": "low"}) == \
-        "memory warn: low"
 
 
 # -- rendering, recorded by a rich Console --------------------------------------------------------
@@ -507,13 +541,13 @@ def full_board() -> Board:
     board.script_started("gcc", 1, 1100.0, 300.0)
     board.script_started("glibc", 2, 1150.0, None)
     board.apply([
-        ev("script-output", 1190.0, "gcc", lines=["make[2]: Entering directory 'libgcc'"]),
-        ev("script-output", 1190.0, "glibc", lines=["checking for malloc.h... yes"]),
-        ev("sample", 1190.0, None, values=SYSTEM),
-        ev("sample", 1190.0, "gcc", values={"cpu_percent": 190.0, "rss": 1.5 * (1 << 30)}),
-        ev("progress", 1190.0, None, eta=3610.0, bound=1810.0, sbu_seconds=130.0),
-        ev("alert", 1195.0, None, alert="disk", level="warn", message="lfs has 2.0G free"),
-        ev("alert", 1196.0, None, alert="overrun", level="warn", message="gcc runs long"),
+        output(1190.0, "gcc", "make[2]: Entering directory 'libgcc'"),
+        output(1190.0, "glibc", "checking for malloc.h... yes"),
+        sampled(1190.0, None, SYSTEM),
+        sampled(1190.0, "gcc", {"cpu_percent": 190.0, "rss": 1.5 * (1 << 30)}),
+        progress(1190.0, 3610.0, 1810.0, 130.0),
+        alerted(1195.0, "disk", "warn", "lfs has 2.0G free"),
+        alerted(1196.0, "overrun", "warn", "gcc runs long"),
     ])
     return board
 
@@ -542,7 +576,7 @@ def test_render_without_a_monitor_shows_counts_and_rows_only() -> None:
     board = Board(started=1000.0)
     board.begin(Plan([script("a"), script("b")]))
     board.script_started("a", 1, 1000.0, None)
-    board.apply([ev("script-output", 1001.0, "a", lines=["hello"])])
+    board.apply([output(1001.0, "a", "hello")])
     lines = rendered(board, now=1005.0).splitlines()
     assert re.match(r"\[0/2\] .* 0%  elapsed 5.0 s$", lines[0].rstrip()), lines[0]
     assert re.match(r"\u25b6 a +5.0 s +hello$", lines[1].rstrip()), lines[1]
@@ -553,7 +587,7 @@ def test_render_keeps_to_the_terminal_and_cuts_long_lines() -> None:
     board = full_board()
     for i in range(30):
         board.script_started(f"extra{i}", 1, 1100.0 + i, None)
-    board.apply([ev("script-output", 1190.0, "gcc", lines=["x" * 500])])
+    board.apply([output(1190.0, "gcc", "x" * 500)])
     lines = rendered(board, now=1200.0, width=80, height=20).splitlines()
     assert len(lines) <= 20
     assert any(re.match(r"\.\.\. and \d+ more running", line) for line in lines)
@@ -602,7 +636,7 @@ def test_dashboard_redraws_only_when_something_changed() -> None:
         assert not dashboard._changed()
         now[0] = 1000.9  # the elapsed time shown is still 0 s
         assert not dashboard._changed()
-        board.apply([ev("script-output", 1000.9, "nobody", lines=["x"])])
+        board.apply([output(1000.9, "nobody", "x")])
         assert not dashboard._changed()  # the board did not change
         board.script_started("a", 1, 1000.9, None)
         assert dashboard._changed()
@@ -640,7 +674,7 @@ FAKE_MONITOR = '''
 import time
 
 import lfsplug
-from lfsplug import Alert, Priority, Sample
+from lfsplug import Alert, Progress, Sample
 
 
 @lfsplug.hookimpl
@@ -649,8 +683,7 @@ def lfsplug_script_start(session, script, attempt):
     session.sample(Sample(now, {"cpu_percent": 42.0, "mem_percent": 37.0,
                                 "mem_available": 3 << 30, "load1": 1.5,
                                 "disk_percent:lfs": 81.0, "disk_free:lfs": 5 << 30}))
-    session.emit("progress", None, Priority.PROGRESS, done=0, total=3, elapsed=1.0,
-                 eta=1234.0, bound=600.0, sbu_seconds=None, phases={}, running={})
+    session.emit(Progress(done=0, total=3, elapsed=1.0, eta=1234.0, bound=600.0))
     session.alert(Alert("disk", "warn", f"lfs is filling up ({script.name})", now))
 '''
 
@@ -771,7 +804,8 @@ def test_dashboard_in_tmux_with_the_real_monitor(lfsplugger: Lfsplugger, tmux: T
     go = lfsplugger.path / "GO"
     lfsplugger.make_tree({"01-a.sh": wait_for_go(go, "sampled"), "02-b.sh": "true"})
     tmux.start(lfsplugger.path, lfsplug_argv(".", "-p", "monitor"), {})
-    screen = tmux.wait_for("\u25b6 a", "sampled", "cpu ", "mem ", "disk state ")
+    # the system's gauges and the script's own figures come from samples of one tick
+    screen = tmux.wait_for("\u25b6 a", "sampled", "cpu ", "mem ", "disk state ", " rss ")
     row = next(line for line in screen.splitlines() if line.startswith("\u25b6 a"))
     assert re.search(r"cpu +\d+% rss [\d.]+[BKMG] sampled", row), row  # its process tree
     go.touch()

@@ -33,7 +33,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lfsplug import StashKey, hookimpl
-from lfsplug_chroot.settings import Settings, read_settings
+from lfsplug_chroot.settings import COMMANDS, OPTIONS, PRIVILEGES, TABLE, Settings, read_settings
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser
@@ -44,30 +44,20 @@ __all__ = ["PLUGIN_NAME", "SETTINGS"]
 PLUGIN_NAME = "chroot-phases"
 #: The settings read from ``[chroot]`` and ``--lfs``.
 SETTINGS = StashKey[Settings]()
-#: The commands that place scripts: ``check`` reports the refusals, ``run`` acts.
-COMMANDS = ("run", "check")
 
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption(
-        "--privileges", commands=COMMANDS, default="on", choices=("on", "off"),
-        help="on: run each script as the book says (chapters 5-6 as the build user, 7-11 "
-             "inside chroot $LFS, header user=/chroot= first); off: every script on the host "
-             "as yourself",
-    )
-    # The executor's --lfs again (same flags, action and type), so that it is there when the
-    # executor is blocked.
-    parser.addoption("--lfs", commands=COMMANDS, default="/mnt/lfs", metavar="DIR",
-                     help="the LFS partition's mount point ($LFS)")
+    # --lfs is the kernel's: there for run and check whichever plugins are blocked
+    parser.add(OPTIONS, TABLE)
 
 
 @hookimpl
 def lfsplug_configure(config: Config) -> None:
     if config.command not in COMMANDS:
         return
-    config.stash[SETTINGS] = settings = read_settings(config)  # a bad key fails at once
-    if config.getoption("privileges", "on") == "off":
+    config.stash[SETTINGS] = settings = read_settings(config)
+    if config.get(PRIVILEGES) == "off":
         return
     from lfsplug_chroot.plugin import Chroot
 

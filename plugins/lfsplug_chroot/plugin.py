@@ -10,12 +10,13 @@ import shutil
 import threading
 import time
 from collections.abc import Generator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import click
 
-from lfsplug import Finding, RunRequest, Script, ScriptResult, Status, hookimpl
+from lfsplug import Finding, Record, RunRequest, Script, ScriptResult, Status, hookimpl
 from lfsplug_chroot import checks
 from lfsplug_chroot.modes import Placement, lookup_user, resolve
 from lfsplug_chroot.mounts import Mounter, MountError
@@ -25,10 +26,21 @@ from lfsplug_chroot.wrap import chroot_env, inside_name, start_in, user_env, wra
 if TYPE_CHECKING:
     from lfsplug import Config, Session
 
-__all__ = ["RECORD", "Chroot"]
+__all__ = ["RECORD", "Chroot", "ChrootMounted"]
 
 #: The record of what lfsplug mounted, in the state directory.
 RECORD = "chroot-mounts.json"
+
+
+@dataclass(frozen=True, slots=True)
+class ChrootMounted(Record):
+    """The kernel file systems are mounted under ``lfs`` (the ``chroot-mount`` event):
+    ``mounted`` by lfsplug, and ``left_alone`` (mounted already, by someone else)."""
+
+    kind: ClassVar[str] = "chroot-mount"
+    lfs: str
+    mounted: tuple[str, ...]
+    left_alone: tuple[str, ...] = ()
 
 
 def say(text: str) -> None:
@@ -158,8 +170,8 @@ class Chroot:
                 mounter.mount_all()
             except MountError as exc:
                 return str(exc)
-            session.emit("chroot-mount", None, lfs=mounter.root,
-                         mounted=[t for t, _ in mounter.ours], left_alone=mounter.left_alone)
+            session.emit(ChrootMounted(mounter.root, tuple(t for t, _ in mounter.ours),
+                                       tuple(mounter.left_alone)))
         try:
             self._copy(mounter.root, script)
         except OSError as exc:

@@ -1,8 +1,9 @@
 """The ``[chroot]`` table of ``lfsplug.toml``: the build user, the shell inside the chroot, where
 scripts are copied inside it, and each phase's (or script's) mode.
 
-Every key is optional. A key the plugin does not know, a value of the wrong type or a mode that
-does not exist is a usage error (exit 4) naming the file and the line.
+Every key is optional; the kernel checks the table against the declarations below (a key the
+plugin does not know, a value of the wrong type, a mode that does not exist: a usage error,
+exit 4, naming the file and the line) and docs/settings.md lists them.
 
 ```toml
 [chroot]
@@ -25,19 +26,21 @@ CFLAGS = "-O2"
 from __future__ import annotations
 
 import fnmatch
-import os
 import posixpath
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lfsplug import UsageError
+from lfsplug import DEFAULT_LFS, Kind, SettingsTable, choice, list_of, table_of
 
 if TYPE_CHECKING:
     from lfsplug import Config
 
-__all__ = ["DEFAULT_PHASES", "DEFAULT_SCRIPTS", "MODES", "SECTION", "Settings", "read_settings"]
+__all__ = ["COMMANDS", "DEFAULT_PHASES", "DEFAULT_SCRIPTS", "MODES", "OPTIONS", "SECTION",
+           "TABLE", "Settings", "read_settings"]
 
 SECTION = "chroot"
+#: The commands that place scripts: ``check`` reports the refusals, ``run`` acts.
+COMMANDS = ("run", "check")
 
 #: ``host``: on the host as whoever runs lfsplug; ``root``: on the host as root; ``user``: on
 #: the host as the build user; ``chroot``: inside ``chroot "$LFS"`` as root.
@@ -62,6 +65,69 @@ DEFAULT_PHASES: dict[str, str] = {
 DEFAULT_SCRIPTS: dict[str, str] = {"changingowner": "root", "kernfs": "root"}
 
 
+def _name(raw: object) -> str:
+    if not isinstance(raw, str) or not raw.strip():
+        raise ValueError(f"expected a non-empty string, got {raw!r}")
+    return raw.strip()
+
+
+def _inside_path(raw: object) -> str:
+    value = _name(raw)
+    if not value.startswith("/"):
+        raise ValueError(f"must be an absolute path inside the chroot, got {value!r}")
+    return posixpath.normpath(value)
+
+
+def _script_dir(raw: object) -> str:
+    value = _inside_path(raw)
+    if value == "/":
+        raise ValueError("must not be / (lfsplug removes what it copies there)")
+    return value
+
+
+def _mode(raw: object) -> str:
+    if raw not in MODES:
+        raise ValueError(f"{raw!r} is not a mode (known: {', '.join(MODES)})")
+    return str(raw)
+
+
+def _variable(raw: object) -> str:
+    if not isinstance(raw, str | int | float) or isinstance(raw, bool):
+        raise ValueError(f"expected a string or a number, got {raw!r}")
+    return str(raw)
+
+
+_MODE = Kind("a mode: host, root, user or chroot", _mode, choices=MODES)
+_INSIDE = Kind("an absolute path inside the chroot", _inside_path)
+
+#: ``--privileges``: a top-level key and an option of run and check.
+OPTIONS = SettingsTable()
+PRIVILEGES = OPTIONS.add(
+    "privileges", choice("on", "off"), "on", "on: run each script as the book says (chapters "
+    "5-6 as the build user, 7-11 inside chroot $LFS, header user=/chroot= first); off: every "
+    "script on the host as yourself", option=("--privileges",), commands=COMMANDS)
+
+#: The ``[chroot]`` table.
+TABLE = SettingsTable(SECTION)
+USER = TABLE.add("user", Kind("a non-empty string", _name), "lfs",
+                 "the unprivileged build user of chapters 5 and 6")
+SHELL = TABLE.add("shell", _INSIDE, "/bin/bash",
+                  "the shell that runs a script inside the chroot (a path inside $LFS)")
+SHELL_OPTIONS = TABLE.add("shell_options", list_of(str), None,
+                          "its options (default: the executor's own, bash +h -e)")
+SCRIPT_DIR = TABLE.add("script_dir", Kind("an absolute path inside the chroot, not /",
+                                          _script_dir), "/run/lfsplug",
+                       "where a script is copied inside the chroot while it runs")
+PHASES = TABLE.add("phases", table_of(_MODE, key=lambda k: k.strip().lower(), entry="PHASE"),
+                   DEFAULT_PHASES, 'the mode of each phase ("default": scripts without a known '
+                   "phase); the book's modes, updated by this table")
+SCRIPTS = TABLE.add("scripts", table_of(_MODE, entry="GLOB"), DEFAULT_SCRIPTS,
+                    "the mode of the scripts whose name matches GLOB; wins over the phase, the "
+                    "last rule written first")
+ENV = TABLE.add("env", table_of(Kind("a string or a number", _variable), entry="VARIABLE"), {},
+                "variables added inside the chroot only")
+
+
 @dataclass(frozen=True)
 class Settings:
     """What the plugin needs from the configuration, read once per command."""
@@ -80,8 +146,8 @@ class Settings:
     scripts: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_SCRIPTS))
     #: variables added inside the chroot only
     env: dict[str, str] = field(default_factory=dict)
-    #: $LFS, from the executor's ``--lfs`` option (not a key of this table)
-    lfs: str = "/mnt/lfs"
+    #: $LFS (the kernel's ``--lfs``, not a key of this table)
+    lfs: str = DEFAULT_LFS
 
     def phase_mode(self, phase: str | None) -> tuple[str, str]:
         """The mode of a phase and where it came from."""
@@ -98,86 +164,16 @@ class Settings:
         return None
 
 
-_STRINGS = ("user", "shell", "script_dir")
-_TABLES = ("phases", "scripts", "env")
-
-
-def _where(config: Config, key: str, table: str = SECTION) -> str:
-    return config.file.where(key, table)
-
-
-def _string(config: Config, key: str, raw: Any) -> str:
-    if not isinstance(raw, str) or not raw.strip():
-        raise UsageError(f"{_where(config, key)}: [{SECTION}] {key}: expected a non-empty "
-                         f"string, got {raw!r}")
-    return raw.strip()
-
-
-def _inside_path(config: Config, key: str, raw: Any) -> str:
-    value = _string(config, key, raw)
-    if not value.startswith("/"):
-        raise UsageError(f"{_where(config, key)}: [{SECTION}] {key}: must be an absolute path "
-                         f"inside the chroot, got {value!r}")
-    return posixpath.normpath(value)
-
-
-def _options(config: Config, raw: Any) -> tuple[str, ...]:
-    if not isinstance(raw, list) or not all(isinstance(v, str) for v in raw):
-        raise UsageError(f"{_where(config, 'shell_options')}: [{SECTION}] shell_options: "
-                         f"expected a list of strings, got {raw!r}")
-    return tuple(raw)
-
-
-def _modes(config: Config, table: str, raw: Any) -> dict[str, str]:
-    where = f"{SECTION}.{table}"
-    if not isinstance(raw, dict):
-        raise UsageError(f"{_where(config, table)}: [{SECTION}] {table}: expected a table "
-                         f"of NAME = MODE")
-    modes = {}
-    for key, mode in raw.items():
-        if mode not in MODES:
-            raise UsageError(f"{_where(config, key, where)}: [{where}] {key} = {mode!r}: "
-                             f"not a mode (known: {', '.join(MODES)})")
-        modes[str(key).strip().lower() if table == "phases" else str(key)] = mode
-    return modes
-
-
-def _env(config: Config, raw: Any) -> dict[str, str]:
-    if not isinstance(raw, dict):
-        raise UsageError(f"{_where(config, 'env')}: [{SECTION}] env: expected a table of "
-                         f"variables")
-    for key, value in raw.items():
-        if not isinstance(value, (str, int, float)) or isinstance(value, bool):
-            raise UsageError(f"{_where(config, key, f'{SECTION}.env')}: [{SECTION}.env] {key}: "
-                             f"expected a string or a number, got {value!r}")
-    return {str(k): str(v) for k, v in raw.items()}
-
-
 def read_settings(config: Config) -> Settings:
-    """The settings from ``[chroot]`` and ``--lfs``; UsageError (exit 4) for a bad key."""
-    values: dict[str, Any] = {}
-    known = sorted((*_STRINGS, "shell_options", *_TABLES))
-    phases, scripts = dict(DEFAULT_PHASES), dict(DEFAULT_SCRIPTS)
-    for key, raw in config.getsection(SECTION).items():
-        if key == "user":
-            values["user"] = _string(config, key, raw)
-        elif key in ("shell", "script_dir"):
-            values[key] = _inside_path(config, key, raw)
-        elif key == "shell_options":
-            values[key] = _options(config, raw)
-        elif key == "phases":
-            phases.update(_modes(config, key, raw))
-        elif key == "scripts":
-            scripts.update(_modes(config, key, raw))
-        elif key == "env":
-            values["env"] = _env(config, raw)
-        else:
-            raise UsageError(f"{_where(config, key)}: [{SECTION}] unknown key {key!r} "
-                             f"(known: {', '.join(known)})")
-    if values.get("script_dir") == "/":
-        raise UsageError(f"{_where(config, 'script_dir')}: [{SECTION}] script_dir: must not "
-                         f"be / (lfsplug removes what it copies there)")
-    lfs = config.getoption("lfs", "/mnt/lfs")
-    values["lfs"] = "" if lfs is None else os.fspath(lfs)
-    return Settings(phases=phases, scripts=scripts, **values)
-
+    """The settings of ``[chroot]`` and ``--lfs``, as the kernel converted them."""
+    options = config.get(SHELL_OPTIONS)
+    return Settings(
+        user=config.get(USER),
+        shell=config.get(SHELL),
+        shell_options=tuple(options) if options is not None else None,
+        script_dir=config.get(SCRIPT_DIR),
+        phases={**DEFAULT_PHASES, **config.get(PHASES)},
+        scripts={**DEFAULT_SCRIPTS, **config.get(SCRIPTS)},
+        env=dict(config.get(ENV)),
+        lfs=config.lfs,
+    )

@@ -30,7 +30,7 @@ from lfsplug_discovery.head import HEADER_LINES, parse_header, read_head
 from lfsplug_discovery.jhalfs import qualify_duplicates
 from lfsplug_discovery.layouts import DiscoveryState, Walker, driver_sources
 from lfsplug_discovery.names import is_candidate, parse_filename
-from lfsplug_discovery.settings import Settings, load_settings
+from lfsplug_discovery.settings import OPTIONS, TABLE, Settings, load_settings
 from lfsplug_discovery.sources import script_sources
 
 if TYPE_CHECKING:
@@ -65,14 +65,12 @@ def _state(session: Session) -> DiscoveryState:
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption("--driver", commands=("run", "list", "check", "graph"), metavar="FILE",
-                     help="the collection's driver script to follow for which scripts to build "
-                          "and in what order (default: found in the tree; 'none': no driver)")
+    parser.add(OPTIONS, TABLE)
 
 
 @hookimpl
 def lfsplug_configure(config: Config) -> None:
-    # Read [discovery] now, so that a mistake in it stops every command at once (exit 4).
+    # Now, so that a driver that is not a file stops every command at once (exit 4).
     config.stash[SETTINGS] = load_settings(config)
 
 

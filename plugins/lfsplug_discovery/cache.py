@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -34,7 +35,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lfsplug import Severity
+from lfsplug import Severity, version_key
 from lfsplug_discovery.names import FileName
 
 if TYPE_CHECKING:
@@ -54,7 +55,7 @@ RACY_NS = 2_000_000_000
 #: The modules whose code decides what an entry holds (names.py and version.py: the order).
 _MODULES = ("cache.py", "head.py", "depcomments.py", "names.py", "shapes.py", "evaluate.py",
             "drivers.py", "expand.py", "wrappers.py", "callsite.py", "conditions.py",
-            "syntax.py", "commands.py", "listings.py", "../../lfsplug/version.py")
+            "syntax.py", "commands.py", "listings.py")
 
 #: A content finding: code, severity, message, line, hint.
 ContentFinding = tuple[str, str, str, "int | None", "str | None"]
@@ -68,12 +69,9 @@ def code_version() -> str:
     versions of the code apart, no one forges it, and it spares a warm run hashlib)."""
     digest = 0
     here = Path(__file__).parent
-    for name in _MODULES:
-        path = here / name
-        if name.startswith("../"):  # the kernel's module, wherever it is installed
-            from lfsplug import version
-
-            path = Path(version.__file__)
+    # and the kernel's module that compares versions, wherever it is installed
+    kernel = Path(sys.modules[version_key.__module__].__file__ or "")
+    for path in [*(here / name for name in _MODULES), kernel]:
         digest = zlib.crc32(path.read_bytes(), digest)
     return f"{FORMAT}-{digest:08x}"
 

@@ -18,7 +18,7 @@ both say ``name=gcc``, or one file reached twice, are a real collision (``DISC00
 
 from __future__ import annotations
 
-from lfsplug import Script
+from lfsplug import Origin, Script
 
 __all__ = ["qualify_duplicates"]
 
@@ -51,7 +51,8 @@ def qualify_duplicates(scripts: list[Script]) -> None:
     """Rename, in place, the scripts that share a name from their file names (see module)."""
     groups: dict[str, list[Script]] = {}
     for script in scripts:
-        if not script.origins.get("name", "").startswith("# lfsplug: header"):
+        origin = script.origins.get("name")
+        if origin is None or not origin.source.startswith("# lfsplug: header"):
             groups.setdefault(script.name, []).append(script)
     taken = {s.name for s in scripts}
     for name, group in groups.items():
@@ -64,8 +65,8 @@ def qualify_duplicates(scripts: list[Script]) -> None:
             if qualified in taken:
                 continue
             script.name = qualified
-            script.origins["name"] = (f"{script.origins.get('name', 'file name')} and {what} "
-                                      f"({name} is built {len(group)} times: {others})")
+            script.origins["name"] = script.origins.get("name", Origin("file name")).noted(
+                f" and {what} ({name} is built {len(group)} times: {others})")
             if name not in script.provides:
                 script.provides.append(name)
                 script.origins.setdefault("provides", script.origins["name"])

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import Finding, MetaSource, Script, Severity
+from lfsplug import Finding, MetaSource, Origin, Script, Severity
 from lfsplug_discovery.cache import DiscoveryCache, Facts, Known, stat_key
 from lfsplug_discovery.head import read_head
 from lfsplug_discovery.listfile import ListEntry, read_list
@@ -454,7 +454,7 @@ class Walker:
             script_path = here / os.path.basename(path)
         script = Script(name=filename.name, path=script_path, root=self.root_path,
                         index=len(self.found))
-        script.origins["name"] = "file name"
+        script.origins["name"] = Origin("file name")
         script.meta["layout"] = layout or _layout(path, filename.number)
         self.found.append(script)
         self.state.facts[path] = found
@@ -547,8 +547,8 @@ def driver_sources(script: Script, call: Call) -> list[MetaSource]:
         values["workdir"] = call.workdir
     if call.env:
         script.env.update(call.env)
-        script.origins["env"] = where
-    return [MetaSource(where, values, MetaSource.LAYOUT)] if values else []
+        script.origins["env"] = Origin(where, path=driver)
+    return [MetaSource(where, values, MetaSource.LAYOUT, path=driver)] if values else []
 
 
 def _layout(path: str, number: str | None) -> str:

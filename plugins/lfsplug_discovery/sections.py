@@ -39,7 +39,7 @@ from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lfsplug import Script, Severity
+from lfsplug import Origin, Script, Severity
 from lfsplug_discovery.cache import RACY_NS, stat_key
 from lfsplug_discovery.names import is_package_name, parse_filename, pass_base, split_package
 from lfsplug_discovery.phases import CHAPTER_PHASES
@@ -312,8 +312,9 @@ def _is_section(script: Script) -> bool:
 def _kept_phase(script: Script) -> bool:
     """Whether the file's phase was chosen by the user (header, configuration), which then
     holds for every section, whatever a banner's chapter says."""
-    origin = script.origins.get("phase", "")
-    return origin.startswith(("# lfsplug: header", "[discovery.phases]"))
+    origin = script.origins.get("phase")
+    return origin is not None and origin.source.startswith(("# lfsplug: header",
+                                                            "[discovery.phases]"))
 
 
 def _workdir(script: Script, section: Path) -> str | None:
@@ -329,7 +330,7 @@ def _workdir(script: Script, section: Path) -> str | None:
 def _section(script: Script, banner: Banner, path: Path, last_line: int) -> Script:
     """The Script of one section of ``script`` (what every section inherits from the file:
     phase, user, chroot, timeout, disabled codes, environment, ``workdir=``)."""
-    where = f"banner line {banner.line} of {script.relpath}"
+    where = Origin("banner", str(script.path), banner.line, f" of {script.relpath}")
     section = Script(name=banner.name, path=path, root=script.root, index=script.index,
                      version=banner.version, phase=script.phase, timeout=script.timeout,
                      user=script.user, chroot=script.chroot, disable=set(script.disable),
@@ -341,7 +342,7 @@ def _section(script: Script, banner: Banner, path: Path, last_line: int) -> Scri
     chapter = banner.chapter
     if chapter in CHAPTER_PHASES and not _kept_phase(script):
         section.phase = CHAPTER_PHASES[chapter]
-        section.origins["phase"] = f"{where} (book chapter {chapter})"
+        section.origins["phase"] = where.noted(f" (book chapter {chapter})")
     base = pass_base(banner.name)
     if base is not None:
         section.provides.append(base)
@@ -357,34 +358,36 @@ def _own_name(script: Script) -> None:
     parsed = parse_filename(script.path.name)
     for key, value in (("name", parsed.name), ("version", parsed.version)):
         origin = script.origins.get(key)
-        if origin is None or origin.startswith(("# lfsplug: header", "file name")):
+        if origin is None or origin.source.startswith(("# lfsplug: header", "file name")):
             continue
         setattr(script, key, value)
         if value is None:
             del script.origins[key]
         else:
-            script.origins[key] = "file name"
+            script.origins[key] = Origin("file name")
 
 
 def _inherit(script: Script, sections: list[Script]) -> None:
     """What the file as a whole waits for, its first section waits for; what waits for the
     file, and what the file provides (its name too), its last section stands for."""
     first, last = sections[0], sections[-1]
+    whole = Origin(script.relpath, str(script.path))  # the file, for what it says nowhere
     for key in ("depends", "recommends", "optional", "after"):
         values = getattr(script, key)
         if values:
             getattr(first, key).extend(values)
-            first.origins[key] = script.origins.get(key, script.relpath)
+            first.origins[key] = script.origins.get(key, whole)
     if script.before:
         last.before.extend(script.before)
-        last.origins["before"] = script.origins.get("before", script.relpath)
+        last.origins["before"] = script.origins.get("before", whole)
     provided = [p for p in (script.name, *script.provides)
                 if p != last.name and p not in last.provides]
     if provided:
         last.provides.extend(provided)
         origin = f"the last section of {script.relpath}"
         known = last.origins.get("provides")
-        last.origins["provides"] = f"{known}; {origin}" if known else origin
+        last.origins["provides"] = (known.noted(f"; {origin}") if known
+                                    else Origin(origin, str(script.path)))
 
 
 def _link(original: Script, sections: list[Script]) -> None:
@@ -392,7 +395,8 @@ def _link(original: Script, sections: list[Script]) -> None:
     too (a chapter's packages are written in the order they build)."""
     for before, after in itertools.pairwise(sections):
         after.after.append(before.name)
-        after.origins.setdefault("after", f"the order of the sections of {original.relpath}")
+        after.origins.setdefault("after", Origin(
+            f"the order of the sections of {original.relpath}", str(original.path)))
 
 
 def _where(files: list[Script]) -> tuple[list[str], str]:
@@ -417,21 +421,22 @@ def _qualify(scripts: list[Script], files: dict[int, Script]) -> None:
     names every package built more than once. ``files`` maps a section to the file it is of."""
     groups: dict[str, list[Script]] = {}
     for script in scripts:
-        if _is_section(script) or script.origins.get("name") == "file name":
+        if _is_section(script) or script.origins.get("name") == Origin("file name"):
             groups.setdefault(script.name, []).append(script)
     taken = {s.name for s in scripts}
     for name, group in groups.items():
         if len(group) < 2 or not any(map(_is_section, group)):
             continue
         qualifiers, what = _where([files.get(id(s), s) for s in group])
-        others = ", ".join(s.origins["name"] if _is_section(s) else s.relpath for s in group)
+        others = ", ".join(str(s.origins["name"]) if _is_section(s) else s.relpath
+                           for s in group)
         for script, where in zip(group, qualifiers, strict=True):
             qualified = f"{name}@{where}"
             if qualified in taken:
                 continue
             script.name = qualified
-            script.origins["name"] += f" and {what} ({name} is built {len(group)} times: " \
-                                      f"{others})"
+            script.origins["name"] = script.origins["name"].noted(
+                f" and {what} ({name} is built {len(group)} times: {others})")
             if name not in script.provides:
                 script.provides.append(name)
                 script.origins.setdefault("provides", script.origins["name"])

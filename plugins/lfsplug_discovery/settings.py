@@ -1,4 +1,4 @@
-"""The ``[discovery]`` table of the configuration file.
+"""The ``[discovery]`` table of the configuration file, and ``--driver``.
 
 ::
 
@@ -13,27 +13,76 @@
     "lfs-commands/chapter07/*" = "chroot-temp"
     "extras" = "blfs"
 
-A malformed table is a usage error (exit 4) that names the file and line.
+The kernel converts and checks the table as declared below (a mistake is a usage error, exit 4,
+naming the file and line); :func:`load_settings` makes it the plugin's :class:`Settings`.
 """
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from lfsplug import UsageError
+from lfsplug import Kind, SettingsTable, choice, table_of
 from lfsplug_discovery.phases import PhaseRule
 
 if TYPE_CHECKING:
-    from lfsplug import Config
+    from lfsplug import Config, Setting
 
-__all__ = ["DEFAULT_LIST_FILES", "Settings", "load_settings"]
+__all__ = ["DEFAULT_LIST_FILES", "OPTIONS", "TABLE", "Settings", "load_settings"]
 
 DEFAULT_LIST_FILES = ("build_order.txt",)
-KEYS = ("list_file", "phases", "drivers", "driver", "unreached", "split_sections")
 UNREACHED = ("skip", "build")
 _PHASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
+def _list_files(raw: object) -> tuple[str, ...]:
+    names = [raw] if isinstance(raw, str) else raw
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
+        raise ValueError(f"expected a file name or a list of file names, got {raw!r}")
+    for name in names:
+        if not name or "/" in name or name in (".", ".."):
+            raise ValueError(f"{name!r} must be a plain file name (it is looked for in every "
+                             f"directory)")
+    return tuple(names)
+
+
+def _phase(raw: object) -> str:
+    if not isinstance(raw, str) or not _PHASE.match(raw):
+        raise ValueError(f"must name a phase (one word such as cross, temp, system), not "
+                         f"{raw!r}")
+    return raw
+
+
+#: ``--driver``: a top-level key and an option.
+OPTIONS = SettingsTable()
+DRIVER_OPTION = OPTIONS.add(
+    "driver", str, None, "the collection's driver script to follow for which scripts to build "
+    "and in what order (default: found in the tree; 'none': no driver)", option=("--driver",),
+    commands=("run", "list", "check", "graph"), metavar="FILE")
+
+#: The ``[discovery]`` table (docs/layouts.md).
+TABLE = SettingsTable("discovery")
+LIST_FILE = TABLE.add(
+    "list_file", Kind("a file name, or a list of them", _list_files), DEFAULT_LIST_FILES,
+    "the list files that name the scripts of their directory in build order")
+PHASES = TABLE.add(
+    "phases", table_of(Kind("a phase name", _phase), entry="GLOB"), {},
+    "the phase of the scripts whose path (relative to the tree) matches GLOB; only the "
+    "header's phase= wins over it")
+SPLIT_SECTIONS = TABLE.add(
+    "split_sections", bool, False, "run each package of a multi-package file as a script of "
+    "its own")
+DRIVERS = TABLE.add(
+    "drivers", bool, True, "follow the collection's own drivers (the scripts that run the "
+    "others) for which scripts to build, and in what order")
+DRIVER = TABLE.add(
+    "driver", Path, None, "the driver to follow (--driver wins)")
+UNREACHED_SETTING = TABLE.add(
+    "unreached", choice(*UNREACHED), "skip", "the scripts no driver reaches: skip them (an "
+    "info finding) or build them, in tree order")
 
 
 @dataclass(frozen=True)
@@ -54,95 +103,33 @@ class Settings:
     unreached: str = "skip"
 
 
-def _where(config: Config, key: str) -> str:
-    return config.file.where(key, "discovery")
-
-
-def _list_files(config: Config, value: Any) -> tuple[str, ...]:
-    names = [value] if isinstance(value, str) else value
-    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
-        raise UsageError(f"{_where(config, 'list_file')}: [discovery] list_file must be a file "
-                         "name or a list of file names")
-    for name in names:
-        if not name or "/" in name or name in (".", ".."):
-            raise UsageError(f"{_where(config, 'list_file')}: [discovery] list_file {name!r} "
-                             "must be a plain file name (it is looked for in every directory)")
-    return tuple(names)
-
-
-def _phase_rules(config: Config, value: Any) -> list[PhaseRule]:
-    if not isinstance(value, dict):
-        raise UsageError(f"{_where(config, 'phases')}: [discovery.phases] must be a table of "
-                         '"glob" = "phase"')
-    rules = []
-    for glob, phase in value.items():
-        if not isinstance(phase, str) or not _PHASE.match(phase):
-            raise UsageError(f"{_where(config, glob)}: [discovery.phases] {glob!r} must name a "
-                             f"phase (one word such as cross, temp, system), not {phase!r}")
-        rules.append(PhaseRule(glob.strip("/"), phase, config.file.line_of(glob, "discovery")))
-    return rules
-
-
-def _split_sections(config: Config, value: Any) -> bool:
-    if not isinstance(value, bool):
-        raise UsageError(f"{_where(config, 'split_sections')}: [discovery] split_sections must "
-                         f"be true or false, not {value!r}")
-    return value
-
-
 def load_settings(config: Config) -> Settings:
-    """Read and check ``[discovery]``; UsageError naming the file and line when it is wrong."""
-    section = config.getsection("discovery")
-    for key in section:
-        if key not in KEYS:
-            import difflib
-
-            close = difflib.get_close_matches(key, KEYS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else f" (keys: {', '.join(KEYS)})"
-            raise UsageError(f"{_where(config, key)}: [discovery] has no key {key!r}{hint}")
-    list_files: tuple[str, ...] = DEFAULT_LIST_FILES
-    if "list_file" in section:
-        list_files = _list_files(config, section["list_file"])
-    rules = _phase_rules(config, section["phases"]) if "phases" in section else []
-    split = _split_sections(config, section["split_sections"]) if "split_sections" in section \
-        else False
+    """``[discovery]`` and ``--driver``, as the kernel read them; UsageError naming where a
+    driver was given when it is not a file."""
+    rules = [PhaseRule(glob.strip("/"), phase, config.file.line_of(glob, "discovery"))
+             for glob, phase in config.get(PHASES).items()]
     path = config.file.path
-    base = Settings(list_files, rules, split_sections=split) if path is None else Settings(
-        list_files, rules, path.name, str(path.parent.absolute()), split)
-    return _driver_settings(config, section, base)
+    drivers, driver = config.get(DRIVERS), None
+    given = config.get(DRIVER_OPTION)
+    if given == "none":
+        drivers = False
+    elif given is not None:
+        driver = _existing(config, DRIVER_OPTION, Path(given).absolute())
+    elif (in_table := config.get(DRIVER)) is not None:
+        driver = _existing(config, DRIVER, in_table)
+    return Settings(
+        list_files=config.get(LIST_FILE),
+        phase_rules=rules,
+        config_name=path.name if path is not None else "lfsplug.toml",
+        config_dir=str(path.parent.absolute()) if path is not None else None,
+        split_sections=config.get(SPLIT_SECTIONS),
+        drivers=drivers,
+        driver=driver,
+        unreached=config.get(UNREACHED_SETTING),
+    )
 
 
-def _driver_settings(config: Config, section: dict[str, Any], base: Settings) -> Settings:
-    """``drivers``, ``driver`` (or ``--driver``) and ``unreached``."""
-    from dataclasses import replace
-
-    drivers = section.get("drivers", True)
-    if not isinstance(drivers, bool):
-        raise UsageError(f"{_where(config, 'drivers')}: [discovery] drivers must be true or "
-                         f"false, not {drivers!r}")
-    unreached = section.get("unreached", "skip")
-    if unreached not in UNREACHED:
-        raise UsageError(f"{_where(config, 'unreached')}: [discovery] unreached must be "
-                         f"{' or '.join(map(repr, UNREACHED))}, not {unreached!r}")
-    driver = config.getoption("driver", None)
-    if driver is not None:
-        if str(driver) == "none":
-            return replace(base, drivers=False, unreached=unreached)
-        driver = _existing(str(driver), "--driver", str(driver))
-    elif "driver" in section:
-        value = section["driver"]
-        where = _where(config, "driver")
-        if not isinstance(value, str) or not value:
-            raise UsageError(f"{where}: [discovery] driver must name a script file")
-        directory = config.file.path.parent if config.file.path is not None else None
-        full = value if directory is None else str(directory / value)
-        driver = _existing(full, where, value)
-    return replace(base, drivers=drivers, driver=driver, unreached=unreached)
-
-
-def _existing(path: str, where: str, given: str) -> str:
-    import os
-
-    if not os.path.isfile(path):
-        raise UsageError(f"{where}: the driver {given!r} is not a file")
+def _existing(config: Config, setting: Setting[object], path: Path) -> str:
+    if not path.is_file():
+        raise config.error(setting, f"the driver {str(path)!r} is not a file")
     return os.path.abspath(path)

@@ -31,7 +31,7 @@ import os
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
-from lfsplug import MetaSource, Script, Severity
+from lfsplug import MetaSource, Origin, Script, Severity
 from lfsplug_discovery.head import VERSION_VARIABLES
 from lfsplug_discovery.names import is_generic_name, is_package_name, pass_base, split_package
 from lfsplug_discovery.phases import (
@@ -182,7 +182,7 @@ def _package_list(script: Script, names: list[str | None],
     version, path, line = found
     shown = _relative(path, root) or path
     return MetaSource(f"package list {shown}", {"version": version}, PACKAGE_LIST,
-                      {"version": line})
+                      {"version": line}, path=path)
 
 
 def _dependencies(script: Script, facts: Facts, state: DiscoveryState) -> list[MetaSource]:
@@ -197,7 +197,7 @@ def _dependencies(script: Script, facts: Facts, state: DiscoveryState) -> list[M
     runtime = found.values.get("runtime")
     if runtime:  # no metadata key: for plugins and --why, never an edge (see depcomments)
         script.meta["runtime"] = ", ".join(runtime)
-        script.origins["runtime"] = f"dependency comment line {found.lines['runtime']}"
+        script.origins["runtime"] = Origin("dependency comment", line=found.lines["runtime"])
     values = {key: ", ".join(items) for key, items in found.values.items() if key != "runtime"}
     if not values:
         return []
@@ -226,7 +226,10 @@ def _phase(script: Script, filename: FileName, settings: Settings) -> list[MetaS
         if rule is not None:
             source = f"[discovery.phases] {rule.glob!r} in {settings.config_name}"
             lines = {"phase": rule.line} if rule.line else {}
-            return [MetaSource(source, {"phase": rule.phase}, CONFIG, lines)]
+            where = settings.config_name  # the configuration file's, not the script's line
+            if settings.config_dir is not None:
+                where = os.path.join(settings.config_dir, where)
+            return [MetaSource(source, {"phase": rule.phase}, CONFIG, lines, path=where)]
     found = layout_phase(_directories(root, relative.rpartition("/")[0]), filename)
     if found is None:
         return []

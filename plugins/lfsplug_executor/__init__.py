@@ -29,10 +29,10 @@ from lfsplug import (
     RunRequest,
     Script,
     ScriptResult,
-    byte_size,
+    SettingsTable,
     hookimpl,
-    positive_float,
-    positive_int,
+    list_of,
+    size,
 )
 from lfsplug_executor import hooks
 from lfsplug_executor.envvars import add_driver_env
@@ -41,7 +41,36 @@ if TYPE_CHECKING:
     from lfsplug import Config, OptionParser, PluginManager, Session
     from lfsplug_executor.workspace import Site, Workspace
 
-__all__ = ["clean_env", "site_of", "workspace_of"]
+__all__ = ["SETTINGS", "clean_env", "site_of", "workspace_of"]
+
+#: The executor's settings (top-level keys of the file, options of ``run``); ``--lfs``,
+#: ``--jobs``, ``--timeout`` and ``--silence-timeout`` are the kernel's, shared by all plugins.
+SETTINGS = SettingsTable()
+KEEP_GOING = SETTINGS.add(
+    "keep_going", bool, False, "after a failure, go on with every script that does not depend "
+    "on it", option=("--keep-going",), commands=("run",))
+DRY_RUN = SETTINGS.add(
+    "dry_run", bool, False, "print what would run, in order, with each environment difference; "
+    "run nothing", option=("--dry-run",), commands=("run",))
+ONLY = SETTINGS.add(
+    "only", list_of(str, single=True), [], "run only NAME (may be repeated); the others are "
+    "skipped", option=("--only",), commands=("run",), metavar="NAME")
+FROM = SETTINGS.add(
+    "from", str, None, "start at NAME in plan order; the scripts before it are skipped",
+    option=("--from",), commands=("run",), metavar="NAME")
+UNTIL = SETTINGS.add(
+    "until", str, None, "stop after NAME in plan order (jhalfs's BREAKPOINT)",
+    option=("--until",), commands=("run",), metavar="NAME")
+MIN_FREE_MEMORY = SETTINGS.add(
+    "min_free_memory", size(), 256 << 20, "start no further script while available memory is "
+    "below SIZE (e.g. 2G; 0: no floor); one script always runs", option=("--min-free-memory",),
+    commands=("run",), metavar="SIZE")
+# above the monitor's default STOP level (2G at $LFS): a parallel build first slows down
+# (waits for a running script to free its build folder), and stops only if that fails
+MIN_FREE_DISK = SETTINGS.add(
+    "min_free_disk", size(), 5 << 30, "start no further script while free space at $LFS is "
+    "below SIZE (0: no floor); one script always runs", option=("--min-free-disk",),
+    commands=("run",), metavar="SIZE")
 
 
 @hookimpl
@@ -51,39 +80,12 @@ def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption("--lfs", commands=("run", "check", "list"), default="/mnt/lfs",
-                     metavar="DIR", help="the LFS partition's mount point ($LFS)")
-    parser.addoption("--timeout", commands=("run",), type=positive_float, metavar="S",
-                     help="end a script (its whole process group) after S seconds")
-    parser.addoption("--silence-timeout", commands=("run",), type=positive_float, metavar="S",
-                     help="end a script that printed nothing for S seconds")
-    parser.addoption("--keep-going", commands=("run",), action="store_true",
-                     help="after a failure, go on with every script that does not depend on it")
-    parser.addoption("-j", "--jobs", commands=("run",), type=positive_int, default=1, metavar="N",
-                     help="run up to N scripts at once (those the plan lets run together), "
-                          "sharing one make jobserver")
-    parser.addoption("--dry-run", commands=("run",), action="store_true",
-                     help="print what would run, in order, with each environment difference; "
-                          "run nothing")
-    parser.addoption("--only", commands=("run",), action="append", metavar="NAME",
-                     help="run only NAME (may be repeated); the others are skipped")
-    parser.addoption("--from", commands=("run",), metavar="NAME",
-                     help="start at NAME in plan order; the scripts before it are skipped")
-    parser.addoption("--until", commands=("run",), metavar="NAME",
-                     help="stop after NAME in plan order (jhalfs's BREAKPOINT)")
-    parser.addoption("--min-free-memory", commands=("run",), type=byte_size, default=256 << 20,
-                     metavar="SIZE", help="start no further script while available memory is "
-                     "below SIZE (e.g. 2G; 0: no floor); one script always runs")
-    # above the monitor's default STOP level (2G at $LFS): a parallel build first slows down
-    # (waits for a running script to free its build folder), and stops only if that fails
-    parser.addoption("--min-free-disk", commands=("run",), type=byte_size, default=5 << 30,
-                     metavar="SIZE", help="start no further script while free space at $LFS is "
-                     "below SIZE (0: no floor); one script always runs")
+    parser.add(SETTINGS)
 
 
 def clean_env(config: Config) -> dict[str, str]:
     """The book's build environment (chapter 4, "Setting Up the Environment")."""
-    lfs = str(config.getoption("lfs", "/mnt/lfs"))
+    lfs = config.lfs
     path = "/usr/bin" if os.path.islink("/bin") else "/bin:/usr/bin"
     return {
         "HOME": os.environ.get("HOME", "/root"),
@@ -173,7 +175,7 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
 
     config = session.config
     left_out = selection.left_out(plan, config)
-    if config.getoption("dry_run", False):
+    if config.get(DRY_RUN):
         from lfsplug_executor.dryrun import dry_run
 
         dry_run(session, plan, left_out, clean_env(config))
@@ -186,7 +188,7 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
             click.echo(f"lfsplug: ended the processes of {orphan.script} (process group "
                        f"{orphan.pgid}) left running by an lfsplug that died (pid "
                        f"{orphan.owner})", err=True)
-    jobs = int(config.getoption("jobs", 1))
+    jobs = config.jobs
     if jobs > 1 and len(plan.scripts) > 1 and plan.levels and max(map(len, plan.levels)) == 1:
         click.echo(f"lfsplug: -j {jobs}, but the plan is one chain (with --order sequence each "
                    f"script waits for the one before): nothing can run in parallel; use --order "
@@ -199,11 +201,9 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
         context.jobserver = Jobserver(max(os.cpu_count() or 1, jobs))
         config.stash[JOBSERVER] = context.jobserver
     session.stash[RUN_CONTEXT] = context
-    floors = Floors(int(config.getoption("min_free_memory", 0)),
-                    int(config.getoption("min_free_disk", 0)),
-                    str(config.getoption("lfs", "/mnt/lfs")))
+    floors = Floors(config.get(MIN_FREE_MEMORY), config.get(MIN_FREE_DISK), config.lfs)
     try:
-        Scheduler(session, plan, jobs=jobs, keep_going=bool(config.getoption("keep_going")),
+        Scheduler(session, plan, jobs=jobs, keep_going=config.get(KEEP_GOING),
                   selected=left_out, floors=floors, context=context).run()
     finally:
         del session.stash[RUN_CONTEXT]

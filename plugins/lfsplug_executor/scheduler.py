@@ -24,21 +24,31 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
-from lfsplug import Plan, Priority, Script, ScriptResult, StashKey, Status, format_size
+from lfsplug import Plan, Record, Script, ScriptResult, StashKey, Status, format_size
 from lfsplug_executor.jobserver import Jobserver
 from lfsplug_executor.orphans import ProcessBook
 
 if TYPE_CHECKING:
     from lfsplug import Session
 
-__all__ = ["JOBSERVER", "RUN_CONTEXT", "RunContext", "Scheduler", "bottom_levels"]
+__all__ = ["JOBSERVER", "RUN_CONTEXT", "RunContext", "Scheduler", "Throttled", "bottom_levels"]
 
 #: How often the scheduler looks at stop requests and floors while scripts run (s).
 TICK = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class Throttled(Record):
+    """The scheduler holds new scripts back for ``reason`` (memory or load), with ``running``
+    scripts running; a ``reason`` of None says it no longer does (the ``throttle`` event)."""
+
+    kind: ClassVar[str] = "throttle"
+    reason: str | None
+    running: int
 
 
 @dataclass
@@ -267,8 +277,7 @@ class Scheduler:
         if reason == self._throttled:
             return
         self._throttled = reason
-        self.session.emit("throttle", None, Priority.STATUS, reason=reason,
-                          running=len(self.running))
+        self.session.emit(Throttled(reason, len(self.running)))
 
     # -- stopping ------------------------------------------------------------------------------
 

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from lfsplug import Plan, UsageError
+from lfsplug_executor import FROM, ONLY, UNTIL
 
 if TYPE_CHECKING:
     from lfsplug import Config, Session
@@ -21,8 +22,7 @@ __all__ = ["check_names", "left_out"]
 
 
 def _options(config: Config) -> tuple[list[str], str | None, str | None]:
-    only = list(config.getoption("only", None) or [])
-    return only, config.getoption("from", None), config.getoption("until", None)
+    return config.get(ONLY), config.get(FROM), config.get(UNTIL)
 
 
 def check_names(session: Session) -> None:

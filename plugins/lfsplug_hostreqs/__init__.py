@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lfsplug import Finding, StashKey, hookimpl
-from lfsplug_hostreqs.settings import Settings, read_settings
+from lfsplug_hostreqs.settings import HOST_CHECK, OPTIONS, TABLE, Settings, read_settings
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser, Session
@@ -43,18 +43,10 @@ SETTINGS = StashKey[Settings]()
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption(
-        "--host-check", commands=("run", "check"), default="auto",
-        choices=("auto", "on", "off"),
-        help="check the host against the LFS book's requirements: auto (when a script's phase "
-             "is cross, temp or chroot-temp), on, off",
-    )
-    # The same options as the kernel's --json and the executor's --lfs (same flags, action and
-    # type), declared again so that they extend to `host`; declared alone if executor is blocked.
-    parser.addoption("--json", commands=("host",), action="store_true",
-                     help="print JSON instead of text")
-    parser.addoption("--lfs", commands=("host",), default="/mnt/lfs", metavar="DIR",
-                     help="the LFS partition's mount point ($LFS)")
+    parser.add(OPTIONS, TABLE)
+    # the kernel's --json and --lfs, for `lfsplug host` too
+    parser.offer("json", ("host",))
+    parser.offer("lfs", ("host",))
 
 
 def cmd_host(config: Config) -> int:
@@ -88,7 +80,7 @@ class HostCheck:
     """Decides whether this command checks the host, and checks it in ``validate_host``."""
 
     def __init__(self, config: Config) -> None:
-        self.mode: str = config.getoption("host_check", "auto") or "auto"
+        self.mode = config.get(HOST_CHECK)
         #: the scripts of the book's early phases in this session's collection
         self.early: list[str] = []
 

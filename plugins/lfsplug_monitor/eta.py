@@ -1,14 +1,33 @@
 """SBU, expected durations from imported history, and the ETA.
 
-**History.** Imported history (a jhalfs SBU report, through the state plugin's ``history``
-table) names packages without their version, in the order they were built: ``binutils-pass1``,
-``gcc-pass1``, ``m4`` (chapter 6), ..., ``m4`` again (chapter 8). :class:`History` finds a
-script's entry by name, case aside. A name the source built twice is told apart as discovery
-tells the scripts apart: a build named ``NAME@WHERE`` (``m4@chapter06``) takes the first entry
-when its phase comes before the final system (``cross``, ``temp``, ``chroot-temp``...) and the
-last one otherwise; a script named with its phase appended (``m4-temp``) is the earlier build
-too, and the bare name takes the last. Each source gives the package's duration in its own SBU
-(seconds over the source's SBU unit); with several sources, the median.
+**History.** Imported history (jhalfs SBU reports, through the state service) names packages
+without their version, in the order each source built them: ``binutils-pass1``, ``gcc-pass1``,
+``m4`` (chapter 6), ..., ``m4`` again (chapter 8). :class:`History` finds a script's entry in
+each source by name, case aside. A name the source built twice is told apart as discovery tells
+the scripts apart: a build named ``NAME@WHERE`` (``m4@chapter06``) takes the first entry when
+its phase comes before the final system (``cross``, ``temp``, ``chroot-temp``...) and the last
+one otherwise; a script named with its phase appended (``m4-temp``) is the earlier build too,
+and the bare name takes the last.
+
+**Estimates** (:meth:`History.estimate`) weigh those entries by how close each is to this build,
+and fall back in this order when no entry is close: the same package **version** (else the
+nearest: the newest version below it, else the oldest above), the same make **jobs** (``-jN``),
+the same **phase** (a source that built the package once may have built it in another phase
+than this script's), then **newer first**: of the close entries, the newest
+:data:`KEEP_SOURCES` count, each source's weight halving with every :data:`HALF_LIFE` newer
+ones, and the estimate is their weighted median (one source's figure, never a blend). Which
+source is newer is read from the sources themselves: one that built newer versions of the
+packages they share is newer; with nothing to tell them apart, the later import is.
+
+Each entry is **rescaled by this machine's SBU** (``sbu_seconds``: this build's, else one on
+record or ``--sbu``; without one, each source's own seconds stand). How much: the history says.
+Across sources of one machine whose SBU moved while most packages did not (a host compiler that
+changed binutils' time), package times follow the SBU only in part; across machines, in full.
+:meth:`History.sensitivity` is the slope of log seconds over log SBU that the packages share
+across the sources (each package at one version, phase and ``-j`` compared with itself), leaning
+on 1, the book's rule, as far as the sources' SBUs vary too little to tell; it applies within
+the range of SBUs the sources measured, and beyond that range (another machine) in full, as it
+does for an entry made with another ``-j``.
 
 **ETA**, guarded as ninja guards its estimate: none until 15 s and 5 % of the expected work
 have passed; then the work still to do (each script's expected duration, less what a running
@@ -19,14 +38,19 @@ divided by the parallelism observed. The remaining critical path, scaled alike, 
 
 from __future__ import annotations
 
+import math
+import os
+import re
 import statistics
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from lfsplug import Plan, Script
+from lfsplug import Estimate, EstimateSource, Plan, Script, version_key
+from lfsplug_monitor.stats import pooled_slope, weighted_median
 
-__all__ = ["ETA_MIN_ELAPSED", "ETA_MIN_SHARE", "OUTLIER", "Estimator", "History",
+__all__ = ["ETA_MIN_ELAPSED", "ETA_MIN_SHARE", "HALF_LIFE", "KEEP_SOURCES", "OUTLIER",
+           "Candidate", "Estimator", "History", "closest", "from_metadata", "make_jobs",
            "median_relative_error"]
 
 #: No ETA before this many seconds, and this share of the expected work, have passed.
@@ -37,19 +61,34 @@ ETA_MIN_SHARE = 0.05
 OUTLIER = 10.0
 #: Phases as the book builds them, for telling the builds of one package apart.
 PHASE_SUFFIXES = ("cross", "temp", "chroot-temp", "host", "config")
+#: An estimate weighs at most this many close sources, the newest; a source's weight halves
+#: with every HALF_LIFE newer ones (older sources say less of a machine that drifts).
+KEEP_SOURCES = 5
+HALF_LIFE = 2.0
+#: How firmly the SBU sensitivity holds to the book's rule (1) until the sources' SBUs vary:
+#: a pooled spread of log SBU units (Sxx) of this size counts as much as the rule.
+SENSITIVITY_PRIOR = 0.01
+#: Entries shorter than this (s) are left out when learning the sensitivity: whole seconds
+#: and start-up costs drown what the SBU changes.
+LEARN_FLOOR = 10.0
+_MAKE_JOBS = re.compile(r"(?:^|\s)(?:-j\s*|--jobs[= ])(\d+)")
 
 
 class Entry(Protocol):
-    """What :class:`History` reads of an imported entry (``lfsplug_state.store.HistoryEntry``)."""
+    """What :class:`History` reads of an imported entry (:class:`lfsplug.HistoryEntry`)."""
 
     @property
     def name(self) -> str: ...
     @property
     def seconds(self) -> float: ...
     @property
+    def version(self) -> str | None: ...
+    @property
     def sbu(self) -> float | None: ...
     @property
     def sbu_seconds(self) -> float | None: ...
+    @property
+    def jobs(self) -> int | None: ...
     @property
     def source(self) -> str: ...
     @property
@@ -62,28 +101,114 @@ def _sbu_of(entry: Entry) -> float | None:
     return entry.sbu
 
 
+def _occurrences(entries: list[Entry]) -> Iterator[tuple[str, Entry]]:
+    """A source's builds of one name: ``only``, or its ``first`` and ``last``."""
+    if len(entries) == 1:
+        yield "only", entries[0]
+    else:
+        yield "first", entries[0]
+        yield "last", entries[-1]
+
+
+def make_jobs(env: Mapping[str, str]) -> int | None:
+    """The make jobs this build's scripts run with: ``-jN`` of ``MAKEFLAGS`` in ``[env]``,
+    else the book's ``-j$(nproc)`` that the executor sets; None for a ``MAKEFLAGS`` that names
+    no number (``-j`` alone: unlimited)."""
+    flags = env.get("MAKEFLAGS")
+    if flags is None:
+        return os.cpu_count()
+    found = _MAKE_JOBS.search(flags)
+    return int(found.group(1)) if found else None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One source's entry for a script, and what makes it more or less close."""
+
+    entry: Entry
+    #: the source's age rank among all sources: 0 is the oldest
+    age: int
+    #: False when the source built the package once while this script is one of several
+    #: builds of it (``m4@chapter06``): that one build may be of the other phase
+    same_phase: bool = True
+
+
+def _nearest_version(found: list[Candidate], version: str) -> list[Candidate]:
+    same = [c for c in found if c.entry.version == version]
+    if same:
+        return same
+    known = [c for c in found if c.entry.version]
+    if not known:
+        return found
+    target = version_key(version)
+    below = [c for c in known if version_key(c.entry.version or "") < target]
+    if below:
+        nearest = max(below, key=lambda c: version_key(c.entry.version or "")).entry.version
+    else:
+        nearest = min(known, key=lambda c: version_key(c.entry.version or "")).entry.version
+    return [c for c in known if c.entry.version == nearest]
+
+
+def closest(found: Iterable[Candidate], version: str | None, jobs: int | None) -> list[Candidate]:
+    """The candidates closest to this build, by version, then make jobs, then phase: each
+    step keeps those that match (the nearest version, for versions) and keeps them all when
+    none does."""
+    kept = list(found)
+    if version:
+        kept = _nearest_version(kept, version)
+    if jobs is not None:
+        kept = [c for c in kept if c.entry.jobs == jobs] or kept
+    return [c for c in kept if c.same_phase] or kept
+
+
+def from_metadata(script: Script, sbu_seconds: float | None) -> Estimate | None:
+    """The estimate a script's ``sbu=`` metadata gives with an SBU (s) to scale it by."""
+    if script.sbu is None or script.sbu < 0 or not sbu_seconds:
+        return None
+    seconds = script.sbu * sbu_seconds
+    return Estimate(seconds, script.sbu,
+                    (EstimateSource("sbu= metadata", seconds, script.version),))
+
+
 class History:
-    """Imported per-package durations, looked up by script."""
+    """Imported per-package durations, looked up and weighed by script."""
 
     def __init__(self, entries: Iterable[Entry]) -> None:
+        grouped: dict[str, list[Entry]] = {}
+        for entry in entries:  # sources in the order given: oldest import first
+            grouped.setdefault(entry.source, []).append(entry)
         #: source -> name -> its entries in build order
         self.sources: dict[str, dict[str, list[Entry]]] = {}
-        for entry in sorted(entries, key=lambda e: (e.source, e.position)):
-            self.sources.setdefault(entry.source, {}).setdefault(
-                entry.name.lower(), []).append(entry)
+        for source, items in grouped.items():
+            by_name: dict[str, list[Entry]] = {}
+            for entry in sorted(items, key=lambda e: e.position):
+                by_name.setdefault(entry.name.lower(), []).append(entry)
+            self.sources[source] = by_name
+        self._ages: dict[str, int] | None = None
+        self._sensitivity: float | None = None
+        self._ranges: dict[int | None, tuple[float, float]] = {}
 
     def __bool__(self) -> bool:
         return bool(self.sources)
 
+    def _unit(self, source: str) -> tuple[float | None, int | None]:
+        """A source's SBU unit (s) and make jobs, from its first entry."""
+        first = next(iter(self.sources[source].values()))[0]
+        return (first.sbu_seconds if first.sbu_seconds and first.sbu_seconds > 0 else None,
+                first.jobs)
+
     @property
     def sbu_seconds(self) -> float | None:
         """The median SBU unit (s) of the sources that give one."""
-        units = [e.sbu_seconds for by_name in self.sources.values()
-                 for entries in by_name.values() for e in entries[:1] if e.sbu_seconds]
+        units = [u for u, _ in map(self._unit, self.sources) if u]
         return statistics.median(units) if units else None
 
+    # -- finding a script's entries ------------------------------------------------------------
+
     @staticmethod
-    def _pick(by_name: Mapping[str, list[Entry]], script: Script) -> Entry | None:
+    def _pick(by_name: Mapping[str, list[Entry]], script: Script) -> tuple[Entry, bool] | None:
+        """The source's entry for ``script``, and whether it is of the script's phase as far
+        as the source can tell (False: one build, of a package this script builds again)."""
         name = script.name.lower()
         base, earlier = name, False
         if "@" in name:  # m4@chapter06: discovery's name for one of a package's builds
@@ -93,7 +218,7 @@ class History:
             entries = by_name.get(base)
             if not entries:
                 return None
-            return entries[0] if earlier else entries[-1]
+            return (entries[0] if earlier else entries[-1]), len(entries) > 1
         for suffix in ((script.phase or "").lower(), *PHASE_SUFFIXES):
             if suffix and name.endswith(f"-{suffix}") and name[: -len(suffix) - 1] in by_name:
                 base, earlier = name[: -len(suffix) - 1], True
@@ -101,15 +226,29 @@ class History:
         entries = by_name.get(name) if name in by_name else by_name.get(base)
         if not entries:
             return None
-        return entries[0] if earlier and base != name else entries[-1]
+        if earlier and base != name:
+            return entries[0], len(entries) > 1
+        return entries[-1], True
 
     def entries(self, script: Script) -> list[Entry]:
         """The script's entry in each source that has it."""
         found = (self._pick(by_name, script) for by_name in self.sources.values())
-        return [e for e in found if e is not None]
+        return [pick[0] for pick in found if pick is not None]
+
+    def candidates(self, script: Script) -> list[Candidate]:
+        """The script's entry in each source that has it, with its source's age."""
+        ages = self.ages()
+        found = []
+        for source, by_name in self.sources.items():
+            pick = self._pick(by_name, script)
+            if pick is not None:
+                found.append(Candidate(pick[0], ages[source], pick[1]))
+        return found
+
+    # -- the plain medians (the predictor before closeness; benchmarks compare with it) --------
 
     def sbu(self, script: Script) -> float | None:
-        """The script's duration in SBU (median over the sources), or None."""
+        """The script's duration in SBU, the median over every source, or None."""
         values = [v for v in (_sbu_of(e) for e in self.entries(script)) if v is not None]
         return statistics.median(values) if values else None
 
@@ -117,6 +256,102 @@ class History:
         """The script's duration in the sources' seconds (median), or None."""
         values = [e.seconds for e in self.entries(script)]
         return statistics.median(values) if values else None
+
+    # -- what the sources say of themselves ----------------------------------------------------
+
+    def ages(self) -> dict[str, int]:
+        """Each source's age rank, 0 the oldest: a source whose versions of the packages it
+        shares with others rank higher (the mean of each version's place among the versions
+        the sources built of that package) is newer; equal ones keep their import order."""
+        if self._ages is None:
+            seen: dict[tuple[str, str], set[str]] = {}
+            for by_name in self.sources.values():
+                for name, entries in by_name.items():
+                    for occurrence, entry in _occurrences(entries):
+                        if entry.version:
+                            seen.setdefault((name, occurrence), set()).add(entry.version)
+            places = {key: {v: i / (len(vs) - 1) for i, v in
+                            enumerate(sorted(vs, key=version_key))}
+                      for key, vs in seen.items() if len(vs) > 1}
+            scores: dict[str, tuple[float, int]] = {}
+            for index, (source, by_name) in enumerate(self.sources.items()):
+                marks = [places[(name, occurrence)][entry.version]
+                         for name, entries in by_name.items()
+                         for occurrence, entry in _occurrences(entries)
+                         if entry.version and (name, occurrence) in places]
+                scores[source] = (sum(marks) / len(marks) if marks else 0.5, index)
+            order = sorted(self.sources, key=scores.__getitem__)
+            self._ages = {source: rank for rank, source in enumerate(order)}
+        return self._ages
+
+    def sensitivity(self) -> float:
+        """How far package times follow the SBU, from 0 (not at all) to 1 (in proportion):
+        the slope of log seconds over log SBU unit that the packages share across the sources
+        (each package at one version, phase and ``-j`` compared only with itself), pulled
+        towards 1 while the sources' units vary little (:data:`SENSITIVITY_PRIOR`)."""
+        if self._sensitivity is None:
+            groups: dict[tuple[str, str, str | None, int | None], list[tuple[float, float]]] = {}
+            for source, by_name in self.sources.items():
+                unit, _ = self._unit(source)
+                if unit is None:
+                    continue
+                for name, entries in by_name.items():
+                    for occurrence, entry in _occurrences(entries):
+                        if entry.seconds >= LEARN_FLOOR:
+                            key = (name, occurrence, entry.version, entry.jobs)
+                            groups.setdefault(key, []).append(
+                                (math.log(unit), math.log(entry.seconds)))
+            sxx, sxy = pooled_slope(groups.values())
+            slope = (sxy + SENSITIVITY_PRIOR) / (sxx + SENSITIVITY_PRIOR)
+            self._sensitivity = min(max(slope, 0.0), 1.0)
+        return self._sensitivity
+
+    def _range(self, jobs: int | None) -> tuple[float, float]:
+        """The lowest and highest SBU unit of the sources made with ``jobs``."""
+        if jobs not in self._ranges:
+            units = [u for u, j in map(self._unit, self.sources) if u and j == jobs]
+            self._ranges[jobs] = (min(units), max(units)) if units else (0.0, 0.0)
+        return self._ranges[jobs]
+
+    def scale(self, entry: Entry, sbu_seconds: float | None, jobs: int | None) -> float:
+        """What an entry's seconds are multiplied by on a machine whose SBU is
+        ``sbu_seconds``, building with ``jobs``: by the sensitivity within the range of
+        units the sources measured (at the entry's ``-j``), in full beyond it and for an
+        entry of another ``-j``; 1 without both units."""
+        own = entry.sbu_seconds
+        if not sbu_seconds or not own or own <= 0:
+            return 1.0
+        if jobs is not None and entry.jobs is not None and entry.jobs != jobs:
+            return sbu_seconds / own  # the SBU at each -j is all that tells the two apart
+        low, high = self._range(entry.jobs)
+        inside = min(max(sbu_seconds, low), high) if high else own
+        return math.pow(inside / own, self.sensitivity()) * (sbu_seconds / inside)
+
+    # -- the estimate --------------------------------------------------------------------------
+
+    def estimate(self, script: Script, *, sbu_seconds: float | None = None,
+                 jobs: int | None = None) -> Estimate | None:
+        """The script's expected duration on a machine whose SBU is ``sbu_seconds`` (None:
+        each source's own seconds), building with ``make -j jobs`` (None: unknown): the
+        weighted median of its closest sources, rescaled; None when no source has it."""
+        close = closest(self.candidates(script), script.version, jobs)
+        if not close:
+            return None
+        close = sorted(close, key=lambda c: -c.age)[:KEEP_SOURCES]
+        raw = [0.5 ** (rank / HALF_LIFE) for rank in range(len(close))]
+        weights = [w / sum(raw) for w in raw]
+        values = [c.entry.seconds * self.scale(c.entry, sbu_seconds, jobs) for c in close]
+        seconds = weighted_median(values, weights)
+        if sbu_seconds:
+            sbu: float | None = seconds / sbu_seconds
+        else:
+            known = [(v, w) for v, w in zip(map(_sbu_of, (c.entry for c in close)), weights,
+                                            strict=True) if v is not None]
+            sbu = weighted_median([v for v, _ in known], [w for _, w in known]) if known else None
+        sources = tuple(EstimateSource(c.entry.source, c.entry.seconds, c.entry.version,
+                                       c.entry.jobs, round(w, 3))
+                        for c, w in zip(close, weights, strict=True))
+        return Estimate(seconds, sbu, sources)
 
 
 @dataclass

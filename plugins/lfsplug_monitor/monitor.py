@@ -14,15 +14,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from lfsplug import (
     Alert,
+    AlertLevel,
+    Estimate,
+    Event,
     Plan,
-    Priority,
+    Progress,
     Sample,
     Script,
+    ScriptOutput,
     ScriptResult,
     StashKey,
     Status,
@@ -30,20 +34,21 @@ from lfsplug import (
     format_size,
     hookimpl,
 )
-from lfsplug_monitor.eta import Estimator, History
+from lfsplug_monitor.eta import Estimator, History, from_metadata, make_jobs
 from lfsplug_monitor.guards import LevelGuard, OnceGuard
 from lfsplug_monitor.sampler import Sampler
 from lfsplug_monitor.settings import LEVELS, Settings
 from lfsplug_monitor.stats import SeriesSet
 
 if TYPE_CHECKING:
-    from lfsplug import Config, RunningScript, Session
-    from lfsplug_state.store import StateStore
+    from lfsplug import Config, RunningScript, Session, StateService
 
 __all__ = ["RUN_METRICS", "Monitor"]
 
 #: The run's own figures (system summaries, SBU, ETA error, the sampler's cost), for reports.
 RUN_METRICS = StashKey[dict[str, Any]]()
+#: The SBU's source when it is only the median unit of imported history: not this machine's.
+BORROWED_UNIT = "imported history"
 #: How often (s) the ETA and the bound are worked out afresh; progress events in between count
 #: them down, so that a build of thousands of short scripts pays for few full estimates.
 FULL_ESTIMATE_EVERY = 1.0
@@ -98,38 +103,35 @@ class Monitor:
 
     # -- history and the SBU -------------------------------------------------------------------
 
-    def _store(self) -> StateStore | None:
-        """The state plugin's store, if that plugin is loaded and has a database."""
-        try:
-            from lfsplug_state import PLUGIN_NAME
-        except ImportError:
-            return None
-        plugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
-        open_store = getattr(plugin, "open_store", None)
-        store: StateStore | None = open_store() if callable(open_store) else None
-        return store
+    def _state(self) -> StateService | None:
+        """The state service (None without a state plugin: then nothing is persisted)."""
+        state: StateService | None = self.config.hook.lfsplug_state_service(config=self.config)
+        return state
 
     def history(self) -> History:
         """Imported history, read once (a method, not a property: pluggy looks at every
         attribute of a plugin when it is registered)."""
         if self._history is None:
-            store = self._store()
-            self._history = History(store.history() if store is not None else [])
+            state = self._state()
+            self._history = History(state.history() if state is not None else [])
         return self._history
 
     def sbu(self) -> float | None:
         """The SBU in seconds: this build's ``sbu_script``, else its last pass on record, else
-        the median unit of imported history."""
+        ``--sbu`` (``[monitor] sbu``), else the median unit of imported history."""
         if self.sbu_seconds is None and not self._sbu_looked:
             self._sbu_looked = True
-            store = self._store()
-            last = store.last_pass(self.settings.sbu_script) if store is not None else None
+            state = self._state()
+            last = state.last_pass(self.settings.sbu_script) if state is not None else None
             if last is not None and last.started is not None and last.finished is not None:
                 self.sbu_seconds = max(last.finished - last.started, 1e-3)
                 self.sbu_source = f"{self.settings.sbu_script}, run {last.run_id}"
+            elif self.settings.sbu:
+                self.sbu_seconds = self.settings.sbu
+                self.sbu_source = "--sbu or [monitor] sbu"
             elif self.history().sbu_seconds:
                 self.sbu_seconds = self.history().sbu_seconds
-                self.sbu_source = "imported history"
+                self.sbu_source = BORROWED_UNIT
         return self.sbu_seconds
 
     def _measured_sbu(self, seconds: float) -> None:
@@ -139,23 +141,43 @@ class Monitor:
         self._sbu_looked = True
         self._last_full = float("-inf")  # every estimate changes: the next progress says so
         if self.estimator is not None:
-            for name, sbu in self.borrowed.items():
-                self.estimator.set_expected(name, sbu * self.sbu_seconds)
+            for name in [n for n in self.borrowed if n in self._scripts]:
+                found = self.history_estimate(self._scripts[name])
+                if found is not None:
+                    self.estimator.set_expected(name, found.seconds)
+
+    def history_estimate(self, script: Script) -> Estimate | None:
+        """A script's estimate from imported history (weighed by closeness, rescaled by this
+        machine's SBU), else from its ``sbu=`` metadata; None when neither helps."""
+        unit = self.sbu()
+        mine = unit if self.sbu_source != BORROWED_UNIT else None
+        history = self.history()
+        found = history.estimate(script, sbu_seconds=mine, jobs=make_jobs(self.config.env)) \
+            if history else None
+        if found is None:
+            found = from_metadata(script, unit)
+        if found is not None and found.sbu is not None:
+            self.borrowed[script.name] = found.sbu
+        return found
 
     def borrowed_estimate(self, script: Script) -> float | None:
-        """A script's expected duration from imported history (in SBU, scaled to this
-        machine's SBU), else from its ``sbu=`` metadata; None when neither helps."""
-        history = self.history()
-        sbu = history.sbu(script) if history else None
-        if sbu is None:
-            sbu = script.sbu
-        if sbu is None:
-            return None
+        """The seconds of :meth:`history_estimate`."""
+        found = self.history_estimate(script)
+        return found.seconds if found is not None else None
+
+    @hookimpl(wrapper=True)
+    def lfsplug_estimate(
+        self, script: Script, config: Config
+    ) -> Generator[None, Estimate | None, Estimate | None]:
+        """Own passes first (the state plugin answers; given in SBU here when one is known);
+        without them, imported history."""
+        answer = yield
+        if answer is None:
+            return self.history_estimate(script)
         unit = self.sbu()
-        if unit is not None:
-            self.borrowed[script.name] = sbu
-            return sbu * unit
-        return history.seconds(script) if history else None
+        if answer.sbu is None and unit and self.sbu_source != BORROWED_UNIT:
+            return replace(answer, sbu=answer.seconds / unit)
+        return answer
 
     @hookimpl(wrapper=True)
     def lfsplug_expected_duration(
@@ -269,7 +291,7 @@ class Monitor:
 
     def _alert(self, session: Session, kind: str, level: str, message: str, now: float,
                **data: Any) -> None:
-        alert = Alert(kind, level, message, now, data)
+        alert = Alert(kind, AlertLevel(level), message, now, data)
         with self._lock:
             self.alerts.append(alert)
         session.alert(alert)
@@ -370,11 +392,16 @@ class Monitor:
                 self.estimator.start(script.name, now)
 
     @hookimpl
-    def lfsplug_script_output(self, session: Session, script: Script, lines: list[str]) -> None:
-        self.last_output[script.name] = time.time()
-        if self.silent.reset(script.name):
-            self._alert(session, "silent", "clear", f"{script.name} prints again",
-                        time.time(), script=script.name)
+    def lfsplug_events(self, session: Session, events: list[Event]) -> None:
+        """A script that prints is not silent (its output events, as they come)."""
+        for event in events:
+            name = event.script
+            if name is None or not isinstance(event.record, ScriptOutput):
+                continue
+            self.last_output[name] = max(event.time, self.last_output.get(name, 0.0))
+            if self.silent.reset(name):
+                self._alert(session, "silent", "clear", f"{name} prints again",
+                            time.time(), script=name)
 
     @hookimpl(tryfirst=True)
     def lfsplug_script_finish(self, session: Session, script: Script,
@@ -441,7 +468,7 @@ class Monitor:
                 self._last_full = now
             figures = estimator.estimate(now, full=full)
         figures["sbu_seconds"] = round(self.sbu_seconds, 3) if self.sbu_seconds else None
-        session.emit("progress", None, Priority.PROGRESS, **figures)
+        session.emit(Progress(**figures))
 
     # -- the end -------------------------------------------------------------------------------
 
@@ -476,14 +503,9 @@ class Monitor:
             return  # nothing ran
         metrics = self.run_metrics()
         session.stash[RUN_METRICS] = metrics
-        try:
-            from lfsplug_state import PLUGIN_NAME
-        except ImportError:
-            return
-        plugin = self.config.pluginmanager.get_plugin(PLUGIN_NAME)
-        record = getattr(plugin, "record_run_metrics", None)
-        if callable(record):
-            record(metrics)
+        state = self._state()
+        if state is not None:
+            state.record_run_metrics(metrics)
 
     @hookimpl
     def lfsplug_terminal_summary(self, session: Session, exitstatus: int,

@@ -1,29 +1,31 @@
-"""The ``[monitor]`` table of ``lfsplug.toml`` and ``--sample-interval``.
+"""The ``[monitor]`` table of ``lfsplug.toml`` (with ``--sample-interval`` and ``--sbu``): what
+its values become.
 
-Every key is optional. Disk thresholds are written as BitBake writes ``BB_DISKMON_DIRS``: one
-string per rule, ``"ACTION,DIR,SPACE,INODES"``, where ACTION is ``WARN``, ``STOP`` or ``HALT``
-(BitBake's ``STOPTASKS`` and ``ABORT`` are accepted for the last two), DIR a watched directory's
-label (``lfs``, ``sources``, ``state``) or an absolute path (which is then watched too), SPACE a
-free-space floor and INODES a free-inode floor, each a number with an optional ``K``, ``M``,
-``G`` or ``T`` suffix (powers of 1024, as BitBake counts) or empty for no floor. A mistake is a
-usage error (exit 4) naming the file, the line and the rule.
+The table is declared in :mod:`lfsplug_monitor` (the kernel converts and checks it; a mistake
+is a usage error, exit 4, naming the file and the line). Disk thresholds are written as BitBake
+writes ``BB_DISKMON_DIRS``: one string per rule, ``"ACTION,DIR,SPACE,INODES"``, where ACTION is
+``WARN``, ``STOP`` or ``HALT`` (BitBake's ``STOPTASKS`` and ``ABORT`` are accepted for the last
+two), DIR a watched directory's label (``lfs``, ``sources``, ``state``) or an absolute path
+(which is then watched too), SPACE a free-space floor and INODES a free-inode floor, each a
+number with an optional ``K``, ``M``, ``G`` or ``T`` suffix (powers of 1024, as BitBake counts)
+or empty for no floor. Here: the rules read (:func:`disk_rules`), and the :class:`Settings` the
+monitor runs with (:func:`read_settings`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lfsplug import UsageError, byte_size
-from lfsplug_monitor import MAX_INTERVAL, MIN_INTERVAL
+from lfsplug import DEFAULT_LFS, byte_size
 
 if TYPE_CHECKING:
     from lfsplug import Config
 
-__all__ = ["LEVELS", "DiskRule", "Settings", "parse_disk_rule", "read_settings"]
+__all__ = ["DEFAULT_DISK", "LEVELS", "DiskRule", "Settings", "disk_rules", "parse_disk_rule",
+           "read_settings"]
 
-SECTION = "monitor"
 #: Alert levels of the disk guard, mildest first.
 LEVELS = ("warn", "stop", "halt")
 _ACTIONS = {"WARN": "warn", "STOP": "stop", "STOPTASKS": "stop", "HALT": "halt", "ABORT": "halt"}
@@ -68,6 +70,8 @@ class Settings:
     silent_after: float = 600.0
     #: the script whose duration is one SBU
     sbu_script: str = "binutils-pass1"
+    #: this machine's SBU (s) until a build measures it (``--sbu``, ``[monitor] sbu``)
+    sbu: float | None = None
 
 
 def parse_disk_rule(text: str) -> DiskRule:
@@ -91,93 +95,56 @@ def parse_disk_rule(text: str) -> DiskRule:
     return DiskRule(level, where, space_n, inodes_n)
 
 
-_KEYS = {"sample_interval", "sources", "disk", "hysteresis", "memory_floor", "overrun_factor",
-         "overrun_min", "silent_after", "sbu_script"}
-
-
-def _interval(config: Config, section: dict[str, Any]) -> float:
-    given = config.getoption("sample_interval", None)
-    if given is not None:
-        value, where = float(given), "--sample-interval"
-    else:
-        where = config.file.where("sample_interval", SECTION)
-        value = config.section_number(SECTION, "sample_interval", 1.0)
-    if not MIN_INTERVAL <= value <= MAX_INTERVAL:
-        raise UsageError(f"{where}: the sample interval must be from {MIN_INTERVAL:g} to "
-                         f"{MAX_INTERVAL:g} s, not {value:g}")
-    return value
-
-
-def _disk_rules(config: Config, section: dict[str, Any]) -> tuple[DiskRule, ...]:
-    raw = section.get("disk", list(DEFAULT_DISK))
-    where = config.file.where("disk", SECTION)
-    if isinstance(raw, str):
-        raw = raw.split()  # BitBake's one string of space-separated rules
-    if not isinstance(raw, list) or not all(isinstance(r, str) for r in raw):
-        raise UsageError(f"{where}: [{SECTION}] disk: expected a list of "
-                         f"\"ACTION,DIR,SPACE,INODES\" strings")
+def disk_rules(raw: object) -> tuple[DiskRule, ...]:
+    """``[monitor] disk``: a list of rules, or BitBake's one string of space-separated rules;
+    ValueError naming the rule that is wrong."""
+    texts = raw.split() if isinstance(raw, str) else raw
+    if not isinstance(texts, list) or not all(isinstance(r, str) for r in texts):
+        raise ValueError(f'expected a list of "ACTION,DIR,SPACE,INODES" strings, got {raw!r}')
     rules = []
-    for number, text in enumerate(raw, 1):
+    for number, text in enumerate(texts, 1):
         try:
             rules.append(parse_disk_rule(text))
         except ValueError as exc:
-            raise UsageError(f"{where}: [{SECTION}] disk rule {number}: {exc}") from None
+            raise ValueError(f"rule {number}: {exc}") from None
     return tuple(rules)
 
 
-def _memory_floor(config: Config, section: dict[str, Any]) -> tuple[int | None, float | None]:
-    raw = section.get("memory_floor", "256M")
-    where = config.file.where("memory_floor", SECTION)
-    if raw in ("", 0, False):
-        return None, None
-    if isinstance(raw, str) and raw.strip().endswith("%"):
-        try:
-            percent = float(raw.strip()[:-1])
-        except ValueError:
-            percent = -1.0
-        if not 0 < percent < 100:
-            raise UsageError(f"{where}: [{SECTION}] memory_floor: {raw!r} is not a percentage")
-        return None, percent
-    try:
-        return byte_size(str(raw)), None
-    except ValueError as exc:
-        raise UsageError(f"{where}: [{SECTION}] memory_floor: {exc}") from None
-
-
 def read_settings(config: Config) -> Settings:
-    """The settings from ``[monitor]``, ``--sample-interval``, ``--lfs`` and the state
-    directory; UsageError (exit 4) for a bad key or value."""
-    section = config.getsection(SECTION)
-    for key in section:
-        if key not in _KEYS:
-            raise UsageError(f"{config.file.where(key, SECTION)}: [{SECTION}] unknown key "
-                             f"{key!r} (known: {', '.join(sorted(_KEYS))})")
+    """What the monitor runs with: ``[monitor]`` as the kernel converted it, with ``--lfs``
+    and the state directory, which the watched directories are relative to."""
+    from lfsplug_monitor import (
+        DISK,
+        HYSTERESIS,
+        INTERVAL,
+        MEMORY_FLOOR,
+        OVERRUN_FACTOR,
+        OVERRUN_MIN,
+        SBU,
+        SBU_SCRIPT,
+        SILENT_AFTER,
+        SOURCES,
+    )
 
-    def where(key: str) -> str:
-        return config.file.where(key, SECTION)
-
-    lfs = Path(str(config.getoption("lfs", "/mnt/lfs") or "/mnt/lfs")).absolute()
-    sources = section.get("sources", str(lfs / "sources"))
-    if not isinstance(sources, str) or not sources:
-        raise UsageError(f"{where('sources')}: [{SECTION}] sources: expected a directory")
-    sbu_script = section.get("sbu_script", "binutils-pass1")
-    if not isinstance(sbu_script, str) or not sbu_script:
-        raise UsageError(f"{where('sbu_script')}: [{SECTION}] sbu_script: expected a name")
-    disk = _disk_rules(config, section)
-    watch = {"lfs": lfs, "sources": lfs / sources, "state": config.state_dir}
+    lfs = Path(config.lfs or DEFAULT_LFS).absolute()
+    disk = config.get(DISK)
+    if disk is None:
+        disk = disk_rules(list(DEFAULT_DISK))
+    watch = {"lfs": lfs, "sources": lfs / config.get(SOURCES), "state": config.state_dir}
     for rule in disk:
         if rule.dir.startswith("/"):
             watch.setdefault(rule.dir, Path(rule.dir))
-    floor, percent = _memory_floor(config, section)
+    floor, percent = config.get(MEMORY_FLOOR)
     return Settings(
-        interval=_interval(config, section),
+        interval=config.get(INTERVAL),
         watch=watch,
         disk=disk,
-        hysteresis=config.section_number(SECTION, "hysteresis", 0.05),
+        hysteresis=config.get(HYSTERESIS),
         memory_floor=floor,
         memory_floor_percent=percent,
-        overrun_factor=config.section_number(SECTION, "overrun_factor", 3.0, low=1.0),
-        overrun_min=config.section_number(SECTION, "overrun_min", 60.0),
-        silent_after=config.section_number(SECTION, "silent_after", 600.0),
-        sbu_script=sbu_script,
+        overrun_factor=config.get(OVERRUN_FACTOR),
+        overrun_min=config.get(OVERRUN_MIN),
+        silent_after=config.get(SILENT_AFTER),
+        sbu_script=config.get(SBU_SCRIPT),
+        sbu=config.get(SBU),
     )

@@ -3,14 +3,15 @@
 A :class:`Series` keeps every sample of one metric up to :data:`MAX_KEPT` values, then keeps
 every second one (and so on), so that a script sampled ten times a second for a day still
 costs a bounded list; min, max and mean stay exact, the percentile comes from what is kept.
+:func:`weighted_median` and :func:`pooled_slope` serve the history's estimates (:mod:`.eta`).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-__all__ = ["MAX_KEPT", "Series", "SeriesSet", "percentile"]
+__all__ = ["MAX_KEPT", "Series", "SeriesSet", "percentile", "pooled_slope", "weighted_median"]
 
 MAX_KEPT = 8192
 
@@ -23,6 +24,36 @@ def percentile(values: list[float], share: float) -> float:
     low = math.floor(position)
     high = min(low + 1, len(values) - 1)
     return values[low] + (values[high] - values[low]) * (position - low)
+
+
+def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
+    """The value at which the weights of the smaller values first reach half of all weights:
+    one of ``values``, never a blend (an estimate then is some source's own figure)."""
+    if not values or len(values) != len(weights):
+        raise ValueError("weighted_median needs as many weights as values, and some values")
+    pairs = sorted(zip(values, weights, strict=True))
+    half = sum(weights) / 2
+    reached = 0.0
+    for value, weight in pairs:
+        reached += weight
+        if reached >= half:
+            return value
+    return pairs[-1][0]
+
+
+def pooled_slope(groups: Iterable[Sequence[tuple[float, float]]]) -> tuple[float, float]:
+    """The within-group sums ``(Sxx, Sxy)`` of points ``(x, y)``, pooled over the groups: each
+    group is centred on its own means, so that ``Sxy / Sxx`` is the slope of y over x that the
+    groups share, whatever their levels (groups of one point add nothing)."""
+    sxx = sxy = 0.0
+    for points in groups:
+        if len(points) < 2:
+            continue
+        mean_x = sum(x for x, _ in points) / len(points)
+        mean_y = sum(y for _, y in points) / len(points)
+        sxx += sum((x - mean_x) ** 2 for x, _ in points)
+        sxy += sum((x - mean_x) * (y - mean_y) for x, y in points)
+    return sxx, sxy
 
 
 class Series:

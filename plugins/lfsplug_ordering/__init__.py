@@ -26,7 +26,7 @@ from lfsplug import Edge, Finding, Plan, Script, Severity, StashKey, gc_paused, 
 from lfsplug_ordering.edges import declared_edges
 from lfsplug_ordering.layout import Layout, sequence_edges
 from lfsplug_ordering.plan import build_plan
-from lfsplug_ordering.settings import FORMATS, ORDERS, Settings, load_settings
+from lfsplug_ordering.settings import OPTIONS, TABLE, Settings, load_settings
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -38,26 +38,13 @@ __all__ = ["SETTINGS"]
 
 SETTINGS = StashKey[Settings]()
 _BOOKS = StashKey[dict[tuple[str, str], "BookDeps"]]()
-COMMANDS = ("run", "list", "check", "graph")
 
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    """``--order`` and ``--book-deps`` for run, list, check and graph; ``--format`` for graph."""
-    parser.addoption(
-        "--order", commands=COMMANDS, choices=ORDERS,
-        # no default value, so that "not given" is known: then [ordering] phases may choose
-        help="sequence: each script after the one before it, as jhalfs builds; graph: only "
-             "declared dependencies; for every phase (without it, [ordering] phases in "
-             "lfsplug.toml may choose per phase) [default: sequence]",
-    )
-    parser.addoption(
-        "--book-deps", commands=COMMANDS, metavar="PATH",
-        help="the LFS book's appendices/dependencies.xml (or the book's folder): its "
-             "dependencies order the chapter 8 scripts (phase system)",
-    )
-    parser.addoption("--format", commands=("graph",), choices=FORMATS, default="text",
-                     help="how to draw the plan")
+    """``--order`` and ``--book-deps`` for run, list, check and graph; ``--format`` for graph;
+    the ``[ordering]`` table."""
+    parser.add(OPTIONS, TABLE)
 
 
 def cmd_graph(config: Config) -> int:

@@ -15,6 +15,7 @@ import click
 from lfsplug import ExitCode, Severity, session_scope
 from lfsplug_ordering.draw import render
 from lfsplug_ordering.plan import PLAN_INFO, PlanInfo
+from lfsplug_ordering.settings import FORMAT
 
 if TYPE_CHECKING:
     from lfsplug import Config, Session
@@ -40,7 +41,7 @@ def _graph(session: Session) -> int:
         _echo_findings(session, errors_only=True)
         return ExitCode.INVALID_TREE
     info = session.stash.get(PLAN_INFO) or PlanInfo()  # another plugin may build the plan
-    click.echo(render(str(session.config.getoption("format", "text")), plan, info))
+    click.echo(render(session.config.get(FORMAT), plan, info))
     return ExitCode.OK
 
 

@@ -11,33 +11,67 @@
 
 Precedence: ``--order`` on the command line (or in ``LFSPLUG_ADDOPTS``) sets every phase, since
 a user who types it asks for that order now; otherwise ``[ordering] phases`` sets the phases it
-names and ``order`` in the file (else ``sequence``, as jhalfs builds) sets the rest. A mistake
-in any of it is a usage error (exit 4) naming the file and line.
+names and ``order`` in the file (else ``sequence``, as jhalfs builds) sets the rest. The kernel
+converts and checks the settings declared below (a mistake is a usage error, exit 4, naming the
+file and line); :func:`load_settings` makes them the plugin's :class:`Settings`.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
-from lfsplug import UsageError
+from lfsplug import SettingsTable, choice, table_of
 
 if TYPE_CHECKING:
     from lfsplug import Config
 
-__all__ = ["DEFAULT_ORDER", "FORMATS", "ORDERS", "REVISIONS", "Settings", "load_settings"]
+__all__ = ["DEFAULT_ORDER", "FORMATS", "OPTIONS", "ORDERS", "REVISIONS", "TABLE", "Settings",
+           "load_settings"]
 
 ORDERS = ("sequence", "graph")
 #: The formats of ``lfsplug graph --format`` (:mod:`lfsplug_ordering.draw` draws them).
 FORMATS = ("text", "dot", "mermaid", "json")
 DEFAULT_ORDER = "sequence"
 REVISIONS = ("auto", "sysv", "systemd")
-KEYS = ("phases", "book_revision")
 SECTION = "ordering"
 _PHASE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+COMMANDS = ("run", "list", "check", "graph")
+
+
+def _phase_name(name: str) -> str:
+    if not _PHASE.match(name):
+        raise ValueError(f"{name!r} is not a phase name (one word such as cross, temp, system, "
+                         f"blfs)")
+    return name
+
+
+#: ``--order``, ``--book-deps`` and ``--format``: top-level keys and options.
+OPTIONS = SettingsTable()
+ORDER = OPTIONS.add(
+    # no default value, so that "not given" is known: then [ordering] phases may choose
+    "order", choice(*ORDERS), None, "sequence: each script after the one before it, as jhalfs "
+    "builds; graph: only declared dependencies; for every phase (without it, [ordering] phases "
+    "in lfsplug.toml may choose per phase)", option=("--order",),
+    commands=COMMANDS, shown_default='"sequence"')
+BOOK_DEPS = OPTIONS.add(
+    "book_deps", Path, None, "the LFS book's appendices/dependencies.xml (or the book's "
+    "folder): its dependencies order the chapter 8 scripts (phase system)",
+    option=("--book-deps",), commands=COMMANDS, metavar="PATH")
+FORMAT = OPTIONS.add(
+    "format", choice(*FORMATS), "text", "how to draw the plan", option=("--format",),
+    commands=("graph",))
+
+#: The ``[ordering]`` table (docs/ordering.md).
+TABLE = SettingsTable(SECTION)
+PHASES = TABLE.add(
+    "phases", table_of(choice(*ORDERS), key=_phase_name, entry="PHASE"), {},
+    "the order of the phases named (sequence or graph); order (or sequence) for the rest")
+BOOK_REVISION = TABLE.add(
+    "book_revision", choice(*REVISIONS), "auto", "which of the book's revisions --book-deps "
+    "reads: sysv, systemd, or auto (systemd if a script provides it)")
 
 
 @dataclass(frozen=True)
@@ -65,71 +99,28 @@ class Settings:
 
 
 def load_settings(config: Config) -> Settings:
-    """Read ``--order``, ``--book-deps`` and ``[ordering]``; UsageError with file and line."""
-    section = config.getsection(SECTION)
-    for key in section:
-        if key not in KEYS:
-            close = difflib.get_close_matches(key, KEYS, n=1)
-            hint = f" (did you mean {close[0]}?)" if close else f" (keys: {', '.join(KEYS)})"
-            raise UsageError(f"{_where(config, key)}: [{SECTION}] has no key {key!r}{hint}")
-    modes, lines = _phase_modes(config, section.get("phases", {}))
-    default, forced = _default_mode(config)
-    revision = section.get("book_revision", "auto")
-    if revision not in REVISIONS:
-        raise UsageError(f"{_where(config, 'book_revision')}: [{SECTION}] book_revision must be "
-                         f"one of {', '.join(REVISIONS)}, not {revision!r}")
-    return Settings(default, {} if forced else modes, lines, _book_deps(config), revision)
-
-
-def _default_mode(config: Config) -> tuple[str, bool]:
-    """The mode of unlisted phases, and whether it came from the command line."""
-    value = config.getoption("order", None)
-    if value is None:
-        return DEFAULT_ORDER, False
-    return str(value), config.option_source("order") == "command line"
-
-
-def _phase_modes(
-    config: Config, table: Any
-) -> tuple[dict[str, str], dict[str, tuple[str, int | None]]]:
-    if not isinstance(table, dict):
-        raise UsageError(f"{_where(config, 'phases')}: [{SECTION}] phases must be a table of "
-                         'phase = "sequence" or "graph" (phases = { system = "graph" })')
-    modes: dict[str, str] = {}
-    lines: dict[str, tuple[str, int | None]] = {}
-    for phase, mode in table.items():
-        where = _where(config, phase)
-        if not _PHASE.match(phase):
-            raise UsageError(f"{where}: [{SECTION}] phases: {phase!r} is not a phase name "
-                             "(one word such as cross, temp, system, blfs)")
-        if mode not in ORDERS:
-            raise UsageError(f"{where}: [{SECTION}] phases: {phase} = {mode!r} must be "
-                             f"{' or '.join(repr(o) for o in ORDERS)}")
-        modes[phase] = mode
-        lines[phase] = (str(config.file.path), config.file.line_of(phase, SECTION))
-    return modes, lines
+    """``--order``, ``--book-deps`` and ``[ordering]`` as the kernel read them; UsageError
+    naming where ``--book-deps`` was given when it is no dependencies.xml."""
+    modes = config.get(PHASES)
+    lines = {phase: (str(config.file.path), config.file.line_of(phase, SECTION))
+             for phase in modes}
+    order = config.get(ORDER)
+    forced = order is not None and config.source(ORDER) == "command line"
+    return Settings(order or DEFAULT_ORDER, {} if forced else dict(modes), lines,
+                    _book_deps(config), config.get(BOOK_REVISION))
 
 
 def _book_deps(config: Config) -> Path | None:
     """The book's ``dependencies.xml``: a file, or the book's folder that holds it."""
-    value = config.getoption("book_deps", None)
-    if not value:
+    path = config.get(BOOK_DEPS)
+    if path is None:
         return None
-    from_file = config.file.values.get("book_deps") == value and config.file.path is not None
-    base = config.file.path.parent if from_file and config.file.path else Path.cwd()
-    where = config.file.where("book_deps") if from_file else f"--book-deps {value}"
-    path = (base / Path(str(value)).expanduser()).absolute()
     if path.is_dir():
         for candidate in (path / "appendices" / "dependencies.xml", path / "dependencies.xml"):
             if candidate.is_file():
                 return candidate
-        raise UsageError(f"{where}: {path} holds no appendices/dependencies.xml (give the "
-                         "book's folder or the file itself)")
+        raise config.error(BOOK_DEPS, f"{path} holds no appendices/dependencies.xml (give the "
+                                      "book's folder or the file itself)")
     if not path.is_file():
-        raise UsageError(f"{where}: no such file: {path}")
+        raise config.error(BOOK_DEPS, f"no such file: {path}")
     return path
-
-
-def _where(config: Config, key: str) -> str:
-    """``file:line`` of ``key`` inside the ``[ordering]`` table, for messages."""
-    return config.file.where(key, SECTION)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import StashKey, UsageError, hookimpl, positive_int
+from lfsplug import SettingsTable, StashKey, hookimpl, integer
 
 if TYPE_CHECKING:
     from lfsplug import CommandSet, Config, OptionParser, Session
@@ -35,16 +35,22 @@ DATA: StashKey[RunData] = StashKey()
 #: Log lines a failure shows by default (``[reports] log_lines``).
 LOG_LINES = 30
 
+#: ``lfsplug report``'s options (top-level keys of the file too).
+OPTIONS = SettingsTable()
+RUN = OPTIONS.add("run", integer(1), None, "report run N (default: the last run that built "
+                  "something)", option=("--run",), commands=("report",), metavar="N")
+IMPORT = OPTIONS.add("import_reports", bool, False, "read the jhalfs SBU report FILE (or every "
+                     "*.report file in a directory) into the state database as history, "
+                     "instead of writing a report", option=("--import",), commands=("report",))
+#: The ``[reports]`` table.
+TABLE = SettingsTable("reports")
+LOG_LINES_SETTING = TABLE.add("log_lines", integer(0), LOG_LINES, "how many of a failed "
+                              "script's last log lines a report shows")
+
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption("--run", commands=("report",), type=positive_int, metavar="N",
-                     help="report run N (default: the last run that built something)")
-    parser.addoption("--import", commands=("report",), action="store_true",
-                     dest="import_reports",
-                     help="read the jhalfs SBU report FILE (or every *.report file in a "
-                          "directory) into the state database as history, instead of writing "
-                          "a report")
+    parser.add(OPTIONS, TABLE)
 
 
 def cmd_report(config: Config) -> int:
@@ -60,18 +66,6 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
                  help="Write a report of the last run: TARGET is FORMAT[:PATH] (json, junit, "
                       "html, trace, sbu). With --import, read TARGET, a jhalfs SBU report or a "
                       "directory of them, into the history.")
-
-
-@hookimpl
-def lfsplug_configure(config: Config) -> None:
-    """A bad ``[reports]`` table is said before anything runs, not when the run has ended."""
-    if config.command in ("run", "report"):
-        section = config.getsection("reports")
-        for key in section:
-            if key != "log_lines":
-                where = config.file.where(key, "reports")
-                raise UsageError(f"{where}: unknown key {key!r} in [reports] (known: log_lines)")
-        tail_lines(config)
 
 
 @hookimpl
@@ -96,4 +90,4 @@ def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | No
 
 def tail_lines(config: Config) -> int:
     """``[reports] log_lines``: how many of a failed script's last log lines to show."""
-    return int(config.section_number("reports", "log_lines", LOG_LINES, whole=True))
+    return config.get(LOG_LINES_SETTING)

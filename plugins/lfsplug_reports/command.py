@@ -1,5 +1,10 @@
 """``lfsplug report``: write a report of a recorded run, or import jhalfs SBU reports; and the
-one place that loads a run for a report and hands it to its format's writer."""
+one place that loads a run for a report and hands it to its format's writer.
+
+The records come through the state service (``lfsplug_state_service``), never from another
+plugin's objects or tables: without a state plugin (``-p no:state``), ``run --report`` works
+from the session and ``lfsplug report`` says that it needs one.
+"""
 
 from __future__ import annotations
 
@@ -13,14 +18,10 @@ from lfsplug_reports import DATA, SUFFIXES
 from lfsplug_reports.data import apply_session, from_session, load_run, make_jobs
 
 if TYPE_CHECKING:
-    from lfsplug import Config
+    from lfsplug import Config, StateService
     from lfsplug_reports.data import RunData
-    from lfsplug_state.store import StateStore
 
-__all__ = ["cmd_report", "import_reports", "run_data", "write"]
-
-#: The name the state plugin registers its object under (its ``PLUGIN_NAME``).
-STATE_PLUGIN = "state-store"
+__all__ = ["cmd_report", "import_reports", "run_data", "state_service", "write"]
 
 
 def write(data: RunData, fmt: str, path: Path, tail: int) -> None:
@@ -45,20 +46,29 @@ def write(data: RunData, fmt: str, path: Path, tail: int) -> None:
 
 
 def run_data(session: Session) -> RunData:
-    """The run a session is ending, for ``run --report``: from the state database when the
-    state plugin recorded it (its queued samples written first), else from the session."""
-    recorder = session.config.pluginmanager.get_plugin(STATE_PLUGIN)
-    run_id = getattr(recorder, "run_id", None)
-    store: StateStore | None = getattr(recorder, "db", None)
-    if recorder is None or run_id is None or store is None:
+    """The run a session is ending, for ``run --report``: as the state service recorded it
+    (what it still queued written first), else (nothing recorded it) from the session."""
+    config = session.config
+    state: StateService | None = config.hook.lfsplug_state_service(config=config)
+    if state is None:
         return from_session(session)
-    recorder.flush()
-    data = load_run(store, run_id)
+    state.flush()
+    run = state.current_run()
+    if run is None:  # a dry run: nothing is recorded
+        return from_session(session)
+    data = load_run(state, run)
     apply_session(data, session)
-    counts = getattr(recorder, "counts", None)
-    if isinstance(counts, dict):  # recorded at sessionfinish, after the reports
-        data.run.counts = dict(counts)
     return data
+
+
+def state_service(config: Config, what: str) -> StateService:
+    """The state service, or a UsageError (exit 4) saying in one line that ``what`` needs it."""
+    state: StateService | None = config.hook.lfsplug_state_service(config=config)
+    if state is None:
+        raise UsageError(f"{what} needs the state plugin (it keeps the builds' records), "
+                         f"which is not loaded (blocked with -p no:state?); run --report "
+                         f"writes a report without it")
+    return state
 
 
 # -- the command -------------------------------------------------------------------------------
@@ -94,20 +104,9 @@ def cmd_report(config: Config) -> int:
 
 
 def _load(config: Config) -> RunData:
-    from lfsplug_state.store import RunLock, StateStore
-
-    try:
-        store = StateStore.open(config.state_dir, create=False)
-    except FileNotFoundError:
-        raise UsageError(f"no build recorded in {config.state_dir} (no state.db): lfsplug run "
-                         f"records one; --state-dir DIR reads another") from None
-    try:
-        data = load_run(store, config.getoption("run", None))
-    finally:
-        store.close()
+    state = state_service(config, "lfsplug report")
+    data = load_run(state, state.run(config.getoption("run", None)))
     data.jobs = make_jobs(config.env)
-    if data.run.state == "running" and not RunLock(config.state_dir).held_elsewhere():
-        data.run.state = "crashed"  # not marked yet: the next run marks it
     return data
 
 
@@ -122,21 +121,16 @@ def import_reports(config: Config, target: Path) -> int:
     """Read jhalfs SBU reports (a file, or every ``*.report`` in a directory) into the state
     database's history; every file is read before anything is written."""
     from lfsplug_reports.sbu import history_entries, read_report
-    from lfsplug_state.store import StateStore
 
+    state = state_service(config, "lfsplug report --import")
     files = _report_files(target)
     reports = [(path, read_report(path)) for path in files]
-    store = StateStore.open(config.state_dir, create=True)
-    try:
-        for path, report in reports:
-            source = f"jhalfs:{path.resolve()}"
-            count = store.add_history(source, history_entries(report, source))
-            unit = (f"SBU {report.sbu_seconds:g} s" if report.sbu_seconds else "no SBU") + (
-                f" at -j{report.jobs}" if report.jobs else "")
-            click.echo(f"lfsplug: imported {count} package builds from {path} ({unit})",
-                       err=True)
-    finally:
-        store.close()
+    for path, report in reports:
+        source = f"jhalfs:{path.resolve()}"
+        count = state.add_history(source, history_entries(report, source))
+        unit = (f"SBU {report.sbu_seconds:g} s" if report.sbu_seconds else "no SBU") + (
+            f" at -j{report.jobs}" if report.jobs else "")
+        click.echo(f"lfsplug: imported {count} package builds from {path} ({unit})", err=True)
     return ExitCode.OK
 
 

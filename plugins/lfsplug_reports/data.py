@@ -1,32 +1,45 @@
-"""One run as plain records, loaded from the state database (or, without it, from a session).
+"""One run as plain records, loaded through the state service (or, without it, from a session).
 
 Every report format renders from a :class:`RunData`: the run, its scripts in plan order with
 their attempts and resources, the events, and the sampled series. :func:`load_run` reads it
-from ``state.db`` through :class:`~lfsplug_state.store.StateStore` (``lfsplug report``, and
-``run --report`` once the state plugin has flushed what it queued); :func:`from_session`
-builds it from a session's memory when no database recorded the run (the state plugin
-blocked, a dry run).
+through the state service, :class:`lfsplug.StateService` (``lfsplug report``, and ``run
+--report`` once the service has flushed what it queued); :func:`from_session` builds it from a
+session's memory when nothing recorded the run (the state plugin blocked, a dry run).
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from lfsplug import UsageError
+from lfsplug import (
+    AlertRaised,
+    Progress,
+    SampleTaken,
+    ScriptOutput,
+    ScriptRetry,
+    StoredEvent,
+    StoredSample,
+    record_to_data,
+)
 
 if TYPE_CHECKING:
-    from lfsplug import Event, Session
-    from lfsplug_state.store import StateStore
+    from lfsplug import (
+        Alert,
+        Event,
+        ScriptResult,
+        Session,
+        StateService,
+        StoredResult,
+        StoredRun,
+    )
 
 __all__ = [
     "AttemptRecord",
-    "EventRecord",
     "RunData",
     "RunRecord",
     "SampleRow",
@@ -47,7 +60,7 @@ JSON_STATUS = {"passed": "passed", "failed": "failed", "skipped": "skipped",
 #: The state of a run that stopped before running anything (validation errors, say).
 NO_BUILD = "stopped before building"
 #: One sample: when, of which script (None: the system), its values.
-SampleRow = tuple[float, str | None, dict[str, Any]]
+SampleRow = StoredSample
 _JOBS = re.compile(r"(?:^|\s)(?:-j\s*|--jobs[= ])(\d+)")
 
 
@@ -98,9 +111,10 @@ class ScriptRecord:
     message: str | None = None
     log_path: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)
-    #: the phase and version the scripts had (a session knows them; the database does not)
+    #: what discovery knew of the script: its phase and version, the packages it builds
     phase: str | None = None
     version: str | None = None
+    packages: list[str] = field(default_factory=list)
     tries: list[AttemptRecord] = field(default_factory=list)
 
     @property
@@ -120,7 +134,8 @@ class ScriptRecord:
 
     @property
     def group(self) -> str:
-        """The phase, else the folder the script sits in (the database keeps no phases)."""
+        """The phase, else the folder the script sits in (a run recorded before phases were
+        kept, a script without one)."""
         if self.phase:
             return self.phase
         parent = os.path.basename(os.path.dirname(self.path))
@@ -155,18 +170,6 @@ class ScriptRecord:
 
 
 @dataclass
-class EventRecord:
-    """One recorded event (output events keep only their line count)."""
-
-    seq: int
-    time: float
-    kind: str
-    priority: int
-    script: str | None
-    payload: dict[str, Any]
-
-
-@dataclass
 class Series:
     """One metric over time."""
 
@@ -185,9 +188,10 @@ class RunData:
 
     run: RunRecord
     scripts: list[ScriptRecord]
-    events: list[EventRecord]
+    #: the events in time order (output events keep only their line count)
+    events: list[StoredEvent]
     #: every sample in time order: (time, script or None for the system, values)
-    samples: list[SampleRow]
+    samples: Sequence[SampleRow]
     #: ``database`` or ``session`` (no database recorded the run: events and samples are the
     #: bus's last ones only)
     source: str = "database"
@@ -195,7 +199,7 @@ class RunData:
     jobs: int | None = None
     #: each sample's values as the database holds them (JSON text), beside ``samples``: the
     #: json report copies them instead of encoding a million numbers again
-    sample_texts: list[str] | None = None
+    sample_texts: Sequence[str] | None = None
 
     @cached_property
     def system(self) -> dict[str, Series]:
@@ -203,8 +207,15 @@ class RunData:
         return _series(row for row in self.samples if row[1] is None)
 
     @property
-    def alerts(self) -> list[EventRecord]:
-        return [e for e in self.events if e.kind == "alert"]
+    def alerts(self) -> list[tuple[StoredEvent, Alert]]:
+        """Each alert event with its alert."""
+        found = []
+        for event in self.events:
+            if event.kind == AlertRaised.kind:
+                record = event.record
+                if isinstance(record, AlertRaised):
+                    found.append((event, record.alert))
+        return found
 
     @property
     def end(self) -> float:
@@ -228,9 +239,11 @@ class RunData:
         """The SBU in seconds: as the monitor last said it (progress events), else from a
         script's duration and its SBU figure, else the duration of binutils pass 1."""
         for event in reversed(self.events):
-            value = event.payload.get("sbu_seconds") if event.kind == "progress" else None
-            if isinstance(value, int | float) and value > 0:
-                return float(value)
+            if event.kind != Progress.kind:
+                continue
+            record = event.record
+            if isinstance(record, Progress) and record.sbu_seconds and record.sbu_seconds > 0:
+                return record.sbu_seconds
         for script in sorted(self.scripts, key=lambda s: s.name != SBU_SCRIPT):
             sbu, duration = script.resources.get("sbu"), script.duration
             if script.ran and isinstance(sbu, int | float) and sbu > 0 and duration:
@@ -249,90 +262,48 @@ class RunData:
         return duration / unit if unit and duration is not None and script.ran else None
 
 
-# -- from the database -------------------------------------------------------------------------
+# -- from the state service -------------------------------------------------------------------
 
 
-def load_run(store: StateStore, run_id: int | None = None) -> RunData:
-    """Run ``run_id`` (default: the last run that got as far as building) from ``store``.
-
-    UsageError (exit 4) when there is no such run.
-    """
-    run = _run_row(store, run_id)
-    by_id = _scripts(store, run.id)
-    scripts = list(by_id.values())
-    events = [EventRecord(seq, when, kind, priority, script, _json(payload))
-              for seq, when, kind, priority, script, payload in store.query(
-                  "SELECT seq, time, kind, priority, script, payload FROM events "
-                  "WHERE run_id = ? ORDER BY time, seq", (run.id,))]
-    _attempts(store, run, by_id, events)
-    rows = store.query("SELECT time, script, metrics FROM samples WHERE run_id = ? "
-                       "ORDER BY time, id", (run.id,))
-    samples, texts = _decode(rows)
-    return RunData(run, scripts, events, samples, sample_texts=texts)
-
-
-_RUN_COLUMNS = ("id, started, finished, exit_code, state, command_line, version, host, total, "
-                "events_kept, events_dropped, samples_kept, samples_dropped")
-
-
-def _run_row(store: StateStore, run_id: int | None) -> RunRecord:
-    if run_id is None:
-        rows = store.query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE total IS NOT NULL "
-                           f"ORDER BY id DESC LIMIT 1")
-        if not rows:
-            raise UsageError(f"no build recorded in {store.path.parent} yet: no run got as "
-                             f"far as running a script")
-    else:
-        rows = store.query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE id = ?", (run_id,))
-        if not rows:
-            known = store.query("SELECT MIN(id), MAX(id) FROM runs")[0]
-            have = f"runs {known[0]} to {known[1]}" if known[0] is not None else "no runs"
-            raise UsageError(f"--run {run_id}: no such run in {store.path.parent} ({have} "
-                             f"recorded)")
-    row = rows[0]
-    counts = dict(zip(("events_kept", "events_dropped", "samples_kept", "samples_dropped"),
-                      row[9:], strict=True))
-    return RunRecord(id=row[0], started=row[1], finished=row[2], exit_code=row[3],
-                     state=row[4], command_line=row[5], version=row[6], host=row[7],
-                     total=row[8], counts=counts)
-
-
-def _scripts(store: StateStore, run_id: int) -> dict[int, ScriptRecord]:
-    """The run's scripts in plan order, by their row id (which attempts refer to)."""
-    rows = store.query(
-        "SELECT r.id, r.position, r.name, r.path, r.status, r.cached, o.run_id, r.reason, "
-        "r.attempts, r.started, r.finished, r.exit_code, r.signal, r.failure_class, "
-        "r.message, r.log_path, r.resources FROM results r "
-        "LEFT JOIN results o ON o.id = r.reused_from WHERE r.run_id = ? ORDER BY r.position",
-        (run_id,))
-    return {row[0]: ScriptRecord(
-        position=row[1], name=row[2], path=row[3], status=row[4], cached=bool(row[5]),
-        reused_run=row[6], reason=row[7], attempts=row[8] or 0, started=row[9],
-        finished=row[10], exit_code=row[11], signal=row[12], failure_class=row[13],
-        message=row[14], log_path=row[15], resources=_json(row[16]),
-    ) for row in rows}
-
-
-def _attempts(store: StateStore, run: RunRecord, by_id: dict[int, ScriptRecord],
-              events: list[EventRecord]) -> None:
-    """Fill each script's attempts; an attempt ends at its retry event, at the next attempt's
-    start, or (the last one) when the script finished."""
-    # the results' ids come from the index of (run_id, name): their rows, read once above,
-    # are not read again
-    rows = store.query(
-        "SELECT result_id, attempt, started, log_path FROM attempts WHERE result_id IN "
-        "(SELECT id FROM results WHERE run_id = ?) ORDER BY result_id, attempt", (run.id,))
-    for result_id, attempt, started, log_path in rows:
-        script = by_id.get(result_id)
-        if script is not None and not script.cached:
-            script.tries.append(AttemptRecord(attempt, started, None, log_path))
-    retries = {(e.script, e.payload.get("attempt")): e.time
-               for e in events if e.kind == "script-retry"}
-    for script in by_id.values():
+def load_run(state: StateService, run: StoredRun) -> RunData:
+    """``run`` with its scripts, attempts, events and samples, read through ``state``."""
+    events = list(state.events(run.id))
+    scripts = [_script(result) for result in state.results(run.id)]
+    retries = _retries(events)
+    for script in scripts:
         _close_attempts(script, retries, run.finished)
+    samples = state.samples(run.id)
+    record = RunRecord(id=run.id, started=run.started, finished=run.finished,
+                       exit_code=run.exit_code, state=run.state,
+                       command_line=run.command_line, version=run.version, host=run.host,
+                       total=run.total, counts=dict(run.counts))
+    return RunData(record, scripts, events, samples.rows, sample_texts=samples.texts)
 
 
-def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, Any], float],
+def _script(result: StoredResult) -> ScriptRecord:
+    return ScriptRecord(
+        position=result.position, name=result.name, path=result.path, status=result.status,
+        cached=result.cached, reused_run=result.reused_run, reason=result.reason,
+        attempts=result.attempts, started=result.started, finished=result.finished,
+        exit_code=result.exit_code, signal=result.signal, failure_class=result.failure_class,
+        message=result.message, log_path=result.log_path, resources=dict(result.resources),
+        phase=result.phase, version=result.version, packages=list(result.packages),
+        tries=[AttemptRecord(a.attempt, a.started, None, a.log_path) for a in result.tries],
+    )
+
+
+def _retries(events: Iterable[StoredEvent]) -> dict[tuple[str | None, int], float]:
+    """When each retried attempt ended: at its ``script-retry`` event."""
+    ended = {}
+    for event in events:
+        if event.kind == ScriptRetry.kind:
+            record = event.record
+            if isinstance(record, ScriptRetry):
+                ended[(event.script, record.attempt)] = event.time
+    return ended
+
+
+def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, int], float],
                     run_end: float | None) -> None:
     following_ones: list[AttemptRecord | None] = [*script.tries[1:], None]
     for this, following in zip(script.tries, following_ones[:len(script.tries)], strict=True):
@@ -342,25 +313,6 @@ def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, Any], 
             this.finished = script.finished
         else:
             this.finished = run_end  # interrupted: it ran until the run ended
-
-
-def _decode(rows: list[tuple[Any, ...]]) -> tuple[list[SampleRow], list[str] | None]:
-    """Sample rows with their metrics decoded, all in one ``json.loads`` (a hundred thousand
-    calls would cost more than the decoding itself), and the texts when each is one object."""
-    if not rows:
-        return [], []
-    texts: list[str] | None = [row[2] for row in rows]
-    try:
-        decoded = json.loads("[" + ",".join(texts or ()) + "]")
-        if len(decoded) != len(rows):
-            raise ValueError("a row holds more than one value")
-    except (TypeError, ValueError):  # a damaged row: decode one by one, dropping it
-        decoded, texts = [_json(row[2]) for row in rows], None
-    samples = [(row[0], row[1], values if isinstance(values, dict) else {})
-               for row, values in zip(rows, decoded, strict=True)]
-    if texts is not None and any(not row[2] for row in samples):
-        texts = None
-    return samples, texts
 
 
 def _series(rows: Iterable[SampleRow]) -> dict[str, Series]:
@@ -377,16 +329,6 @@ def _series(rows: Iterable[SampleRow]) -> dict[str, Series]:
                 column[1].append(value)
     return {metric: Series(metric, times, values)
             for metric, (times, values) in columns.items()}
-
-
-def _json(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 # -- from a session ----------------------------------------------------------------------------
@@ -406,30 +348,28 @@ def from_session(session: Session) -> RunData:
         total=len(session.plan.scripts) if session.plan else None,
     )
     history = list(session.events.history)
-    events = [_record(e) for e in history if e.kind != "sample"]
+    events = [_record(e) for e in history if not isinstance(e.record, SampleTaken)]
     events.sort(key=lambda e: (e.time, e.seq))
-    scripts = _session_scripts(session, events)
-    retries = {(e.script, e.payload.get("attempt")): e.time
-               for e in events if e.kind == "script-retry"}
+    scripts = _session_scripts(session, history)
+    retries = _retries(events)
     for script in scripts:
         _close_attempts(script, retries, finished)
-    samples: list[SampleRow] = sorted(
-        ((e.time, e.script, dict(e.payload.get("values", {})))
-         for e in history if e.kind == "sample"), key=lambda row: row[0])
+    samples = sorted((StoredSample(e.record.sample.time, e.script, dict(e.record.sample.values))
+                      for e in history if isinstance(e.record, SampleTaken)),
+                     key=lambda row: row[0])
     return RunData(run, scripts, events, samples, source="session",
                    jobs=make_jobs(config.env))
 
 
-def _session_scripts(session: Session, events: list[EventRecord]) -> list[ScriptRecord]:
+def _session_scripts(session: Session, history: list[Event]) -> list[ScriptRecord]:
     order = [s.name for s in session.plan.scripts] if session.plan else list(session.results)
-    starts: dict[str, list[AttemptRecord]] = {}
-    for event in events:
-        if event.kind == "script-start" and event.script is not None:
-            attempt = int(event.payload.get("attempt", 1))
-            log = session.script(event.script)
-            path = str(session.log_path(log, attempt)) if log is not None else None
-            starts.setdefault(event.script, []).append(
-                AttemptRecord(attempt, event.time, None, path))
+    failed: dict[str, list[AttemptRecord]] = {}  # the attempts that were retried
+    for event in history:
+        record = event.record
+        if isinstance(record, ScriptRetry) and event.script is not None and record.started:
+            failed.setdefault(event.script, []).append(AttemptRecord(
+                record.attempt, record.started, None, _log(session, event.script,
+                                                          record.attempt)))
     records = []
     for position, name in enumerate(order, 1):
         result = session.results.get(name)
@@ -444,22 +384,39 @@ def _session_scripts(session: Session, events: list[EventRecord]) -> list[Script
             log_path=str(result.log_path) if result.log_path else None,
             resources=dict(result.resources), phase=script.phase if script else None,
             version=script.version if script else None,
-            tries=[] if result.cached else starts.get(name, []),
+            packages=list(script.packages) if script else [],
+            tries=[] if result.cached else _tries(result, failed.get(name, []),
+                                                  str(result.log_path or "") or None),
         ))
     return records
 
 
-def _record(event: Event) -> EventRecord:
-    payload = dict(event.payload)
-    if event.kind == "script-output" and isinstance(payload.get("lines"), list):
-        payload["lines"] = len(payload["lines"])  # as the database keeps them
-    return EventRecord(event.seq, event.time, event.kind, int(event.priority), event.script,
-                       payload)
+def _tries(result: ScriptResult, failed: list[AttemptRecord],
+           log: str | None) -> list[AttemptRecord]:
+    """The attempts of a script in this session: those retried, then the last one."""
+    tries = sorted(failed, key=lambda a: a.attempt)
+    if result.started is not None and result.attempts:
+        tries.append(AttemptRecord(result.attempts, result.started, None, log))
+    return tries
+
+
+def _log(session: Session, name: str, attempt: int) -> str | None:
+    script = session.script(name)
+    return str(session.log_path(script, attempt)) if script is not None else None
+
+
+def _record(event: Event) -> StoredEvent:
+    record = event.record
+    if isinstance(record, ScriptOutput):
+        record = record.slim()  # as the database keeps it
+    return StoredEvent(event.seq, event.time, event.kind, int(event.priority), event.script,
+                       record_to_data(record))
 
 
 def apply_session(data: RunData, session: Session) -> None:
-    """Complete a database record with what only the session knows while the run is ending:
-    its end and exit code (recorded at ``sessionfinish``, after reports) and the phases."""
+    """Complete the record of the run being recorded with what only the session knows while
+    it ends: its end and exit code (recorded at ``sessionfinish``, after reports), which the
+    state plugin then records as they are here."""
     if session.finished is None:  # nothing was run: stopped by validation, say
         data.run.state = NO_BUILD
     elif data.run.finished is None:
@@ -470,10 +427,6 @@ def apply_session(data: RunData, session: Session) -> None:
             for attempt in script.tries:
                 if attempt.finished is None:
                     attempt.finished = session.finished
-    for script in data.scripts:
-        found = session.script(script.name)
-        if found is not None:
-            script.phase, script.version = found.phase, found.version
     data.jobs = make_jobs(session.config.env)
 
 

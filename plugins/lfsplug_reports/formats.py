@@ -17,7 +17,8 @@ from lfsplug_reports.charts import spans
 from lfsplug_reports.data import read_tail
 
 if TYPE_CHECKING:
-    from lfsplug_reports.data import EventRecord, RunData, ScriptRecord
+    from lfsplug import StoredEvent
+    from lfsplug_reports.data import RunData, ScriptRecord
 
 __all__ = ["JSON_VERSION", "json_report", "trace_events", "write_json", "write_junit",
            "write_trace"]
@@ -80,9 +81,8 @@ def json_report(data: RunData, samples: bool = True) -> dict[str, Any]:
                     "sbu_seconds": unit, "make_jobs": data.jobs},
         "scripts": [_script(data, s, unit) for s in data.scripts],
         "events": [_event(e) for e in data.events],
-        "alerts": [{"time": e.time, "alert": e.payload.get("alert"),
-                    "level": e.payload.get("level"), "message": e.payload.get("message")}
-                   for e in data.alerts],
+        "alerts": [{"time": e.time, "alert": alert.kind, "level": str(alert.level),
+                    "message": alert.message} for e, alert in data.alerts],
     } | ({"samples": [{"time": when, "script": script, "values": values}
                       for when, script, values in data.samples]} if samples else {})
 
@@ -92,7 +92,8 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
         **script.status_json(),
         "cached": script.cached, "reused_from_run": script.reused_run,
         "position": script.position, "path": script.path, "phase": script.phase,
-        "version": script.version, "state": script.status, "reason": script.reason,
+        "version": script.version, "packages": script.packages, "state": script.status,
+        "reason": script.reason,
         "message": script.message, "signal": script.signal,
         "started": script.started, "finished": script.finished,
         "sbu": data.script_sbu(script, unit), "resources": script.resources,
@@ -102,7 +103,7 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
     }
 
 
-def _event(event: EventRecord) -> dict[str, Any]:
+def _event(event: StoredEvent) -> dict[str, Any]:
     return {"seq": event.seq, "time": event.time, "kind": event.kind,
             "priority": event.priority, "script": event.script, "payload": event.payload}
 
@@ -208,11 +209,10 @@ def trace_events(data: RunData) -> list[dict[str, Any]]:
                        "dur": round((item.end - item.start) * 1e6, 1),
                        "args": {"attempt": item.attempt, "status": item.status}})
     events += _counters(data, micros)
-    for alert in data.alerts:
-        events.append({"name": f"{alert.payload.get('alert')} {alert.payload.get('level')}",
+    for event, alert in data.alerts:
+        events.append({"name": f"{alert.kind} {alert.level}",
                        "cat": "alert", "ph": "i", "s": "g", "pid": PID, "tid": 0,
-                       "ts": micros(alert.time),
-                       "args": {"message": alert.payload.get("message")}})
+                       "ts": micros(event.time), "args": {"message": alert.message}})
     return events
 
 

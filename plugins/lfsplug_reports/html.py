@@ -18,6 +18,7 @@ from lfsplug_reports import charts
 from lfsplug_reports.data import read_tail
 
 if TYPE_CHECKING:
+    from lfsplug import Alert, StoredEvent
     from lfsplug_reports.data import RunData, ScriptRecord
 
 __all__ = ["context", "render", "write_report"]
@@ -59,7 +60,7 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
         "charts": line_charts,
         "rows": [_row(data, s, unit) for s in data.scripts],
         "failures": [_failure(s, tail_lines) for s in data.scripts if s.status == "failed"],
-        "alerts": [_alert(data, e) for e in data.alerts],
+        "alerts": [_alert(data, e, alert) for e, alert in data.alerts],
         "notes": notes,
     }
 
@@ -119,11 +120,9 @@ def _failure(script: ScriptRecord, tail_lines: int) -> dict[str, Any]:
     }
 
 
-def _alert(data: RunData, event: Any) -> dict[str, Any]:
-    payload = event.payload
-    return {"offset": event.time - data.run.started, "kind": payload.get("alert", "?"),
-            "level": payload.get("level", "?"), "message": payload.get("message", ""),
-            "script": event.script}
+def _alert(data: RunData, event: StoredEvent, alert: Alert) -> dict[str, Any]:
+    return {"offset": event.time - data.run.started, "kind": alert.kind,
+            "level": str(alert.level), "message": alert.message, "script": event.script}
 
 
 def _when(stamp: float | None) -> str:

@@ -34,11 +34,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import UsageError
+from lfsplug import HistoryEntry, UsageError
 
 if TYPE_CHECKING:
     from lfsplug_reports.data import RunData
-    from lfsplug_state.store import HistoryEntry
 
 __all__ = ["PackageBuild", "SbuReport", "history_entries", "parse_report", "read_report",
            "render", "split_name", "write_report"]
@@ -221,9 +220,7 @@ def _close(report: SbuReport, block: PackageBuild | None, where: str) -> None:
 
 
 def history_entries(report: SbuReport, source: str) -> list[HistoryEntry]:
-    """The report's package builds as history entries for the state database."""
-    from lfsplug_state.store import HistoryEntry
-
+    """The report's package builds as history entries for the state service."""
     return [HistoryEntry(name=p.name, version=p.version, seconds=p.seconds, sbu=p.sbu,
                          sbu_seconds=report.sbu_seconds, jobs=report.jobs, disk=dict(p.disk),
                          source=source, position=i)

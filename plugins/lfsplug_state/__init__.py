@@ -8,10 +8,14 @@ and whose dependencies were not built after it (:mod:`.resume`); ``--force NAME`
 ``lfsplug log NAME`` prints a script's last log (:mod:`.status`). The median of a script's last
 durations answers ``lfsplug_expected_duration`` for the critical path and the ETA.
 
-This module is the gate: ``lfsplug_configure`` opens the store and registers one plugin object
-(:mod:`.recorder`) under :data:`PLUGIN_NAME`; ``lfsplug_unconfigure`` closes it. The database
-layout and its migrations are in :mod:`.schema`, the one connection and its lock in
-:mod:`.store`. docs/state.md describes it all for users.
+This module is the gate: ``lfsplug_configure`` makes the command's state service
+(:class:`~lfsplug_state.service.StateDatabase`, the kernel's :class:`lfsplug.StateService`,
+which owns the connection), opens the store for a run and registers one plugin object
+(:mod:`.recorder`, :mod:`.history`) under :data:`PLUGIN_NAME`; ``lfsplug_unconfigure`` closes
+them. Other plugins read the records only through the service (``lfsplug_state_service``).
+The database layout and its migrations are in :mod:`.schema`, the one connection and its lock
+in :mod:`.store`, the reads other plugins make in :mod:`.queries`. docs/state.md describes it
+all for users.
 """
 
 from __future__ import annotations
@@ -20,12 +24,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import StashKey, hookimpl, positive_int
+from lfsplug import SettingsTable, StashKey, hookimpl, integer, list_of, number
 
 if TYPE_CHECKING:
-    from lfsplug import CommandSet, Config, OptionParser
+    from lfsplug import CommandSet, Config, OptionParser, StateService
     from lfsplug_state.history import StateHistory
     from lfsplug_state.recorder import StateRecorder
+    from lfsplug_state.service import StateDatabase
     from lfsplug_state.store import RunLock
 
 __all__ = ["DB_FILE", "PLUGIN_NAME"]
@@ -35,21 +40,46 @@ DB_FILE = "state.db"
 
 #: The name the plugin object is registered under for a command (``lfsplug plugins``).
 PLUGIN_NAME = "state-store"
+#: Runs kept by default (``[state] keep_runs``).
+DEFAULT_KEEP_RUNS = 100
+#: Variables left out of the environment hash. TERM shapes the terminal, not the build, and
+#: differs between a desktop terminal, ``screen`` and ``nohup`` (where TERM is unset).
+#: MAKEFLAGS says how many jobs make runs (``-j``, the jobserver of a parallel run): how fast
+#: a package builds, not what it builds; switching between ``-j 1`` and ``-j 4`` must not
+#: rebuild everything.
+DEFAULT_ENV_IGNORE = ("TERM", "MAKEFLAGS")
+
+#: The state plugin's options (top-level keys of the file too).
+OPTIONS = SettingsTable()
+FORCE = OPTIONS.add("force", list_of(str, single=True), [], "run script NAME again even if it "
+                    "passed unchanged; may be repeated", option=("--force",), commands=("run",),
+                    metavar="NAME")
+FORCE_ALL = OPTIONS.add("force_all", bool, False, "run every script again, reusing nothing "
+                        "from earlier runs", option=("--force-all",), commands=("run",))
+ATTEMPT = OPTIONS.add("attempt", integer(1), None, "print the log of attempt N (default: the "
+                      "last attempt)", option=("--attempt",), commands=("log",), metavar="N")
+PRUNE = OPTIONS.add("prune", bool, False, "first delete the runs that [state] keep_runs and "
+                    "keep_days let go (never those resume needs) and reclaim their space",
+                    option=("--prune",), commands=("status",))
+#: The ``[state]`` table (docs/state.md).
+TABLE = SettingsTable("state")
+KEEP_RUNS = TABLE.add("keep_runs", integer(0, note="0: no limit"), DEFAULT_KEEP_RUNS,
+                      "keep the last N runs in the database")
+KEEP_DAYS = TABLE.add("keep_days", number(0, note="0: no limit"), 0.0,
+                      "keep the runs of the last D days")
+ENV_IGNORE = TABLE.add("env_ignore", list_of(str), list(DEFAULT_ENV_IGNORE),
+                       "variables left out of the environment that decides whether a passed "
+                       "script is reused")
+
 #: The run lock a ``run`` holds from configure to unconfigure.
 _LOCK: StashKey[RunLock] = StashKey()
+#: The state service of the command (made by configure, or on first use for status and log).
+_SERVICE: StashKey[StateDatabase] = StashKey()
 
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption("--force", commands=("run",), action="append", metavar="NAME",
-                     help="run script NAME again even if it passed unchanged; may be repeated")
-    parser.addoption("--force-all", commands=("run",), action="store_true",
-                     help="run every script again, reusing nothing from earlier runs")
-    parser.addoption("--attempt", commands=("log",), type=positive_int, metavar="N",
-                     help="print the log of attempt N (default: the last attempt)")
-    parser.addoption("--prune", commands=("status",), action="store_true",
-                     help="first delete the runs that [state] keep_runs and keep_days let go "
-                          "(never those resume needs) and reclaim their space")
+    parser.add(OPTIONS, TABLE)
 
 
 # The commands import the database modules (and sqlite3) only when they run: start-up time.
@@ -81,36 +111,55 @@ def lfsplug_configure(config: Config) -> None:
         return  # they read the database themselves, and only when asked
     from lfsplug_state.history import StateHistory
 
+    database = _service(config)
     dry = bool(config.getoption("dry_run", False))
     if config.command == "run" and not dry:
-        plugin: StateHistory = _open_for_run(config)
+        recorder = _open_for_run(config, database)
+        database.recorder = recorder
+        plugin: StateHistory = recorder
     elif config.command == "run":
         from lfsplug_state.recorder import StateRecorder
 
-        history = StateHistory(config)
-        store = history.open_store()
+        store = database.reader()
         # a dry run says what would be reused, and records nothing
-        plugin = StateRecorder(config, store, recording=False) if store else history
+        plugin = (StateRecorder(config, database, store, recording=False) if store
+                  else StateHistory(config, database))
     else:
-        plugin = StateHistory(config)
+        plugin = StateHistory(config, database)
     config.pluginmanager.register(plugin, PLUGIN_NAME)
 
 
-def _open_for_run(config: Config) -> StateRecorder:
+# trylast: the built-in answer, so that another plugin may offer state of its own
+@hookimpl(trylast=True)
+def lfsplug_state_service(config: Config) -> StateService | None:
+    """The records of the builds, through :class:`~lfsplug_state.service.StateDatabase`."""
+    return _service(config)
+
+
+def _service(config: Config) -> StateDatabase:
+    service = config.stash.get(_SERVICE)
+    if service is None:
+        from lfsplug_state.service import StateDatabase
+
+        service = config.stash[_SERVICE] = StateDatabase(config.state_dir)
+    return service
+
+
+def _open_for_run(config: Config, database: StateDatabase) -> StateRecorder:
     """Lock the state directory, open (or create) the database, mark unfinished runs."""
     from lfsplug_state.recorder import StateRecorder
-    from lfsplug_state.store import RunLock, StateStore
+    from lfsplug_state.store import RunLock
 
     state_dir = config.state_dir
     state_dir.mkdir(parents=True, exist_ok=True)
     lock = RunLock(state_dir)
     lock.acquire()
     try:
-        store = StateStore.open(state_dir, create=True)
+        store = database.writer()
         try:
             unfinished = store.mark_unfinished()
         except BaseException:
-            store.close()
+            database.close()
             raise
     except BaseException:
         lock.release()
@@ -120,12 +169,16 @@ def _open_for_run(config: Config) -> StateRecorder:
         running = f" while running {', '.join(names)}, which runs again" if names else ""
         click.echo(f"lfsplug: run {run_id} did not finish (killed or crashed){running}",
                    err=True)
-    return StateRecorder(config, store)
+    return StateRecorder(config, database, store)
 
 
 @hookimpl
 def lfsplug_unconfigure(config: Config) -> None:
     config.pluginmanager.unregister_and_close(PLUGIN_NAME)
+    service = config.stash.get(_SERVICE)
+    if service is not None:
+        service.close()
+        del config.stash[_SERVICE]
     lock = config.stash.get(_LOCK)
     if lock is not None:
         lock.release()

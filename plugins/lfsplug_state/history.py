@@ -3,20 +3,19 @@
 last passed) and writes nothing.
 
 It is loaded by ``list`` and ``check``, which must start fast: the database (and SQLite with it)
-is opened on first use, and only if it exists.
+is opened on first use, and only if it exists, by the state service
+(:class:`~lfsplug_state.service.StateDatabase`), whose connection it shares.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import click
-
-from lfsplug import Script, hookimpl
-from lfsplug_state import DB_FILE
+from lfsplug import Estimate, EstimateSource, Script, hookimpl
 
 if TYPE_CHECKING:
     from lfsplug import Config
+    from lfsplug_state.service import StateDatabase
     from lfsplug_state.store import StateStore
 
 __all__ = ["DURATION_RUNS", "StateHistory", "median"]
@@ -42,34 +41,18 @@ class StateHistory:
     a file that cannot be used is said once on stderr and ignored (``run`` refuses it).
     """
 
-    def __init__(self, config: Config, store: StateStore | None = None) -> None:
+    def __init__(self, config: Config, database: StateDatabase) -> None:
         self.config = config
-        self.store = store
-        self._opened = store is not None
+        self.database = database
         self._durations: dict[str, list[float]] | None = None
 
     def open_store(self) -> StateStore | None:
-        if not self._opened:
-            self._opened = True
-            if not (self.config.state_dir / DB_FILE).is_file():
-                return None  # no build recorded here (and no need to load SQLite to know)
-            from lfsplug_state.schema import StateFileError
-            from lfsplug_state.store import StateStore
-
-            try:
-                self.store = StateStore.open(self.config.state_dir, create=False)
-            except FileNotFoundError:
-                self.store = None
-            except StateFileError as exc:
-                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
-                           f"used", err=True)
-                self.store = None
-        return self.store
+        """The database, opened by the state service on first use (None: there is none, or
+        it cannot be used, which the service says once)."""
+        return self.database.reader()
 
     def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-            self.store = None
+        """Nothing of its own to close: the state service owns the connection."""
 
     @hookimpl(trylast=True)
     def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
@@ -79,6 +62,17 @@ class StateHistory:
             self._durations = store.recent_durations(DURATION_RUNS) if store else {}
         past = self._durations.get(script.name)
         return median(past) if past else None
+
+    @hookimpl(trylast=True)
+    def lfsplug_estimate(self, script: Script, config: Config) -> Estimate | None:
+        """The same median, with the passes it comes from (this machine's own)."""
+        seconds = self.lfsplug_expected_duration(script, config)
+        if seconds is None:
+            return None
+        past = (self._durations or {}).get(script.name, [])
+        return Estimate(seconds, None, tuple(
+            EstimateSource("this machine", duration, script.version, None, 1 / len(past))
+            for duration in past))
 
     # optional: the spec comes from the validation plugin, which may be blocked. trylast, as a
     # built-in answer is: a plugin of the user's may still answer first.

@@ -9,17 +9,27 @@ import socket
 import sqlite3
 import threading
 import time
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import click
 
 import lfsplug
-from lfsplug import Event, Priority, Sample, Script, ScriptResult, UsageError, hookimpl
+from lfsplug import (
+    Event,
+    Priority,
+    Sample,
+    SampleTaken,
+    Script,
+    ScriptOutput,
+    ScriptResult,
+    UsageError,
+    hookimpl,
+)
+from lfsplug_state import ENV_IGNORE
 from lfsplug_state.history import DURATION_RUNS, StateHistory
 from lfsplug_state.resume import (
-    DEFAULT_ENV_IGNORE,
     ScriptKey,
     built_at,
     env_hash,
@@ -31,6 +41,7 @@ from lfsplug_state.store import Build, StateStore
 
 if TYPE_CHECKING:
     from lfsplug import Config, Plan, Session
+    from lfsplug_state.service import StateDatabase
 
 __all__ = ["DURATION_RUNS", "MAX_EVENTS", "MAX_SAMPLES", "StateHistory", "StateRecorder"]
 
@@ -51,16 +62,15 @@ class StateRecorder(StateHistory):
     With ``--dry-run`` it still answers which scripts would be reused, but records nothing.
     """
 
-    def __init__(self, config: Config, store: StateStore, recording: bool = True) -> None:
-        super().__init__(config, store)
+    def __init__(self, config: Config, database: StateDatabase, store: StateStore,
+                 recording: bool = True) -> None:
+        super().__init__(config, database)
         self.db = store
         self.recording = recording
         self.run_id: int | None = None
         self.forced = set(config.getoption("force", None) or [])
         self.force_all = bool(config.getoption("force_all", False))
-        section = config.getsection("state")
-        self.env_ignore = _string_list(section.get("env_ignore", list(DEFAULT_ENV_IGNORE)),
-                                       config)
+        self.env_ignore = list(config.get(ENV_IGNORE))
         self.policy = read_policy(config)
         self.keys: dict[str, ScriptKey] = {}
         self.reasons: dict[str, str] = {}
@@ -104,16 +114,18 @@ class StateRecorder(StateHistory):
         """Record the end of the run and its exit code."""
         self._flush_samples()
         if self.run_id is not None:
-            self.db.finish_run(self.run_id, exitstatus, session.interrupted, self.counts)
+            # the session's own end, which a report written as the run ended shows too
+            self.db.finish_run(self.run_id, exitstatus, session.interrupted, self.counts,
+                               finished=session.finished)
             try:
                 self.db.prune(self.policy)
             except sqlite3.Error as exc:  # the build is recorded; pruning can wait a run
                 click.echo(f"lfsplug: warning: {self.db.path}: old runs were not pruned: {exc}",
                            err=True)
 
-    def record_run_metrics(self, metrics: dict[str, Any]) -> None:
+    def record_run_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Keep a run's own figures in ``runs.metrics`` (the monitor's summaries, SBU, ETA
-        error); called by other plugins before the session ends."""
+        error); other plugins call it through the state service before the session ends."""
         if self.run_id is not None:
             self.db.set_run_metrics(self.run_id, metrics)
 
@@ -169,6 +181,8 @@ class StateRecorder(StateHistory):
         """Record the script's final result, with its peak resource use."""
         if self.run_id is None:
             return
+        if not result.cached:  # its last samples may still be on the bus (the lowest priority)
+            session.events.flush(SAMPLE_WAIT)
         self._flush_samples()
         # the kernel's totals (from the executor, and what monitors added) and sampled peaks
         resources = dict(result.resources)
@@ -187,8 +201,9 @@ class StateRecorder(StateHistory):
             return
         kept = []
         for event in events:
-            if event.kind == "sample":
-                continue  # recorded whole through lfsplug_sample
+            if isinstance(event.record, SampleTaken):
+                self._sample(event.record.sample)  # kept whole, in the samples table
+                continue
             cap = MAX_EVENTS * 2 if event.priority <= Priority.STATUS else MAX_EVENTS
             if self.counts["events_kept"] >= cap:
                 self.counts["events_dropped"] += 1
@@ -197,8 +212,7 @@ class StateRecorder(StateHistory):
             kept.append(_slim(event))
         self.db.add_events(self.run_id, kept)
 
-    @hookimpl
-    def lfsplug_sample(self, session: Session, sample: Sample) -> None:
+    def _sample(self, sample: Sample) -> None:
         """Queue a sample for the next batch; note the script's peak of each metric."""
         if self.run_id is None:
             return
@@ -238,18 +252,10 @@ class StateRecorder(StateHistory):
 
 def _slim(event: Event) -> Event:
     """An output event without its lines (the log has them): only how many there were."""
-    if event.kind != "script-output" or "lines" not in event.payload:
+    if not isinstance(event.record, ScriptOutput):
         return event
-    payload = dict(event.payload)
-    payload["lines"] = len(payload["lines"])
-    return Event(event.kind, event.time, event.priority, event.script, payload, event.seq)
-
-
-def _string_list(value: Any, config: Config) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        where = config.file.where("env_ignore", "state")
-        raise UsageError(f"{where}: [state] env_ignore must be a list of variable names")
-    return list(value)
+    return Event(event.kind, event.time, event.priority, event.script, event.record.slim(),
+                 event.seq)
 
 
 def command_line(config: Config) -> str:

@@ -22,17 +22,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from lfsplug import Script, ScriptResult, Status
+from lfsplug_state import DEFAULT_ENV_IGNORE  # the default of [state] env_ignore
 from lfsplug_state.store import Build
 
 __all__ = ["DEFAULT_ENV_IGNORE", "ScriptKey", "built_at", "env_hash", "keyed_env",
            "why_run"]
 
-#: Variables left out of the environment hash. TERM shapes the terminal, not the build, and
-#: differs between a desktop terminal, ``screen`` and ``nohup`` (where TERM is unset).
-#: MAKEFLAGS says how many jobs make runs (``-j``, the jobserver of a parallel run): how fast
-#: a package builds, not what it builds; switching between ``-j 1`` and ``-j 4`` must not
-#: rebuild everything.
-DEFAULT_ENV_IGNORE = ("TERM", "MAKEFLAGS")
 
 
 _LAST_ATTEMPT = {"failed": "its last attempt failed",

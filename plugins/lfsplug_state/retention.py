@@ -23,13 +23,14 @@ import sqlite3
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from lfsplug_state import DEFAULT_KEEP_RUNS, KEEP_DAYS, KEEP_RUNS
+
 if TYPE_CHECKING:
     from lfsplug import Config
 
 __all__ = ["DEFAULT_KEEP_RUNS", "Policy", "Pruned", "doomed_runs", "protected_runs",
            "read_policy"]
 
-DEFAULT_KEEP_RUNS = 100
 #: The share of free pages above which the end of a run reclaims the space.
 VACUUM_SHARE = 0.25
 _RAN = ("passed", "failed", "running", "interrupted")
@@ -53,16 +54,10 @@ class Pruned:
     size_after: int = 0
 
 
-def _bound(config: Config, key: str, default: float, whole: bool) -> float | None:
-    value = config.section_number("state", key, default, whole=whole, note="0: no limit")
-    return None if value == 0 else value
-
-
 def read_policy(config: Config) -> Policy:
-    """The policy of ``[state] keep_runs`` and ``keep_days``; UsageError (exit 4) if bad."""
-    runs = _bound(config, "keep_runs", DEFAULT_KEEP_RUNS, whole=True)
-    return Policy(int(runs) if runs is not None else None,
-                  _bound(config, "keep_days", 0, whole=False))
+    """The policy of ``[state] keep_runs`` and ``keep_days`` (0: no bound), as the kernel
+    read them."""
+    return Policy(config.get(KEEP_RUNS) or None, config.get(KEEP_DAYS) or None)
 
 
 def protected_runs(conn: sqlite3.Connection) -> set[int]:

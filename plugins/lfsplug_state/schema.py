@@ -113,8 +113,18 @@ _V2 = (
 #: samples, the SBU, how far the first ETA was off, what sampling cost.
 _V3 = ("ALTER TABLE runs ADD COLUMN metrics TEXT",)
 
+#: Version 4: what discovery knew of each script of a run (its ``phase`` and ``version``, and
+#: ``packages``, the JSON list of the packages a multi-package script builds), so that a report
+#: written later from the database is the report written as the run ended. Rows of earlier
+#: runs keep NULL: their reports group scripts by folder, as they always did.
+_V4 = (
+    "ALTER TABLE results ADD COLUMN phase TEXT",
+    "ALTER TABLE results ADD COLUMN version TEXT",
+    "ALTER TABLE results ADD COLUMN packages TEXT",
+)
+
 #: The statements that bring a database from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
 #: The version this lfsplug writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 

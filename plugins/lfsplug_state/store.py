@@ -14,13 +14,22 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lfsplug import Event, Sample, Script, ScriptResult, Status, UsageError
+from lfsplug import (
+    Event,
+    HistoryEntry,
+    Sample,
+    Script,
+    ScriptResult,
+    Status,
+    UsageError,
+    record_to_json,
+)
 from lfsplug_state.schema import DB_FILE, connect
 
 if TYPE_CHECKING:
@@ -58,26 +67,14 @@ class Build:
         )
 
 
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One package build imported from elsewhere (a jhalfs SBU report): its name without the
-    version (``binutils-pass1``), how long it took, in seconds and in the source's SBU."""
-
-    name: str
-    seconds: float
-    version: str | None = None
-    sbu: float | None = None
-    #: the source's SBU unit in seconds, and the make jobs it was measured with
-    sbu_seconds: float | None = None
-    jobs: int | None = None
-    #: disk figures in KiB: ``before``, ``after``, ``required``, ``installed``
-    disk: dict[str, float] = field(default_factory=dict)
-    source: str = ""
-    position: int = 0
-
-
 _BUILD_COLUMNS = ("id, run_id, status, content_hash, env_hash, started, finished, attempts, "
                   "exit_code, log_path")
+
+
+def _script_columns(script: Script) -> tuple[str, str, str | None, str | None, str | None]:
+    """A script's name, path, phase, version and packages (JSON) as ``results`` keeps them."""
+    packages = json.dumps(list(script.packages)) if script.packages else None
+    return (script.name, str(script.path), script.phase, script.version, packages)
 
 
 class RunLock:
@@ -194,27 +191,31 @@ class StateStore:
             return int(cursor.lastrowid or 0)
 
     def plan_run(self, run_id: int, scripts: Sequence[Script]) -> None:
-        """Record the run's scripts in plan order, each ``not-run`` until it ends."""
+        """Record the run's scripts in plan order, each ``not-run`` until it ends, with what
+        discovery knew of each (phase, version, packages)."""
         with self._write() as conn:
             conn.execute("UPDATE runs SET total = ? WHERE id = ?", (len(scripts), run_id))
             conn.executemany(
-                "INSERT OR IGNORE INTO results (run_id, position, name, path) VALUES (?, ?, ?, ?)",
-                [(run_id, i, s.name, str(s.path)) for i, s in enumerate(scripts, 1)])
+                "INSERT OR IGNORE INTO results (run_id, position, name, path, phase, version, "
+                "packages) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(run_id, i, *_script_columns(s)) for i, s in enumerate(scripts, 1)])
 
     def finish_run(self, run_id: int, exit_code: int, interrupted: bool,
-                   counts: dict[str, int]) -> None:
-        """Record the end of a run; scripts it left running were interrupted."""
+                   counts: dict[str, int], finished: float | None = None) -> None:
+        """Record the end of a run (``finished``, default now); scripts it left running were
+        interrupted."""
         with self._write() as conn:
             conn.execute("UPDATE results SET status = 'interrupted' "
                          "WHERE run_id = ? AND status = 'running'", (run_id,))
             conn.execute(
                 "UPDATE runs SET finished = ?, exit_code = ?, state = ?, events_kept = ?, "
                 "events_dropped = ?, samples_kept = ?, samples_dropped = ? WHERE id = ?",
-                (time.time(), exit_code, "interrupted" if interrupted else "finished",
+                (time.time() if finished is None else finished, exit_code,
+                 "interrupted" if interrupted else "finished",
                  counts.get("events_kept", 0), counts.get("events_dropped", 0),
                  counts.get("samples_kept", 0), counts.get("samples_dropped", 0), run_id))
 
-    def set_run_metrics(self, run_id: int, metrics: dict[str, Any]) -> None:
+    def set_run_metrics(self, run_id: int, metrics: Mapping[str, Any]) -> None:
         """Record a run's own figures (``runs.metrics``, JSON), replacing earlier ones."""
         with self._write() as conn:
             conn.execute("UPDATE runs SET metrics = ? WHERE id = ?",
@@ -286,9 +287,9 @@ class StateStore:
         if found is not None:
             return int(found[0])
         cursor = conn.execute(
-            "INSERT INTO results (run_id, position, name, path) VALUES (?, "
-            "(SELECT COALESCE(MAX(position), 0) + 1 FROM results WHERE run_id = ?), ?, ?)",
-            (run_id, run_id, script.name, str(script.path)))
+            "INSERT INTO results (run_id, position, name, path, phase, version, packages) "
+            "VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM results WHERE run_id = ?), "
+            "?, ?, ?, ?, ?)", (run_id, run_id, *_script_columns(script)))
         return int(cursor.lastrowid or 0)
 
     # -- events and samples --------------------------------------------------------------------
@@ -296,7 +297,7 @@ class StateStore:
     def add_events(self, run_id: int, events: Sequence[Event]) -> None:
         """Insert one batch of events in one transaction."""
         rows = [(run_id, e.seq, e.time, e.kind, int(e.priority), e.script,
-                 json.dumps(e.payload, default=str) if e.payload else None) for e in events]
+                 record_to_json(e.record)) for e in events]
         if rows:
             with self._write() as conn:
                 conn.executemany("INSERT INTO events (run_id, seq, time, kind, priority, script,"

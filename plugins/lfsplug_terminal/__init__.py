@@ -19,7 +19,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from lfsplug import StashKey, UsageError, hookimpl
+from lfsplug import SettingsTable, StashKey, UsageError, hookimpl, seconds
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser
@@ -31,27 +31,23 @@ DEFAULT_HEARTBEAT = 60.0
 _LOGGING: StashKey[Installed] = StashKey()
 
 
-def seconds_or_off(text: str) -> float:
-    """An option type: seconds above zero, or 0 for never (``--heartbeat 0``)."""
-    value = float(text)
-    if not (0 <= value < float("inf")):
-        raise ValueError(f"{text!r} is not a number of seconds (0 turns it off)")
-    return value
+#: The terminal's options (top-level keys of the file too).
+OPTIONS = SettingsTable()
+PLAIN = OPTIONS.add("plain", bool, False, "print plain lines, no live dashboard, even on a "
+                    "terminal", option=("--plain",), commands=("run",))
+HEARTBEAT = OPTIONS.add("heartbeat", seconds(note="0: never"), DEFAULT_HEARTBEAT, "in plain "
+                        "mode, say what is running when nothing was printed for S seconds "
+                        "(0: never)", option=("--heartbeat",), commands=("run",), metavar="S")
+VERBOSE = OPTIONS.add("verbose", bool, False, "show debug messages; in plain mode also every "
+                      "line the scripts print, after their name", option=("-v", "--verbose"),
+                      commands=("run",))
+QUIET = OPTIONS.add("quiet", bool, False, "print only failures, warnings and the summary",
+                    option=("-q", "--quiet"), commands=("run",))
 
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption("--plain", commands=("run",), action="store_true",
-                     help="print plain lines, no live dashboard, even on a terminal")
-    parser.addoption("--heartbeat", commands=("run",), type=seconds_or_off,
-                     default=DEFAULT_HEARTBEAT, metavar="S",
-                     help="in plain mode, say what is running when nothing was printed for S "
-                          "seconds (0: never)")
-    parser.addoption("-v", "--verbose", commands=("run",), action="store_true",
-                     help="show debug messages; in plain mode also every line the scripts "
-                          "print, after their name")
-    parser.addoption("-q", "--quiet", commands=("run",), action="store_true",
-                     help="print only failures, warnings and the summary")
+    parser.add(OPTIONS)
 
 
 def wants_colour(stream: TextIO) -> bool:
@@ -68,13 +64,13 @@ def settings_for(config: Config, out: TextIO) -> Settings:
     """The mode, colours, heartbeat and verbosity of a ``run``."""
     from lfsplug_terminal.reporter import Settings
 
-    verbose, quiet = config.getoption("verbose", False), config.getoption("quiet", False)
+    verbose, quiet = config.get(VERBOSE), config.get(QUIET)
     if verbose and quiet:
         raise UsageError("--verbose and --quiet: give one or the other")
     colour = wants_colour(out)
-    heartbeat = float(config.getoption("heartbeat", DEFAULT_HEARTBEAT) or 0)
+    heartbeat = config.get(HEARTBEAT)
     return Settings(
-        dashboard=colour and not config.getoption("plain", False),
+        dashboard=colour and not config.get(PLAIN),
         colour=colour,
         heartbeat=heartbeat or None,
         verbosity=1 if verbose else (-1 if quiet else 0),

@@ -6,7 +6,8 @@ bus's thread) change it under one lock and bump :attr:`Board.version`; a reader 
 :class:`View`, a copy made under the lock, and renders that without holding anything. Nothing
 here depends on the monitor plugin: counts, phases and running scripts come from the build
 itself; the ETA, the critical-path bound, the gauges and the alerts appear when events bring
-them (``progress``, ``sample``, ``alert``).
+them (:class:`~lfsplug.Progress`, :class:`~lfsplug.SampleTaken`, :class:`~lfsplug.AlertRaised`
+records, from whichever plugin emits them).
 """
 
 from __future__ import annotations
@@ -16,9 +17,20 @@ import time
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Any
 
-from lfsplug import Alert, Event, Plan, ScriptResult, Status
+from lfsplug import (
+    Alert,
+    AlertRaised,
+    Event,
+    Plan,
+    Progress,
+    SampleTaken,
+    ScriptOutput,
+    ScriptResult,
+    ScriptRetry,
+    Status,
+    StopRequested,
+)
 from lfsplug_terminal.lines import RunningInfo, printable
 
 ALERTS_KEPT = 5
@@ -143,34 +155,33 @@ class Board:
         notable: list[Event] = []
         with self.lock:
             for event in events:
-                kind = event.kind
-                if kind == "script-output":
+                record = event.record
+                if isinstance(record, ScriptOutput):
                     if output:
-                        changed = self._output(event) or changed
-                elif kind == "sample":
-                    changed = self._sample(event) or changed
+                        changed = self._output(event.script, record) or changed
+                elif isinstance(record, SampleTaken):
+                    changed = self._sample(event.script, record) or changed
                 else:
                     changed = self._other(event) or changed
-                    if kind in ("alert", "script-retry"):
+                    if isinstance(record, AlertRaised | ScriptRetry):
                         notable.append(event)
             if changed:
                 self.version += 1
         return notable
 
-    def _output(self, event: Event) -> bool:
-        row = self.rows.get(event.script or "")
-        lines = event.payload.get("lines")
-        if row is None or not lines:
+    def _output(self, script: str | None, record: ScriptOutput) -> bool:
+        row = self.rows.get(script or "")
+        if row is None or not record.lines:
             return False
-        row.last_line = lines[-1]
+        row.last_line = record.lines[-1]
         return True
 
-    def _sample(self, event: Event) -> bool:
-        values: dict[str, Any] = event.payload.get("values") or {}
-        if event.script is None:
+    def _sample(self, script: str | None, record: SampleTaken) -> bool:
+        values = record.sample.values
+        if script is None:
             self.system = dict(values)
             return True
-        row = self.rows.get(event.script)
+        row = self.rows.get(script)
         if row is None:
             return False
         row.cpu_percent = values.get("cpu_percent")
@@ -178,27 +189,24 @@ class Board:
         return True
 
     def _other(self, event: Event) -> bool:
-        payload = event.payload
-        if event.kind == "progress":
+        record = event.record
+        if isinstance(record, Progress):
             now = event.time
-            eta, bound = payload.get("eta"), payload.get("bound")
-            self.progress = _Progress(
-                None if eta is None else now + float(eta),
-                None if bound is None else now + float(bound),
-                payload.get("sbu_seconds"),
-            )
+            eta, bound = record.eta, record.bound
+            self.progress = _Progress(None if eta is None else now + eta,
+                                      None if bound is None else now + bound,
+                                      record.sbu_seconds)
             return True
-        if event.kind == "alert":
-            self.alerts.appendleft(Alert(str(payload.get("alert")), str(payload.get("level")),
-                                         str(payload.get("message")), event.time))
+        if isinstance(record, AlertRaised):
+            self.alerts.appendleft(record.alert)
             return True
-        if event.kind == "stop":
-            self.stopping = str(payload.get("reason"))
+        if isinstance(record, StopRequested):
+            self.stopping = record.reason
             return True
-        if event.kind == "script-retry":
+        if isinstance(record, ScriptRetry):
             row = self.rows.get(event.script or "")
             if row is not None:
-                row.note = f"retry after attempt {payload.get('attempt')}"
+                row.note = f"retry after attempt {record.attempt}"
                 return True
         return False
 

@@ -12,12 +12,19 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TypedDict
 
 from lfsplug import Alert, ScriptResult, Status, format_duration
 
-#: click.style keywords (``{"fg": "red", "bold": True}``); empty for no style
-Style = dict[str, Any]
+
+class Style(TypedDict, total=False):
+    """click.style keywords (``{"fg": "red", "bold": True}``); empty for no style."""
+
+    fg: str
+    bold: bool
+    dim: bool
+    underline: bool
+
 
 TAIL_SHOWN = 20
 STATUS_COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow",
@@ -34,7 +41,7 @@ class Line:
     """One line to print, and how."""
 
     text: str
-    style: Style = field(default_factory=dict)
+    style: Style = field(default_factory=Style)
 
 
 def printable(text: str) -> str:
@@ -117,13 +124,9 @@ def totals_line(counts: dict[str, int], reused: int, elapsed: float, bad: bool) 
     return Line(text, {"fg": "red" if bad else "green", "bold": True})
 
 
-def alert_text(alert: Alert | dict[str, Any]) -> str:
-    """``disk warn: /mnt/lfs has 4.2 GiB free`` from an Alert or an ``alert`` event's payload."""
-    if isinstance(alert, Alert):
-        kind, level, message = alert.kind, alert.level, alert.message
-    else:
-        kind, level, message = (str(alert.get(key)) for key in ("alert", "level", "message"))
-    return f"{kind} {level}: {message}"
+def alert_text(alert: Alert) -> str:
+    """``disk warn: /mnt/lfs has 4.2 GiB free``."""
+    return f"{alert.kind} {alert.level}: {alert.message}"
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,25 @@ import platform
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol, TextIO
+from typing import TYPE_CHECKING, Protocol, TextIO, Unpack
 
 import lfsplug
-from lfsplug import Event, Plan, Script, ScriptResult, Status, hookimpl
+from lfsplug import (
+    AlertLevel,
+    AlertRaised,
+    Event,
+    Plan,
+    Script,
+    ScriptOutput,
+    ScriptResult,
+    ScriptRetry,
+    Status,
+    hookimpl,
+)
 from lfsplug_terminal.board import Board
 from lfsplug_terminal.lines import (
     Line,
+    Style,
     alert_text,
     encodable,
     failure_block,
@@ -35,8 +47,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("lfsplug.terminal")
 
-ALERT_LEVELS = {"clear": logging.INFO, "warn": logging.WARNING, "stop": logging.ERROR,
-                "halt": logging.ERROR}
+ALERT_LEVELS = {AlertLevel.CLEAR: logging.INFO, AlertLevel.WARN: logging.WARNING,
+                AlertLevel.STOP: logging.ERROR, AlertLevel.HALT: logging.ERROR}
+#: How long a finished script's line waits for its output lines still on the bus (verbose).
+OUTPUT_WAIT = 1.0
 
 
 @dataclass(frozen=True)
@@ -84,9 +98,9 @@ class TerminalReporter:
     def quiet(self) -> bool:
         return self.settings.verbosity < 0
 
-    def write(self, text: str = "", **style: object) -> None:
+    def write(self, text: str = "", **style: Unpack[Style]) -> None:
         """Print one line (the ``write`` that ``lfsplug_terminal_summary`` receives)."""
-        self.output.lines([Line(text, dict(style))])
+        self.output.lines([Line(text, style)])
 
     # -- before the build ----------------------------------------------------------------------
 
@@ -143,14 +157,16 @@ class TerminalReporter:
                 script=script, config=self.config)
         return self.expected[script.name]
 
-    @hookimpl
-    def lfsplug_script_output(self, session: Session, script: Script, lines: list[str]) -> None:
-        if self.settings.verbosity > 0 and not self.settings.dashboard:
-            self.output.lines([Line(f"{script.name}| {line}") for line in lines])
+    @property
+    def echo(self) -> bool:
+        """Whether scripts' output lines are printed (``-v`` in plain mode)."""
+        return self.settings.verbosity > 0 and not self.settings.dashboard
 
     @hookimpl
     def lfsplug_script_finish(self, session: Session, script: Script,
                               result: ScriptResult) -> None:
+        if self.echo:  # its last lines are still on the bus: print them first
+            session.events.flush(OUTPUT_WAIT)
         done = self.board.script_finished(result)
         failed = result.status is Status.FAILED
         if self.quiet and not failed:
@@ -163,6 +179,14 @@ class TerminalReporter:
     @hookimpl
     def lfsplug_events(self, session: Session, events: list[Event]) -> None:
         take_events(self.board, events, dashboard=self.settings.dashboard)
+        if self.echo:
+            self._echo(events)
+
+    def _echo(self, events: list[Event]) -> None:
+        lines = [Line(f"{event.script}| {line}") for event in sorted(events, key=_seq)
+                 if isinstance(event.record, ScriptOutput) for line in event.record.lines]
+        if lines:
+            self.output.lines(lines)
 
     # -- after the build -----------------------------------------------------------------------
 
@@ -198,15 +222,17 @@ def take_events(board: Board, events: list[Event], dashboard: bool) -> None:
         _log_event(event)
 
 
+def _seq(event: Event) -> int:
+    return event.seq
+
+
 def _log_event(event: Event) -> None:
-    payload = event.payload
-    if event.kind == "alert":
-        level = ALERT_LEVELS.get(str(payload.get("level")), logging.WARNING)
-        log.log(level, "%s", alert_text(payload))
-    else:
-        delay = float(payload.get("delay") or 0)
-        after = f" in {delay:g} s" if delay else ""
-        reason = f" ({payload['reason']})" if payload.get("reason") else ""
-        log.info("%s: attempt %s failed%s; trying again%s", event.script,
-                 payload.get("attempt"), reason, after)
+    record = event.record
+    if isinstance(record, AlertRaised):
+        log.log(ALERT_LEVELS[record.alert.level], "%s", alert_text(record.alert))
+    elif isinstance(record, ScriptRetry):
+        after = f" in {record.delay:g} s" if record.delay else ""
+        reason = f" ({record.reason})" if record.reason else ""
+        log.info("%s: attempt %s failed%s; trying again%s", event.script, record.attempt,
+                 reason, after)
 

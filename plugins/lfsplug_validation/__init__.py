@@ -30,17 +30,28 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from lfsplug import Finding, Severity, hookimpl
+from lfsplug import Finding, SettingsTable, Severity, choice, hookimpl
 from lfsplug_validation import hooks
 from lfsplug_validation.history import PassedRecord
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser, PluginManager, Script, Session
 
-__all__ = ["MODES", "PASSED_RECORD"]
+__all__ = ["MODES", "OPTIONS", "PASSED_RECORD"]
 
 #: The values of ``--shellcheck``.
 MODES = ("auto", "on", "off")
+
+#: Validation's options (top-level keys of the file too).
+OPTIONS = SettingsTable()
+SHELLCHECK = OPTIONS.add(
+    "shellcheck", choice(*MODES), "auto", "run shellcheck on the scripts: auto (when "
+    "installed), on (its absence is an error), off", option=("--shellcheck",),
+    commands=("check", "run"))
+SOURCES = OPTIONS.add(
+    "sources", str, None, "the directory of source tarballs, patches and md5sums to verify "
+    "(default: $LFS/sources, from --lfs)", option=("--sources",), commands=("check", "run"),
+    metavar="DIR")
 #: The name the record of passed scripts is registered under (``-p no:validation-passed``).
 PASSED_RECORD = "validation-passed"
 
@@ -52,16 +63,7 @@ def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.addoption(
-        "--shellcheck", commands=("check", "run"), choices=MODES, default="auto",
-        help="run shellcheck on the scripts: auto (when installed), on (its absence is an "
-             "error), off",
-    )
-    parser.addoption(
-        "--sources", commands=("check", "run"), metavar="DIR",
-        help="the directory of source tarballs, patches and md5sums to verify "
-             "(default: $LFS/sources, from --lfs)",
-    )
+    parser.add(OPTIONS)
 
 
 @hookimpl
@@ -92,7 +94,7 @@ def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Fi
 
 @hookimpl
 def lfsplug_validate_host(config: Config) -> list[Finding] | None:
-    if config.getoption("shellcheck", "auto") == "on" and shutil.which("shellcheck") is None:
+    if config.get(SHELLCHECK) == "on" and shutil.which("shellcheck") is None:
         return [Finding("VAL001", Severity.ERROR,
                         "shellcheck is not installed, and --shellcheck=on asks for it", None,
                         None, "install shellcheck, or use --shellcheck=auto or off", "validation")]

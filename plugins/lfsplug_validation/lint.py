@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import re
 
+from lfsplug import DEFAULT_LFS
 from lfsplug_validation.focus import lines_of_interest, shebang_errexit, word_offsets
 from lfsplug_validation.interactive import terminal_reads
 from lfsplug_validation.records import CHECKER_VERSION, Issue, Ref
@@ -66,7 +67,7 @@ PRODUCERS = frozenset(["echo", "printf", "cat", "yes", "true", ":"])
 FAILURE_EXITS = frozenset(["exit", "return", "die", "fail", "abort", "false"])
 
 
-def lint(text: str, lfs: str = "/mnt/lfs",
+def lint(text: str, lfs: str = DEFAULT_LFS,
          tree: ScriptTree | None = None) -> tuple[list[Issue], list[Ref]]:
     """Lint a script's text; ``lfs`` is the configured ``$LFS``; ``tree``: the script's bytes,
     for the rules that parse them (shared with LFS009). Issues sorted by line."""
@@ -269,7 +270,8 @@ def _make_jobs(cmds: list[Command]) -> list[Issue]:
 
 
 def _mount_point(parsed: ScriptText, lfs: str) -> list[Issue]:
-    paths = sorted({p.rstrip("/") for p in ("/mnt/lfs", lfs)} - {""}, key=len, reverse=True)
+    # the book's own mount point too: a script copied from the book names it
+    paths = sorted({p.rstrip("/") for p in (DEFAULT_LFS, lfs)} - {""}, key=len, reverse=True)
     raw = parsed.raw
     if not any(p in raw for p in paths):
         return []

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from lfsplug import Finding, Script, Severity
+from lfsplug_validation import SHELLCHECK, SOURCES
 from lfsplug_validation.cache import FileDigests, ResultCache, Section, reader_key, stat_key
 from lfsplug_validation.records import (
     CHECKER_VERSION,
@@ -236,11 +237,11 @@ class Validator:
 
     @property
     def lfs(self) -> str:
-        return str(self.config.getoption("lfs", "/mnt/lfs"))
+        return self.config.lfs
 
     @property
     def sources_dir(self) -> Path:
-        given = self.config.getoption("sources", None)
+        given = self.config.get(SOURCES)
         return Path(given).absolute() if given else Path(self.lfs) / "sources"
 
     def validate(self, scripts: list[Script]) -> list[Finding]:
@@ -356,7 +357,7 @@ class Validator:
 
     def _start_shellcheck(self, unique: dict[str, ScriptFile], cache: ResultCache,
                           ) -> Future[tuple[dict[str, list[Issue]], list[str]]] | None:
-        mode = self.config.getoption("shellcheck", "auto")
+        mode = self.config.get(SHELLCHECK)
         if mode == "off":
             return None
         from lfsplug_validation.shellcheck import find_shellcheck, shellcheck_key
@@ -381,7 +382,7 @@ class Validator:
         return found, errors
 
     def _integrity(self, refs: dict[str, list[Ref]]) -> list[Finding]:
-        explicit = self.config.getoption("sources", None) is not None
+        explicit = self.config.get(SOURCES) is not None
         if not explicit and not any(refs.values()):
             return []  # nothing names a source file: no need to look
         from lfsplug_validation.integrity import DigestCache, Sources, verify_sources

@@ -1,0 +1,377 @@
+"""The kinds of settings: how a value is read from the configuration file and the command line.
+
+A :class:`Kind` names what a value is (for the reference and messages), converts a TOML value
+and a command-line word, and says how ``--help`` shows it. The kernel's kinds: ``bool``,
+``int`` (:func:`integer`), ``float`` (:func:`number`), ``str`` (:func:`string`), ``Path``,
+enums and :func:`choice`, :func:`seconds`, :func:`size`, :func:`list_of` and :func:`table_of`;
+a plugin makes its own for a structured value with ``Kind(name, parse)``.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+import re
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generic, TypeVar, cast
+
+__all__ = [
+    "BOOL", "PATH", "STRING", "EntryError", "Kind", "byte_size", "choice", "integer", "kind_of",
+    "list_of", "number", "seconds", "show_value", "size", "string", "table_of",
+]
+
+T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
+E = TypeVar("E", bound=enum.Enum)
+
+
+class EntryError(ValueError):
+    """A bad entry of a table-valued setting: the kernel names the entry's own line."""
+
+    def __init__(self, entry: str, message: str) -> None:
+        super().__init__(message)
+        self.entry = entry
+
+
+@dataclass(frozen=True, eq=False)
+class Kind(Generic[T_co]):
+    """How a setting's values are read, from the configuration file and from the command line.
+
+    A plugin makes its own for a structured value: ``Kind("a disk rule", parse_rules)``.
+
+    :param name: what a value is, for the reference and messages (``a whole number from 1 up``).
+    :param parse: a TOML value (str, int, float, bool, list or dict) to the setting's value;
+        raises ValueError with a message that says what was expected and what was given.
+    :param text: a command-line word to the value (default: ``parse`` of the word).
+    :param metavar: how ``--help`` shows a value when the setting gives no metavar.
+    :param choices: the only values allowed, for ``--help`` and the reference.
+    :param flag: an option without a value (a boolean).
+    :param item: for a list, the kind of one item: the option may be repeated.
+    :param table: a table of entries (``[chroot.phases]``): never an option.
+    :param anchored: a relative path is taken from the configuration file's directory when it
+        is written there, from the current directory on the command line.
+    :param show: a value as the reference and ``--help`` show it (default: as TOML).
+    """
+
+    name: str
+    parse: Callable[[object], T_co]
+    text: Callable[[str], T_co] | None = None
+    metavar: str = "VALUE"
+    choices: tuple[str, ...] = ()
+    flag: bool = False
+    item: Kind[Any] | None = None
+    table: bool = False
+    anchored: bool = False
+    show: Callable[[Any], str] | None = None
+
+    def word(self, text: str) -> T_co:
+        """The value of a command-line word; ValueError if it is not one."""
+        return self.text(text) if self.text is not None else self.parse(text)
+
+    def shown(self, value: object) -> str:
+        """``value`` as the reference shows it."""
+        if value is None:
+            return "(none)"
+        return self.show(value) if self.show is not None else show_value(value)
+
+
+def show_value(value: object) -> str:
+    """A value written as in a TOML file: ``true``, ``"text"``, ``["a", "b"]``, ``{ a = 1 }``."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, bool):
+        text = "true" if value else "false"
+    elif isinstance(value, str | Path):
+        text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    elif isinstance(value, float) and value.is_integer():
+        text = str(int(value))
+    elif isinstance(value, list | tuple):
+        text = "[" + ", ".join(show_value(v) for v in value) + "]"
+    elif isinstance(value, dict):
+        inner = ", ".join(f"{k} = {show_value(v)}" for k, v in value.items())
+        text = "{ " + inner + " }" if inner else "{}"
+    else:
+        text = str(value)
+    return text
+
+
+# -- the kinds --------------------------------------------------------------------------------
+
+
+def _as_number(raw: object) -> float | None:
+    """A TOML number, or a string that is one (as on the command line); None otherwise."""
+    if isinstance(raw, bool):
+        return None
+    if isinstance(raw, int | float):
+        return float(raw)
+    if isinstance(raw, str):
+        try:
+            return float(raw.strip())
+        except ValueError:
+            return None
+    return None
+
+
+def _bounds(low: float | None, high: float | None, above: float | None) -> str:
+    if above is not None:
+        return f" above {above:g}" + (f" and up to {high:g}" if high is not None else "")
+    if low is not None and high is not None:
+        return f" from {low:g} to {high:g}"
+    if low is not None:
+        return f" from {low:g} up"
+    return f" up to {high:g}" if high is not None else ""
+
+
+def _within(value: float, low: float | None, high: float | None, above: float | None) -> bool:
+    return (math.isfinite(value) and (low is None or value >= low)
+            and (high is None or value <= high) and (above is None or value > above))
+
+
+def _note(note: str) -> str:
+    return f" ({note})" if note else ""
+
+
+def _single(parse: Callable[[object], T]) -> Callable[[object], T]:
+    """``parse``, but a list or a table where one value belongs says so first."""
+
+    def single(raw: object) -> T:
+        if isinstance(raw, list | dict):
+            raise ValueError(f"expected a single value, not {type(raw).__name__} {raw!r}")
+        return parse(raw)
+
+    return single
+
+
+def integer(low: int | None = None, high: int | None = None, *, note: str = "") -> Kind[int]:
+    """A whole number, within ``low`` and ``high`` when given; ``note`` is said in brackets
+    after the range (``0: no limit``)."""
+    name = f"a whole number{_bounds(low, high, None)}{_note(note)}"
+
+    def parse(raw: object) -> int:
+        value = _as_number(raw)
+        if value is None or not value.is_integer() or not _within(value, low, high, None):
+            raise ValueError(f"expected {name}, got {raw!r}")
+        return int(value)
+
+    return Kind(name, _single(parse), metavar="N")
+
+
+def number(low: float | None = None, high: float | None = None, *, above: float | None = None,
+           note: str = "") -> Kind[float]:
+    """A number (whole or not): from ``low``, up to ``high``, or strictly ``above``."""
+    name = f"a number{_bounds(low, high, above)}{_note(note)}"
+
+    def parse(raw: object) -> float:
+        value = _as_number(raw)
+        if value is None or not _within(value, low, high, above):
+            raise ValueError(f"expected {name}, got {raw!r}")
+        return value
+
+    return Kind(name, _single(parse), metavar="NUMBER")
+
+
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+_PART = r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])"
+_DURATION = re.compile(rf"\s*(?:{_PART}\s*)+", re.I)
+
+
+def _duration(raw: object) -> float | None:
+    """Seconds from a number, or from a string such as ``"90"``, ``"90s"``, ``"1h30m"``."""
+    value = _as_number(raw)
+    if value is not None or not isinstance(raw, str) or not _DURATION.fullmatch(raw):
+        return value
+    return sum(float(n) * _UNITS[u.lower()] for n, u in re.findall(_PART, raw, re.I))
+
+
+def seconds(low: float = 0.0, high: float | None = None, *, positive: bool = False,
+            note: str = "") -> Kind[float]:
+    """A duration in seconds: a number, or a string with units (``"90s"``, ``"10m"``,
+    ``"1h30m"``, ``"2d"``); from ``low`` (or above zero when ``positive``) up to ``high``."""
+    above = 0.0 if positive else None
+    bounds = _bounds(None if positive else low, high, above)
+    name = f"a number of seconds{bounds}{_note(note)}"
+
+    def parse(raw: object) -> float:
+        value = _duration(raw)
+        if value is None or not _within(value, None if positive else low, high, above):
+            if positive and high is None:
+                raise ValueError(f"{raw!r} is not a positive number of seconds")
+            raise ValueError(f"expected {name}, got {raw!r}")
+        return value
+
+    shown = f"a duration in seconds{bounds}{_note(note)}"
+    return Kind(shown, _single(parse), metavar="S")
+
+
+_SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+
+
+def byte_size(text: str) -> int:
+    """A size in bytes, with an optional K, M, G or T (powers of 1024; ``KiB``/``KB`` spellings
+    and a final ``B`` are accepted): ``2G``, ``512M``, ``0``."""
+    value = str(text).strip().upper().removesuffix("B").removesuffix("I")
+    unit = value[-1:] if value[-1:] in ("K", "M", "G", "T") else ""
+    amount_text = value[:len(value) - len(unit)].strip()
+    try:
+        amount = float(amount_text)
+    except ValueError:
+        amount = -1.0
+    if not (0 <= amount < float("inf")):
+        raise ValueError(f"{text!r} is not a size (a number, optionally with K, M, G or T)")
+    return int(amount * _SIZE_UNITS[unit])
+
+
+def _show_size(value: object) -> str:
+    number_ = int(cast(int, value))
+    for unit in ("T", "G", "M", "K"):
+        if number_ and number_ % _SIZE_UNITS[unit] == 0:
+            return f'"{number_ // _SIZE_UNITS[unit]}{unit}"'
+    return str(number_)
+
+
+def size(*, note: str = "") -> Kind[int]:
+    """A size in bytes: a whole number, or a string with K, M, G or T (``"2G"``)."""
+
+    def parse(raw: object) -> int:
+        if isinstance(raw, int) and not isinstance(raw, bool) and raw >= 0:
+            return raw
+        if isinstance(raw, str | float) and not isinstance(raw, bool):
+            return byte_size(str(raw))
+        raise ValueError(f"{raw!r} is not a size (a number, optionally with K, M, G or T)")
+
+    name = 'a size in bytes, or with K, M, G or T ("512M", "2G")' + _note(note)
+    return Kind(name, _single(parse), metavar="SIZE", show=_show_size)
+
+
+def choice(*values: str) -> Kind[str]:
+    """One of ``values`` (``choice("sequence", "graph")``)."""
+
+    def parse(raw: object) -> str:
+        if not isinstance(raw, str) or raw not in values:
+            raise ValueError(f"{raw!r} is not one of {', '.join(values)}")
+        return raw
+
+    return Kind(f"one of {', '.join(values)}", _single(parse), choices=tuple(values))
+
+
+def _enum_kind(of_type: type[E]) -> Kind[E]:
+    members = {str(m.value): m for m in of_type}
+
+    def parse(raw: object) -> E:
+        found = members.get(str(raw)) if isinstance(raw, str | int) else None
+        if found is None:
+            raise ValueError(f"{raw!r} is not one of {', '.join(members)}")
+        return found
+
+    return Kind(f"one of {', '.join(members)}", _single(parse), choices=tuple(members))
+
+
+def string(*, empty: bool = True) -> Kind[str]:
+    """A string; with ``empty=False``, one that is not empty (nor only blanks)."""
+    name = "a string" if empty else "a non-empty string"
+
+    def parse(raw: object) -> str:
+        if not isinstance(raw, str) or not (empty or raw.strip()):
+            raise ValueError(f"expected {name}, got {raw!r}")
+        return raw
+
+    return Kind(name, _single(parse), metavar="TEXT")
+
+
+def _bool(raw: object) -> bool:
+    if not isinstance(raw, bool):
+        raise ValueError(f"expected true or false, got {raw!r}")
+    return raw
+
+
+def _path(raw: object) -> Path:
+    if not isinstance(raw, str) or not raw:
+        raise ValueError(f"expected a path, got {raw!r}")
+    return Path(raw).expanduser()
+
+
+BOOL: Kind[bool] = Kind("true or false", _single(_bool), flag=True)
+STRING = string()
+PATH: Kind[Path] = Kind("a path", _single(_path), metavar="PATH", anchored=True)
+
+
+def list_of(item: type[T] | Kind[T], *, single: bool = False) -> Kind[list[T]]:
+    """A list of ``item`` values; on the command line the option is repeated. With ``single``,
+    one value alone stands for a list of one."""
+    each = kind_of(item)
+    name = f"a list of {_plural(each.name)}" + (f", or {each.name}" if single else "")
+
+    def parse(raw: object) -> list[T]:
+        if single and not isinstance(raw, list):
+            raw = [raw]
+        if not isinstance(raw, list):
+            raise ValueError(f"expected {name}, got {raw!r}")
+        values = []
+        for number_, value in enumerate(raw, 1):
+            try:
+                values.append(each.parse(value))
+            except ValueError as exc:
+                raise ValueError(f"item {number_}: {exc}") from None
+        return values
+
+    return Kind(name, parse, text=lambda word: [each.word(word)], metavar=each.metavar,
+                choices=each.choices, item=each, show=_show_list(each))
+
+
+def _show_list(each: Kind[Any]) -> Callable[[Any], str]:
+    return lambda values: "[" + ", ".join(each.shown(v) for v in values) + "]"
+
+
+def _plural(name: str) -> str:
+    """``a string`` -> ``strings``, ``a whole number from 1 up`` -> ``whole numbers from 1
+    up``: good enough for what the kinds are named."""
+    words = name.split(" ", 1)
+    if words[0] not in ("a", "an") or len(words) == 1:
+        return f"values ({name})"
+    head, _, rest = words[1].partition(" from ")
+    head = head if head.endswith("s") else head + "s"
+    return head + (f" from {rest}" if rest else "")
+
+
+def table_of(value: type[T] | Kind[T], *, key: Callable[[str], str] | None = None,
+             entry: str = "NAME") -> Kind[dict[str, T]]:
+    """A table of ``entry = value`` (``[chroot.phases]``, or ``phases = { a = "b" }``), in file
+    order. ``key`` checks (and may normalise) each entry's name; it raises ValueError."""
+    each = kind_of(value)
+    name = f"a table of {entry} = {each.name}"
+
+    def parse(raw: object) -> dict[str, T]:
+        if not isinstance(raw, dict):
+            raise ValueError(f"expected {name}, got {raw!r}")
+        values: dict[str, T] = {}
+        for entry_name, entry_value in raw.items():
+            try:
+                name_ = key(str(entry_name)) if key is not None else str(entry_name)
+                values[name_] = each.parse(entry_value)
+            except ValueError as exc:
+                raise EntryError(str(entry_name), str(exc)) from None
+        return values
+
+    return Kind(name, parse, table=True)
+
+
+def kind_of(of_type: type[T] | Kind[T]) -> Kind[T]:
+    """The kind that reads values of ``of_type``: a :class:`Kind` itself, ``bool``, ``int``,
+    ``float``, ``str``, ``Path``, an :class:`enum.Enum`, ``list[X]`` or ``dict[str, X]``."""
+    if isinstance(of_type, Kind):
+        return of_type
+    origin, args = typing.get_origin(of_type), typing.get_args(of_type)
+    if origin is list and len(args) == 1:
+        return cast(Kind[T], list_of(args[0]))
+    if origin is dict and len(args) == 2 and args[0] is str:
+        return cast(Kind[T], table_of(args[1]))
+    simple: dict[object, Kind[Any]] = {bool: BOOL, int: integer(), float: number(),
+                                       str: STRING, Path: PATH}
+    if of_type in simple:
+        return cast(Kind[T], simple[of_type])
+    if isinstance(of_type, type) and issubclass(of_type, enum.Enum):
+        return cast(Kind[T], _enum_kind(of_type))
+    raise TypeError(f"no kind of setting reads {of_type!r}: give a Kind")

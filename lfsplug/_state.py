@@ -1,0 +1,233 @@
+"""The state service: what a plugin that keeps the builds' records offers the others.
+
+The kernel defines the contract; the built-in ``state`` plugin implements it over its SQLite
+database. A plugin reaches the service through the firstresult hook
+:func:`~lfsplug.hookspec.lfsplug_state_service` (``config.hook.lfsplug_state_service(
+config=config)``), as pytest's plugins reach ``config.cache``; the answer is None when no
+plugin keeps state (``-p no:state``), and the caller then works with what the session knows.
+
+Everything the service returns is a frozen record of this module: the caller never sees a
+table, a row or a connection, so the database's layout can change without breaking it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+
+if TYPE_CHECKING:
+    from lfsplug.records import Record
+
+__all__ = [
+    "HistoryEntry",
+    "StateService",
+    "StoredAttempt",
+    "StoredEvent",
+    "StoredResult",
+    "StoredRun",
+    "StoredSample",
+    "StoredSamples",
+]
+
+#: The states of a stored result that mean the script really ran in its run (not reused,
+#: skipped or never reached).
+RAN = ("passed", "failed", "running", "interrupted")
+
+
+@dataclass(frozen=True)
+class StoredRun:
+    """One recorded ``lfsplug run``."""
+
+    id: int
+    started: float
+    #: None while the run goes on, and for a run that crashed
+    finished: float | None
+    exit_code: int | None
+    #: ``running``, ``finished``, ``interrupted`` (Ctrl-C) or ``crashed`` (it died unfinished)
+    state: str
+    #: the command as it took effect (``lfsplug run /src --force gcc``)
+    command_line: str
+    #: the lfsplug version that ran it, and the host it ran on
+    version: str
+    host: str
+    #: how many scripts its plan had; None when it stopped before building
+    total: int | None = None
+    #: events and samples kept and dropped: ``events_kept``, ``events_dropped``,
+    #: ``samples_kept``, ``samples_dropped`` (the current run's as they stand now)
+    counts: Mapping[str, int] = field(default_factory=dict)
+    #: the run's own figures that plugins recorded (the monitor's summaries, SBU, ETA error)
+    metrics: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredAttempt:
+    """One attempt of a script: its number (from 1), when it started, its log."""
+
+    attempt: int
+    started: float
+    log_path: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredResult:
+    """One script of one run, as recorded: where it stood in the plan, how it ended, each
+    attempt, and what discovery knew of it (phase, version, packages)."""
+
+    run_id: int
+    #: its place in the run's plan, from 1
+    position: int
+    name: str
+    path: str
+    #: ``not-run``, ``running``, ``passed``, ``failed``, ``skipped`` or ``interrupted``
+    status: str
+    #: reused from an earlier run's pass, and that run (None: not reused, or that run is gone)
+    cached: bool = False
+    reused_run: int | None = None
+    #: why it ran rather than being reused (``never built``, ``its content changed``...)
+    reason: str | None = None
+    #: how many attempts were made (for a reused result, those of the pass it reused)
+    attempts: int = 0
+    started: float | None = None
+    finished: float | None = None
+    exit_code: int | None = None
+    signal: int | None = None
+    #: the recovery plugin's label, and a note on how it ended (a timeout)
+    failure_class: str | None = None
+    message: str | None = None
+    #: the log of the last attempt
+    log_path: str | None = None
+    #: the executor's totals, the monitor's figures and the sampled peaks (JSON-like)
+    resources: Mapping[str, Any] = field(default_factory=dict)
+    phase: str | None = None
+    version: str | None = None
+    #: the packages a multi-package script builds
+    packages: tuple[str, ...] = ()
+    #: the attempts made in this run (none for a reused result)
+    tries: tuple[StoredAttempt, ...] = ()
+
+    @property
+    def duration(self) -> float | None:
+        """From the start of its first attempt to the end of its last, where both are known."""
+        if self.started is None or self.finished is None:
+            return None
+        return max(0.0, self.finished - self.started)
+
+    @property
+    def ran(self) -> bool:
+        """Whether it really ran in its run (not reused, skipped or never reached)."""
+        return not self.cached and self.status in RAN
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One recorded event of a run: ``payload`` is its record as JSON data, as stored; an
+    output event keeps only how many lines it carried (``payload["lines"]`` is a count: the
+    log has the lines)."""
+
+    seq: int
+    time: float
+    kind: str
+    priority: int
+    script: str | None
+    payload: Mapping[str, Any]
+
+    @property
+    def record(self) -> Record:
+        """The typed record (:mod:`lfsplug.records`): an instance of its kind's class, or a
+        ``RawRecord`` of the payload when no loaded plugin defines the kind or the payload no
+        longer fits it."""
+        from lfsplug.records import record_from_data
+
+        return record_from_data(self.kind, self.payload)
+
+
+class StoredSample(NamedTuple):
+    """One resource sample: when, of which script (None: the whole system), its values."""
+
+    time: float
+    script: str | None
+    values: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class StoredSamples:
+    """A run's samples in time order, with each one's values as the store keeps them in JSON
+    (``texts``, one per row, or None when it does not keep them so): a writer of JSON may
+    copy those instead of encoding a million numbers again."""
+
+    rows: Sequence[StoredSample] = ()
+    texts: Sequence[str] | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One package build imported from elsewhere (a jhalfs SBU report): its name without the
+    version (``binutils-pass1``), how long it took, in seconds and in the source's SBU."""
+
+    name: str
+    seconds: float
+    version: str | None = None
+    sbu: float | None = None
+    #: the source's SBU unit in seconds, and the make jobs it was measured with
+    sbu_seconds: float | None = None
+    jobs: int | None = None
+    #: disk figures in KiB: ``before``, ``after``, ``required``, ``installed``
+    disk: dict[str, float] = field(default_factory=dict)
+    #: where it was imported from (``jhalfs:/path/to/file.report``), and its place there
+    source: str = ""
+    position: int = 0
+
+
+class StateService(Protocol):
+    """The records of the builds, and the run being recorded now.
+
+    Reads of something that may simply not be there (no history, no pass) return empty
+    values; :meth:`run` raises :class:`~lfsplug.UsageError` (exit 4) with a one-line message
+    when there is no such run or no database at all. Every method may be called from any
+    thread.
+    """
+
+    def current_run(self) -> StoredRun | None:
+        """The run this command is recording, as recorded so far, with its counts as they
+        stand; None when nothing is recorded (another command, a dry run)."""
+        ...
+
+    def flush(self) -> None:
+        """Write what is still queued (samples), so that a read sees all of the current run."""
+        ...
+
+    def record_run_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Keep the current run's own figures (replacing earlier ones); nothing without a
+        current run."""
+        ...
+
+    def run(self, run_id: int | None = None) -> StoredRun:
+        """Run ``run_id``, or (None) the last run that got as far as building; a run found
+        unfinished with no process recording it is ``crashed``. UsageError when there is none.
+        """
+        ...
+
+    def results(self, run_id: int) -> Sequence[StoredResult]:
+        """The run's scripts in plan order, each with its attempts."""
+        ...
+
+    def events(self, run_id: int) -> Sequence[StoredEvent]:
+        """The run's recorded events in time order (then in the order they were emitted)."""
+        ...
+
+    def samples(self, run_id: int) -> StoredSamples:
+        """The run's recorded samples in time order."""
+        ...
+
+    def last_pass(self, name: str) -> StoredResult | None:
+        """The last time script ``name`` really ran and passed (reuses do not count)."""
+        ...
+
+    def history(self) -> Sequence[HistoryEntry]:
+        """Every imported entry, oldest import first, each in its source's order."""
+        ...
+
+    def add_history(self, source: str, entries: Sequence[HistoryEntry]) -> int:
+        """Replace what was imported from ``source`` with ``entries``; return how many."""
+        ...

@@ -1,0 +1,169 @@
+""":class:`StateDatabase`, the state plugin's :class:`lfsplug.StateService`: what other plugins
+read of the builds' records, and the little they write (a run's metrics, imported history).
+
+The plugin answers ``lfsplug_state_service`` with one object per command (kept in
+``config.stash``), which owns the one connection to ``state.db`` that the plugin's own hook
+objects share. ``run`` opens (or creates) the database as it starts, and the service knows the
+run being recorded; any other command opens it on first use, only when there is one, and
+creates it only to import history. SQLite and the kernel's records are imported when a read
+needs them: ``list`` starts fast. Every query is in :mod:`.queries` and :mod:`.store`.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from lfsplug import UsageError
+from lfsplug_state import DB_FILE
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from lfsplug import HistoryEntry, StoredEvent, StoredResult, StoredRun, StoredSamples
+    from lfsplug_state.recorder import StateRecorder
+    from lfsplug_state.store import StateStore
+
+__all__ = ["StateDatabase"]
+
+
+class StateDatabase:
+    """The records of the builds in ``state.db`` of ``state_dir`` (the command's
+    ``--state-dir``), and, once :attr:`recorder` is set, the run being recorded now.
+
+    The connection is opened on first use and closed by :meth:`close`. A file that cannot be used
+    (corrupt, another program's, from a newer lfsplug) is said once on stderr and read as no
+    records, except by :meth:`run` and :meth:`add_history`, which raise its one-line
+    :class:`~lfsplug.UsageError` (exit 4).
+    """
+
+    def __init__(self, state_dir: Path, recorder: StateRecorder | None = None) -> None:
+        self.state_dir = state_dir
+        #: the plugin object recording this command's run, if it records one
+        self.recorder = recorder
+        self._own: StateStore | None = None
+        self._error: UsageError | None = None
+        self._lock = threading.Lock()
+
+    def reader(self) -> StateStore | None:
+        """The database to read: None when there is none, or when it cannot be used."""
+        return self._open(create=False, strict=False)
+
+    def writer(self) -> StateStore:
+        """The database to write, created if need be; its UsageError if it cannot be used."""
+        store = self._open(create=True, strict=True)
+        assert store is not None  # created when absent
+        return store
+
+    def _open(self, *, create: bool, strict: bool) -> StateStore | None:
+        with self._lock:
+            if self._own is not None:
+                return self._own
+            if self._error is not None:
+                if create or strict:
+                    raise self._error
+                return None
+            if not create and not (self.state_dir / DB_FILE).is_file():
+                return None  # no build recorded here (and no need to load SQLite to know)
+            from lfsplug_state.schema import StateFileError
+            from lfsplug_state.store import StateStore
+
+            try:
+                self._own = StateStore.open(self.state_dir, create=create)
+            except FileNotFoundError:  # removed since it was seen
+                return None
+            except StateFileError as exc:
+                self._error = exc
+                if create or strict:
+                    raise
+                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
+                           f"used", err=True)
+                return None
+            return self._own
+
+    def close(self) -> None:
+        """Close the connection (a later use opens it again)."""
+        with self._lock:
+            if self._own is not None:
+                self._own.close()
+                self._own = None
+
+    # -- the current run -----------------------------------------------------------------------
+
+    def current_run(self) -> StoredRun | None:
+        recorder = self.recorder
+        run_id = recorder.run_id if recorder is not None else None
+        store = self.reader()
+        if recorder is None or run_id is None or store is None:
+            return None
+        from lfsplug_state.queries import read_run
+
+        # the counts are recorded when the run ends: until then, the recorder's own
+        return replace(read_run(store, run_id, live=True), counts=dict(recorder.counts))
+
+    def flush(self) -> None:
+        if self.recorder is not None:
+            self.recorder.flush()
+
+    def record_run_metrics(self, metrics: Mapping[str, Any]) -> None:
+        if self.recorder is not None:
+            self.recorder.record_run_metrics(metrics)
+
+    # -- recorded runs -------------------------------------------------------------------------
+
+    def run(self, run_id: int | None = None) -> StoredRun:
+        store = self._open(create=False, strict=True)
+        if store is None:
+            raise UsageError(f"no build recorded in {self.state_dir} (no {DB_FILE}): "
+                             f"lfsplug run records one; --state-dir DIR reads another")
+        from lfsplug_state.queries import read_run
+
+        live = self.recorder is not None and run_id == self.recorder.run_id
+        return read_run(store, run_id, live=live)
+
+    def results(self, run_id: int) -> Sequence[StoredResult]:
+        store = self.reader()
+        if store is None:
+            return []
+        from lfsplug_state.queries import read_results
+
+        return read_results(store, run_id)
+
+    def events(self, run_id: int) -> Sequence[StoredEvent]:
+        store = self.reader()
+        if store is None:
+            return []
+        from lfsplug_state.queries import read_events
+
+        return read_events(store, run_id)
+
+    def samples(self, run_id: int) -> StoredSamples:
+        store = self.reader()
+        if store is None:
+            from lfsplug import StoredSamples
+
+            return StoredSamples()
+        from lfsplug_state.queries import read_samples
+
+        return read_samples(store, run_id)
+
+    def last_pass(self, name: str) -> StoredResult | None:
+        store = self.reader()
+        if store is None:
+            return None
+        from lfsplug_state.queries import read_last_pass
+
+        return read_last_pass(store, name)
+
+    # -- imported history ----------------------------------------------------------------------
+
+    def history(self) -> Sequence[HistoryEntry]:
+        store = self.reader()
+        return store.history() if store is not None else []
+
+    def add_history(self, source: str, entries: Sequence[HistoryEntry]) -> int:
+        return self.writer().add_history(source, entries)
