@@ -43,7 +43,7 @@ if TYPE_CHECKING:
         StoredSample,
         StoredSamples,
     )
-    from lfsplug.commands import CommandSet, session_scope
+    from lfsplug.commands import CommandSet
     from lfsplug.config import Config, OptionParser, byte_size, positive_float, positive_int
     from lfsplug.manager import PluginManager
     from lfsplug.records import (
@@ -63,7 +63,7 @@ if TYPE_CHECKING:
         record_to_data,
         record_to_json,
     )
-    from lfsplug.session import Session, gc_paused
+    from lfsplug.session import Session, gc_paused, run_session
     from lfsplug.text import expand_variables, format_duration, format_size
     from lfsplug.version import satisfies, version_key
 else:
@@ -128,7 +128,7 @@ _LAZY = {
     "format_size": "lfsplug.text",
     "satisfies": "lfsplug.version",
     "version_key": "lfsplug.version",
-    "session_scope": "lfsplug.commands",
+    "run_session": "lfsplug.session",
     "DEFAULT_LFS": "lfsplug._settings",
     "Setting": "lfsplug._settings",
     "SettingsTable": "lfsplug._settings",
@@ -267,9 +267,9 @@ __all__ = [
     "record_from_json",
     "record_to_data",
     "record_to_json",
+    "run_session",
     "satisfies",
     "seconds",
-    "session_scope",
     "show_value",
     "size",
     "string",

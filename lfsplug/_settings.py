@@ -49,7 +49,7 @@ T_co = TypeVar("T_co", covariant=True)
 #: Top-level keys of the configuration file that are not settings.
 RESERVED_KEYS = {"plugins", "env", "disable"}
 #: The names the kernel declares under: its own settings, and its commands plugin's options.
-KERNEL_PLUGINS = frozenset({"kernel", "lfsplug.commands"})
+KERNEL_PLUGINS = frozenset({"kernel"})
 #: Where a value came from, as ``Config.source`` says.
 COMMAND_LINE, FILE, DEFAULT = "command line", "file", "default"
 
@@ -153,6 +153,10 @@ JOBS = KERNEL.add("jobs", integer(1), 1, "run up to N scripts at once (those the
 TIMEOUT = KERNEL.add("timeout", seconds(positive=True), None, "end a script (its whole process "
                      "group) after S seconds", option=("--timeout",), commands=("run",),
                      metavar="S")
+STATE_DIR = KERNEL.add("state_dir", str, None, "where state, logs and reports go (default: "
+                       ".lfsplug/ in the first PATH)", option=("--state-dir",),
+                       commands=("run", "list", "check", "status", "log", "report"),
+                       metavar="DIR")
 SILENCE_TIMEOUT = KERNEL.add("silence_timeout", seconds(positive=True), None, "end a script "
                              "that printed nothing for S seconds",
                              option=("--silence-timeout",), commands=("run",), metavar="S")

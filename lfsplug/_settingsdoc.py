@@ -24,11 +24,9 @@ DISTRIBUTION = "lfsplug"
 def builtin_settings() -> OptionParser:
     """Every setting of the kernel and the built-in plugins, declared as ``lfsplug`` declares
     them (a third-party plugin installed beside is left out)."""
-    from lfsplug import commands
-    from lfsplug.manager import PluginManager, PluginOrigin
+    from lfsplug.manager import PluginManager
 
     pm = PluginManager()
-    pm.register_plugin(commands, commands.__name__, PluginOrigin("kernel", commands.__name__))
     for name, eps in sorted(pm.entry_points().items()):
         if all(ep.dist is not None and ep.dist.name == DISTRIBUTION for ep in eps):
             pm.import_plugin(name, "builtin")

@@ -18,7 +18,7 @@ from typing import Any, TextIO
 import click
 from click.core import ParameterSource
 
-from lfsplug import __version__, commands
+from lfsplug import __version__
 from lfsplug._kinds import Kind
 from lfsplug.commands import Command, CommandSet
 from lfsplug.config import (
@@ -145,7 +145,7 @@ def main(  # noqa: PLR0911
         script, which turns it off at start; not for a caller whose objects would stay frozen.
     """
     argv = list(sys.argv[1:] if args is None else args)
-    holder: list[PluginManager] = []
+    pm: PluginManager | None = None  # the one in use, to name the plugin an error came from
     pre = Preparsed()
     debug_stream: TextIO | None = None
     try:
@@ -155,7 +155,8 @@ def main(  # noqa: PLR0911
             debug_stream = open(pre.debug, "w", encoding="utf-8")  # noqa: SIM115 - closed below
         while True:
             try:
-                return _main(pre, plugins, debug_stream, holder, freeze_startup)
+                pm = PluginManager()
+                return _main(pm, pre, plugins, debug_stream, freeze_startup)
             except _ConfigMoved as moved:  # guessed wrong before parsing: once more, sure
                 pre.config_file, pre.config_fixed = moved.path, True
     except click.exceptions.Exit as exc:
@@ -170,7 +171,7 @@ def main(  # noqa: PLR0911
     except LfsplugError as exc:
         return _fail(str(exc), exc.exit_code, exc, pre)
     except Exception as exc:
-        error = holder[-1].as_plugin_error(exc) if holder else LfsplugError(repr(exc))
+        error = pm.as_plugin_error(exc) if pm is not None else LfsplugError(repr(exc))
         return _fail(str(error), error.exit_code, exc, pre)
     finally:
         if debug_stream is not None:
@@ -179,19 +180,16 @@ def main(  # noqa: PLR0911
 
 
 def _main(
-    pre: Preparsed, plugins: Sequence[object], debug: TextIO | None,
-    holder: list[PluginManager], freeze_startup: bool = False,
+    pm: PluginManager, pre: Preparsed, plugins: Sequence[object], debug: TextIO | None,
+    freeze_startup: bool = False,
 ) -> int:
     """Load the plugins, build the command line from them and run the command."""
-    pm = PluginManager()
-    holder.append(pm)
     if debug is not None:
         pm.enable_debug(debug)
     guess = pre.config_file if pre.config_fixed else find_config_file(
         _config_candidates(pre.rest)
     )
     config_file = load_config_file(guess)
-    pm.register_plugin(commands, "lfsplug.commands", _kernel_origin())
     pm.load_plugins(pre.plugins, config_file.plugins, plugins)
     parser = collect_settings(pm)
     commandset = CommandSet()
@@ -221,12 +219,6 @@ def _fail(message: str, code: int, exc: BaseException, pre: Preparsed) -> int:
         traceback.print_exception(type(cause), cause, cause.__traceback__, file=sys.stderr)
     click.echo(f"lfsplug: {message}", err=True)
     return int(code)
-
-
-def _kernel_origin() -> Any:
-    from lfsplug.manager import PluginOrigin
-
-    return PluginOrigin("kernel", commands.__name__, "lfsplug", __version__, commands.__file__)
 
 
 def insert_addopts(

@@ -34,6 +34,8 @@ LFSCONF = "lfsconf.py"
 #: Hooks that a local lfsconf.py may not implement: they run before local files are read.
 BOOTSTRAP_ONLY = ("lfsplug_addoption", "lfsplug_addcommands", "lfsplug_addhooks")
 HOOK_PREFIX = "lfsplug_"
+#: Plugins that cannot be blocked, and why.
+ESSENTIAL = {"main": "it gives lfsplug its run, list, check and plugins commands"}
 #: The entry-point group of lfsplug plugins.
 ENTRY_POINT_GROUP = "lfsplug"
 
@@ -93,6 +95,9 @@ class PluginManager(pluggy.PluginManager):
         env_plugins = [p for p in env_specs if p and not p.startswith("no:")]
         for spec in [*specs, *env_specs]:
             if spec.startswith("no:"):
+                if spec[3:] in ESSENTIAL:
+                    raise UsageError(f"-p {spec}: the {spec[3:]} plugin cannot be blocked: "
+                                     f"{ESSENTIAL[spec[3:]]}")
                 self.set_blocked(spec[3:])
         autoload = not os.environ.get("LFSPLUG_DISABLE_PLUGIN_AUTOLOAD")
         for name, eps in sorted(self.entry_points().items()):

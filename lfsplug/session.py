@@ -9,12 +9,12 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from lfsplug.errors import ExitCode, UsageError
+from lfsplug.errors import ExitCode, LfsplugError, UsageError
 from lfsplug.events import EventBus
 from lfsplug.metadata import apply_metadata
 from lfsplug.model import (
@@ -46,7 +46,7 @@ from lfsplug.stash import Stash
 if TYPE_CHECKING:
     from lfsplug.config import Config
 
-__all__ = ["Session", "gc_paused"]
+__all__ = ["Session", "gc_paused", "run_session"]
 
 T = TypeVar("T")
 
@@ -311,6 +311,29 @@ class Session:
         for result in self.results.values():
             counts[str(result.status)] += 1
         return counts
+
+
+def run_session(config: Config, body: Callable[[Session], int]) -> int:
+    """Run a command's ``body`` in a new session and return its exit code.
+
+    ``lfsplug_sessionstart`` comes first and ``lfsplug_sessionfinish`` always last, with the
+    exit code the session ended with: ``body``'s, or the one of the error that ended it.
+    """
+    session = Session(config)
+    status = int(ExitCode.INTERNAL_ERROR)
+    config.hook.lfsplug_sessionstart(session=session)
+    try:
+        status = int(body(session))
+    except LfsplugError as exc:
+        status = int(exc.exit_code)
+        raise
+    except KeyboardInterrupt:
+        status = int(ExitCode.INTERRUPTED)
+        session.interrupted = True
+        raise
+    finally:
+        config.hook.lfsplug_sessionfinish(session=session, exitstatus=status)
+    return status
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import ExitCode, Severity, session_scope
+from lfsplug import ExitCode, Severity, run_session
 from lfsplug_ordering.draw import render
 from lfsplug_ordering.plan import PLAN_INFO, PlanInfo
 from lfsplug_ordering.settings import FORMAT
@@ -25,9 +25,7 @@ __all__ = ["cmd_graph"]
 
 def cmd_graph(config: Config) -> int:
     """The ``graph`` command's callback."""
-    with session_scope(config) as (session, status):
-        status[0] = _graph(session)
-    return status[0]
+    return run_session(config, _graph)
 
 
 def _graph(session: Session) -> int:
