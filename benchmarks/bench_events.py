@@ -1,6 +1,6 @@
 """Benchmark of the event bus: sustained throughput and emit-to-delivery latency.
 
-Three subscribers, real pluggy plugins registered in a real :class:`lfsplug.manager.PluginManager`
+Three subscribers, real pluggy plugins registered in a real :class:`lfsplug._manager.PluginManager`
 and each implementing ``lfsplug_events`` with ``@lfsplug.hookimpl``, do trivial work per event
 (count, tally by kind, record the latency). Producers emit typed records as a build does
 (``ScriptOutput``, ``RunStarted``, ``AlertRaised``; each made afresh). The bus is measured two
@@ -41,10 +41,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import lfsplug
-from lfsplug.events import EventBus
-from lfsplug.manager import PluginManager
-from lfsplug.model import Alert, AlertLevel, Event, Priority
-from lfsplug.records import AlertRaised, Record, RunStarted, ScriptOutput
+from lfsplug._events import EventBus
+from lfsplug._manager import PluginManager
+from lfsplug._model import Alert, AlertLevel, Event, Priority
+from lfsplug._events import AlertRaised, Record, RunStarted, ScriptOutput
 
 TARGET_RATE = 200_000  # events/s, saturated
 TARGET_P99_US = 1_000.0  # microseconds, paced

@@ -10,43 +10,57 @@ from typing import TYPE_CHECKING, Any
 
 import pluggy
 
+from lfsplug._model import (
+    BOOK_ENV,
+    Alert,
+    AlertLevel,
+    Edge,
+    Estimate,
+    EstimateSource,
+    Event,
+    ExitCode,
+    FailureClass,
+    Finding,
+    MetaSource,
+    Origin,
+    Plan,
+    PluginError,
+    Priority,
+    Recovery,
+    RecoveryAction,
+    Requirement,
+    RunningScript,
+    RunRequest,
+    Sample,
+    Script,
+    ScriptResult,
+    Severity,
+    Status,
+    UsageError,
+    pass_base,
+)
+
 __version__ = "0.1.0"
 
 #: Marks a function as the implementation of a hook (``@lfsplug.hookimpl``).
 hookimpl = pluggy.HookimplMarker("lfsplug")
 
+#: Marks a function as a hook specification (``@lfsplug.hookspec``), for a plugin that declares
+#: hooks of its own (``lfsplug_addhooks``); lfsplug's own specs are in :mod:`lfsplug._hookspec`.
+hookspec = pluggy.HookspecMarker("lfsplug")
+
 if TYPE_CHECKING:
-    # For type checkers, the marker; at run time the hook specification module, which is
-    # callable as the same marker (see the note at its end).
-    hookspec: pluggy.HookspecMarker
-    from lfsplug._kinds import (
-        EntryError,
-        Kind,
-        choice,
-        integer,
-        list_of,
-        number,
-        seconds,
-        show_value,
-        size,
-        string,
-        table_of,
+    from lfsplug._config import (
+        CommandSet,
+        Config,
+        OptionParser,
+        Stash,
+        StashKey,
+        byte_size,
+        positive_float,
+        positive_int,
     )
-    from lfsplug._settings import DEFAULT_LFS, Setting, SettingsTable
-    from lfsplug._state import (
-        HistoryEntry,
-        StateService,
-        StoredAttempt,
-        StoredEvent,
-        StoredResult,
-        StoredRun,
-        StoredSample,
-        StoredSamples,
-    )
-    from lfsplug.commands import CommandSet
-    from lfsplug.config import Config, OptionParser, byte_size, positive_float, positive_int
-    from lfsplug.manager import PluginManager
-    from lfsplug.records import (
+    from lfsplug._events import (
         AlertRaised,
         Progress,
         RawRecord,
@@ -63,99 +77,83 @@ if TYPE_CHECKING:
         record_to_data,
         record_to_json,
     )
-    from lfsplug.session import Session, gc_paused, run_session
-    from lfsplug.text import expand_variables, format_duration, format_size
-    from lfsplug.version import satisfies, version_key
-else:
-    from lfsplug import hookspec
-from lfsplug.errors import ExitCode, PluginError, UsageError  # noqa: E402
-from lfsplug.model import (  # noqa: E402
-    BOOK_ENV,
-    Alert,
-    AlertLevel,
-    Edge,
-    Estimate,
-    EstimateSource,
-    Event,
-    FailureClass,
-    Finding,
-    MetaSource,
-    Origin,
-    Plan,
-    Priority,
-    Recovery,
-    RecoveryAction,
-    Requirement,
-    RunningScript,
-    RunRequest,
-    Sample,
-    Script,
-    ScriptResult,
-    Severity,
-    Status,
-    pass_base,
-)
-from lfsplug.stash import Stash, StashKey  # noqa: E402
+    from lfsplug._kinds import (
+        EntryError,
+        Kind,
+        choice,
+        expand_variables,
+        format_duration,
+        format_size,
+        integer,
+        list_of,
+        number,
+        satisfies,
+        seconds,
+        show_value,
+        size,
+        string,
+        table_of,
+        version_key,
+    )
+    from lfsplug._manager import (
+        PluginManager,
+    )
+    from lfsplug._session import (
+        Session,
+        gc_paused,
+        run_session,
+    )
+    from lfsplug._settings import (
+        DEFAULT_LFS,
+        Setting,
+        SettingsTable,
+    )
+    from lfsplug._state import (
+        HistoryEntry,
+        StateService,
+        StoredAttempt,
+        StoredEvent,
+        StoredResult,
+        StoredRun,
+        StoredSample,
+        StoredSamples,
+    )
 
-#: Kernel classes that plugins use in annotations, imported on first use (startup time).
+#: Kernel names imported on first use (start-up time: `lfsplug --version` needs none of them).
 _LAZY = {
-    "AlertRaised": "lfsplug.records",
-    "Progress": "lfsplug.records",
-    "RawRecord": "lfsplug.records",
-    "Record": "lfsplug.records",
-    "RunFinished": "lfsplug.records",
-    "RunStarted": "lfsplug.records",
-    "SampleTaken": "lfsplug.records",
-    "ScriptOutput": "lfsplug.records",
-    "ScriptRetry": "lfsplug.records",
-    "StopRequested": "lfsplug.records",
-    "record_class": "lfsplug.records",
-    "record_from_data": "lfsplug.records",
-    "record_from_json": "lfsplug.records",
-    "record_to_data": "lfsplug.records",
-    "record_to_json": "lfsplug.records",
-    "CommandSet": "lfsplug.commands",
-    "Config": "lfsplug.config",
-    "OptionParser": "lfsplug.config",
-    "PluginManager": "lfsplug.manager",
-    "Session": "lfsplug.session",
-    "gc_paused": "lfsplug.session",
-    "byte_size": "lfsplug.config",
-    "positive_float": "lfsplug.config",
-    "positive_int": "lfsplug.config",
-    "expand_variables": "lfsplug.text",
-    "format_duration": "lfsplug.text",
-    "format_size": "lfsplug.text",
-    "satisfies": "lfsplug.version",
-    "version_key": "lfsplug.version",
-    "run_session": "lfsplug.session",
-    "DEFAULT_LFS": "lfsplug._settings",
-    "Setting": "lfsplug._settings",
-    "SettingsTable": "lfsplug._settings",
-    "EntryError": "lfsplug._kinds",
-    "Kind": "lfsplug._kinds",
-    "choice": "lfsplug._kinds",
-    "integer": "lfsplug._kinds",
-    "list_of": "lfsplug._kinds",
-    "number": "lfsplug._kinds",
-    "seconds": "lfsplug._kinds",
-    "show_value": "lfsplug._kinds",
-    "size": "lfsplug._kinds",
-    "string": "lfsplug._kinds",
-    "table_of": "lfsplug._kinds",
-    "HistoryEntry": "lfsplug._state",
-    "StateService": "lfsplug._state",
-    "StoredAttempt": "lfsplug._state",
-    "StoredEvent": "lfsplug._state",
-    "StoredResult": "lfsplug._state",
-    "StoredRun": "lfsplug._state",
-    "StoredSample": "lfsplug._state",
-    "StoredSamples": "lfsplug._state",
+    "lfsplug._config": (
+        "CommandSet", "Config", "OptionParser", "Stash", "StashKey", "byte_size",
+        "positive_float", "positive_int",
+    ),
+    "lfsplug._events": (
+        "AlertRaised", "Progress", "RawRecord", "Record", "RunFinished", "RunStarted",
+        "SampleTaken", "ScriptOutput", "ScriptRetry", "StopRequested", "record_class",
+        "record_from_data", "record_from_json", "record_to_data", "record_to_json",
+    ),
+    "lfsplug._kinds": (
+        "EntryError", "Kind", "choice", "expand_variables", "format_duration", "format_size",
+        "integer", "list_of", "number", "satisfies", "seconds", "show_value", "size", "string",
+        "table_of", "version_key",
+    ),
+    "lfsplug._manager": (
+        "PluginManager",
+    ),
+    "lfsplug._session": (
+        "Session", "gc_paused", "run_session",
+    ),
+    "lfsplug._settings": (
+        "DEFAULT_LFS", "Setting", "SettingsTable",
+    ),
+    "lfsplug._state": (
+        "HistoryEntry", "StateService", "StoredAttempt", "StoredEvent", "StoredResult",
+        "StoredRun", "StoredSample", "StoredSamples",
+    ),
 }
+_LAZY_MODULE = {name: module for module, names in _LAZY.items() for name in names}
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _LAZY_MODULE.get(name)
     if module is None:
         raise AttributeError(f"module 'lfsplug' has no attribute {name!r}")
     import importlib
@@ -164,8 +162,8 @@ def __getattr__(name: str) -> Any:
 
 
 def main(args: list[str] | None = None, plugins: list[object] | tuple[object, ...] = ()) -> int:
-    """Run the ``lfsplug`` command line and return its exit code (see :mod:`lfsplug.cli`)."""
-    from lfsplug.cli import main as cli_main
+    """Run the ``lfsplug`` command line and return its exit code (see :mod:`lfsplug._cli`)."""
+    from lfsplug._cli import main as cli_main
 
     return cli_main(args, plugins)
 
@@ -177,12 +175,12 @@ def console_main() -> int:
 
     # Start-up imports every plugin: thousands of objects (modules, classes, functions) that
     # live as long as the process, which the cyclic collector would scan over and over. It
-    # waits until the plugins are in, and then never sees them again (lfsplug.cli).
+    # waits until the plugins are in, and then never sees them again (lfsplug._cli).
     if sys.argv[1:] == ["--version"]:  # answered before any plugin is looked for
         print(f"lfsplug {__version__}")
         return 0
     gc.disable()
-    from lfsplug.cli import main as cli_main
+    from lfsplug._cli import main as cli_main
 
     code = cli_main(None, (), freeze_startup=True)
     sys.stdout.flush()

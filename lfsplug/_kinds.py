@@ -5,6 +5,22 @@ and a command-line word, and says how ``--help`` shows it. The kernel's kinds: `
 ``int`` (:func:`integer`), ``float`` (:func:`number`), ``str`` (:func:`string`), ``Path``,
 enums and :func:`choice`, :func:`seconds`, :func:`size`, :func:`list_of` and :func:`table_of`;
 a plugin makes its own for a structured value with ``Kind(name, parse)``.
+
+Small text helpers shared by the plugins: for people (terminal, status, reports), and the
+``$NAME`` references that metadata values and driver variables carry.
+
+Version strings compared the way ``sort -V`` compares them.
+
+GNU sort's version order (``filevercmp``, the Debian ``verrevcmp`` algorithm) splits a string
+into alternating runs of non-digits and digits. Non-digit runs compare character by character
+with ``~`` before the end of the run, the end before letters, and letters before any other
+character; digit runs compare as numbers. So ``6.5`` < ``6.48``, ``1.4.10`` > ``1.4.9``,
+``2.5.1a`` > ``2.5.1`` and ``1.0~rc1`` < ``1.0``. Strings that compare equal that way
+(``1.01`` and ``1.1``) are ordered by their plain text, as sort does.
+
+Like ``sort -V`` it compares file names without their suffixes first (``x.sh`` before ``x.1``,
+``a.tar.gz`` before ``a-1.tar.gz``: a suffix is a run of ``.letters`` at the end), and puts
+``.``, then ``..``, then other names starting with a dot before all other names.
 """
 
 from __future__ import annotations
@@ -15,16 +31,42 @@ import re
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 __all__ = [
-    "BOOL", "PATH", "STRING", "EntryError", "Kind", "byte_size", "choice", "integer", "kind_of",
-    "list_of", "number", "seconds", "show_value", "size", "string", "table_of",
+    "BOOL",
+    "PATH",
+    "STRING",
+    "EntryError",
+    "Kind",
+    "byte_size",
+    "choice",
+    "compare",
+    "expand_variables",
+    "format_duration",
+    "format_size",
+    "integer",
+    "kind_of",
+    "list_of",
+    "number",
+    "satisfies",
+    "seconds",
+    "show_value",
+    "size",
+    "string",
+    "table_of",
+    "version_key",
 ]
 
+
 T = TypeVar("T")
+
+
 T_co = TypeVar("T_co", covariant=True)
+
+
 E = TypeVar("E", bound=enum.Enum)
 
 
@@ -99,8 +141,6 @@ def show_value(value: object) -> str:
 
 
 # -- the kinds --------------------------------------------------------------------------------
-
-
 def _as_number(raw: object) -> float | None:
     """A TOML number, or a string that is one (as on the command line); None otherwise."""
     if isinstance(raw, bool):
@@ -174,7 +214,11 @@ def number(low: float | None = None, high: float | None = None, *, above: float 
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
 _PART = r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])"
+
+
 _DURATION = re.compile(rf"\s*(?:{_PART}\s*)+", re.I)
 
 
@@ -294,7 +338,11 @@ def _path(raw: object) -> Path:
 
 
 BOOL: Kind[bool] = Kind("true or false", _single(_bool), flag=True)
+
+
 STRING = string()
+
+
 PATH: Kind[Path] = Kind("a path", _single(_path), metavar="PATH", anchored=True)
 
 
@@ -375,3 +423,120 @@ def kind_of(of_type: type[T] | Kind[T]) -> Kind[T]:
     if isinstance(of_type, type) and issubclass(of_type, enum.Enum):
         return cast(Kind[T], _enum_kind(of_type))
     raise TypeError(f"no kind of setting reads {of_type!r}: give a Kind")
+
+
+_REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def expand_variables(text: str, value: Callable[[str], str | None]) -> str:
+    """``text`` with each ``$NAME``/``${NAME}`` replaced by ``value(NAME)``; a reference whose
+    value is None stays as written. Nothing else is expanded: no commands, no defaults."""
+    if "$" not in text:
+        return text
+
+    def replace(match: re.Match[str]) -> str:
+        found = value(match.group(1) or match.group(2))
+        return match.group() if found is None else found
+
+    return _REFERENCE.sub(replace, text)
+
+
+def format_duration(seconds: float | None) -> str:
+    """``-`` for unknown, ``42.0 s`` under a minute, then ``3m07s`` and ``2h05m09s``."""
+    if seconds is None:
+        return "-"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m{secs:02d}s" if hours else f"{minutes}m{secs:02d}s"
+
+
+def format_size(count: float) -> str:
+    """Bytes for people, in powers of 1024: ``512 B``, ``1.5 GiB`` (negative sizes too)."""
+    for unit in ("B", "KiB", "MiB", "GiB"):
+        if abs(count) < 1024:
+            return f"{count:.0f} {unit}" if unit == "B" else f"{count:.1f} {unit}"
+        count /= 1024
+    return f"{count:.1f} TiB"
+
+
+_RUNS = re.compile(r"(\D*)(\d*)")
+
+
+_END: tuple[int, ...] = (0,)
+
+
+#: Alternating (non-digit run as character weights, digit run as a number) pairs.
+Parts = tuple[tuple[tuple[int, ...], int], ...]
+
+
+def _weight(char: str) -> int:
+    if char == "~":
+        return -1
+    if char.isascii() and char.isalpha():
+        return ord(char)
+    return ord(char) + 256
+
+
+_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
+
+
+@lru_cache(maxsize=65_536)
+def version_key(text: str) -> tuple[int, Parts, Parts, str]:
+    """A sort key that orders strings as ``sort -V`` does."""
+    if text in ("", ".", ".."):
+        return (("", ".", "..").index(text), (), (), text)
+    # the suffix may take a hidden name whole (".A" is all suffix, so it sorts before ".0")
+    match = _SUFFIX.search(text)  # matches at the end at least
+    prefix = text[: match.start()] if match else text
+    return (3 if text.startswith(".") else 4, _parts(prefix), _parts(text), text)
+
+
+def _parts(text: str) -> Parts:
+    """``verrevcmp``'s order as a tuple: (non-digit run weights, digit run value) pairs."""
+    parts: list[tuple[tuple[int, ...], int]] = []
+    for letters, digits in _RUNS.findall(text):
+        if not letters and not digits:
+            continue
+        weights = tuple(_weight(c) for c in letters) + _END
+        parts.append((weights, int(digits) if digits else 0))
+    parts.append((_END, 0))  # the end of the string, so that "1.0~" sorts before "1.0"
+    return tuple(parts)
+
+
+def compare(a: str, b: str) -> int:
+    """-1, 0 or 1 as ``a`` sorts before, with or after ``b`` under ``sort -V``."""
+    ka, kb = version_key(a), version_key(b)
+    return (ka > kb) - (ka < kb)
+
+
+def _version_only(a: str, b: str) -> int:
+    """Compare by version order alone (``1.01`` equals ``1.1``), for requirements."""
+    ka, kb = _parts(a), _parts(b)
+    return (ka > kb) - (ka < kb)
+
+
+def satisfies(version: str, op: str, required: str) -> bool:
+    """Whether ``version`` meets ``op required`` (``>=``, ``>``, ``=``, ``<=``, ``<``)."""
+    order = _version_only(version, required)
+    checks = {
+        ">=": order >= 0, ">": order > 0, "=": order == 0, "==": order == 0,
+        "<=": order <= 0, "<": order < 0,
+    }
+    if op not in checks:
+        raise ValueError(f"unknown version operator {op!r}")
+    return checks[op]
+
+
+_DOTTED = re.compile(r"(?<![\w.])\d+(?:\.\d+)+[a-z]?\d*")
+
+
+_PLAIN = re.compile(r"(?<![\w.])\d+[a-z]?\d*(?![\w.])")
+
+
+def extract(text: str) -> str | None:
+    """The first version-looking token in ``text``: a dotted one if there is any
+    (``m4 (GNU M4) 1.4.19`` gives ``1.4.19``, not the ``4`` of ``M4``), else a plain number."""
+    match = _DOTTED.search(text) or _PLAIN.search(text)
+    return match.group(0) if match else None

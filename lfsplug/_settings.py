@@ -31,32 +31,49 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from lfsplug._kinds import BOOL, EntryError, Kind, integer, kind_of, list_of, seconds
-from lfsplug.errors import UsageError
+from lfsplug._model import UsageError
 
 if TYPE_CHECKING:
-    from lfsplug.config import ConfigFile
-    from lfsplug.manager import PluginManager
+    from lfsplug._config import ConfigFile
+    from lfsplug._manager import PluginManager
 
 __all__ = [
-    "DEFAULT_LFS", "JOBS", "KERNEL", "LFS", "SILENCE_TIMEOUT", "TIMEOUT", "Option",
-    "OptionParser", "Setting", "SettingsTable", "Values", "check_file", "collect_settings",
+    "DEFAULT_LFS",
+    "JOBS",
+    "KERNEL",
+    "LFS",
+    "SILENCE_TIMEOUT",
+    "TIMEOUT",
+    "Option",
+    "OptionParser",
+    "Setting",
+    "SettingsTable",
+    "Values",
+    "check_file",
+    "collect_settings",
     "resolve",
 ]
 
+
 T = TypeVar("T")
+
+
 T_co = TypeVar("T_co", covariant=True)
+
 
 #: Top-level keys of the configuration file that are not settings.
 RESERVED_KEYS = {"plugins", "env", "disable"}
+
+
 #: The names the kernel declares under: its own settings, and its commands plugin's options.
 KERNEL_PLUGINS = frozenset({"kernel"})
+
+
 #: Where a value came from, as ``Config.source`` says.
 COMMAND_LINE, FILE, DEFAULT = "command line", "file", "default"
 
 
 # -- declarations -----------------------------------------------------------------------------
-
-
 @dataclass(frozen=True, eq=False)
 class Setting(Generic[T_co]):
     """One setting, declared once: its key, kind, default and help; optionally an option.
@@ -144,27 +161,36 @@ class SettingsTable:
 #: $LFS when ``--lfs`` is not given: the book's mount point.
 DEFAULT_LFS = "/mnt/lfs"
 
+
 KERNEL = SettingsTable()
+
+
 LFS = KERNEL.add("lfs", str, DEFAULT_LFS, "the LFS partition's mount point ($LFS)",
                  option=("--lfs",), commands=("run", "check", "list"), metavar="DIR")
+
+
 JOBS = KERNEL.add("jobs", integer(1), 1, "run up to N scripts at once (those the plan lets run "
                   "together), sharing one make jobserver", option=("-j", "--jobs"),
                   commands=("run",), metavar="N")
+
+
 TIMEOUT = KERNEL.add("timeout", seconds(positive=True), None, "end a script (its whole process "
                      "group) after S seconds", option=("--timeout",), commands=("run",),
                      metavar="S")
+
+
 STATE_DIR = KERNEL.add("state_dir", str, None, "where state, logs and reports go (default: "
                        ".lfsplug/ in the first PATH)", option=("--state-dir",),
                        commands=("run", "list", "check", "status", "log", "report"),
                        metavar="DIR")
+
+
 SILENCE_TIMEOUT = KERNEL.add("silence_timeout", seconds(positive=True), None, "end a script "
                              "that printed nothing for S seconds",
                              option=("--silence-timeout",), commands=("run",), metavar="S")
 
 
 # -- the parser -------------------------------------------------------------------------------
-
-
 @dataclass(eq=False)
 class Option:
     """A setting as one parser holds it: the plugin that declared it and the commands whose
@@ -427,8 +453,6 @@ def collect_settings(pm: PluginManager) -> OptionParser:
 
 
 # -- the file and the values -------------------------------------------------------------------
-
-
 def check_file(parser: OptionParser, file: ConfigFile, blocked: Collection[str]) -> list[str]:
     """Check that every key and table of ``file`` is declared; UsageError at the line of the
     first that is not. One that may belong to a blocked plugin (``-p no:NAME``) is ignored,
@@ -537,4 +561,3 @@ def _convert(setting: Setting[Any], raw: Any, file: ConfigFile) -> Any:
     except (TypeError, ValueError) as exc:
         raise UsageError(f"{file.where(setting.key, setting.table)}: {setting.label}: "
                          f"{exc}") from None
-

@@ -2,7 +2,7 @@
 
 The kernel defines the contract; the built-in ``state`` plugin implements it over its SQLite
 database. A plugin reaches the service through the firstresult hook
-:func:`~lfsplug.hookspec.lfsplug_state_service` (``config.hook.lfsplug_state_service(
+:func:`~lfsplug._hookspec.lfsplug_state_service` (``config.hook.lfsplug_state_service(
 config=config)``), as pytest's plugins reach ``config.cache``; the answer is None when no
 plugin keeps state (``-p no:state``), and the caller then works with what the session knows.
 
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
-    from lfsplug.records import Record
+    from lfsplug._events import Record
 
 __all__ = [
     "HistoryEntry",
@@ -29,6 +29,7 @@ __all__ = [
     "StoredSample",
     "StoredSamples",
 ]
+
 
 #: The states of a stored result that mean the script really ran in its run (not reused,
 #: skipped or never reached).
@@ -134,10 +135,10 @@ class StoredEvent:
 
     @property
     def record(self) -> Record:
-        """The typed record (:mod:`lfsplug.records`): an instance of its kind's class, or a
+        """The typed record (:mod:`lfsplug._events`): an instance of its kind's class, or a
         ``RawRecord`` of the payload when no loaded plugin defines the kind or the payload no
         longer fits it."""
-        from lfsplug.records import record_from_data
+        from lfsplug._events import record_from_data
 
         return record_from_data(self.kind, self.payload)
 

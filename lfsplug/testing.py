@@ -33,7 +33,7 @@ from typing import Any
 import pytest
 
 import lfsplug
-from lfsplug.model import ScriptResult, Status
+from lfsplug._model import ScriptResult, Status
 
 __all__ = ["HookCall", "HookRecorder", "Lfsplugger", "LineMatcher", "RunResult", "lfsplugger"]
 

@@ -11,8 +11,8 @@ import sys
 import pytest
 
 import lfsplug
-from lfsplug.cli import preparse
-from lfsplug.errors import UsageError
+from lfsplug._cli import preparse
+from lfsplug._model import UsageError
 from lfsplug.testing import Lfsplugger
 
 TWO = {"01-a.sh": "echo a", "02-b.sh": "echo b"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import enum
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,11 +26,18 @@ from lfsplug import (
     string,
     table_of,
 )
+from lfsplug._config import (
+    ConfigFile,
+    OptionParser,
+    Stash,
+    StashKey,
+    find_config_file,
+    load_config_file,
+    resolve,
+)
 from lfsplug._kinds import kind_of
-from lfsplug.config import ConfigFile, OptionParser, find_config_file, load_config_file, resolve
-from lfsplug.errors import UsageError
-from lfsplug.manager import PluginManager
-from lfsplug.stash import Stash, StashKey
+from lfsplug._manager import PluginManager
+from lfsplug._model import UsageError
 from lfsplug.testing import Lfsplugger
 
 
@@ -134,7 +142,7 @@ def test_redeclaring_an_option_adds_commands() -> None:
 def test_where_finds_keys_in_their_table(tmp_path: Path) -> None:
     """Top-level keys stop at the first table; section keys are looked for in that table, its
     sub-tables and inline tables; pyproject.toml's tables sit under [tool.lfsplug]."""
-    from lfsplug.config import ConfigFile
+    from lfsplug._config import ConfigFile
 
     toml = ConfigFile(path=tmp_path / "lfsplug.toml", text=(
         'jobs = 1\norder = "sequence"\n[ordering]\norder = 3\n'
@@ -326,7 +334,7 @@ def test_a_bad_value_names_its_file_and_line(tmp_path: Path, text: str, line: in
 
 
 def test_unknown_keys_and_tables_name_their_line(tmp_path: Path) -> None:
-    from lfsplug.config import check_file
+    from lfsplug._config import check_file
 
     parser = parser_with_probe()
     file = probe_file(tmp_path, "[probe]\ncount = 1\ncuont = 2\n")
@@ -440,7 +448,8 @@ def test_a_blocked_plugins_table_is_said_and_ignored(lfsplugger: Lfsplugger) -> 
 
 
 def test_every_shipped_setting_is_declared_once_with_help() -> None:
-    from lfsplug._settingsdoc import builtin_settings
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+    from settingsdoc import builtin_settings
 
     parser = builtin_settings()
     assert {"lfs", "jobs", "timeout", "silence_timeout", "state_dir"} <= set(parser.keys)

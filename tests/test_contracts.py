@@ -127,7 +127,7 @@ def test_the_checks_catch_each_kind_of_reach(tmp_path: Path) -> None:
     module = package / "reach.py"
     module.write_text(
         "import sqlite3\n"
-        "import lfsplug.config\n"
+        "import lfsplug._config\n"
         "from lfsplug import Script, config\n"
         "from lfsplug._state import StoredRun\n"
         "from lfsplug_state.store import StateStore\n"
@@ -137,15 +137,15 @@ def test_the_checks_catch_each_kind_of_reach(tmp_path: Path) -> None:
         "    pm.get_plugin(NAME)\n"
         "    pm.get_plugin('probe')\n"
         "    pm.get_plugin('state-store')\n"
-        "    return lfsplug.session.Session, lfsplug.format_duration\n")
+        "    return lfsplug._session.Session, lfsplug.format_duration\n")
     found = [line.removeprefix(f"{module}:") for line in violations(module, "lfsplug_probe")]
     assert found == [
         "1: imports sqlite3: only the state plugin runs SQL (use the state service)",
-        "2: imports kernel module lfsplug.config (use `from lfsplug import`)",
+        "2: imports kernel module lfsplug._config (use `from lfsplug import`)",
         "3: imports lfsplug.config, which lfsplug does not export",
         "4: imports kernel module lfsplug._state (use `from lfsplug import`)",
         "5: imports plugin package lfsplug_state.store",
         "11: looks up plugin 'state-store', not its own (use a hook or the other plugin's "
         "service)",
-        "12: uses lfsplug.session, which lfsplug does not export",
+        "12: uses lfsplug._session, which lfsplug does not export",
     ]

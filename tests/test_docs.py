@@ -1,6 +1,6 @@
 """Meta-tests that keep the documentation honest.
 
-The hook reference is generated from lfsplug/hookspec.py and must be current; every hook spec
+The hook reference is generated from lfsplug/_hookspec.py and must be current; every hook spec
 documents each of its parameters and its return value, and is exercised by some test; every
 command and every exit code is in the user guide; the event kinds listed in the reference are
 the ones the kernel emits.
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,13 @@ from typing import Any
 import pytest
 
 import lfsplug
-from lfsplug import _settingsdoc, docgen, hookspec
-from lfsplug.errors import ExitCode
+from lfsplug import _hookspec as hookspec
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
+import docgen  # noqa: E402 - the generator is a tool of the repository, not of the package
+import settingsdoc  # noqa: E402
+
+from lfsplug._model import ExitCode
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -42,7 +48,7 @@ def read(name: str) -> str:
 
 def test_hooks_md_is_up_to_date() -> None:
     assert docgen.check(DOCS / "hooks.md"), (
-        "docs/hooks.md is stale: run python -m lfsplug.docgen and commit the result"
+        "docs/hooks.md is stale: run python tools/docgen.py and commit the result"
     )
 
 
@@ -66,8 +72,8 @@ def test_check_command_reports_a_stale_page(
 
 
 def test_settings_md_is_up_to_date() -> None:
-    assert _settingsdoc.check(DOCS / "settings.md"), (
-        "docs/settings.md is stale: run python -m lfsplug.docgen and commit the result"
+    assert settingsdoc.check(DOCS / "settings.md"), (
+        "docs/settings.md is stale: run python tools/docgen.py and commit the result"
     )
 
 
@@ -76,7 +82,7 @@ def test_every_setting_is_in_settings_md() -> None:
     page = read("settings.md")
     sections = re.split(r"^## ", page, flags=re.M)
     by_title = {s.split("\n", 1)[0]: s for s in sections[1:]}
-    parser = _settingsdoc.builtin_settings()
+    parser = settingsdoc.builtin_settings()
     assert parser.declared
     for option in parser.declared:
         table = option.setting.table
@@ -88,13 +94,13 @@ def test_every_setting_is_in_settings_md() -> None:
 
 
 def test_the_settings_page_follows_a_new_declaration() -> None:
-    parser = _settingsdoc.builtin_settings()
-    before = _settingsdoc.render(parser)
+    parser = settingsdoc.builtin_settings()
+    before = settingsdoc.render(parser)
     table = lfsplug.SettingsTable("extra")
     table.add("knob", lfsplug.integer(0), 2, "turns a knob", option=("--knob",),
               commands=("run",))
     parser.bound("extra").add(table)
-    after = _settingsdoc.render(parser)
+    after = settingsdoc.render(parser)
     assert after != before
     assert "## `[extra]`\n\nDeclared by extra." in after
     assert ("| `knob` | a whole number from 0 up | `2` | `--knob` (run) | turns a knob |"
@@ -124,7 +130,7 @@ def test_every_hook_is_in_hooks_md(name: str) -> None:
 
 def test_docstring_rendering() -> None:
     text = docgen.render_docstring(
-        """Do a thing with :class:`~lfsplug.model.Plan`.
+        """Do a thing with :class:`~lfsplug._model.Plan`.
 
         :param plan: the plan,
             on two lines.
@@ -222,7 +228,7 @@ def test_every_exit_code_is_in_the_user_guide_table() -> None:
 
 
 def test_event_kinds_are_the_ones_the_kernel_emits() -> None:
-    from lfsplug import records
+    from lfsplug import _events as records
 
     defined = {value for value in vars(records).values() if isinstance(value, type)
                and issubclass(value, records.Record) and value is not records.Record

@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 import lfsplug
 from lfsplug import Record, RunFinished, RunStarted, ScriptOutput
-from lfsplug.events import EventBus
-from lfsplug.model import Event, Priority
+from lfsplug._events import EventBus
+from lfsplug._model import Event, Priority
 from lfsplug.testing import ISOLATED_ENV
 
 WAIT = 30.0  # seconds; only ever reached when a test is about to fail

@@ -22,8 +22,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from helpers import BOOK, findings
+from lfsplug._kinds import compare
 from lfsplug.testing import Lfsplugger, RunResult
-from lfsplug.version import compare
 from lfsplug_hostreqs import book
 from lfsplug_hostreqs.resources import GIB, memory_total
 from lfsplug_hostreqs.versions import extract_version, kernel_version

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import lfsplug
-from lfsplug.manager import PluginManager
+from lfsplug._manager import PluginManager
 from lfsplug.testing import Lfsplugger
 
 TWO = {"01-a.sh": 'echo "A=$EXTRA"', "02-b.sh": "echo b"}
@@ -372,9 +372,16 @@ def test_entry_points_from_a_folder_on_the_path(
                                                                  "9")
 
 
-def test_hookspec_module_is_the_marker() -> None:
-    assert callable(lfsplug.hookspec)
-    assert lfsplug.hookspec is sys.modules["lfsplug.hookspec"]
+def test_hookspec_is_a_marker_and_the_specs_a_private_module() -> None:
+    """``lfsplug.hookspec`` is pluggy's marker itself, not a module made callable; importing
+    the specification module does not rebind it."""
+    import pluggy
+
+    from lfsplug import _hookspec
+
+    assert isinstance(lfsplug.hookspec, pluggy.HookspecMarker)
+    assert lfsplug._hookspec is _hookspec is sys.modules["lfsplug._hookspec"]
+    assert "lfsplug_run_script" in PluginManager().hook_names()
 
     @lfsplug.hookspec(firstresult=True)
     def lfsplug_example(x: int) -> int:

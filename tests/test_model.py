@@ -17,7 +17,7 @@ from lfsplug import (
     Severity,
     Status,
 )
-from lfsplug.text import format_duration, format_size
+from lfsplug._kinds import format_duration, format_size
 
 
 @pytest.mark.parametrize(("seconds", "text"), [

@@ -67,7 +67,7 @@ class FakeDisk:
             words = []
         if not words:
             return fake_statvfs(100 * GiB)
-        sizes = [lfsplug.config.byte_size(w) for w in words]
+        sizes = [lfsplug._config.byte_size(w) for w in words]
         return fake_statvfs(*sizes)
 
 

@@ -35,8 +35,8 @@ from lfsplug import (
     record_to_data,
     record_to_json,
 )
-from lfsplug.events import EventBus
-from lfsplug.model import Event
+from lfsplug._events import EventBus
+from lfsplug._model import Event
 from lfsplug_chroot.plugin import ChrootMounted
 from lfsplug_executor.scheduler import Throttled
 
@@ -185,7 +185,7 @@ def test_two_classes_claiming_one_kind_is_an_error_naming_both() -> None:
             total: int
 
     message = str(caught.value)
-    assert "'run-start' is claimed by lfsplug.records.RunStarted and by " in message
+    assert "'run-start' is claimed by lfsplug._events.RunStarted and by " in message
     assert "Impostor" in message and "another kind" in message
     assert record_class("run-start") is RunStarted
 

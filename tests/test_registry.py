@@ -6,7 +6,7 @@ from pathlib import Path
 
 import lfsplug
 from lfsplug import Script
-from lfsplug.registry import ScriptRegistry
+from lfsplug._session import ScriptRegistry
 from lfsplug.testing import Lfsplugger
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lfsplug.version import compare, extract, satisfies, version_key
+from lfsplug._kinds import compare, extract, satisfies, version_key
 
 SORT = shutil.which("sort")
 needs_sort = pytest.mark.skipif(SORT is None, reason="GNU sort is not installed")

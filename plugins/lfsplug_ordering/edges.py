@@ -48,7 +48,7 @@ def origin_of(script: Script, key: str) -> str:
 
 @lru_cache(maxsize=4096)
 def _satisfies(version: str, op: str, required: str) -> bool:
-    """:func:`lfsplug.version.satisfies`, remembered: many scripts ask the same question."""
+    """:func:`lfsplug._kinds.satisfies`, remembered: many scripts ask the same question."""
     return satisfies(version, op, required)
 
 

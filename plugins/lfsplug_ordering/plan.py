@@ -66,7 +66,7 @@ def strength(kind: str) -> int:
 
 @dataclass
 class PlanInfo:
-    """What a :class:`~lfsplug.model.Plan` does not hold and ``lfsplug graph`` draws."""
+    """What a :class:`~lfsplug._model.Plan` does not hold and ``lfsplug graph`` draws."""
 
     durations: dict[str, float] = field(default_factory=dict)
     estimated: dict[str, bool] = field(default_factory=dict)

@@ -1,6 +1,6 @@
 """Validation: is every script fit to run, before anything runs?
 
-Checks, each a :class:`~lfsplug.model.Finding` with a stable code (``docs/lint-codes.md``):
+Checks, each a :class:`~lfsplug._model.Finding` with a stable code (``docs/lint-codes.md``):
 
 * syntax: ``bash -n`` on every script (SYN), fast and cached (:mod:`.syntax`, :mod:`.cache`);
 * shellcheck, when installed, under shellcheck's own codes (SC) (:mod:`.shellcheck`);

@@ -70,7 +70,7 @@ class Sourced(NamedTuple):
 
 
 def to_finding(issue: Issue, path: str | None) -> Finding:
-    """The kernel's :class:`~lfsplug.model.Finding` for ``issue`` in the file ``path``."""
+    """The kernel's :class:`~lfsplug._model.Finding` for ``issue`` in the file ``path``."""
     return Finding(issue.code, Severity(issue.severity), issue.message, path, issue.line,
                    issue.hint, PLUGIN)
 

@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 import pluggy
 
-from lfsplug import hookspec
-from lfsplug.errors import LfsplugError, PluginError, UsageError
+from lfsplug import _hookspec
+from lfsplug._model import LfsplugError, PluginError, UsageError
 
 if TYPE_CHECKING:
     from importlib.metadata import EntryPoint
@@ -30,12 +30,21 @@ if TYPE_CHECKING:
 
 __all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
 
+
 LFSCONF = "lfsconf.py"
+
+
 #: Hooks that a local lfsconf.py may not implement: they run before local files are read.
 BOOTSTRAP_ONLY = ("lfsplug_addoption", "lfsplug_addcommands", "lfsplug_addhooks")
+
+
 HOOK_PREFIX = "lfsplug_"
+
+
 #: Plugins that cannot be blocked, and why.
 ESSENTIAL = {"main": "it gives lfsplug its run, list, check and plugins commands"}
+
+
 #: The entry-point group of lfsplug plugins.
 ENTRY_POINT_GROUP = "lfsplug"
 
@@ -56,7 +65,7 @@ class PluginManager(pluggy.PluginManager):
 
     def __init__(self) -> None:
         super().__init__("lfsplug")
-        self.add_hookspecs(hookspec)
+        self.add_hookspecs(_hookspec)
         self.origins: dict[str, PluginOrigin] = {}
         self._entry_points: dict[str, list[EntryPoint]] | None = None
         self._debug_file: TextIO | None = None
@@ -303,7 +312,7 @@ class PluginManager(pluggy.PluginManager):
                 )
 
     def hook_names(self) -> list[str]:
-        return sorted(n for n in dir(hookspec) if n.startswith(HOOK_PREFIX))
+        return sorted(n for n in dir(_hookspec) if n.startswith(HOOK_PREFIX))
 
     def culprit(self, exc: BaseException) -> tuple[str, str] | None:
         """The plugin and hook whose implementation raised ``exc``, from its traceback.

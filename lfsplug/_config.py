@@ -5,18 +5,27 @@ What a setting is, how plugins declare one and how its value is read and checked
 pyproject.toml), keeping the text so that a message can name the line of a key, and gives
 plugins the :class:`Config`: typed values (:meth:`Config.get`), paths, the plugin manager and a
 stash. Precedence: the command line, then ``LFSPLUG_ADDOPTS``, then the file, then the default.
+
+A typed stash: where plugins keep their state on shared objects.
+
+A plugin creates a module-level ``StashKey[T]()`` and stores its value under it in
+``config.stash`` (or ``session.stash``); mypy then knows the type of what comes back, and no two
+plugins can collide on an attribute name.
+
+The subcommands of ``lfsplug``: what ``lfsplug_addcommands`` fills in.
 """
 
 from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from lfsplug._kinds import byte_size
+from lfsplug._model import UsageError
 from lfsplug._settings import (
     COMMAND_LINE,
     DEFAULT,
@@ -31,21 +40,36 @@ from lfsplug._settings import (
     collect_settings,
     resolve,
 )
-from lfsplug.errors import UsageError
-from lfsplug.stash import Stash
 
 if TYPE_CHECKING:
-    from lfsplug.manager import PluginManager
+    from lfsplug._manager import PluginManager
 
 __all__ = [
-    "Config", "ConfigFile", "Option", "OptionParser", "Values", "byte_size", "check_file",
-    "collect_settings", "find_config_file", "load_config_file", "positive_float",
-    "positive_int", "resolve",
+    "Command",
+    "CommandSet",
+    "Config",
+    "ConfigFile",
+    "Option",
+    "OptionParser",
+    "Stash",
+    "StashKey",
+    "Values",
+    "byte_size",
+    "check_file",
+    "collect_settings",
+    "find_config_file",
+    "load_config_file",
+    "positive_float",
+    "positive_int",
+    "resolve",
 ]
+
 
 T = TypeVar("T")
 
+
 CONFIG_FILE = "lfsplug.toml"
+
 
 @dataclass
 class ConfigFile:
@@ -341,3 +365,90 @@ def addopts_from_env() -> list[str]:
         return shlex.split(raw)
     except ValueError as exc:
         raise UsageError(f"LFSPLUG_ADDOPTS: {exc}") from None
+
+
+D = TypeVar("D")
+
+
+class StashKey(Generic[T]):
+    """A key into a :class:`Stash`; identity is the key, so create one per piece of state."""
+
+    __slots__ = ()
+
+
+class Stash:
+    """A mapping from :class:`StashKey` objects to values of the key's type."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self) -> None:
+        self._data: dict[StashKey[Any], object] = {}
+
+    def __setitem__(self, key: StashKey[T], value: T) -> None:
+        self._data[key] = value
+
+    def __getitem__(self, key: StashKey[T]) -> T:
+        return cast(T, self._data[key])
+
+    @overload
+    def get(self, key: StashKey[T], default: None = None) -> T | None: ...
+
+    @overload
+    def get(self, key: StashKey[T], default: D) -> T | D: ...
+
+    def get(self, key: StashKey[T], default: object = None) -> object:
+        return self._data.get(key, default)
+
+    def setdefault(self, key: StashKey[T], default: T) -> T:
+        return cast(T, self._data.setdefault(key, default))
+
+    def __delitem__(self, key: StashKey[T]) -> None:
+        del self._data[key]
+
+    def __contains__(self, key: StashKey[T]) -> bool:
+        return key in self._data
+
+    def __len__(self) -> int:
+        return len(self._data)
+
+
+@dataclass
+class Command:
+    """A subcommand: ``callback(config)`` returns its exit code."""
+
+    name: str
+    callback: Callable[[Config], int]
+    help: str
+    takes_paths: bool
+    plugin: str
+    arguments: tuple[str, ...] = ()
+
+
+class CommandSet:
+    """The subcommands of ``lfsplug``, filled through ``lfsplug_addcommands``."""
+
+    def __init__(self) -> None:
+        self.commands: dict[str, Command] = {}
+
+    def add(
+        self,
+        name: str,
+        callback: Callable[[Config], int],
+        help: str = "",
+        takes_paths: bool = False,
+        arguments: Sequence[str] = (),
+    ) -> None:
+        """Add command ``name``.
+
+        ``arguments`` names required positional arguments (``("name",)`` for
+        ``lfsplug log NAME``), which the callback reads from ``config.arguments``;
+        ``takes_paths`` adds the optional ``[PATH]...`` after them.
+        """
+        plugin = getattr(callback, "__module__", "?")
+        other = self.commands.get(name)
+        if other is not None:
+            raise UsageError(
+                f"command {name!r} is added by two plugins: {other.plugin} and {plugin}"
+            )
+        self.commands[name] = Command(name, callback, help, takes_paths, plugin,
+                                      tuple(arguments))

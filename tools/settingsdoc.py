@@ -2,7 +2,7 @@
 
 The page lists every setting of the kernel and of the built-in plugins (the entry points of
 lfsplug's own distribution), as ``lfsplug`` itself collects them through ``lfsplug_addoption``:
-key, kind, default, option and commands, plugin and help. ``python -m lfsplug.docgen`` writes it
+key, kind, default, option and commands, plugin and help. ``python tools/docgen.py`` writes it
 with the hook reference; tests/test_docs.py fails when it is stale.
 """
 
@@ -24,7 +24,7 @@ DISTRIBUTION = "lfsplug"
 def builtin_settings() -> OptionParser:
     """Every setting of the kernel and the built-in plugins, declared as ``lfsplug`` declares
     them (a third-party plugin installed beside is left out)."""
-    from lfsplug.manager import PluginManager
+    from lfsplug._manager import PluginManager
 
     pm = PluginManager()
     for name, eps in sorted(pm.entry_points().items()):
@@ -89,7 +89,7 @@ def check(path: Path = DEFAULT_OUTPUT) -> bool:
 _HEADER = """\
 # Settings reference
 
-<!-- Generated from the plugins' declarations by `python -m lfsplug.docgen`; do not edit. -->
+<!-- Generated from the plugins' declarations by `python tools/docgen.py`; do not edit. -->
 
 Every key lfsplug reads from `lfsplug.toml` (or `[tool.lfsplug]` in `pyproject.toml`): the
 top-level keys, then each plugin's table. Each is declared once, by the kernel or a plugin

@@ -2,6 +2,8 @@
 
 It owns the results and findings of the command, the event bus, and the mapping from outcome to
 exit code. Plugins reach it through most hooks; it knows nothing of bash or LFS.
+
+The registry of discovered scripts, which plugins query through ``session.registry``.
 """
 
 from __future__ import annotations
@@ -9,18 +11,28 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from lfsplug.errors import ExitCode, LfsplugError, UsageError
-from lfsplug.events import EventBus
-from lfsplug.metadata import apply_metadata
-from lfsplug.model import (
+from lfsplug._config import Stash
+from lfsplug._events import (
+    AlertRaised,
+    EventBus,
+    Record,
+    RunFinished,
+    RunStarted,
+    SampleTaken,
+    ScriptOutput,
+    StopRequested,
+)
+from lfsplug._model import (
     Alert,
     Event,
+    ExitCode,
     Finding,
+    LfsplugError,
     MetaSource,
     Plan,
     RunningScript,
@@ -29,24 +41,15 @@ from lfsplug.model import (
     ScriptResult,
     Severity,
     Status,
+    UsageError,
 )
-from lfsplug.records import (
-    AlertRaised,
-    Record,
-    RunFinished,
-    RunStarted,
-    SampleTaken,
-    ScriptOutput,
-    StopRequested,
-)
-from lfsplug.registry import ScriptRegistry
-from lfsplug.runner import run_protocol
-from lfsplug.stash import Stash
+from lfsplug._runner import apply_metadata, run_protocol
 
 if TYPE_CHECKING:
-    from lfsplug.config import Config
+    from lfsplug._config import Config
 
-__all__ = ["Session", "gc_paused", "run_session"]
+__all__ = ["ScriptRegistry", "Session", "gc_paused", "run_session"]
+
 
 T = TypeVar("T")
 
@@ -235,7 +238,7 @@ class Session:
         self.emit(StopRequested(reason, hard))
 
     def run_protocol(self, script: Script) -> ScriptResult:
-        """Run one script through the per-script protocol (see :mod:`lfsplug.runner`)."""
+        """Run one script through the per-script protocol (see :mod:`lfsplug._runner`)."""
         return run_protocol(self, script)
 
     def log_path(self, script: Script, attempt: int) -> Path:
@@ -252,7 +255,7 @@ class Session:
 
     def script_output(self, script: Script, lines: list[str]) -> None:
         """Called by executors with new output lines of a running script: a
-        :class:`~lfsplug.records.ScriptOutput` event."""
+        :class:`~lfsplug._events.ScriptOutput` event."""
         self.events.emit(ScriptOutput(tuple(lines)), script.name)
 
     def finish_script(self, script: Script, result: ScriptResult) -> ScriptResult:
@@ -286,12 +289,12 @@ class Session:
             raise self.config.pluginmanager.as_plugin_error(error) from error
 
     def sample(self, sample: Sample) -> None:
-        """Publish a resource sample: a :class:`~lfsplug.records.SampleTaken` event, about
+        """Publish a resource sample: a :class:`~lfsplug._events.SampleTaken` event, about
         the sample's script (None: the system)."""
         self.events.emit(SampleTaken(sample), sample.script)
 
     def alert(self, alert: Alert) -> None:
-        """Publish an alert: an :class:`~lfsplug.records.AlertRaised` event, which overtakes
+        """Publish an alert: an :class:`~lfsplug._events.AlertRaised` event, which overtakes
         every progress event still queued."""
         self.events.emit(AlertRaised(alert))
 
@@ -364,3 +367,46 @@ def _duplicate_names(scripts: list[Script]) -> list[Finding]:
             ))
     return findings
 
+
+class ScriptRegistry:
+    """The scripts of a session, looked up by name, by what they provide, or by phase.
+
+    Built once discovery is complete; a script *provides* its own name and every name in its
+    ``provides`` list (``binutils-pass1`` and ``binutils-pass2`` both provide ``binutils``).
+    """
+
+    def __init__(self, scripts: Sequence[Script]) -> None:
+        self._scripts = list(scripts)
+        self._by_name = {s.name: s for s in self._scripts}
+        self._providers: dict[str, list[Script]] = {}
+        self._phases: dict[str | None, list[Script]] = {}
+        for script in self._scripts:
+            for name in dict.fromkeys([script.name, *script.provides]):
+                self._providers.setdefault(name, []).append(script)
+            self._phases.setdefault(script.phase, []).append(script)
+
+    def __iter__(self) -> Iterator[Script]:
+        return iter(self._scripts)
+
+    def __len__(self) -> int:
+        return len(self._scripts)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._by_name
+
+    def get(self, name: str) -> Script | None:
+        """The script called ``name``, or None."""
+        return self._by_name.get(name)
+
+    def providers(self, name: str) -> list[Script]:
+        """The scripts that provide ``name`` (by their name or ``provides``), in layout order."""
+        return list(self._providers.get(name, ()))
+
+    def by_phase(self, phase: str | None) -> list[Script]:
+        """The scripts of one phase (``None``: those with no phase), in layout order."""
+        return list(self._phases.get(phase, ()))
+
+    @property
+    def phases(self) -> list[str | None]:
+        """The phases present, in the order they first appear."""
+        return list(self._phases)

@@ -1,4 +1,4 @@
-"""The records that pass between plugins.
+"""The records that pass between plugins, and the exit codes and errors of lfsplug.
 
 Every phase of a build hands its data to the next as one of these plain dataclasses: discovery
 makes :class:`Script` records, validation makes :class:`Finding` records, ordering makes a
@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from lfsplug.records import Record
+    from lfsplug._events import Record
 
 __all__ = [
     "BOOK_ENV",
@@ -28,11 +28,14 @@ __all__ = [
     "Estimate",
     "EstimateSource",
     "Event",
+    "ExitCode",
     "FailureClass",
     "Finding",
+    "LfsplugError",
     "MetaSource",
     "Origin",
     "Plan",
+    "PluginError",
     "Priority",
     "Recovery",
     "RecoveryAction",
@@ -45,7 +48,9 @@ __all__ = [
     "ScriptResult",
     "Severity",
     "Status",
+    "UsageError",
 ]
+
 
 #: A JSON scalar: what the figures of an alert (and other small records) are made of.
 Scalar = str | int | float | bool | None
@@ -56,6 +61,7 @@ Scalar = str | int | float | bool | None
 #: them, and a script may count on them being set.
 BOOK_ENV = frozenset({"HOME", "TERM", "LFS", "LC_ALL", "LFS_TGT", "PATH", "CONFIG_SITE",
                       "MAKEFLAGS"})
+
 
 _PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
 
@@ -443,7 +449,7 @@ class Priority(enum.IntEnum):
 class Event:
     """One thing that happened: ``kind`` (``script-output``, ``alert``...), when, at which
     priority, for which script (None: the build as a whole), and the typed ``record`` of what
-    happened (a :class:`~lfsplug.records.Record`, whose class gives the kind and priority).
+    happened (a :class:`~lfsplug._events.Record`, whose class gives the kind and priority).
     ``seq`` is the order of emission."""
 
     kind: str
@@ -490,3 +496,47 @@ class Alert:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", AlertLevel(self.level))
+
+
+# -- exit codes and errors: each error's message is one line naming its cause (the file and
+# line, the plugin and hook, or the option); lfsplug._cli.main prints it and exits with its code
+
+
+class ExitCode(enum.IntEnum):
+    """The documented exit codes of the ``lfsplug`` command."""
+
+    OK = 0
+    SCRIPT_FAILED = 1
+    INTERRUPTED = 2
+    INTERNAL_ERROR = 3
+    USAGE_ERROR = 4
+    NO_SCRIPTS = 5
+    INVALID_TREE = 6
+
+
+class LfsplugError(Exception):
+    """Base class: an error with a one-line message and an exit code."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
+
+
+class UsageError(LfsplugError):
+    """Bad command line, configuration file, plugin name or ``lfsconf.py`` (exit 4)."""
+
+    exit_code = ExitCode.USAGE_ERROR
+
+
+class PluginError(LfsplugError):
+    """A plugin raised in a hook (exit 3); the message names the plugin, hook and script."""
+
+    exit_code = ExitCode.INTERNAL_ERROR
+
+    def __init__(self, plugin: str, hook: str, error: BaseException, script: str | None = None):
+        self.plugin = plugin
+        self.hook = hook
+        self.error = error
+        self.script = script
+        where = f" while running script {script!r}" if script else ""
+        super().__init__(
+            f"plugin {plugin!r} failed in hook {hook}{where}: {type(error).__name__}: {error}"
+        )

@@ -1,12 +1,12 @@
-"""Generate the hook reference, ``docs/hooks.md``, from :mod:`lfsplug.hookspec` (and the
-settings reference, ``docs/settings.md``, from the declarations: :mod:`lfsplug._settingsdoc`).
+"""Generate the hook reference, ``docs/hooks.md``, from :mod:`lfsplug._hookspec` (and the
+settings reference, ``docs/settings.md``, from the declarations: ``tools/settingsdoc.py``).
 
-    python -m lfsplug.docgen            rewrite docs/hooks.md and docs/settings.md
-    python -m lfsplug.docgen --check    exit 1 if either is out of date
+    python tools/docgen.py            rewrite docs/hooks.md and docs/settings.md
+    python tools/docgen.py --check    exit 1 if either is out of date
 
-The page follows the module: one section per phase (the banner comments of ``hookspec.py``),
+The page follows the module: one section per phase (the banner comments of ``_hookspec.py``),
 in each the hooks in source order with their signature, their pluggy options and their docstring
-rendered as Markdown. ``hookspec.py`` stays the one source of truth; never edit the page by hand.
+rendered as Markdown. ``_hookspec.py`` stays the one source of truth; never edit the page by hand.
 """
 
 from __future__ import annotations
@@ -22,9 +22,9 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any, cast
 
-import lfsplug.hookspec as spec_module  # the module, whatever the package attribute is typed as
-from lfsplug import records
-from lfsplug.model import Priority
+import lfsplug._hookspec as spec_module  # the module, whatever the package attribute is typed as
+from lfsplug import _events as records
+from lfsplug._model import Priority
 
 __all__ = [
     "DEFAULT_OUTPUT",
@@ -44,7 +44,7 @@ DEFAULT_OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "hooks.md"
 
 #: The kernel's event records, in the table's order, each with whether its events name a
 #: script. tests/test_docs.py checks that these are every record class of
-#: lfsplug/records.py and that every record the kernel emits is one of them.
+#: lfsplug/_events.py and that every record the kernel emits is one of them.
 EVENT_RECORDS: dict[type[records.Record], str] = {
     records.RunStarted: "no",
     records.ScriptOutput: "yes",
@@ -67,7 +67,7 @@ _WIDTH = 88
 
 @dataclass
 class Phase:
-    """One banner section of ``hookspec.py``: its title, its comment, its hooks in order."""
+    """One banner section of ``_hookspec.py``: its title, its comment, its hooks in order."""
 
     title: str
     intro: str = ""
@@ -251,7 +251,7 @@ def _record_signature(cls: type[records.Record]) -> str:
 _HEADER = """\
 # Hook reference
 
-<!-- Generated from lfsplug/hookspec.py by `python -m lfsplug.docgen`; do not edit. -->
+<!-- Generated from lfsplug/_hookspec.py by `python tools/docgen.py`; do not edit. -->
 
 lfsplug has {count} hooks. Implement one by writing a function of the same name marked with
 `@lfsplug.hookimpl`, in a plugin module, a plugin class or a local `lfsconf.py`; it may take any
@@ -288,25 +288,25 @@ def check(path: Path = DEFAULT_OUTPUT) -> bool:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """The command line: write the page, or with ``--check`` say whether it is stale."""
-    parser = argparse.ArgumentParser(prog="python -m lfsplug.docgen", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python tools/docgen.py", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, metavar="FILE",
                         help=f"the page to write or check (default: {DEFAULT_OUTPUT})")
-    from lfsplug import _settingsdoc
+    import settingsdoc
 
-    parser.add_argument("--settings-output", type=Path, default=_settingsdoc.DEFAULT_OUTPUT,
+    parser.add_argument("--settings-output", type=Path, default=settingsdoc.DEFAULT_OUTPUT,
                         metavar="FILE", help="the settings page to write or check (default: "
-                                             f"{_settingsdoc.DEFAULT_OUTPUT})")
+                                             f"{settingsdoc.DEFAULT_OUTPUT})")
     args = parser.parse_args(argv)
     pages: list[tuple[Path, Callable[[Path], bool], Callable[[], str]]] = [
         (args.output, check, render),
-        (args.settings_output, _settingsdoc.check, _settingsdoc.render),
+        (args.settings_output, settingsdoc.check, settingsdoc.render),
     ]
     if args.check:
         stale = [path for path, is_current, _render in pages if not is_current(path)]
         for path in stale:
-            print(f"{path} is out of date: run python -m lfsplug.docgen", file=sys.stderr)
+            print(f"{path} is out of date: run python tools/docgen.py", file=sys.stderr)
         return 1 if stale else 0
     for path, _is_current, make in pages:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,7 +2,7 @@
 
 Global options (``-p``, ``-c``, ``--debug``, ``--trace-config``) are read before anything else,
 wherever they stand, because plugins decide which commands and options exist. Each subcommand is
-a thin shell: it builds the :class:`~lfsplug.config.Config`, loads local ``lfsconf.py`` files,
+a thin shell: it builds the :class:`~lfsplug._config.Config`, loads local ``lfsconf.py`` files,
 checks every hook implementation, configures the plugins and calls the command.
 """
 
@@ -19,9 +19,9 @@ import click
 from click.core import ParameterSource
 
 from lfsplug import __version__
-from lfsplug._kinds import Kind
-from lfsplug.commands import Command, CommandSet
-from lfsplug.config import (
+from lfsplug._config import (
+    Command,
+    CommandSet,
     Config,
     ConfigFile,
     Option,
@@ -33,10 +33,12 @@ from lfsplug.config import (
     load_config_file,
     resolve,
 )
-from lfsplug.errors import ExitCode, LfsplugError, UsageError
-from lfsplug.manager import PluginManager
+from lfsplug._kinds import Kind
+from lfsplug._manager import PluginManager
+from lfsplug._model import ExitCode, LfsplugError, UsageError
 
 __all__ = ["main"]
+
 
 DEFAULT_DEBUG_FILE = "lfsplug-debug.log"
 
@@ -261,8 +263,6 @@ def _lookup_flag(parser: OptionParser, word: str) -> tuple[Option | None, bool]:
 
 
 # -- building the click group ------------------------------------------------------------------
-
-
 def build_group(
     pm: PluginManager,
     parser: OptionParser,

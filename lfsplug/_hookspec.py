@@ -4,26 +4,22 @@ Every spec documents its parameters, its return value and whether the first non-
 wins (``firstresult``). Implement a hook by writing a function of the same name marked with
 :data:`lfsplug.hookimpl` in a plugin module, a plugin class, or a local ``lfsconf.py``; a plugin
 may accept any subset of the parameters. The hook reference in ``docs/hooks.md`` is generated
-from this module (``python -m lfsplug.docgen``), and a test fails when the two drift apart.
+from this module (``python tools/docgen.py``), and a test fails when the two drift apart.
 """
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pluggy
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from lfsplug._state import StateService
-    from lfsplug.commands import CommandSet
-    from lfsplug.config import Config, OptionParser
-    from lfsplug.manager import PluginManager
-    from lfsplug.model import (
+    from lfsplug._config import CommandSet, Config, OptionParser
+    from lfsplug._manager import PluginManager
+    from lfsplug._model import (
         Edge,
         Estimate,
         Event,
@@ -36,15 +32,16 @@ if TYPE_CHECKING:
         Script,
         ScriptResult,
     )
-    from lfsplug.session import Session
+    from lfsplug._session import Session
+    from lfsplug._state import StateService
+
 
 hookspec = pluggy.HookspecMarker("lfsplug")
+
 
 # ---------------------------------------------------------------------------------------------
 # Bootstrap: called while plugins are registered; historic, so a late plugin still sees them.
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec(historic=True)
 def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
     """Add hook specifications of a plugin's own, for other plugins to implement.
@@ -84,7 +81,7 @@ def lfsplug_addcommands(commands: CommandSet, pluginmanager: PluginManager) -> N
     """Add subcommands to the ``lfsplug`` command.
 
     :param commands: call ``commands.add(name, callback, help=...)``; the callback receives the
-        :class:`~lfsplug.config.Config` and returns an exit code. Options for the command come from
+        :class:`~lfsplug._config.Config` and returns an exit code. Options for the command come from
         :func:`lfsplug_addoption` with ``commands=(name,)``.
     :param pluginmanager: the plugin manager.
 
@@ -127,8 +124,6 @@ def lfsplug_unconfigure(config: Config) -> None:
 # ---------------------------------------------------------------------------------------------
 # Session
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec
 def lfsplug_sessionstart(session: Session) -> None:
     """The session was created; no script has been discovered yet.
@@ -177,8 +172,6 @@ def lfsplug_state_service(config: Config) -> StateService | None:
 # ---------------------------------------------------------------------------------------------
 # Discovery
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec(firstresult=True)
 def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
     """Whether discovery should skip ``path`` (a file or a directory).
@@ -210,7 +203,7 @@ def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource
 
     :param script: the script as discovery made it.
     :param session: the session.
-    :returns: a list of :class:`~lfsplug.model.MetaSource` records, or None. The session merges
+    :returns: a list of :class:`~lfsplug._model.MetaSource` records, or None. The session merges
         all sources: for each key the highest priority wins, and ``script.origins`` records the
         source. A malformed value is reported as a finding by the session.
     """
@@ -241,8 +234,6 @@ def lfsplug_collection_finish(session: Session) -> None:
 # ---------------------------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec
 def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Finding] | None:
     """Check all scripts at once: for checks that run in parallel or use a cache.
@@ -288,8 +279,6 @@ def lfsplug_validation_modifyfindings(
 # ---------------------------------------------------------------------------------------------
 # Ordering
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec
 def lfsplug_script_edges(session: Session, scripts: list[Script]) -> list[Edge] | None:
     """Contribute dependency edges between scripts.
@@ -332,7 +321,7 @@ def lfsplug_estimate(script: Script, config: Config) -> Estimate | None:
 
 @hookspec(firstresult=True)
 def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge]) -> Plan | None:
-    """Turn scripts and edges into a :class:`~lfsplug.model.Plan`.
+    """Turn scripts and edges into a :class:`~lfsplug._model.Plan`.
 
     :param session: the session.
     :param scripts: the scripts to build.
@@ -343,14 +332,12 @@ def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge
 
 
 # ---------------------------------------------------------------------------------------------
-# Execution. The per-script protocol, driven by lfsplug.runner.run_protocol for each script:
+# Execution. The per-script protocol, driven by lfsplug._runner.run_protocol for each script:
 #   lfsplug_script_env once, then lfsplug_script_cached, then for each attempt
 #   lfsplug_script_command -> lfsplug_script_start -> lfsplug_run_script and, on failure,
 #   lfsplug_classify_failure -> lfsplug_recover (which may send it round again), and last
 #   lfsplug_script_finish once with the final result.
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec(firstresult=True)
 def lfsplug_run_plan(session: Session, plan: Plan) -> bool | None:
     """Run the whole plan: the scheduler.
@@ -449,8 +436,6 @@ def lfsplug_script_finish(session: Session, script: Script, result: ScriptResult
 # ---------------------------------------------------------------------------------------------
 # Monitoring
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec
 def lfsplug_events(session: Session, events: list[Event]) -> None:
     """Events from the event bus, delivered in batches in priority order (alerts first).
@@ -475,8 +460,6 @@ def lfsplug_events(session: Session, events: list[Event]) -> None:
 # ---------------------------------------------------------------------------------------------
 # Recovery
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec(firstresult=True)
 def lfsplug_classify_failure(
     session: Session, script: Script, result: ScriptResult
@@ -486,7 +469,7 @@ def lfsplug_classify_failure(
     :param session: the session.
     :param script: the script that failed.
     :param result: the failed result.
-    :returns: a :class:`~lfsplug.model.FailureClass`, or None when unknown. firstresult.
+    :returns: a :class:`~lfsplug._model.FailureClass`, or None when unknown. firstresult.
     """
 
 
@@ -500,7 +483,7 @@ def lfsplug_recover(
     :param script: the script that failed.
     :param result: the failed result (``result.attempts`` attempts so far).
     :param failure: its classification, or None.
-    :returns: a :class:`~lfsplug.model.Recovery`, or None to let the failure stand.
+    :returns: a :class:`~lfsplug._model.Recovery`, or None to let the failure stand.
         firstresult.
     """
 
@@ -508,8 +491,6 @@ def lfsplug_recover(
 # ---------------------------------------------------------------------------------------------
 # Reporting
 # ---------------------------------------------------------------------------------------------
-
-
 @hookspec
 def lfsplug_report_formats(config: Config) -> list[str] | None:
     """The report formats this plugin writes (``json``, ``junit``, ``html``...).
@@ -540,19 +521,3 @@ def lfsplug_terminal_summary(
     :param exitstatus: the exit code.
     :param write: a function that prints one line to the terminal (``write("text")``).
     """
-
-
-class _MarkerModule(types.ModuleType):
-    """This module doubles as the ``lfsplug.hookspec`` marker.
-
-    DESIGN.md puts the specs in ``lfsplug/hookspec.py`` and STYLE.md exports the marker as
-    ``lfsplug.hookspec``; importing the submodule would rebind that name, so the module itself
-    is made callable: ``@lfsplug.hookspec`` and ``@lfsplug.hookspec(firstresult=True)`` mark
-    specs, exactly as a ``pluggy.HookspecMarker("lfsplug")`` does.
-    """
-
-    def __call__(self, function: Any = None, **kwargs: Any) -> Any:
-        return hookspec(function, **kwargs)
-
-
-sys.modules[__name__].__class__ = _MarkerModule
