@@ -72,10 +72,7 @@ if TYPE_CHECKING:
         ScriptRetry,
         StopRequested,
         record_class,
-        record_from_data,
-        record_from_json,
         record_to_data,
-        record_to_json,
     )
     from lfsplug._kinds import (
         EntryError,
@@ -128,7 +125,7 @@ _LAZY = {
     "lfsplug._events": (
         "AlertRaised", "Progress", "RawRecord", "Record", "RunFinished", "RunStarted",
         "SampleTaken", "ScriptOutput", "ScriptRetry", "StopRequested", "record_class",
-        "record_from_data", "record_from_json", "record_to_data", "record_to_json",
+        "record_to_data",
     ),
     "lfsplug._kinds": (
         "EntryError", "Kind", "choice", "expand_variables", "format_duration", "format_size",
@@ -261,10 +258,7 @@ __all__ = [
     "positive_float",
     "positive_int",
     "record_class",
-    "record_from_data",
-    "record_from_json",
     "record_to_data",
-    "record_to_json",
     "run_session",
     "satisfies",
     "seconds",

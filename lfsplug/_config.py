@@ -1,31 +1,28 @@
-"""The configuration of a command: the file, the settings' values, the :class:`Config` object.
+"""Where text a user wrote becomes typed values, with ``file:line`` in its messages.
 
-What a setting is, how plugins declare one and how its value is read and checked is in
-:mod:`lfsplug._settings`; this module reads ``lfsplug.toml`` (or ``[tool.lfsplug]`` in
-pyproject.toml), keeping the text so that a message can name the line of a key, and gives
-plugins the :class:`Config`: typed values (:meth:`Config.get`), paths, the plugin manager and a
-stash. Precedence: the command line, then ``LFSPLUG_ADDOPTS``, then the file, then the default.
+:class:`Config` gives plugins the command's settings, typed: from the command line, then
+``LFSPLUG_ADDOPTS``, then ``lfsplug.toml`` (or ``[tool.lfsplug]`` in pyproject.toml, whose text
+is kept to name a key's line), then the default; :mod:`lfsplug._settings` declares and checks
+them. :func:`apply_metadata` does the same for each script's ``key=value`` metadata (the
+``# lfsplug:`` header, jhalfs variables, file names...): per key the highest priority wins,
+``script.origins`` records where from (``lfsplug list --why``), and :data:`KEYS` converts each
+value once, so that plugins see typed fields; a malformed one is an error finding at its line.
 
-A typed stash: where plugins keep their state on shared objects.
-
-A plugin creates a module-level ``StashKey[T]()`` and stores its value under it in
-``config.stash`` (or ``session.stash``); mypy then knows the type of what comes back, and no two
-plugins can collide on an attribute name.
-
-The subcommands of ``lfsplug``: what ``lfsplug_addcommands`` fills in.
+Also here: the typed :class:`Stash` for plugins' state and the :class:`CommandSet` of commands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast, overload
 
 from lfsplug._kinds import byte_size
-from lfsplug._model import UsageError
+from lfsplug._model import Finding, MetaSource, Requirement, Script, Severity, UsageError
 from lfsplug._settings import (
     COMMAND_LINE,
     DEFAULT,
@@ -45,30 +42,14 @@ if TYPE_CHECKING:
     from lfsplug._manager import PluginManager
 
 __all__ = [
-    "Command",
-    "CommandSet",
-    "Config",
-    "ConfigFile",
-    "Option",
-    "OptionParser",
-    "Stash",
-    "StashKey",
-    "Values",
-    "byte_size",
-    "check_file",
-    "collect_settings",
-    "find_config_file",
-    "load_config_file",
-    "positive_float",
-    "positive_int",
-    "resolve",
+    "KEYS", "Command", "CommandSet", "Config", "ConfigFile", "Option", "OptionParser", "Stash",
+    "StashKey", "Values", "apply_metadata", "byte_size", "check_file", "collect_settings",
+    "find_config_file", "load_config_file", "positive_float", "positive_int", "resolve",
+    "split_list",
 ]
 
-
 T = TypeVar("T")
-
-
-CONFIG_FILE = "lfsplug.toml"
+D = TypeVar("D")
 
 
 @dataclass
@@ -110,11 +91,6 @@ class ConfigFile:
             return text.count("\n", 0, regions[0][0]) + 1
         return None
 
-    def has_table(self, section: str) -> bool:
-        """Whether the file has a ``[section]`` header."""
-        name = self._full_name(section)
-        return any(h.group(1) == name for h in _TABLE_HEADER.finditer(self.text))
-
     def where(self, key: str, section: str | None = None) -> str:
         """``file:line`` of ``key`` (in ``[section]``), for one-line error messages."""
         if self.path is None:
@@ -138,7 +114,9 @@ class ConfigFile:
         """``file:line`` of ``entry`` of the table-valued ``key``: in its own ``[section.key]``
         table, else on the line of ``key = { ... }``."""
         table = ".".join(p for p in (section, key) if p)
-        if self.path is not None and self.has_table(table):
+        name = self._full_name(table)
+        if self.path is not None and any(h.group(1) == name
+                                         for h in _TABLE_HEADER.finditer(self.text)):
             return self.where(entry, table)
         return self.where(key, section)
 
@@ -149,20 +127,14 @@ _TABLE_HEADER = re.compile(r"^[ \t]*\[\[?[ \t]*([^\]\s]+)[ \t]*\]", re.M)
 def find_config_file(candidates: Sequence[Path]) -> Path | None:
     """The first ``lfsplug.toml``, or ``pyproject.toml`` with ``[tool.lfsplug]``, in candidates."""
     for directory in candidates:
-        toml = directory / CONFIG_FILE
+        toml = directory / "lfsplug.toml"
         if toml.is_file():
             return toml
         pyproject = directory / "pyproject.toml"
-        if pyproject.is_file() and _has_tool_section(pyproject):
-            return pyproject
+        with contextlib.suppress(OSError):  # no pyproject.toml, or unreadable
+            if "[tool.lfsplug" in pyproject.read_text(encoding="utf-8", errors="replace"):
+                return pyproject
     return None
-
-
-def _has_tool_section(pyproject: Path) -> bool:
-    try:
-        return "[tool.lfsplug" in pyproject.read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return False
 
 
 def load_config_file(path: Path | None) -> ConfigFile:
@@ -216,17 +188,9 @@ class Config:
     :meth:`get` (typed); an option added with ``addoption`` with :meth:`getoption`.
     """
 
-    def __init__(
-        self,
-        pluginmanager: PluginManager,
-        *,
-        command: str,
-        values: Values,
-        paths: list[Path],
-        file: ConfigFile,
-        parser: OptionParser,
-        invocation_dir: Path,
-    ) -> None:
+    def __init__(self, pluginmanager: PluginManager, *, command: str, values: Values,
+                 paths: list[Path], file: ConfigFile, parser: OptionParser,
+                 invocation_dir: Path) -> None:
         self.pluginmanager = pluginmanager
         self.hook = pluginmanager.hook
         self.command = command
@@ -238,8 +202,7 @@ class Config:
         self._values = values
         #: the options' values by name (``jobs``): top-level keys and options of tables
         self.option: dict[str, Any] = {}
-        #: where each option's value came from, by name: ``"command line"`` (which includes
-        #: ``LFSPLUG_ADDOPTS``), ``"file"`` or ``"default"``; see :meth:`option_source`
+        #: where each option's value came from, by name (see :meth:`option_source`)
         self.sources: dict[str, str] = {}
         for option in parser.declared:
             if option.setting.table is None or option.setting.flags:
@@ -251,15 +214,13 @@ class Config:
     def get(self, setting: Setting[T]) -> T:
         """The value of a declared setting (``config.get(JOBS)``), converted and typed."""
         try:
-            value: T = self._values.values[setting]
+            return cast(T, self._values.values[setting])
         except KeyError:
             raise LookupError(f"setting {setting.label} is not declared: add it in "
                               f"lfsplug_addoption with parser.add()") from None
-        return value
 
     def source(self, setting: Setting[Any]) -> str:
-        """Where the value of ``setting`` came from: ``"command line"``, ``"file"`` or
-        ``"default"``."""
+        """Where ``setting``'s value came from: ``"command line"``, ``"file"`` or ``"default"``."""
         return self._values.sources.get(setting, DEFAULT)
 
     def where(self, setting: Setting[Any]) -> str:
@@ -360,14 +321,10 @@ def addopts_from_env() -> list[str]:
     """The words of ``LFSPLUG_ADDOPTS``, split as a shell would (no expansion)."""
     import shlex
 
-    raw = os.environ.get("LFSPLUG_ADDOPTS", "")
     try:
-        return shlex.split(raw)
+        return shlex.split(os.environ.get("LFSPLUG_ADDOPTS", ""))
     except ValueError as exc:
         raise UsageError(f"LFSPLUG_ADDOPTS: {exc}") from None
-
-
-D = TypeVar("D")
 
 
 class StashKey(Generic[T]):
@@ -377,7 +334,9 @@ class StashKey(Generic[T]):
 
 
 class Stash:
-    """A mapping from :class:`StashKey` objects to values of the key's type."""
+    """A mapping from :class:`StashKey` objects to values of the key's type: a plugin keeps its
+    state in ``config.stash`` (or ``session.stash``) under a module-level ``StashKey[T]()``, so
+    that mypy knows the type of what comes back and no two plugins collide on a name."""
 
     __slots__ = ("_data",)
 
@@ -392,7 +351,6 @@ class Stash:
 
     @overload
     def get(self, key: StashKey[T], default: None = None) -> T | None: ...
-
     @overload
     def get(self, key: StashKey[T], default: D) -> T | D: ...
 
@@ -430,25 +388,113 @@ class CommandSet:
     def __init__(self) -> None:
         self.commands: dict[str, Command] = {}
 
-    def add(
-        self,
-        name: str,
-        callback: Callable[[Config], int],
-        help: str = "",
-        takes_paths: bool = False,
-        arguments: Sequence[str] = (),
-    ) -> None:
-        """Add command ``name``.
-
-        ``arguments`` names required positional arguments (``("name",)`` for
-        ``lfsplug log NAME``), which the callback reads from ``config.arguments``;
-        ``takes_paths`` adds the optional ``[PATH]...`` after them.
-        """
+    def add(self, name: str, callback: Callable[[Config], int], help: str = "",
+            takes_paths: bool = False, arguments: Sequence[str] = ()) -> None:
+        """Add command ``name``. ``arguments`` names its required positional arguments
+        (``("name",)`` for ``lfsplug log NAME``), which the callback reads from
+        ``config.arguments``; ``takes_paths`` adds the optional ``[PATH]...`` after them."""
         plugin = getattr(callback, "__module__", "?")
         other = self.commands.get(name)
         if other is not None:
-            raise UsageError(
-                f"command {name!r} is added by two plugins: {other.plugin} and {plugin}"
-            )
-        self.commands[name] = Command(name, callback, help, takes_paths, plugin,
-                                      tuple(arguments))
+            raise UsageError(f"command {name!r} is added by two plugins: {other.plugin} and "
+                             f"{plugin}")
+        self.commands[name] = Command(name, callback, help, takes_paths, plugin, tuple(arguments))
+
+
+def split_list(text: str) -> list[str]:
+    """Split a comma-separated list (spaces after commas allowed; empty items dropped)."""
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _names(text: str) -> list[str]:
+    names = split_list(text)
+    for name in names:
+        if any(c.isspace() for c in name) or any(c in name for c in "<>="):
+            raise ValueError(f"{name!r} is not a plain name")
+    return names
+
+
+def _positive(text: str) -> float:
+    value = float(text)
+    if not 0 < value < float("inf"):
+        raise ValueError(f"{text!r} is not a positive number")
+    return value
+
+
+def _yes_no(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered not in ("yes", "true", "1", "on", "no", "false", "0", "off"):
+        raise ValueError(f"{text!r} is not yes or no")
+    return lowered in ("yes", "true", "1", "on")
+
+
+def _word(text: str) -> str:
+    word = text.strip()
+    if not word or any(c.isspace() for c in word):
+        raise ValueError(f"{text!r} is not a single word")
+    return word
+
+
+def _name(text: str) -> str:
+    """A script name: one word that can name its log file (no ``/``, not hidden)."""
+    name = _word(text)
+    if "/" in name or name.startswith(".") or "\0" in name:
+        raise ValueError(f"{text!r} is not a script name (no '/', not starting with '.')")
+    return name
+
+
+def _path(text: str) -> str:
+    """A file or directory (``$VAR`` references allowed, expanded when the script runs)."""
+    path = text.strip()
+    if not path or "\0" in path or "\n" in path:
+        raise ValueError(f"{text!r} is not a path")
+    return path
+
+
+def _requirements(text: str) -> list[Requirement]:
+    return [Requirement.parse(item) for item in split_list(text)]
+
+
+#: The metadata keys of the contract (DESIGN.md) and how each is converted.
+KEYS: dict[str, Callable[[str], Any]] = {
+    "name": _name, "version": _word, "phase": _word,
+    "depends": _requirements, "recommends": _requirements, "optional": _requirements,
+    "after": _names, "before": _names, "provides": _names,
+    "timeout": _positive, "sbu": _positive, "user": _word, "chroot": _yes_no,
+    "disable": lambda text: set(split_list(text)), "unpack": _path, "workdir": _path,
+}
+
+
+def apply_metadata(script: Script, sources: Iterable[MetaSource]) -> list[Finding]:
+    """Merge ``sources`` into ``script`` (highest priority per key wins); return findings."""
+    chosen: dict[str, tuple[MetaSource, str]] = {}
+    for source in sorted(sources, key=lambda s: -s.priority):  # stable: ties keep call order
+        for key, value in source.values.items():
+            chosen.setdefault(key, (source, value))
+    findings: list[Finding] = []
+    for key, (source, raw) in chosen.items():
+        origin = source.origin(key)
+        path = origin.path or str(script.path)  # a list file's value: that file's line
+        convert = KEYS.get(key)
+        if convert is None:
+            script.meta[key] = raw
+            findings.append(_unknown_key(path, key, origin.line))
+        else:
+            try:
+                setattr(script, key, convert(raw))
+            except ValueError as exc:
+                findings.append(Finding(
+                    "META001", Severity.ERROR, f"bad value for {key}=: {exc}",
+                    path, origin.line, "see the metadata keys in docs/user-guide.md",
+                ))
+                continue
+        script.origins[key] = origin
+    return findings
+
+
+def _unknown_key(path: str, key: str, line: int | None) -> Finding:
+    import difflib
+
+    close = difflib.get_close_matches(key, list(KEYS), n=1)
+    hint = f"did you mean {close[0]}=?" if close else "plugins read unknown keys from script.meta"
+    return Finding("META002", Severity.WARNING, f"unknown metadata key {key!r}", path, line, hint)

@@ -1,52 +1,24 @@
-"""The event bus: every event of a build, delivered to plugins in priority order.
+"""The event bus, which delivers every event of a build to plugins in priority order, and the
+typed records the events carry.
 
-``emit`` takes a :class:`~lfsplug._events.Record` (whose class gives the event's kind and
-priority), is safe from any thread and cheap: it appends the event to the FIFO of its priority
-(a :class:`collections.deque`, whose ``append`` is atomic) and takes no lock, unless it must wake
-the idle delivery thread. That thread takes events highest priority first (lowest
+``emit`` is safe from any thread and cheap: it appends the event to the FIFO of its priority
+(a :class:`collections.deque`, whose ``append`` is atomic) and takes no lock, unless it must
+wake the idle delivery thread. That thread takes events highest priority first (lowest
 :class:`~lfsplug._model.Priority` value) in small batches and hands each batch to one callback
 (the session routes it to the ``lfsplug_events`` hook), so an alert overtakes every progress
-event not yet taken into a batch. Batching is what makes the bus fast: one hook call costs
-microseconds, one per event would cap the bus far below a busy parallel build's rate. Before
-:meth:`EventBus.start` and after :meth:`EventBus.close`, ``emit`` delivers in the calling thread.
-Backpressure: when a priority's queue passes ``high_water`` events, an emitting thread that
-finds no batch being handed over hands one over itself, so emitters that outrun the delivery
-thread (which, on a busy machine, waits for the GIL behind them) pay for what they queue and the
-queue stays bounded.
-The last ``history`` events are kept for late subscribers and reports.
+event not yet taken into a batch. Batching is what makes the bus fast: one hook call per event
+would cap it far below a busy parallel build's rate.
 
-Event records: what each kind of event carries, as a frozen dataclass.
-
-Every :class:`~lfsplug._model.Event` on the bus carries one :class:`Record`. The record's class
-names the event's ``kind`` and its ``priority``, so a fact is emitted in one call with nothing
-to spell twice::
-
-    session.emit(RunStarted(total=12))
-    session.emit(ScriptOutput(("checking for gcc... yes",)), script="gcc")
-
-and a subscriber matches on the class, which type checkers follow::
-
-    for event in events:
-        if isinstance(event.record, AlertRaised):
-            show(event.record.alert)
-
-A plugin adds kinds of its own the same way, with a subclass that sets ``kind`` (unique: a
-second class claiming a kind is an error naming both) and, if it is not ``STATUS``,
-``priority``::
-
-    @dataclass(frozen=True, slots=True)
-    class Mounted(lfsplug.Record):
-        kind: ClassVar[str] = "chroot-mount"
-        lfs: str
-        mounted: tuple[str, ...]
-
-Records round-trip through JSON (:func:`record_to_json`, :func:`record_from_json`, keyed by
-kind), as the state plugin keeps events: a field may be a JSON scalar, an enumeration, a tuple,
-a list, a dict with string keys, a dataclass made of those, or ``X | None``; a class whose
-stored form differs (:class:`ScriptOutput`, :class:`AlertRaised`) overrides
-:meth:`Record.to_data` and :meth:`Record.from_data`. Stored data of a kind no loaded plugin
-defines, or that no longer fits its class, comes back as a :class:`RawRecord` holding it as it
-was.
+Every :class:`~lfsplug._model.Event` carries one :class:`Record`, a frozen dataclass whose
+class names the event's ``kind`` and ``priority``: a fact is emitted in one call
+(``session.emit(ScriptOutput(("checking for gcc... yes",)), script="gcc")``) and a subscriber
+matches on the class (``isinstance(event.record, AlertRaised)``), which type checkers follow.
+A plugin adds kinds of its own with a subclass that sets ``kind`` as a ``ClassVar`` (unique:
+a second class claiming a kind is an error naming both) and, if it is not ``STATUS``,
+``priority`` (docs/writing-plugins.md shows one). The state plugin stores each record as JSON
+(:meth:`Record.to_data`) and reads it back field by field, so a field may be a JSON scalar, an
+enumeration, a tuple, a list, a dict with string keys, a dataclass made of those, or
+``X | None`` (else the class overrides :meth:`Record.to_data` and :meth:`Record.from_data`).
 """
 
 from __future__ import annotations
@@ -54,50 +26,23 @@ from __future__ import annotations
 import dataclasses
 import enum
 import itertools
-import json
 import re
 import threading
 import time
-import types
-import typing
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat, starmap
-from typing import Any, ClassVar, Literal, Self, TypeAlias, Union
+from typing import Any, ClassVar, Self, TypeAlias, cast
 
 from lfsplug._model import Alert, AlertLevel, Event, Priority, Sample
 
-__all__ = [
-    "JSON",
-    "AlertRaised",
-    "EventBus",
-    "Progress",
-    "RawRecord",
-    "Record",
-    "RunFinished",
-    "RunStarted",
-    "SampleTaken",
-    "ScriptOutput",
-    "ScriptRetry",
-    "StopRequested",
-    "record_class",
-    "record_from_data",
-    "record_from_json",
-    "record_to_data",
-    "record_to_json",
-]
-
-
-Deliver = Callable[[list[Event]], None]
-
+__all__ = ["JSON", "AlertRaised", "EventBus", "Progress", "RawRecord", "Record", "RunFinished",
+           "RunStarted", "SampleTaken", "ScriptOutput", "ScriptRetry", "StopRequested",
+           "record_class", "record_to_data"]
 
 _wall = time.time
-
-
 _perf = time.perf_counter
-
-
 _get_ident = threading.get_ident
 
 
@@ -110,15 +55,17 @@ class EventBus:
     :param history: how many delivered events to keep.
     :param batch: the most events handed over in one call; smaller batches let an alert
         overtake more of the queue, larger ones cost less per event.
+    :param high_water: the length of one priority's queue past which an emitting thread that
+        finds no batch being handed over hands one over itself (backpressure: emitters that
+        outrun the delivery thread pay for what they queue, and the queue stays bounded).
 
     ``error`` is the first exception a subscriber raised (later batches still count as
     ``delivered`` and enter ``history``, but the callback is no longer called); ``delivered``
     counts the events handed over so far.
     """
 
-    def __init__(
-        self, deliver: Deliver, history: int = 10_000, batch: int = 64, high_water: int = 2048
-    ) -> None:
+    def __init__(self, deliver: Callable[[list[Event]], None], history: int = 10_000,
+                 batch: int = 64, high_water: int = 2048) -> None:
         if batch < 1:
             raise ValueError(f"batch must be at least 1, not {batch}")
         self._deliver = deliver
@@ -159,12 +106,9 @@ class EventBus:
     # -- producing -----------------------------------------------------------------------------
 
     def emit(self, record: Record, script: str | None = None) -> Event:
-        """Queue an event carrying ``record`` (its class gives the kind and the priority),
-        about ``script`` (None: the build as a whole); returns it. Safe from any thread.
-
-        While the bus is not started (or closed), the event is delivered before ``emit``
-        returns, or, emitted by a subscriber, right after the batch that subscriber is in.
-        """
+        """Queue an event carrying ``record`` about ``script`` (None: the build as a whole);
+        return it. Not started (or closed), the bus delivers it before ``emit`` returns, or,
+        emitted by a subscriber, right after the batch that subscriber is in."""
         cls = type(record)
         priority = cls.priority
         event = Event(cls.kind, _wall(), priority, script, record, next(self._seq), _perf())
@@ -258,11 +202,10 @@ class EventBus:
 
     def _run(self) -> None:
         while True:
-            if self._deliver_one_batch():
-                continue
-            if self._closing:
-                break
-            self._sleep()
+            if not self._deliver_one_batch():
+                if self._closing:
+                    break
+                self._sleep()
         self._deliver_all()  # what an emitter appended just before it saw _running go False
 
     def _sleep(self) -> None:
@@ -274,51 +217,43 @@ class EventBus:
         self._idle = False
 
     def flush(self, timeout: float | None = None) -> bool:
-        """Wait until every event emitted so far has been delivered; False on timeout.
-
-        Events emitted meanwhile are not waited for. Called from a subscriber (which cannot
-        wait for its own batch), returns False at once.
-        """
+        """Wait until every event emitted so far (not those emitted meanwhile) has been
+        delivered; False on timeout, and at once from a subscriber (which cannot wait for its
+        own batch)."""
         if self._deliverer == _get_ident():
             return False
         deadline = None if timeout is None else time.monotonic() + timeout
         with self._progress:
             self._flushers += 1
             try:
-                targets = self._snapshot(deadline)
-                while targets is not None and not self._reached(targets, deadline):
+                targets = self._counts(deadline, queued=True)
+                while targets is not None:
+                    done = self._counts(deadline)
+                    if done is not None and all(done[p] >= n for p, n in targets.items()):
+                        return True
                     wait = _lock_timeout(deadline)
                     if wait == 0:
                         return False
                     self._progress.wait(None if wait < 0 else wait)
-                return targets is not None
+                return False
             finally:
                 self._flushers -= 1
 
-    def _snapshot(self, deadline: float | None) -> dict[int, int] | None:
-        """Per priority, how many events must have been delivered; None on timeout."""
+    def _counts(self, deadline: float | None, queued: bool = False) -> dict[int, int] | None:
+        """Per priority, the events handed over so far (plus, ``queued``, those queued: all
+        there is, as no batch is in flight while we hold the lock); None on timeout."""
         if not self._delivering.acquire(timeout=_lock_timeout(deadline)):
             return None
-        try:  # no batch is in flight while we hold the lock: done + queued is all there is
-            return {p: self._done[p] + len(lane) for p, lane in self._order}
-        finally:
-            self._delivering.release()
-
-    def _reached(self, targets: dict[int, int], deadline: float | None) -> bool:
-        if not self._delivering.acquire(timeout=_lock_timeout(deadline)):
-            return False
         try:
-            return all(self._done[p] >= target for p, target in targets.items())
+            return {p: self._done[p] + (len(lane) if queued else 0) for p, lane in self._order}
         finally:
             self._delivering.release()
 
     def close(self, timeout: float | None = 10.0) -> None:
-        """Deliver what is queued, then stop the delivery thread.
-
-        From now on ``emit`` delivers in the calling thread, so threads still emitting help
-        drain the queue instead of outrunning it. Waits at most ``timeout`` seconds for the
-        thread; one still busy then (a slow subscriber) stops once the queue is empty.
-        """
+        """Deliver what is queued, then stop the delivery thread, waiting at most ``timeout``
+        seconds for it (one still busy then, with a slow subscriber, stops once the queue is
+        empty). From now on ``emit`` delivers in the calling thread, so threads still emitting
+        help drain the queue instead of outrunning it."""
         thread = self._thread
         if thread is None:
             return
@@ -343,9 +278,7 @@ def _lock_timeout(deadline: float | None) -> float:
 #: A JSON value, as :func:`json.loads` gives it.
 JSON: TypeAlias = "bool | int | float | str | list[JSON] | dict[str, JSON] | None"
 
-
 _KIND = re.compile(r"^[a-z0-9][a-z0-9.-]*$")
-
 
 #: Every record class by its kind (filled as the classes are defined).
 _KINDS: dict[str, type[Record]] = {}
@@ -363,33 +296,31 @@ class Record:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         kind = cls.__dict__.get("kind")
-        if kind is not None:  # else it only shares fields or behaviour with its subclasses
-            _register(cls, kind)
+        if kind is None:
+            return  # it only shares fields or behaviour with its subclasses
+        if not isinstance(kind, str) or not _KIND.match(kind):
+            raise TypeError(f"{_name(cls)}: an event kind is a word of lower-case letters, "
+                            f"digits, '-' and '.', not {kind!r}")
+        if not isinstance(cls.__dict__.get("priority", Priority.STATUS), int):
+            raise TypeError(f"{_name(cls)}: priority must be an int")
+        other = _KINDS.get(kind)
+        if other is not None and _name(other) != _name(cls):
+            raise TypeError(f"event kind {kind!r} is claimed by {_name(other)} and by "
+                            f"{_name(cls)}: give one of them another kind (a plugin's own kinds "
+                            f"start with its name)")
+        _KINDS[kind] = cls  # the same class again: a dataclass(slots=True) remakes its class
 
     def to_data(self) -> dict[str, JSON]:
         """The record as JSON data: each field by its name."""
-        fields = dataclasses.fields(typing.cast(Any, self))
+        fields = dataclasses.fields(cast(Any, self))
         return {f.name: _plain(getattr(self, f.name)) for f in fields}
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any]) -> Self:
-        """The record from what :meth:`to_data` gave; ValueError (or TypeError) if it does
-        not fit the fields."""
-        return typing.cast(Self, _dataclass_decoder(cls)(data))
-
-
-def _register(cls: type[Record], kind: object) -> None:
-    if not isinstance(kind, str) or not _KIND.match(kind):
-        raise TypeError(f"{cls.__module__}.{cls.__qualname__}: an event kind is a word of "
-                        f"lower-case letters, digits, '-' and '.', not {kind!r}")
-    if not isinstance(cls.__dict__.get("priority", Priority.STATUS), int):
-        raise TypeError(f"{cls.__module__}.{cls.__qualname__}: priority must be an int")
-    other = _KINDS.get(kind)
-    if other is not None and _name(other) != _name(cls):
-        raise TypeError(f"event kind {kind!r} is claimed by {_name(other)} and by {_name(cls)}: "
-                        f"give one of them another kind (a plugin's own kinds start with its "
-                        f"name)")
-    _KINDS[kind] = cls  # the same class again: a dataclass(slots=True) remakes its class
+    def from_data(cls, data: Mapping[str, Any]) -> Self | None:
+        """The record from what :meth:`to_data` gave, for a class whose stored form differs
+        from its fields; ValueError (or TypeError) if it does not fit. None, by default: the
+        reader (the state plugin) decodes each field by its annotation."""
+        return None
 
 
 def _name(cls: type) -> str:
@@ -431,12 +362,9 @@ class StopRequested(Record):
 
 @dataclass(frozen=True, slots=True)
 class ScriptOutput(Record):
-    """New complete ``lines`` of a running script's output (without their newlines).
-
-    A stored output event keeps only how many lines it carried (the log has them): its
-    ``lines`` are then empty and ``counted`` holds the number; :attr:`count` is right either
-    way. Stored as ``{"lines": N}``, or ``{"lines": [...]}`` while it has them.
-    """
+    """New complete ``lines`` of a running script's output (without their newlines). Stored,
+    it keeps only their number (``{"lines": N}``; the log has them): its ``lines`` are then
+    empty and ``counted`` holds it; :attr:`count` is right either way."""
 
     kind: ClassVar[str] = "script-output"
     priority: ClassVar[int] = Priority.PROGRESS
@@ -453,9 +381,7 @@ class ScriptOutput(Record):
         return self if self.counted is not None else ScriptOutput((), len(self.lines))
 
     def to_data(self) -> dict[str, JSON]:
-        if self.counted is not None:
-            return {"lines": self.counted}
-        return {"lines": list(self.lines)}
+        return {"lines": list(self.lines) if self.counted is None else self.counted}
 
     @classmethod
     def from_data(cls, data: Mapping[str, Any]) -> Self:
@@ -508,19 +434,20 @@ class AlertRaised(Record):
     def from_data(cls, data: Mapping[str, Any]) -> Self:
         # events recorded before the alert's own time and figures were kept lack them: 0.0
         # (the event's time says when) and none
+        kind, message = data["alert"], data["message"]
         when, figures = data.get("time", 0.0), data.get("data", {})
+        if not isinstance(kind, str) or not isinstance(message, str):
+            raise TypeError("alert, message: text")
         if type(when) not in (int, float) or not isinstance(figures, dict):
             raise ValueError("time: a number, data: an object")
-        return cls(Alert(_text(data["alert"]), AlertLevel(data["level"]),
-                         _text(data["message"]), float(when), dict(figures)))
+        return cls(Alert(kind, AlertLevel(data["level"]), message, float(when), dict(figures)))
 
 
 @dataclass(frozen=True, slots=True)
 class Progress(Record):
-    """How far the build is, from a monitor: scripts ``done`` of ``total``, seconds
-    ``elapsed``, the ETA and the critical-path ``bound`` in seconds (None: not known yet),
-    ``phases`` (each phase's done and total), the ``running`` scripts with their expected
-    durations, and the SBU in seconds (None: not known)."""
+    """How far the build is, from a monitor: scripts ``done`` of ``total``, seconds ``elapsed``,
+    the ETA, the critical-path ``bound`` and the SBU in seconds (None: not known yet),
+    ``phases`` (each one's done and total) and the ``running`` scripts' expected durations."""
 
     kind: ClassVar[str] = "progress"
     priority: ClassVar[int] = Priority.PROGRESS
@@ -551,36 +478,6 @@ def record_to_data(record: Record) -> dict[str, JSON]:
     return record.to_data()
 
 
-def record_to_json(record: Record) -> str:
-    """``record`` as JSON text, as the state plugin stores an event."""
-    return json.dumps(record.to_data(), separators=(",", ":"))
-
-
-def record_from_data(kind: str, data: Mapping[str, Any] | None) -> Record:
-    """The record of an event of ``kind`` from its JSON data: an instance of the kind's class,
-    else (an unknown kind, data that does not fit) a :class:`RawRecord` of ``data``."""
-    data = data if data is not None else {}
-    cls = _KINDS.get(kind)
-    if cls is not None:
-        try:
-            return cls.from_data(data)
-        except (KeyError, TypeError, ValueError):
-            pass
-    return RawRecord(dict(data))
-
-
-def record_from_json(kind: str, text: str | None) -> Record:
-    """The record of an event of ``kind`` from the JSON text :func:`record_to_json` wrote
-    (None or empty: no data; text that is not a JSON object: a :class:`RawRecord`)."""
-    if not text:
-        return record_from_data(kind, None)
-    try:
-        data = json.loads(text)
-    except ValueError:
-        return RawRecord({"text": text})
-    return record_from_data(kind, data) if isinstance(data, dict) else RawRecord({"data": data})
-
-
 def _plain(value: object) -> JSON:
     """``value`` as JSON data: enumerations by their value, dataclasses and mappings as
     objects, sequences as arrays, paths as text, anything else as its text."""
@@ -597,141 +494,3 @@ def _plain(value: object) -> JSON:
     if isinstance(value, list | tuple | set | frozenset):
         return [_plain(item) for item in value]
     return str(value)  # a path, say
-
-
-def _text(value: object) -> str:
-    if not isinstance(value, str):
-        raise TypeError(f"expected text, not {value!r}")
-    return value
-
-
-# -- decoding by the fields' types ---------------------------------------------------------------
-Decode = Callable[[Any], Any]
-
-
-_DECODERS: dict[object, Decode] = {}
-
-
-def _dataclass_decoder(cls: type) -> Decode:
-    """A function that makes a ``cls`` (a dataclass) from a JSON object, checking and
-    converting each field by its annotation; built once per class."""
-    decoder = _DECODERS.get(cls)
-    if decoder is None:
-        hints = typing.get_type_hints(cls)
-        fields = [(f.name, _decoder(hints[f.name]),
-                   f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
-                  for f in dataclasses.fields(cls) if f.init]
-
-        def decoder(data: Any) -> Any:
-            if not isinstance(data, Mapping):
-                raise TypeError(f"expected an object, not {data!r}")
-            values = {}
-            for name, decode, required in fields:
-                if name in data:
-                    values[name] = decode(data[name])
-                elif required:
-                    raise KeyError(name)
-            return cls(**values)
-
-        _DECODERS[cls] = decoder
-    return decoder
-
-
-def _decoder(hint: Any) -> Decode:
-    """A function that checks and converts a JSON value to the type ``hint``."""
-    if hint is Any or hint is object:
-        return _same
-    origin = typing.get_origin(hint)
-    make = _GENERICS.get(origin) if origin is not None else None
-    if make is not None:
-        return make(origin, typing.get_args(hint))
-    if origin is None and isinstance(hint, type):
-        decode = _SCALARS.get(hint)
-        if decode is not None:
-            return decode
-        if issubclass(hint, enum.Enum):
-            return hint
-        if dataclasses.is_dataclass(hint):
-            return _dataclass_decoder(hint)
-    raise NotImplementedError(f"a record field cannot be of type {hint!r}")
-
-
-def _generic_sequence(origin: object, args: tuple[Any, ...]) -> Decode:
-    if origin is tuple and args and (len(args) != 2 or args[1] is not Ellipsis):
-        return _fixed_tuple([_decoder(arg) for arg in args])
-    return _sequence(_decoder(args[0]) if args else _same, tuple if origin is tuple else list)
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
-def _exactly(kind: type) -> Decode:
-    def decode(value: Any) -> Any:
-        if type(value) is not kind:
-            raise TypeError(f"expected {kind.__name__}, not {value!r}")
-        return value
-    return decode
-
-
-def _number(value: Any) -> float:
-    if type(value) not in (int, float):
-        raise TypeError(f"expected a number, not {value!r}")
-    return float(value)
-
-
-def _union(options: list[Decode]) -> Decode:
-    def decode(value: Any) -> Any:
-        for option in options:
-            try:
-                return option(value)
-            except (KeyError, TypeError, ValueError):
-                continue
-        raise ValueError(f"{value!r} fits none of the field's types")
-    return decode
-
-
-def _one_of(allowed: tuple[Any, ...]) -> Decode:
-    def decode(value: Any) -> Any:
-        if value not in allowed:
-            raise ValueError(f"{value!r} is not one of {allowed!r}")
-        return value
-    return decode
-
-
-def _sequence(item: Decode, make: type) -> Decode:
-    def decode(value: Any) -> Any:
-        if not isinstance(value, list):
-            raise TypeError(f"expected an array, not {value!r}")
-        return make(item(element) for element in value)
-    return decode
-
-
-def _fixed_tuple(items: list[Decode]) -> Decode:
-    def decode(value: Any) -> Any:
-        if not isinstance(value, list) or len(value) != len(items):
-            raise TypeError(f"expected an array of {len(items)}, not {value!r}")
-        return tuple(item(element) for item, element in zip(items, value, strict=True))
-    return decode
-
-
-def _mapping(item: Decode) -> Decode:
-    def decode(value: Any) -> Any:
-        if not isinstance(value, dict):
-            raise TypeError(f"expected an object, not {value!r}")
-        return {key: item(element) for key, element in value.items()}
-    return decode
-
-
-_SCALARS: dict[type, Decode] = {type(None): _exactly(type(None)), bool: _exactly(bool),
-                                int: _exactly(int), float: _number, str: _exactly(str)}
-
-
-_GENERICS: dict[object, Callable[[object, tuple[Any, ...]], Decode]] = {
-    Union: lambda _o, args: _union([_decoder(arg) for arg in args]),
-    types.UnionType: lambda _o, args: _union([_decoder(arg) for arg in args]),
-    Literal: lambda _o, args: _one_of(args),
-    tuple: _generic_sequence, list: _generic_sequence, Sequence: _generic_sequence,
-    dict: lambda _o, args: _mapping(_decoder(args[1]) if args else _same),
-    Mapping: lambda _o, args: _mapping(_decoder(args[1]) if args else _same),
-}

@@ -1,10 +1,8 @@
 """The hook specifications: the whole plugin API of lfsplug, grouped by phase.
 
-Every spec documents its parameters, its return value and whether the first non-``None`` result
-wins (``firstresult``). Implement a hook by writing a function of the same name marked with
-:data:`lfsplug.hookimpl` in a plugin module, a plugin class, or a local ``lfsconf.py``; a plugin
-may accept any subset of the parameters. The hook reference in ``docs/hooks.md`` is generated
-from this module (``python tools/docgen.py``), and a test fails when the two drift apart.
+Each spec documents its parameters, its return value and whether it is ``firstresult``. A plugin
+implements a hook with a function of the same name marked :data:`lfsplug.hookimpl`, taking any
+subset of the parameters. ``python tools/docgen.py`` makes docs/hooks.md from this module.
 """
 
 from __future__ import annotations
@@ -44,72 +42,61 @@ hookspec = pluggy.HookspecMarker("lfsplug")
 # ---------------------------------------------------------------------------------------------
 @hookspec(historic=True)
 def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
-    """Add hook specifications of a plugin's own, for other plugins to implement.
+    """Add hook specifications of a plugin's own, for other plugins to implement. Historic; not
+    available in ``lfsconf.py`` (local files are loaded after the command line is parsed).
 
     :param pluginmanager: the plugin manager; call ``pluginmanager.add_hookspecs(module)``.
-
-    Historic: a plugin registered later still receives the call. Not available in ``lfsconf.py``
-    (local files are loaded after the command line is parsed).
     """
 
 
 @hookspec(historic=True)
 def lfsplug_addoption(parser: OptionParser, pluginmanager: PluginManager) -> None:
-    """Declare the plugin's settings: keys of ``lfsplug.toml``, in its own table or at the top
-    level, and the options of commands they may be.
+    """Declare the plugin's settings: keys of ``lfsplug.toml`` (in its own table or top level),
+    which may also be options of commands. Historic: called once per plugin, also for one
+    registered later. An ``lfsconf.py`` that implements it is a usage error (exit 4): options
+    must be known before the command line is parsed.
 
-    :param parser: bound to this plugin (what it declares names it): ``parser.add(TABLE)`` adds
-        the settings of a :class:`~lfsplug.SettingsTable` declared once as module constants
-        (key, type, default, help; ``option=`` and ``commands=`` make one an option too), read
-        typed with ``config.get(SETTING)``; ``parser.offer("lfs", ("host",))`` makes an option
-        of the kernel or another plugin an option of more commands;
-        ``parser.addoption("--name", commands=("run",), ...)`` adds an untyped option and
-        top-level key. The kernel converts every value, with precedence command line,
-        ``LFSPLUG_ADDOPTS``, file, default, rejects a bad value or an undeclared key at its file
-        and line (exit 4), and lists every setting in docs/settings.md.
+    :param parser: bound to this plugin (what it declares names it). ``parser.add(TABLE)`` adds
+        a module-level :class:`~lfsplug.SettingsTable` (key, type, default, help; ``option=``
+        and ``commands=`` make a setting an option too), read with ``config.get(SETTING)``;
+        ``parser.offer("lfs", ("host",))`` makes the kernel's or another plugin's option an
+        option of more commands; ``parser.addoption("--name", commands=("run",), ...)`` adds an
+        untyped option and top-level key. The kernel converts every value (command line over
+        ``LFSPLUG_ADDOPTS`` over file over default), rejects a bad value or undeclared key at
+        its file and line (exit 4), and lists every setting in docs/settings.md.
     :param pluginmanager: the plugin manager.
-
-    Historic: called once per plugin, with the parser bound to that plugin's name, also for a
-    plugin registered later. Not allowed in ``lfsconf.py``: an ``lfsconf.py`` that implements
-    it is a usage error (exit 4), since options must be known before the command line is
-    parsed.
     """
 
 
 @hookspec(historic=True)
 def lfsplug_addcommands(commands: CommandSet, pluginmanager: PluginManager) -> None:
-    """Add subcommands to the ``lfsplug`` command.
+    """Add subcommands to the ``lfsplug`` command. Historic; not allowed in ``lfsconf.py``.
 
     :param commands: call ``commands.add(name, callback, help=...)``; the callback receives the
-        :class:`~lfsplug._config.Config` and returns an exit code. Options for the command come from
-        :func:`lfsplug_addoption` with ``commands=(name,)``.
+        :class:`~lfsplug._config.Config` and returns an exit code. The command's options come
+        from :func:`lfsplug_addoption` with ``commands=(name,)``.
     :param pluginmanager: the plugin manager.
-
-    Historic. Not allowed in ``lfsconf.py``, for the same reason as ``lfsplug_addoption``.
     """
 
 
 @hookspec(historic=True)
 def lfsplug_plugin_registered(plugin: object, plugin_name: str, manager: PluginManager) -> None:
-    """A plugin was registered.
+    """A plugin was registered. Historic: a late plugin is told of every one registered before.
 
     :param plugin: the plugin object (a module, or an instance of a plugin class).
     :param plugin_name: the name it was registered under (``-p no:NAME`` blocks it).
     :param manager: the plugin manager.
-
-    Historic: a plugin registered late is told of every plugin registered before it.
     """
 
 
 @hookspec(historic=True)
 def lfsplug_configure(config: Config) -> None:
-    """The command line and configuration file are read; set up the plugin's state.
+    """The command line and configuration file are read; set up the plugin's state. Historic.
+    In ``lfsconf.py`` this is where a local file adjusts configuration.
 
     :param config: the configuration; read settings with ``config.get(SETTING)`` (options added
         with ``addoption`` with ``config.getoption(name)``) and keep state in ``config.stash``
         or in an object registered with ``config.pluginmanager.register``.
-
-    Historic. In ``lfsconf.py`` this is where a local file adjusts configuration.
     """
 
 
@@ -143,29 +130,24 @@ def lfsplug_report_header(config: Config) -> str | list[str] | None:
 
 @hookspec
 def lfsplug_sessionfinish(session: Session, exitstatus: int) -> None:
-    """The session ends; ``exitstatus`` is the exit code the command will return.
+    """The session ends. Notifiers, reporters and the state store act here; in ``lfsconf.py``,
+    run a command at the end of every build.
 
     :param session: the session (``session.results`` holds every script's result).
-    :param exitstatus: the exit code (see ``lfsplug.ExitCode``).
-
-    Notifiers, reporters and the state store act here. In ``lfsconf.py``: run a command at the
-    end of every build.
+    :param exitstatus: the exit code the command will return (see ``lfsplug.ExitCode``).
     """
 
 
 @hookspec(firstresult=True)
 def lfsplug_state_service(config: Config) -> StateService | None:
-    """The state service: the run being recorded and the records of earlier runs.
+    """The state service: the run being recorded and the records of earlier runs. Call
+    ``config.hook.lfsplug_state_service(config=config)``, not the plugin or its database.
 
     :param config: the configuration.
-    :returns: a :class:`~lfsplug.StateService` (its records are frozen dataclasses: runs,
-        results with their attempts, events, samples, imported history), or None when no
-        plugin keeps state. firstresult; the built-in ``state`` plugin answers last, for
-        every command. With ``-p no:state`` the answer is None: a caller then works with
-        less (what the session holds), or says in one line that it needs the state plugin.
-
-    Call it as ``config.hook.lfsplug_state_service(config=config)`` instead of looking a
-    plugin up by name or reading its database.
+    :returns: a :class:`~lfsplug.StateService` (frozen records of runs, results with their
+        attempts, events, samples, imported history), or None when no plugin keeps state, as
+        with ``-p no:state`` (use what the session holds, or say in one line that ``state`` is
+        needed). firstresult; the built-in ``state`` plugin answers last, for every command.
     """
 
 
@@ -174,13 +156,11 @@ def lfsplug_state_service(config: Config) -> StateService | None:
 # ---------------------------------------------------------------------------------------------
 @hookspec(firstresult=True)
 def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
-    """Whether discovery should skip ``path`` (a file or a directory).
+    """Whether discovery skips ``path``, a file or directory (in ``lfsconf.py``: a drafts folder).
 
     :param path: the candidate path.
     :param config: the configuration.
-    :returns: True to skip it, False to keep it, None to let other plugins decide.
-
-    firstresult: the first non-None answer wins. In ``lfsconf.py``: skip a folder of drafts.
+    :returns: True to skip it, False to keep it, None to let other plugins decide. firstresult.
     """
 
 
@@ -190,9 +170,8 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
 
     :param path: a root: a directory (walk it) or a single script file.
     :param session: the session.
-    :returns: the scripts this plugin recognises, in the layout's own order (set
-        ``Script.index``), or None. When two plugins return the same file, the session keeps
-        the first result in hook call order and drops the rest.
+    :returns: the scripts it recognises, in the layout's order (set ``Script.index``), or None.
+        Of two plugins returning the same file, the first in hook call order wins.
     """
 
 
@@ -203,9 +182,8 @@ def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource
 
     :param script: the script as discovery made it.
     :param session: the session.
-    :returns: a list of :class:`~lfsplug._model.MetaSource` records, or None. The session merges
-        all sources: for each key the highest priority wins, and ``script.origins`` records the
-        source. A malformed value is reported as a finding by the session.
+    :returns: :class:`~lfsplug._model.MetaSource` records, or None. Per key the highest priority
+        wins (``script.origins`` records which); a malformed value becomes a finding.
     """
 
 
@@ -213,13 +191,11 @@ def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource
 def lfsplug_collection_modifyscripts(
     session: Session, config: Config, scripts: list[Script]
 ) -> None:
-    """Select, deselect or reorder the discovered scripts, in place.
+    """Select, deselect or reorder the scripts in place (in ``lfsconf.py``: leave a package out).
 
     :param session: the session.
     :param config: the configuration.
     :param scripts: the list to modify in place (``scripts[:] = ...``).
-
-    In ``lfsconf.py``: leave out a package you do not want built.
     """
 
 
@@ -302,14 +278,11 @@ def lfsplug_expected_duration(script: Script, config: Config) -> float | None:
 
 @hookspec(firstresult=True)
 def lfsplug_estimate(script: Script, config: Config) -> Estimate | None:
-    """How long ``script`` is expected to take, and what that rests on.
-
-    The explained form of :func:`lfsplug_expected_duration`: ``lfsplug list --json`` shows it
-    (``expected_s``, ``expected_sbu``, ``expected_from``). The built-in answers: the state
-    plugin from this machine's own passes (trylast), else the monitor from imported history,
-    weighing each past build by how close it is (same version, same ``-j``, same phase,
-    newer first) and rescaling it by this machine's SBU. A plugin that answers
-    ``lfsplug_expected_duration`` should answer this hook too, with the same seconds.
+    """The explained form of :func:`lfsplug_expected_duration` (answer both, same seconds): how
+    long ``script`` will take and why, shown by ``lfsplug list --json`` (``expected_s``,
+    ``expected_sbu``, ``expected_from``). Built in: the state plugin from this machine's passes
+    (trylast), else the monitor from imported history, weighting past builds by closeness (same
+    version, ``-j``, phase; newer first), rescaled by this machine's SBU.
 
     :param script: the script.
     :param config: the configuration.
@@ -332,7 +305,7 @@ def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge
 
 
 # ---------------------------------------------------------------------------------------------
-# Execution. The per-script protocol, driven by lfsplug._runner.run_protocol for each script:
+# Execution. The per-script protocol, driven by lfsplug.Session.run_protocol for each script:
 #   lfsplug_script_env once, then lfsplug_script_cached, then for each attempt
 #   lfsplug_script_command -> lfsplug_script_start -> lfsplug_run_script and, on failure,
 #   lfsplug_classify_failure -> lfsplug_recover (which may send it round again), and last
@@ -342,9 +315,8 @@ def lfsplug_build_plan(session: Session, scripts: list[Script], edges: list[Edge
 def lfsplug_run_plan(session: Session, plan: Plan) -> bool | None:
     """Run the whole plan: the scheduler.
 
-    :param session: the session; call ``session.run_protocol(script)`` for each script, from
-        any thread, once the scripts it depends on have passed (``session.shouldstop`` tells
-        when to start no more).
+    :param session: the session; call ``session.run_protocol(script)``, from any thread, once
+        the scripts it depends on have passed; start no more once ``session.shouldstop`` is set.
     :param plan: the plan.
     :returns: True when handled. firstresult; the built-in ``executor`` answers last.
     """
@@ -360,50 +332,41 @@ def lfsplug_script_cached(
     :param script: the script about to run.
     :param env: the environment it would run with (already shaped), part of what a result is
         keyed by: the same script in another environment runs again.
-    :returns: a passed result from an earlier run of the same content and environment, or
-        None to run it; a plugin that decides to run it may say why in
-        ``session.why_run[script.name]`` (``"its content changed"``), which ``--dry-run``
-        shows. firstresult.
+    :returns: a passed result of an earlier run with the same content and environment, or None
+        to run it (``session.why_run[script.name]`` may say why, for ``--dry-run``). firstresult.
     """
 
 
 @hookspec
 def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> None:
-    """Shape the environment a script runs with, by mutating ``env``.
+    """Shape the environment a script runs with (in ``lfsconf.py``: ``env["MAKEFLAGS"] = "-j8"``).
 
     :param script: the script about to run.
-    :param env: the variables it will see (the clean build environment to begin with).
+    :param env: the variables it will see, to mutate (the clean build environment at first).
     :param config: the configuration.
-
-    In ``lfsconf.py``: ``env["MAKEFLAGS"] = "-j8"``.
     """
 
 
 @hookspec(firstresult=True)
-def lfsplug_script_command(
-    script: Script, env: dict[str, str], config: Config
-) -> list[str] | None:
+def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) -> list[str] | None:
     """The argv that runs ``script`` (plain bash, as another user, inside a chroot).
 
     :param script: the script.
     :param env: its environment (already shaped).
     :param config: the configuration.
     :returns: an argv list (never a shell string). firstresult; the built-in answers
-        ``["bash", "+h", "-e", PATH]`` last (hashing off, exit on error, as the book's
-        build environment has it).
+        ``["bash", "+h", "-e", PATH]`` last (hashing off, exit on error, as in the book).
     """
 
 
 @hookspec
 def lfsplug_script_start(session: Session, script: Script, attempt: int) -> None:
-    """A script starts (``attempt`` counts from 1; retries call it again).
+    """A script starts: called in the scheduler's thread before it runs, serialised with the
+    other start and finish calls; the one channel of this fact (it is not an event on the bus).
 
     :param session: the session.
     :param script: the script.
-    :param attempt: the attempt number.
-
-    Called in the scheduler's thread before the script runs, serialised with the other
-    start and finish calls; the one channel of this fact (it is not an event on the bus).
+    :param attempt: the attempt number, counting from 1 (each retry calls this hook again).
     """
 
 
@@ -420,16 +383,14 @@ def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult | 
 
 @hookspec
 def lfsplug_script_finish(session: Session, script: Script, result: ScriptResult) -> None:
-    """A script's final result for this run is known (after any retries).
+    """A script's final result for this run (after any retries), before the scripts waiting
+    for it may start; called in the scheduler's thread. The one channel of this fact: it is not
+    an event, unlike the script's output, retries, samples and alerts (:func:`lfsplug_events`).
 
     :param session: the session.
     :param script: the script.
     :param result: its result; a ``tryfirst`` implementation may add figures to
         ``result.resources`` before the others record it.
-
-    Called in the scheduler's thread before the scripts that wait for this one may start;
-    the one channel of this fact (it is not an event on the bus). A script's output, its
-    retries, samples and alerts are events: see :func:`lfsplug_events`.
     """
 
 
@@ -438,22 +399,18 @@ def lfsplug_script_finish(session: Session, script: Script, result: ScriptResult
 # ---------------------------------------------------------------------------------------------
 @hookspec
 def lfsplug_events(session: Session, events: list[Event]) -> None:
-    """Events from the event bus, delivered in batches in priority order (alerts first).
+    """Batches of events from the bus, in priority order: the only channel of the facts they
+    carry (output, retries, resource samples, alerts, progress, a stop...; kinds in
+    docs/hooks.md). An alert overtakes queued output, and a script's last ``script-output`` may
+    arrive after its ``lfsplug_script_finish``: sort by ``seq`` where emission order matters.
+    A plugin that raises here stops the build before its next script starts (exit 3).
 
     :param session: the session.
     :param events: the batch; each event has ``kind``, ``time``, ``priority``, ``script``,
-        ``seq`` (the order of emission) and ``record``, the typed record of what happened
+        ``seq`` (emission order) and ``record``, the typed record of what happened
         (``isinstance(event.record, lfsplug.AlertRaised)``). Called from the bus's delivery
-        thread (or, when a backlog builds up, from a thread that emits, which so pays for
-        what it queues), never concurrently with itself.
-
-    Every event reaches plugins through this one hook, and each fact it carries (a script's
-    output, a retry, a resource sample, an alert, progress, a stop...) reaches them only
-    here; see ``docs/hooks.md`` for the kinds. Priority comes first: an alert overtakes
-    queued output, and a script's last ``script-output`` event may arrive after
-    ``lfsplug_script_finish`` was called for it; sort by ``seq`` where the order of emission
-    matters. A plugin that raises here stops the build before its next script starts (exit
-    3).
+        thread (under a backlog, from an emitting thread, which so pays for what it queues),
+        never concurrently with itself.
     """
 
 
@@ -483,8 +440,7 @@ def lfsplug_recover(
     :param script: the script that failed.
     :param result: the failed result (``result.attempts`` attempts so far).
     :param failure: its classification, or None.
-    :returns: a :class:`~lfsplug._model.Recovery`, or None to let the failure stand.
-        firstresult.
+    :returns: a :class:`~lfsplug._model.Recovery`, or None to let the failure stand. firstresult.
     """
 
 

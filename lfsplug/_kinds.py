@@ -1,32 +1,30 @@
-"""The kinds of settings: how a value is read from the configuration file and the command line.
+"""Kinds of setting values, text helpers and version order: what plugins use through ``lfsplug``.
 
-A :class:`Kind` names what a value is (for the reference and messages), converts a TOML value
-and a command-line word, and says how ``--help`` shows it. The kernel's kinds: ``bool``,
-``int`` (:func:`integer`), ``float`` (:func:`number`), ``str`` (:func:`string`), ``Path``,
-enums and :func:`choice`, :func:`seconds`, :func:`size`, :func:`list_of` and :func:`table_of`;
-a plugin makes its own for a structured value with ``Kind(name, parse)``.
+A :class:`Kind` says how a setting's values are read from the configuration file and the
+command line. The kernel's kinds: ``bool``, ``int`` (:func:`integer`), ``float``
+(:func:`number`), ``str`` (:func:`string`), ``Path``, enums and :func:`choice`,
+:func:`seconds`, :func:`size`, :func:`list_of` and :func:`table_of`.
 
-Small text helpers shared by the plugins: for people (terminal, status, reports), and the
-``$NAME`` references that metadata values and driver variables carry.
+:func:`format_duration` and :func:`format_size` write values for people; :func:`expand_variables`
+fills the ``$NAME`` references of metadata values and driver variables.
 
-Version strings compared the way ``sort -V`` compares them.
-
-GNU sort's version order (``filevercmp``, the Debian ``verrevcmp`` algorithm) splits a string
-into alternating runs of non-digits and digits. Non-digit runs compare character by character
-with ``~`` before the end of the run, the end before letters, and letters before any other
-character; digit runs compare as numbers. So ``6.5`` < ``6.48``, ``1.4.10`` > ``1.4.9``,
-``2.5.1a`` > ``2.5.1`` and ``1.0~rc1`` < ``1.0``. Strings that compare equal that way
-(``1.01`` and ``1.1``) are ordered by their plain text, as sort does.
-
-Like ``sort -V`` it compares file names without their suffixes first (``x.sh`` before ``x.1``,
-``a.tar.gz`` before ``a-1.tar.gz``: a suffix is a run of ``.letters`` at the end), and puts
-``.``, then ``..``, then other names starting with a dot before all other names.
+Versions (:func:`version_key`, :func:`compare`, :func:`satisfies`) order as ``sort -V`` does
+(GNU ``filevercmp``, the Debian ``verrevcmp`` algorithm): a string splits into alternating runs
+of non-digits and digits. Non-digit runs compare character by character with ``~`` before the
+end of the run, the end before letters, and letters before any other character; digit runs
+compare as numbers. So ``6.5`` < ``6.48``, ``1.4.10`` > ``1.4.9``, ``2.5.1a`` > ``2.5.1`` and
+``1.0~rc1`` < ``1.0``. Strings that compare equal that way (``1.01`` and ``1.1``) are ordered by
+their plain text, as sort does. Like ``sort -V``, file names compare without their suffixes
+first (``x.sh`` before ``x.1``, ``a.tar.gz`` before ``a-1.tar.gz``: a suffix is a run of
+``.letters`` at the end), and ``.``, then ``..``, then other names starting with a dot come
+before all other names. :func:`extract` finds a version in a program's output.
 """
 
 from __future__ import annotations
 
 import enum
 import math
+import operator
 import re
 import typing
 from collections.abc import Callable
@@ -36,38 +34,13 @@ from pathlib import Path
 from typing import Any, Generic, TypeVar, cast
 
 __all__ = [
-    "BOOL",
-    "PATH",
-    "STRING",
-    "EntryError",
-    "Kind",
-    "byte_size",
-    "choice",
-    "compare",
-    "expand_variables",
-    "format_duration",
-    "format_size",
-    "integer",
-    "kind_of",
-    "list_of",
-    "number",
-    "satisfies",
-    "seconds",
-    "show_value",
-    "size",
-    "string",
-    "table_of",
-    "version_key",
+    "BOOL", "PATH", "STRING", "EntryError", "Kind", "byte_size", "choice", "compare",
+    "expand_variables", "format_duration", "format_size", "integer", "kind_of", "list_of",
+    "number", "satisfies", "seconds", "show_value", "size", "string", "table_of", "version_key",
 ]
 
-
 T = TypeVar("T")
-
-
 T_co = TypeVar("T_co", covariant=True)
-
-
-E = TypeVar("E", bound=enum.Enum)
 
 
 class EntryError(ValueError):
@@ -125,34 +98,28 @@ def show_value(value: object) -> str:
     if isinstance(value, enum.Enum):
         value = value.value
     if isinstance(value, bool):
-        text = "true" if value else "false"
-    elif isinstance(value, str | Path):
-        text = '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-    elif isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    elif isinstance(value, list | tuple):
-        text = "[" + ", ".join(show_value(v) for v in value) + "]"
-    elif isinstance(value, dict):
+        return "true" if value else "false"
+    if isinstance(value, str | Path):
+        return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
+    if isinstance(value, dict):
         inner = ", ".join(f"{k} = {show_value(v)}" for k, v in value.items())
-        text = "{ " + inner + " }" if inner else "{}"
-    else:
-        text = str(value)
-    return text
+        return "{ " + inner + " }" if inner else "{}"
+    return str(value)
 
 
 # -- the kinds --------------------------------------------------------------------------------
 def _as_number(raw: object) -> float | None:
     """A TOML number, or a string that is one (as on the command line); None otherwise."""
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int | float):
+    if isinstance(raw, int | float) and not isinstance(raw, bool):
         return float(raw)
-    if isinstance(raw, str):
-        try:
-            return float(raw.strip())
-        except ValueError:
-            return None
-    return None
+    try:
+        return float(raw.strip()) if isinstance(raw, str) else None
+    except ValueError:
+        return None
 
 
 def _bounds(low: float | None, high: float | None, above: float | None) -> str:
@@ -214,11 +181,7 @@ def number(low: float | None = None, high: float | None = None, *, above: float 
 
 
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
-
-
 _PART = r"(\d+(?:\.\d*)?|\.\d+)\s*([smhd])"
-
-
 _DURATION = re.compile(rf"\s*(?:{_PART}\s*)+", re.I)
 
 
@@ -234,20 +197,19 @@ def seconds(low: float = 0.0, high: float | None = None, *, positive: bool = Fal
             note: str = "") -> Kind[float]:
     """A duration in seconds: a number, or a string with units (``"90s"``, ``"10m"``,
     ``"1h30m"``, ``"2d"``); from ``low`` (or above zero when ``positive``) up to ``high``."""
-    above = 0.0 if positive else None
-    bounds = _bounds(None if positive else low, high, above)
+    floor, above = (None, 0.0) if positive else (low, None)
+    bounds = _bounds(floor, high, above)
     name = f"a number of seconds{bounds}{_note(note)}"
 
     def parse(raw: object) -> float:
         value = _duration(raw)
-        if value is None or not _within(value, None if positive else low, high, above):
+        if value is None or not _within(value, floor, high, above):
             if positive and high is None:
                 raise ValueError(f"{raw!r} is not a positive number of seconds")
             raise ValueError(f"expected {name}, got {raw!r}")
         return value
 
-    shown = f"a duration in seconds{bounds}{_note(note)}"
-    return Kind(shown, _single(parse), metavar="S")
+    return Kind(f"a duration in seconds{bounds}{_note(note)}", _single(parse), metavar="S")
 
 
 _SIZE_UNITS = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -258,12 +220,8 @@ def byte_size(text: str) -> int:
     and a final ``B`` are accepted): ``2G``, ``512M``, ``0``."""
     value = str(text).strip().upper().removesuffix("B").removesuffix("I")
     unit = value[-1:] if value[-1:] in ("K", "M", "G", "T") else ""
-    amount_text = value[:len(value) - len(unit)].strip()
-    try:
-        amount = float(amount_text)
-    except ValueError:
-        amount = -1.0
-    if not (0 <= amount < float("inf")):
+    amount = _as_number(value[:len(value) - len(unit)])
+    if amount is None or not 0 <= amount < math.inf:
         raise ValueError(f"{text!r} is not a size (a number, optionally with K, M, G or T)")
     return int(amount * _SIZE_UNITS[unit])
 
@@ -290,27 +248,21 @@ def size(*, note: str = "") -> Kind[int]:
     return Kind(name, _single(parse), metavar="SIZE", show=_show_size)
 
 
-def choice(*values: str) -> Kind[str]:
-    """One of ``values`` (``choice("sequence", "graph")``)."""
+def _one_of(members: dict[str, T], *accepted: type) -> Kind[T]:
+    """One of ``members``, named by its key (a value of one of the ``accepted`` types)."""
 
-    def parse(raw: object) -> str:
-        if not isinstance(raw, str) or raw not in values:
-            raise ValueError(f"{raw!r} is not one of {', '.join(values)}")
-        return raw
-
-    return Kind(f"one of {', '.join(values)}", _single(parse), choices=tuple(values))
-
-
-def _enum_kind(of_type: type[E]) -> Kind[E]:
-    members = {str(m.value): m for m in of_type}
-
-    def parse(raw: object) -> E:
-        found = members.get(str(raw)) if isinstance(raw, str | int) else None
+    def parse(raw: object) -> T:
+        found = members.get(str(raw)) if isinstance(raw, accepted) else None
         if found is None:
             raise ValueError(f"{raw!r} is not one of {', '.join(members)}")
         return found
 
     return Kind(f"one of {', '.join(members)}", _single(parse), choices=tuple(members))
+
+
+def choice(*values: str) -> Kind[str]:
+    """One of ``values`` (``choice("sequence", "graph")``)."""
+    return _one_of({value: value for value in values}, str)
 
 
 def string(*, empty: bool = True) -> Kind[str]:
@@ -338,11 +290,7 @@ def _path(raw: object) -> Path:
 
 
 BOOL: Kind[bool] = Kind("true or false", _single(_bool), flag=True)
-
-
 STRING = string()
-
-
 PATH: Kind[Path] = Kind("a path", _single(_path), metavar="PATH", anchored=True)
 
 
@@ -365,12 +313,11 @@ def list_of(item: type[T] | Kind[T], *, single: bool = False) -> Kind[list[T]]:
                 raise ValueError(f"item {number_}: {exc}") from None
         return values
 
+    def show(values: list[T]) -> str:
+        return "[" + ", ".join(each.shown(v) for v in values) + "]"
+
     return Kind(name, parse, text=lambda word: [each.word(word)], metavar=each.metavar,
-                choices=each.choices, item=each, show=_show_list(each))
-
-
-def _show_list(each: Kind[Any]) -> Callable[[Any], str]:
-    return lambda values: "[" + ", ".join(each.shown(v) for v in values) + "]"
+                choices=each.choices, item=each, show=show)
 
 
 def _plural(name: str) -> str:
@@ -421,10 +368,11 @@ def kind_of(of_type: type[T] | Kind[T]) -> Kind[T]:
     if of_type in simple:
         return cast(Kind[T], simple[of_type])
     if isinstance(of_type, type) and issubclass(of_type, enum.Enum):
-        return cast(Kind[T], _enum_kind(of_type))
+        return cast(Kind[T], _one_of({str(m.value): m for m in of_type}, str, int))
     raise TypeError(f"no kind of setting reads {of_type!r}: give a Kind")
 
 
+# -- text helpers -----------------------------------------------------------------------------
 _REFERENCE = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)\}|([A-Za-z_][A-Za-z0-9_]*))")
 
 
@@ -461,12 +409,12 @@ def format_size(count: float) -> str:
     return f"{count:.1f} TiB"
 
 
+# -- version order ----------------------------------------------------------------------------
 _RUNS = re.compile(r"(\D*)(\d*)")
-
-
+_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
+_DOTTED = re.compile(r"(?<![\w.])\d+(?:\.\d+)+[a-z]?\d*")
+_PLAIN = re.compile(r"(?<![\w.])\d+[a-z]?\d*(?![\w.])")
 _END: tuple[int, ...] = (0,)
-
-
 #: Alternating (non-digit run as character weights, digit run as a number) pairs.
 Parts = tuple[tuple[tuple[int, ...], int], ...]
 
@@ -477,9 +425,6 @@ def _weight(char: str) -> int:
     if char.isascii() and char.isalpha():
         return ord(char)
     return ord(char) + 256
-
-
-_SUFFIX = re.compile(r"(?:\.[A-Za-z~][A-Za-z0-9~]*)*$")
 
 
 @lru_cache(maxsize=65_536)
@@ -497,10 +442,9 @@ def _parts(text: str) -> Parts:
     """``verrevcmp``'s order as a tuple: (non-digit run weights, digit run value) pairs."""
     parts: list[tuple[tuple[int, ...], int]] = []
     for letters, digits in _RUNS.findall(text):
-        if not letters and not digits:
-            continue
-        weights = tuple(_weight(c) for c in letters) + _END
-        parts.append((weights, int(digits) if digits else 0))
+        if letters or digits:
+            weights = tuple(_weight(c) for c in letters) + _END
+            parts.append((weights, int(digits) if digits else 0))
     parts.append((_END, 0))  # the end of the string, so that "1.0~" sorts before "1.0"
     return tuple(parts)
 
@@ -511,28 +455,19 @@ def compare(a: str, b: str) -> int:
     return (ka > kb) - (ka < kb)
 
 
-def _version_only(a: str, b: str) -> int:
-    """Compare by version order alone (``1.01`` equals ``1.1``), for requirements."""
-    ka, kb = _parts(a), _parts(b)
-    return (ka > kb) - (ka < kb)
+_OPERATORS: dict[str, Callable[[Parts, Parts], bool]] = {
+    ">=": operator.ge, ">": operator.gt, "=": operator.eq, "==": operator.eq,
+    "<=": operator.le, "<": operator.lt,
+}
 
 
 def satisfies(version: str, op: str, required: str) -> bool:
-    """Whether ``version`` meets ``op required`` (``>=``, ``>``, ``=``, ``<=``, ``<``)."""
-    order = _version_only(version, required)
-    checks = {
-        ">=": order >= 0, ">": order > 0, "=": order == 0, "==": order == 0,
-        "<=": order <= 0, "<": order < 0,
-    }
-    if op not in checks:
+    """Whether ``version`` meets ``op required`` (``>=``, ``>``, ``=``, ``<=``, ``<``), by
+    version order alone: ``1.01`` equals ``1.1`` here."""
+    check = _OPERATORS.get(op)
+    if check is None:
         raise ValueError(f"unknown version operator {op!r}")
-    return checks[op]
-
-
-_DOTTED = re.compile(r"(?<![\w.])\d+(?:\.\d+)+[a-z]?\d*")
-
-
-_PLAIN = re.compile(r"(?<![\w.])\d+[a-z]?\d*(?![\w.])")
+    return check(_parts(version), _parts(required))
 
 
 def extract(text: str) -> str | None:

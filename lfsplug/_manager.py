@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import stat
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import CodeType, ModuleType, TracebackType
@@ -32,21 +33,18 @@ __all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
 
 
 LFSCONF = "lfsconf.py"
-
+HOOK_PREFIX = "lfsplug_"
+ENTRY_POINT_GROUP = "lfsplug"
 
 #: Hooks that a local lfsconf.py may not implement: they run before local files are read.
 BOOTSTRAP_ONLY = ("lfsplug_addoption", "lfsplug_addcommands", "lfsplug_addhooks")
 
-
-HOOK_PREFIX = "lfsplug_"
-
-
 #: Plugins that cannot be blocked, and why.
 ESSENTIAL = {"main": "it gives lfsplug its run, list, check and plugins commands"}
 
-
-#: The entry-point group of lfsplug plugins.
-ENTRY_POINT_GROUP = "lfsplug"
+#: Removed hooks, and the record of the ``lfsplug_events`` event that now carries their fact.
+REMOVED_HOOKS = {"lfsplug_script_output": "ScriptOutput", "lfsplug_sample": "SampleTaken",
+                 "lfsplug_alert": "AlertRaised"}
 
 
 @dataclass(frozen=True)
@@ -76,8 +74,7 @@ class PluginManager(pluggy.PluginManager):
     # -- discovery of plugins ------------------------------------------------------------------
 
     def entry_points(self) -> dict[str, list[EntryPoint]]:
-        """The entry points of the group ``lfsplug``, by name (enumerated once, by
-        :func:`importlib.metadata.entry_points`)."""
+        """The entry points of the group ``lfsplug``, by name (enumerated once)."""
         if self._entry_points is None:
             import importlib.metadata
 
@@ -135,11 +132,12 @@ class PluginManager(pluggy.PluginManager):
             return
         if not _module_exists(name):
             known = ", ".join(sorted(self.entry_points())) or "none"
-            raise UsageError(
-                f"unknown plugin {name!r} ({how}): no entry point of that name in the group "
-                f"'lfsplug' (known: {known}) and no module of that name"
-            )
-        module = self._import(name, f"plugin {name!r} ({how})")
+            raise UsageError(f"unknown plugin {name!r} ({how}): no entry point of that name in "
+                             f"the group 'lfsplug' (known: {known}) and no module of that name")
+        try:
+            module = importlib.import_module(name)
+        except Exception as exc:  # any failure to import is the plugin's, named as such
+            raise _import_failure(f"plugin {name!r} ({how})", exc) from None
         self.register_plugin(module, name, PluginOrigin(how, name, file=_file_of(module)))
 
     def _load_entry_point(self, name: str, eps: list[EntryPoint], how: str) -> None:
@@ -147,26 +145,18 @@ class PluginManager(pluggy.PluginManager):
             return
         if len(eps) > 1:
             dists = " and ".join(f"{_distribution(ep)} ({ep.value})" for ep in eps)
-            raise UsageError(
-                f"plugin name {name!r} is claimed by two entry points: {dists}; "
-                f"uninstall one of the distributions, or block both with -p no:{name}"
-            )
+            raise UsageError(f"plugin name {name!r} is claimed by two entry points: {dists}; "
+                             "uninstall one of the distributions, or block both with "
+                             f"-p no:{name}")
         ep = eps[0]
         what = f"plugin {name!r} (entry point {ep.value} from {_distribution(ep)})"
         try:
             plugin = ep.load()
         except Exception as exc:  # any failure to import is the plugin's, named as such
             raise _import_failure(what, exc) from None
-        origin = PluginOrigin(
-            how, ep.module, _distribution(ep), _dist_version(ep), _file_of(plugin)
-        )
+        version = ep.dist.version if ep.dist is not None else None
+        origin = PluginOrigin(how, ep.module, _distribution(ep), version, _file_of(plugin))
         self.register_plugin(plugin, name, origin)
-
-    def _import(self, modname: str, what: str) -> ModuleType:
-        try:
-            return importlib.import_module(modname)
-        except Exception as exc:
-            raise _import_failure(what, exc) from None
 
     def register(self, plugin: object, name: str | None = None) -> str | None:
         """Register ``plugin`` and tell every plugin through ``lfsplug_plugin_registered``."""
@@ -211,12 +201,9 @@ class PluginManager(pluggy.PluginManager):
     def register_plugin(self, plugin: object, name: str, origin: PluginOrigin) -> None:
         """Register ``plugin`` under ``name``; a second plugin of the same name is an error."""
         if self.has_plugin(name):
-            previous = self.origins.get(name)
-            was = previous.module if previous else "?"
-            raise UsageError(
-                f"two plugins are named {name!r}: {was} and {origin.module}; "
-                f"rename one, or block it with -p no:{name}"
-            )
+            was = self.origins[name].module if name in self.origins else "?"
+            raise UsageError(f"two plugins are named {name!r}: {was} and {origin.module}; "
+                             f"rename one, or block it with -p no:{name}")
         try:
             self.register(plugin, name)
         except pluggy.PluginValidationError as exc:
@@ -234,27 +221,19 @@ class PluginManager(pluggy.PluginManager):
         files: list[Path] = []
         for path in paths:
             top = path if path.is_dir() else path.parent
-            for directory in _dirs_between(rootdir, top):
-                files.append(directory / LFSCONF)
+            files.extend(directory / LFSCONF for directory in _dirs_between(rootdir, top))
             if path.is_dir():
                 files.extend(_lfsconf_below(path))
-        loaded: list[Path] = []
-        seen: set[Path] = set()
-        for candidate in files:
-            file = candidate.absolute()
-            if file in seen or not file.is_file():
-                continue
-            seen.add(file)
+        loaded = [file for file in dict.fromkeys(f.absolute() for f in files) if file.is_file()]
+        for file in loaded:
             self._register_lfsconf(file)
-            loaded.append(file)
         return loaded
 
     def _register_lfsconf(self, file: Path) -> None:
         _check_ownership(file)
         modname = f"lfsconf_{abs(hash(str(file))):x}"
         try:
-            source = file.read_bytes()
-            code = compile(source, str(file), "exec")
+            code = compile(file.read_bytes(), str(file), "exec")
         except SyntaxError as exc:
             message = f"{file}:{exc.lineno}: syntax error in lfsconf.py: {exc.msg}"
             raise UsageError(message) from None
@@ -268,9 +247,8 @@ class PluginManager(pluggy.PluginManager):
         except Exception as exc:
             del sys.modules[modname]
             line = _line_in(exc.__traceback__, str(file))
-            raise UsageError(
-                f"{file}:{line}: lfsconf.py raised {type(exc).__name__}: {exc}"
-            ) from None
+            message = f"{file}:{line}: lfsconf.py raised {type(exc).__name__}: {exc}"
+            raise UsageError(message) from None
         self._check_lfsconf(module, file)
         self.register_plugin(module, str(file), PluginOrigin("lfsconf", modname, file=str(file)))
 
@@ -280,36 +258,38 @@ class PluginManager(pluggy.PluginManager):
                 continue
             line = _def_line(value)
             if attr in BOOTSTRAP_ONLY:
-                raise UsageError(
-                    f"{file}:{line}: {attr} cannot be implemented in lfsconf.py "
-                    f"(options and commands must be known before local files are read); "
-                    f"put it in a plugin"
-                )
+                raise UsageError(f"{file}:{line}: {attr} cannot be implemented in lfsconf.py "
+                                 "(options and commands must be known before local files "
+                                 "are read); put it in a plugin")
             if self.parse_hookimpl_opts(module, attr) is None:
-                raise UsageError(
-                    f"{file}:{line}: {attr} is not marked as a hook; decorate it with "
-                    f"@lfsplug.hookimpl"
-                )
+                raise UsageError(f"{file}:{line}: {attr} is not marked as a hook; decorate it "
+                                 "with @lfsplug.hookimpl")
 
     # -- validation and errors -----------------------------------------------------------------
 
+    def _hookimpls(self) -> Iterator[tuple[pluggy.HookCaller, pluggy.HookImpl]]:
+        """Every hook implementation, with the caller of its hook."""
+        for caller in list(vars(self.hook).values()):
+            if isinstance(caller, pluggy.HookCaller):
+                for impl in caller.get_hookimpls():
+                    yield caller, impl
+
     def check_pending(self) -> None:
-        """Fail at once (exit 4) on a hook implementation that matches no specification."""
-        for name in self.hook.__dict__:
-            if not name.startswith(HOOK_PREFIX):
+        """Fail at once (exit 4) on a hook implementation that matches no specification,
+        naming the replacement of a removed hook."""
+        for caller, impl in self._hookimpls():
+            name, plugin = caller.name, impl.plugin_name
+            if (caller.spec is not None or impl.opts.get("optionalhook")
+                    or not name.startswith(HOOK_PREFIX)):
                 continue
-            caller = getattr(self.hook, name)
-            if caller.spec is not None:
-                continue
-            for impl in caller.get_hookimpls():
-                if impl.opts.get("optionalhook"):
-                    continue
-                origin = self.origins.get(impl.plugin_name)
-                where = _impl_location(impl.function) or (origin.module if origin else "?")
-                raise UsageError(
-                    f"{where}: unknown hook {name!r} in plugin {impl.plugin_name!r}"
-                    f"{_suggest(name, self.hook_names())}"
-                )
+            origin = self.origins.get(plugin)
+            where = _impl_location(impl.function) or (origin.module if origin else "?")
+            if name in REMOVED_HOOKS:
+                raise UsageError(f"{where}: hook {name!r} in plugin {plugin!r} was removed: "
+                                 "implement lfsplug_events and handle its "
+                                 f"lfsplug.{REMOVED_HOOKS[name]} records")
+            raise UsageError(f"{where}: unknown hook {name!r} in plugin {plugin!r}"
+                             f"{_suggest(name, self.hook_names())}")
 
     def hook_names(self) -> list[str]:
         return sorted(n for n in dir(_hookspec) if n.startswith(HOOK_PREFIX))
@@ -320,34 +300,24 @@ class PluginManager(pluggy.PluginManager):
         The innermost frame that belongs to a hook implementation is the one that raised (an
         implementation may call other hooks, whose implementations then sit deeper).
         """
+        import traceback
+
         owners: dict[CodeType, tuple[str, str]] = {}
-        for name in self.hook.__dict__:
-            caller = getattr(self.hook, name, None)
-            if not isinstance(caller, pluggy.HookCaller):
-                continue
-            for impl in caller.get_hookimpls():
-                code = getattr(impl.function, "__code__", None)
-                if code is not None:
-                    owners[code] = (impl.plugin_name, name)
-        found = None
-        tb = exc.__traceback__
-        while tb is not None:
-            owner = owners.get(tb.tb_frame.f_code)
-            if owner is not None:
-                found = owner
-            tb = tb.tb_next
-        return found
+        for caller, impl in self._hookimpls():
+            code = getattr(impl.function, "__code__", None)
+            if code is not None:
+                owners[code] = (impl.plugin_name, caller.name)
+        found = [owners[frame.f_code] for frame, _ in traceback.walk_tb(exc.__traceback__)
+                 if frame.f_code in owners]
+        return found[-1] if found else None
 
     def as_plugin_error(self, exc: BaseException, script: str | None = None) -> LfsplugError:
         """Turn an exception from a hook into a one-line error naming the plugin and hook."""
         if isinstance(exc, LfsplugError):
             return exc
         owner = self.culprit(exc)
-        if owner is None:
-            error = LfsplugError(f"internal error: {type(exc).__name__}: {exc}")
-            error.__cause__ = exc
-            return error
-        error = PluginError(owner[0], owner[1], exc, script)
+        error = (PluginError(*owner, exc, script) if owner is not None
+                 else LfsplugError(f"internal error: {type(exc).__name__}: {exc}"))
         error.__cause__ = exc
         return error
 
@@ -356,9 +326,8 @@ class PluginManager(pluggy.PluginManager):
     def enable_debug(self, stream: TextIO) -> None:
         """Log every hook call and its result to ``stream`` (``--debug``).
 
-        Hooks are called from several threads (the event bus delivers on its own), and a text
-        file is not safe to write from two at once: a torn write can split a multi-byte
-        character. One lock serialises the writes.
+        Hooks are called from several threads (the event bus delivers on its own); one lock
+        serialises the writes, so that no write tears a multi-byte character.
         """
         import threading
 
@@ -375,11 +344,8 @@ class PluginManager(pluggy.PluginManager):
     def describe(self) -> list[dict[str, Any]]:
         """Every registered plugin with its module, version and the hooks it implements."""
         hooks: dict[str, list[str]] = {}
-        for name in sorted(self.hook.__dict__):
-            caller = getattr(self.hook, name, None)
-            if isinstance(caller, pluggy.HookCaller):
-                for impl in caller.get_hookimpls():
-                    hooks.setdefault(impl.plugin_name, []).append(name)
+        for caller, impl in self._hookimpls():
+            hooks.setdefault(impl.plugin_name, []).append(caller.name)
         rows = []
         for name, plugin in self.list_name_plugin():
             if plugin is None:  # blocked with -p no:NAME
@@ -399,10 +365,6 @@ class PluginManager(pluggy.PluginManager):
 
 def _distribution(ep: EntryPoint) -> str:
     return ep.dist.name if ep.dist is not None else "?"
-
-
-def _dist_version(ep: EntryPoint) -> str | None:
-    return ep.dist.version if ep.dist is not None else None
 
 
 def _module_of(plugin: object) -> str:
@@ -445,27 +407,22 @@ def _import_failure(what: str, exc: BaseException) -> LfsplugError:
 def _line_in(tb: TracebackType | None, filename: str) -> int | str:
     import traceback
 
-    line: int | str = "?"
-    for frame in traceback.extract_tb(tb):
-        if frame.filename == filename and frame.lineno is not None:
-            line = frame.lineno
-    return line
+    lines = [frame.lineno for frame in traceback.extract_tb(tb)
+             if frame.filename == filename and frame.lineno is not None]
+    return lines[-1] if lines else "?"
 
 
 def _check_ownership(file: Path) -> None:
     """Refuse to import a local file that someone else could have changed: a build runs as
     root, so a world-writable ``lfsconf.py`` (or folder above it), or one owned by neither the
     user nor root, would run anyone's code."""
-    import stat
-
     uid = os.getuid()
     for path in [file, *file.parents]:
         try:
             info = path.stat()
         except OSError:
             return
-        writable = info.st_mode & stat.S_IWOTH and not (info.st_mode & stat.S_ISVTX)
-        if writable:
+        if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
             what = "it" if path == file else f"its folder {path}"
             raise UsageError(f"{file}: refusing to load lfsconf.py: {what} is world-writable "
                              f"(chmod o-w)")
@@ -496,9 +453,8 @@ def _impl_location(function: Any) -> str | None:
 
 
 def _lfsconf_below(top: Path) -> list[Path]:
-    """The lfsconf.py files in folders below ``top``, in sorted order; hidden folders (the
-    state directory ``.lfsplug`` among them), ``__pycache__`` and symlinked folders are
-    not entered."""
+    """The lfsconf.py files in folders below ``top``, sorted; hidden folders (the state
+    directory ``.lfsplug`` among them), ``__pycache__`` and symlinked folders are not entered."""
     found = []
     for directory, subdirs, filenames in os.walk(top):
         subdirs[:] = sorted(d for d in subdirs if not d.startswith(".") and d != "__pycache__")
@@ -510,14 +466,8 @@ def _lfsconf_below(top: Path) -> list[Path]:
 def _dirs_between(rootdir: Path, top: Path) -> list[Path]:
     """``rootdir`` and each directory down to ``top``; just ``top`` when it is not below root."""
     root, top = rootdir.absolute(), top.absolute()
-    try:
-        rel = top.relative_to(root)
-    except ValueError:
-        return [top]
-    dirs = [root]
-    for part in rel.parts:
-        dirs.append(dirs[-1] / part)
-    return dirs
+    upwards = [top, *top.parents]
+    return upwards[upwards.index(root)::-1] if root in upwards else [top]
 
 
 def _suggest(name: str, known: Sequence[str]) -> str:

@@ -1,11 +1,13 @@
 """The records that pass between plugins, and the exit codes and errors of lfsplug.
 
-Every phase of a build hands its data to the next as one of these plain dataclasses: discovery
-makes :class:`Script` records, validation makes :class:`Finding` records, ordering makes a
-:class:`Plan` of :class:`Edge` records, execution makes :class:`RunRequest` and
-:class:`ScriptResult` records, and monitoring makes :class:`Event`, :class:`Sample` and
-:class:`Alert` records. Plugins never bolt attributes onto these; state of their own lives in the
-config's stash.
+Every phase of a build hands its data to the next as plain dataclasses: discovery makes
+:class:`Script` records, validation :class:`Finding` records, ordering a :class:`Plan` of
+:class:`Edge` records, execution :class:`RunRequest` and :class:`ScriptResult` records, and
+monitoring :class:`Event`, :class:`Sample` and :class:`Alert` records. Plugins never bolt
+attributes onto these; state of their own lives in the config's stash.
+
+Each :class:`LfsplugError` has an :class:`ExitCode` and a one-line message naming its cause
+(file, line, plugin, hook or option); :func:`lfsplug._cli.main` prints it and exits with the code.
 """
 
 from __future__ import annotations
@@ -20,50 +22,23 @@ if TYPE_CHECKING:
     from lfsplug._events import Record
 
 __all__ = [
-    "BOOK_ENV",
-    "Alert",
-    "AlertLevel",
-    "Choice",
-    "Edge",
-    "Estimate",
-    "EstimateSource",
-    "Event",
-    "ExitCode",
-    "FailureClass",
-    "Finding",
-    "LfsplugError",
-    "MetaSource",
-    "Origin",
-    "Plan",
-    "PluginError",
-    "Priority",
-    "Recovery",
-    "RecoveryAction",
-    "Requirement",
-    "RunRequest",
-    "RunningScript",
-    "Sample",
-    "Scalar",
-    "Script",
-    "ScriptResult",
-    "Severity",
-    "Status",
-    "UsageError",
+    "BOOK_ENV", "Alert", "AlertLevel", "Choice", "Edge", "Estimate", "EstimateSource", "Event",
+    "ExitCode", "FailureClass", "Finding", "LfsplugError", "MetaSource", "Origin", "Plan",
+    "PluginError", "Priority", "Recovery", "RecoveryAction", "Requirement", "RunRequest",
+    "RunningScript", "Sample", "Scalar", "Script", "ScriptResult", "Severity", "Status",
+    "UsageError", "pass_base",
 ]
-
 
 #: A JSON scalar: what the figures of an alert (and other small records) are made of.
 Scalar = str | int | float | bool | None
 
-
-#: The variables of the book's clean build environment (chapter 4, "Setting Up the
-#: Environment"), which the executor gives every script: what a driver exports never replaces
-#: them, and a script may count on them being set.
+#: The variables of the book's clean build environment (chapter 4), which the executor gives
+#: every script: what a driver exports never replaces them, and a script may count on them.
 BOOK_ENV = frozenset({"HOME", "TERM", "LFS", "LC_ALL", "LFS_TGT", "PATH", "CONFIG_SITE",
                       "MAKEFLAGS"})
 
-
 _PASS = re.compile(r"^(?P<base>.+?)[-_]pass[-_]?\d+$")
+_REQUIREMENT = re.compile(r"^\s*([^\s<>=!]+)\s*(?:(>=|<=|==|=|>|<)\s*([0-9A-Za-z]\S*))?\s*$")
 
 
 def pass_base(name: str) -> str | None:
@@ -103,9 +78,6 @@ class Status(Choice):
     NOT_RUN = "not-run"
 
 
-_REQUIREMENT = re.compile(r"^\s*([^\s<>=!]+)\s*(?:(>=|<=|==|=|>|<)\s*([0-9A-Za-z]\S*))?\s*$")
-
-
 @dataclass(frozen=True)
 class Requirement:
     """A dependency on a name, optionally constrained by version (``glibc>=2.39``)."""
@@ -121,9 +93,7 @@ class Requirement:
         if match is None:
             raise ValueError(f"not a requirement: {text!r} (expected NAME or NAME>=VERSION)")
         name, op, version = match.groups()
-        if op == "==":
-            op = "="
-        return cls(name, op, version)
+        return cls(name, "=" if op == "==" else op, version)
 
     def __str__(self) -> str:
         return f"{self.name}{self.op}{self.version}" if self.op else self.name
@@ -133,12 +103,9 @@ class Requirement:
 class Origin:
     """Where a metadata value of a script came from, for ``lfsplug list --why`` and findings.
 
-    ``source`` says what gave it as a user reads it (``# lfsplug: header``, ``file name``,
-    ``package list packages.sh``); ``line`` is the line it was read on, in the script itself
-    unless ``path`` names another file (a package list, the configuration file, the file a
-    section was cut from); ``note`` is what else to say, after the place (``" (book chapter
-    5)"``, with its leading space). Shown as ``source``, then ``" line N"`` when there is a
-    line, then ``note``: ``# lfsplug: header line 3``.
+    ``source`` names what gave it (``# lfsplug: header``); ``line`` is the line it was read on,
+    in the script itself unless ``path`` names another file (a package list, the configuration
+    file); ``note`` follows, with its leading space: ``# lfsplug: header line 3 (book chapter 5)``.
     """
 
     source: str
@@ -159,10 +126,10 @@ class Origin:
 class Script:
     """One build script found by discovery, with the metadata every source gave it.
 
-    ``origins`` maps each metadata field to the :class:`Origin` of its value (the header's
-    line 3, the file name...), which ``lfsplug list --why`` shows. ``index`` is the script's
-    place in the layout's own sequence (book order); ``meta`` keeps keys that no field claims,
-    for plugins.
+    ``index`` is its place in the layout's own sequence (book order); ``origins`` maps each
+    metadata field to the :class:`Origin` of its value; ``meta`` keeps, for plugins, the keys
+    that no field claims. ``$VAR`` references in ``unpack``, ``workdir`` and the values of
+    ``env`` (``${LFS}/sources``) are expanded from the script's environment when it runs.
     """
 
     name: str
@@ -182,15 +149,12 @@ class Script:
     user: str | None = None
     chroot: bool | None = None
     disable: set[str] = field(default_factory=set)
-    #: a source tarball to unpack before the script runs (a file name looked up in the sources
-    #: directory, or a path; ``$VAR`` references are expanded from the script's environment);
-    #: the script then runs inside its top directory, removed after success, as jhalfs does
+    #: a source tarball to unpack first (a file name in the sources directory, or a path); the
+    #: script then runs inside its top directory, removed after success, as jhalfs does
     unpack: str | None = None
-    #: the directory the script runs in (``$VAR`` references expanded from its environment;
-    #: relative to the unpacked top directory with ``unpack``, else to the script's directory)
+    #: the directory the script runs in, relative to the unpacked top directory, else the script's
     workdir: str | None = None
-    #: variables the collection's own driver exports before it runs this script (values may
-    #: refer to the build environment, ``${LFS}/sources``: expanded when the script runs)
+    #: variables the collection's own driver exports before it runs this script
     env: dict[str, str] = field(default_factory=dict)
     #: the packages a multi-package file builds, from its banners (``binutils-pass1``...)
     packages: list[str] = field(default_factory=list)
@@ -198,16 +162,14 @@ class Script:
     meta: dict[str, str] = field(default_factory=dict)
 
     def line_of(self, key: str) -> int | None:
-        """The line of the script itself that set metadata ``key``, or None (a file name, a
-        default, a line of another file)."""
+        """The line of the script itself that set metadata ``key``, or None (set elsewhere)."""
         origin = self.origins.get(key)
         return origin.line if origin is not None and origin.path is None else None
 
     @property
     def package(self) -> str:
-        """The package the script builds: its name without the ``@WHERE`` that tells two
-        builds of one package apart, nor a ``-passN`` suffix (``gcc@phase2``, ``gcc-pass1``:
-        ``gcc``)."""
+        """The package the script builds: its name without an ``@WHERE`` (two builds of one
+        package) or ``-passN`` suffix (``gcc@phase2`` and ``gcc-pass1`` give ``gcc``)."""
         name = self.name.partition("@")[0]
         return pass_base(name) or name
 
@@ -223,10 +185,8 @@ class MetaSource:
     """Metadata one source gives one script: raw ``key -> text`` values and where they came from.
 
     The session merges every source of a script: for each key the highest ``priority`` wins
-    (the ``# lfsplug:`` header uses :data:`MetaSource.HEADER`, above everything else).
-    ``lines`` optionally maps a key to the line it was read from: a line of the script itself,
-    or of ``path`` when the source is another file (a package list, the configuration file).
-    Each value chosen gets an :class:`Origin` made of ``source``, ``path`` and its line.
+    (the ``# lfsplug:`` header uses :data:`MetaSource.HEADER`, above everything else). Each
+    value chosen gets an :class:`Origin` of ``source``, ``path`` and its line in ``lines``.
     """
 
     HEADER = 100
@@ -263,14 +223,8 @@ class Finding:
         return f"{self.path}:{self.line}" if self.line else self.path
 
     def to_dict(self) -> dict[str, Scalar]:
-        return {
-            "code": self.code,
-            "severity": str(self.severity),
-            "path": self.path,
-            "line": self.line,
-            "message": self.message,
-            "hint": self.hint,
-        }
+        return {"code": self.code, "severity": str(self.severity), "path": self.path,
+                "line": self.line, "message": self.message, "hint": self.hint}
 
 
 @dataclass(frozen=True)
@@ -293,9 +247,8 @@ class Plan:
     levels: list[list[str]] = field(default_factory=list)
     critical_path: list[str] = field(default_factory=list)
     mode: str = "sequence"
-    #: each script's expected duration (history, else ``sbu=``, else the average of the
-    #: others), in seconds when any is known in seconds, else in SBU: the scheduler ranks
-    #: scripts by it instead of asking the hook again
+    #: each script's expected duration (history, else ``sbu=``, else the others' average), in
+    #: seconds when any is known in seconds, else in SBU: the scheduler ranks scripts by it
     durations: dict[str, float] = field(default_factory=dict)
 
     def predecessors(self) -> dict[str, set[str]]:
@@ -380,19 +333,15 @@ class ScriptResult:
 
     @property
     def failed_dependency(self) -> bool:
-        return self.status is Status.SKIPPED and self.message is not None and (
-            self.message.startswith("dependency failed")
-        )
+        message = self.message or ""
+        return self.status is Status.SKIPPED and message.startswith("dependency failed")
 
 
 @dataclass
 class RunningScript:
-    """A script attempt that is running now, in :attr:`Session.running` while it runs.
-
-    The executor adds it when the process has started and removes it when the process has been
-    reaped; monitoring plugins read ``pid`` (the process group's leader: ``pgid == pid``) to
-    sample the script's process tree. ``last_line`` is its latest line of output.
-    """
+    """A script attempt in :attr:`Session.running` from its process's start to its reaping:
+    monitoring plugins sample its process tree from ``pid`` (the process group's leader,
+    ``pgid == pid``). ``last_line`` is its latest line of output."""
 
     name: str
     pid: int
@@ -422,10 +371,8 @@ class RecoveryAction(Choice):
 @dataclass(frozen=True)
 class Recovery:
     """What to do after a failure: ``retry`` (after ``delay`` s, with ``env`` added), ``skip``
-    (count the script as skipped and go on) or ``stop``.
-
-    ``action`` given as text (from a ``lfsconf.py`` that is not type-checked) becomes a
-    :class:`RecoveryAction`; a bad one raises ``ValueError`` naming the three."""
+    (count the script as skipped and go on) or ``stop``. An ``action`` given as text (by an
+    ``lfsconf.py``) becomes a :class:`RecoveryAction`, or raises :class:`ValueError`."""
 
     action: RecoveryAction
     reason: str = ""
@@ -448,9 +395,8 @@ class Priority(enum.IntEnum):
 @dataclass(slots=True)
 class Event:
     """One thing that happened: ``kind`` (``script-output``, ``alert``...), when, at which
-    priority, for which script (None: the build as a whole), and the typed ``record`` of what
-    happened (a :class:`~lfsplug._events.Record`, whose class gives the kind and priority).
-    ``seq`` is the order of emission."""
+    priority, for which script (None: the whole build), in which order (``seq``), and the typed
+    ``record`` (a :class:`~lfsplug._events.Record`, whose class gives the kind and priority)."""
 
     kind: str
     time: float
@@ -483,10 +429,8 @@ class AlertLevel(Choice):
 @dataclass(frozen=True)
 class Alert:
     """A threshold crossing (``kind``: ``disk``, ``memory``, ``overrun``...) at ``level``;
-    ``data`` holds its figures (the metric, the value, the floor...).
-
-    ``level`` given as text (from code that is not type-checked) becomes an
-    :class:`AlertLevel`; a bad one raises ``ValueError`` naming the four."""
+    ``data`` holds its figures (the metric, the value, the floor...). A ``level`` given as
+    text becomes an :class:`AlertLevel`, or raises :class:`ValueError`."""
 
     kind: str
     level: AlertLevel
@@ -496,10 +440,6 @@ class Alert:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "level", AlertLevel(self.level))
-
-
-# -- exit codes and errors: each error's message is one line naming its cause (the file and
-# line, the plugin and hook, or the option); lfsplug._cli.main prints it and exits with its code
 
 
 class ExitCode(enum.IntEnum):
@@ -529,14 +469,11 @@ class UsageError(LfsplugError):
 class PluginError(LfsplugError):
     """A plugin raised in a hook (exit 3); the message names the plugin, hook and script."""
 
-    exit_code = ExitCode.INTERNAL_ERROR
-
     def __init__(self, plugin: str, hook: str, error: BaseException, script: str | None = None):
         self.plugin = plugin
         self.hook = hook
         self.error = error
         self.script = script
         where = f" while running script {script!r}" if script else ""
-        super().__init__(
-            f"plugin {plugin!r} failed in hook {hook}{where}: {type(error).__name__}: {error}"
-        )
+        super().__init__(f"plugin {plugin!r} failed in hook {hook}{where}: "
+                         f"{type(error).__name__}: {error}")

@@ -1,9 +1,22 @@
 """The session: drives one command through discovery, validation, ordering and execution.
 
-It owns the results and findings of the command, the event bus, and the mapping from outcome to
-exit code. Plugins reach it through most hooks; it knows nothing of bash or LFS.
+It owns the results and findings of the command, the registry of discovered scripts
+(``session.registry``), the event bus, and the mapping from outcome to exit code. Plugins reach
+it through most hooks; it knows nothing of bash or LFS.
 
-The registry of discovered scripts, which plugins query through ``session.registry``.
+The scheduler calls :meth:`Session.run_protocol` for each script, which goes through these steps:
+
+1. ``lfsplug_script_env``: the environment, shaped by every plugin and ``lfsconf.py``.
+2. ``lfsplug_script_cached``: a result to reuse (resume: same content, same environment); if
+   one comes back, the script is done.
+3. ``lfsplug_script_command``: the argv.
+4. ``lfsplug_script_start``, then ``lfsplug_run_script`` (the executor), for attempt 1, 2, ...
+5. On failure, ``lfsplug_classify_failure`` labels it and ``lfsplug_recover`` decides: retry
+   (back to 3 with the environment it adds, after its delay), skip, or let it stand.
+6. ``lfsplug_script_finish`` with the final result.
+
+Each hook call is wrapped so that an exception becomes a :class:`~lfsplug._model.PluginError`
+naming the plugin, the hook and the script, instead of a traceback.
 """
 
 from __future__ import annotations
@@ -14,9 +27,9 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
-from lfsplug._config import Stash
+from lfsplug._config import Stash, apply_metadata
 from lfsplug._events import (
     AlertRaised,
     EventBus,
@@ -25,6 +38,7 @@ from lfsplug._events import (
     RunStarted,
     SampleTaken,
     ScriptOutput,
+    ScriptRetry,
     StopRequested,
 )
 from lfsplug._model import (
@@ -33,9 +47,11 @@ from lfsplug._model import (
     ExitCode,
     Finding,
     LfsplugError,
-    MetaSource,
     Plan,
+    Recovery,
+    RecoveryAction,
     RunningScript,
+    RunRequest,
     Sample,
     Script,
     ScriptResult,
@@ -43,13 +59,16 @@ from lfsplug._model import (
     Status,
     UsageError,
 )
-from lfsplug._runner import apply_metadata, run_protocol
+from lfsplug._settings import SILENCE_TIMEOUT, TIMEOUT
 
 if TYPE_CHECKING:
     from lfsplug._config import Config
 
-__all__ = ["ScriptRegistry", "Session", "gc_paused", "run_session"]
+__all__ = ["MAX_ATTEMPTS", "ScriptRegistry", "Session", "gc_paused", "run_session"]
 
+
+#: A guard against a recovery plugin that retries for ever.
+MAX_ATTEMPTS = 100
 
 T = TypeVar("T")
 
@@ -112,13 +131,10 @@ class Session:
                     seen.add(key)
                     scripts.append(script)
         for script in scripts:
-            sources: list[MetaSource] = flatten(
-                self.hook.lfsplug_script_metadata(script=script, session=self)
-            )
-            self.findings.extend(apply_metadata(script, sources))
-        self.hook.lfsplug_collection_modifyscripts(
-            session=self, config=self.config, scripts=scripts
-        )
+            sources = self.hook.lfsplug_script_metadata(script=script, session=self)
+            self.findings.extend(apply_metadata(script, flatten(sources)))
+        self.hook.lfsplug_collection_modifyscripts(session=self, config=self.config,
+                                                   scripts=scripts)
         self.findings.extend(_duplicate_names(scripts))
         self.scripts = scripts
         self._registry = ScriptRegistry(scripts)
@@ -135,9 +151,8 @@ class Session:
         return self._registry
 
     def content_digest(self, script: Script) -> str | None:
-        """The SHA-256 of ``script``'s content, read and hashed once per session (None if it
-        cannot be read). Validation fills it as it reads every script; resume and records
-        reuse it."""
+        """The SHA-256 of ``script``'s content, read once per session (None if unreadable):
+        validation fills it as it reads every script; resume and records reuse it."""
         key = str(script.path)
         digest = self.digests.get(key)
         if digest is None:
@@ -166,9 +181,8 @@ class Session:
         if host:
             found.extend(flatten(self.hook.lfsplug_validate_host(config=self.config)))
         self.findings.extend(f for f in found if not self._silenced(f))
-        self.hook.lfsplug_validation_modifyfindings(
-            session=self, config=self.config, findings=self.findings
-        )
+        self.hook.lfsplug_validation_modifyfindings(session=self, config=self.config,
+                                                    findings=self.findings)
         return self.findings
 
     def _silenced(self, finding: Finding) -> bool:
@@ -225,8 +239,7 @@ class Session:
     def stop(self, reason: str, *, hard: bool = False) -> None:
         """Start no new script from now on; with ``hard``, end the running ones too (a disk
         HALT, a second interrupt). Safe from any thread; the first reason given stands. The
-        build then ends with exit code 2 (interrupted): it stopped before its end for a
-        reason outside the scripts."""
+        build then ends with exit code 2 (interrupted), whatever the scripts did."""
         self.interrupted = True
         first = self.shouldstop is None
         if first:
@@ -238,8 +251,86 @@ class Session:
         self.emit(StopRequested(reason, hard))
 
     def run_protocol(self, script: Script) -> ScriptResult:
-        """Run one script through the per-script protocol (see :mod:`lfsplug._runner`)."""
-        return run_protocol(self, script)
+        """Run ``script`` through the per-script protocol (module docstring); record its result."""
+        hook, config = self.hook, self.config
+        env: dict[str, str] = {}
+        self._call(script, hook.lfsplug_script_env, script=script, env=env, config=config)
+        cached = self._call(script, hook.lfsplug_script_cached, session=self, script=script,
+                            env=env)
+        if cached is not None:
+            cached.cached = True
+            return self._call(script, self.finish_script, script=script, result=cached)
+        attempt = 0
+        while True:
+            attempt += 1
+            result = self._attempt(script, env, attempt)
+            if result.status is Status.PASSED or self.hard_stop:
+                break
+            recovery = self._recover(script, result)
+            if recovery is None:
+                break
+            match recovery.action:
+                case RecoveryAction.STOP:
+                    break
+                case RecoveryAction.SKIP:
+                    result.status, result.message = Status.SKIPPED, recovery.reason or "skipped"
+                    break
+                case RecoveryAction.RETRY:
+                    pass
+                case _:
+                    assert_never(recovery.action)
+            if attempt >= MAX_ATTEMPTS or self.shouldstop:
+                break
+            self.emit(ScriptRetry(attempt, recovery.reason, recovery.delay, dict(recovery.env),
+                                  result.started), script.name)
+            env.update(recovery.env)
+            if recovery.delay > 0:
+                time.sleep(recovery.delay)
+        return self._call(script, self.finish_script, script=script, result=result)
+
+    def _attempt(self, script: Script, env: dict[str, str], attempt: int) -> ScriptResult:
+        hook, config = self.hook, self.config
+        argv = self._call(script, hook.lfsplug_script_command,
+                          script=script, env=env, config=config)
+        if not argv:
+            raise UsageError("no plugin gave a command for the scripts (lfsplug_script_command): "
+                             "is the executor plugin blocked with -p no:executor?")
+        request = RunRequest(
+            script=script,
+            argv=list(argv),
+            env=dict(env),
+            cwd=script.path.parent,
+            log_path=self.log_path(script, attempt),
+            attempt=attempt,
+            timeout=script.timeout or config.get(TIMEOUT),
+            silence_timeout=config.get(SILENCE_TIMEOUT),
+        )
+        self._call(script, self.start_script, script=script, attempt=attempt)
+        result: ScriptResult | None = self._call(script, hook.lfsplug_run_script,
+                                                 session=self, request=request)
+        if result is None:
+            raise UsageError("no plugin ran the script (lfsplug_run_script): "
+                             "is the executor plugin blocked with -p no:executor?")
+        result.attempts = attempt
+        return result
+
+    def _recover(self, script: Script, result: ScriptResult) -> Recovery | None:
+        failure = self._call(script, self.hook.lfsplug_classify_failure,
+                             session=self, script=script, result=result)
+        if failure is not None:
+            result.failure_class = failure.name
+        recovery: Recovery | None = self._call(script, self.hook.lfsplug_recover, session=self,
+                                               script=script, result=result, failure=failure)
+        return recovery
+
+    def _call(self, script: Script, fn: Callable[..., T], /, **kwargs: Any) -> T:
+        """Call a hook; an exception from a plugin becomes an error naming plugin, hook, script."""
+        try:
+            return fn(**kwargs)
+        except LfsplugError:
+            raise
+        except Exception as exc:
+            raise self.config.pluginmanager.as_plugin_error(exc, script.name) from exc
 
     def log_path(self, script: Script, attempt: int) -> Path:
         """Where the log of one attempt of ``script`` goes."""
@@ -254,14 +345,12 @@ class Session:
             self.hook.lfsplug_script_start(session=self, script=script, attempt=attempt)
 
     def script_output(self, script: Script, lines: list[str]) -> None:
-        """Called by executors with new output lines of a running script: a
-        :class:`~lfsplug._events.ScriptOutput` event."""
+        """Publish new output lines of a running script (executors): a ``ScriptOutput`` event."""
         self.events.emit(ScriptOutput(tuple(lines)), script.name)
 
     def finish_script(self, script: Script, result: ScriptResult) -> ScriptResult:
-        """Record the final result of a script and tell plugins, through
-        ``lfsplug_script_finish`` (where they may add to ``result.resources`` before others
-        record it)."""
+        """Record the final result of a script and tell plugins through ``lfsplug_script_finish``
+        (where they may add to ``result.resources`` before others record it)."""
         self.results[script.name] = result
         with self._report_lock:
             self.hook.lfsplug_script_finish(session=self, script=script, result=result)
@@ -289,13 +378,11 @@ class Session:
             raise self.config.pluginmanager.as_plugin_error(error) from error
 
     def sample(self, sample: Sample) -> None:
-        """Publish a resource sample: a :class:`~lfsplug._events.SampleTaken` event, about
-        the sample's script (None: the system)."""
+        """Publish a resource sample: a ``SampleTaken`` event, about its script (None: system)."""
         self.events.emit(SampleTaken(sample), sample.script)
 
     def alert(self, alert: Alert) -> None:
-        """Publish an alert: an :class:`~lfsplug._events.AlertRaised` event, which overtakes
-        every progress event still queued."""
+        """Publish an alert: an ``AlertRaised`` event, which overtakes queued progress events."""
         self.events.emit(AlertRaised(alert))
 
     # -- outcome -------------------------------------------------------------------------------
@@ -342,9 +429,9 @@ def run_session(config: Config, body: Callable[[Session], int]) -> int:
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector (for collection, and whole commands that build
-    nothing long-lived): they make several small objects per script (records, paths, dicts)
-    that hold no reference cycles, and with 10,000 scripts the collections those set off
-    cost a quarter of the time. Nested pauses are fine; the outermost one resumes it."""
+    nothing long-lived): their small objects per script hold no reference cycles, and with
+    10,000 scripts the collections they set off cost a quarter of the time. Nested pauses are
+    fine; the outermost one resumes it."""
     enabled = gc.isenabled()
     gc.disable()
     try:

@@ -13,12 +13,8 @@ its settings once, as module constants, and adds them to the parser in ``lfsplug
     def lfsplug_addoption(parser: OptionParser) -> None:
         parser.add(MONITOR)
 
-and reads the converted value with ``config.get(INTERVAL)``, typed (here a ``float``). The
-manager hands each plugin a parser bound to its name (:meth:`OptionParser.bound`), so every
-declaration names its plugin. :func:`check_file` rejects a key or a table that nobody declares,
-:func:`resolve` converts each value once (the command line, then ``LFSPLUG_ADDOPTS``, then the
-file, then the default); a bad one is ``FILE:LINE: [table] key: ...`` (exit 4). The kernel's own
-shared settings (``lfs``, ``jobs``, ``timeout``, ``silence_timeout``) are declared here.
+and reads the converted value with ``config.get(INTERVAL)``, typed (here a ``float``). A bad
+value, or a key nobody declares, is an error at its line of the file (exit 4).
 """
 
 from __future__ import annotations
@@ -38,49 +34,27 @@ if TYPE_CHECKING:
     from lfsplug._manager import PluginManager
 
 __all__ = [
-    "DEFAULT_LFS",
-    "JOBS",
-    "KERNEL",
-    "LFS",
-    "SILENCE_TIMEOUT",
-    "TIMEOUT",
-    "Option",
-    "OptionParser",
-    "Setting",
-    "SettingsTable",
-    "Values",
-    "check_file",
-    "collect_settings",
-    "resolve",
+    "DEFAULT_LFS", "JOBS", "KERNEL", "LFS", "SILENCE_TIMEOUT", "TIMEOUT", "Option", "OptionParser",
+    "Setting", "SettingsTable", "Values", "check_file", "collect_settings", "resolve",
 ]
 
-
 T = TypeVar("T")
-
-
 T_co = TypeVar("T_co", covariant=True)
-
 
 #: Top-level keys of the configuration file that are not settings.
 RESERVED_KEYS = {"plugins", "env", "disable"}
 
-
-#: The names the kernel declares under: its own settings, and its commands plugin's options.
-KERNEL_PLUGINS = frozenset({"kernel"})
-
-
 #: Where a value came from, as ``Config.source`` says.
 COMMAND_LINE, FILE, DEFAULT = "command line", "file", "default"
+_ABSENT = object()  # what _file_value returns for a key the file does not give
 
 
 # -- declarations -----------------------------------------------------------------------------
 @dataclass(frozen=True, eq=False)
 class Setting(Generic[T_co]):
     """One setting, declared once: its key, kind, default and help; optionally an option.
-
-    Made by :meth:`SettingsTable.add`; read with ``config.get(setting)``. Identity is the key
-    into the values of a command, so declare each setting once, as a module constant.
-    """
+    Made by :meth:`SettingsTable.add`, read with ``config.get(setting)``; its identity is the key
+    into a command's values, so declare each setting once, as a module constant."""
 
     key: str
     kind: Kind[T_co]
@@ -112,9 +86,7 @@ class Setting(Generic[T_co]):
 
     def shown(self) -> str:
         """The default as the reference and ``--help`` show it."""
-        if self.shown_default is not None:
-            return self.shown_default
-        return self.kind.shown(self.default)
+        return self.kind.shown(self.default) if self.shown_default is None else self.shown_default
 
 
 class SettingsTable:
@@ -129,62 +101,39 @@ class SettingsTable:
         return iter(self.settings)
 
     def add(
-        self,
-        key: str,
-        of_type: type[T] | Kind[T],
-        default: T,
-        help: str,
-        *,
-        option: Sequence[str] | None = None,
-        commands: Sequence[str] = (),
-        metavar: str | None = None,
-        shown_default: str | None = None,
+        self, key: str, of_type: type[T] | Kind[T], default: T, help: str, *,
+        option: Sequence[str] | None = None, commands: Sequence[str] = (),
+        metavar: str | None = None, shown_default: str | None = None,
     ) -> Setting[T]:
         """Declare ``key``: read as ``of_type`` (a type or a :class:`Kind`), ``default`` when
         absent, explained by ``help``; with ``option`` (flags such as ``("-j", "--jobs")``)
         also an option of ``commands``. Returns the key to read it with ``config.get``."""
-        if any(s.key == key for s in self.settings):
-            raise ValueError(f"{self._label(key)} is declared twice")
-        if option and not commands:
-            raise ValueError(f"{self._label(key)}: an option needs the commands that take it")
         setting = Setting(key, kind_of(of_type), default, help, self.name, tuple(option or ()),
                           tuple(commands) if option else (), metavar, shown_default)
+        if any(s.key == key for s in self.settings):
+            raise ValueError(f"{setting.label} is declared twice")
+        if option and not commands:
+            raise ValueError(f"{setting.label}: an option needs the commands that take it")
         self.settings.append(setting)
         return setting
 
-    def _label(self, key: str) -> str:
-        return f"[{self.name}] {key}" if self.name else key
-
 
 # -- the kernel's own: what every plugin shares --------------------------------------------
-
 #: $LFS when ``--lfs`` is not given: the book's mount point.
 DEFAULT_LFS = "/mnt/lfs"
 
-
 KERNEL = SettingsTable()
-
-
 LFS = KERNEL.add("lfs", str, DEFAULT_LFS, "the LFS partition's mount point ($LFS)",
                  option=("--lfs",), commands=("run", "check", "list"), metavar="DIR")
-
-
 JOBS = KERNEL.add("jobs", integer(1), 1, "run up to N scripts at once (those the plan lets run "
                   "together), sharing one make jobserver", option=("-j", "--jobs"),
                   commands=("run",), metavar="N")
-
-
 TIMEOUT = KERNEL.add("timeout", seconds(positive=True), None, "end a script (its whole process "
                      "group) after S seconds", option=("--timeout",), commands=("run",),
                      metavar="S")
-
-
 STATE_DIR = KERNEL.add("state_dir", str, None, "where state, logs and reports go (default: "
-                       ".lfsplug/ in the first PATH)", option=("--state-dir",),
-                       commands=("run", "list", "check", "status", "log", "report"),
-                       metavar="DIR")
-
-
+                       ".lfsplug/ in the first PATH)", option=("--state-dir",), metavar="DIR",
+                       commands=("run", "list", "check", "status", "log", "report"))
 SILENCE_TIMEOUT = KERNEL.add("silence_timeout", seconds(positive=True), None, "end a script "
                              "that printed nothing for S seconds",
                              option=("--silence-timeout",), commands=("run",), metavar="S")
@@ -209,7 +158,7 @@ class Option:
     @property
     def owner(self) -> str:
         """Who declared it: a plugin's name, or ``kernel``."""
-        return "kernel" if self.plugin in KERNEL_PLUGINS else self.plugin
+        return self.plugin
 
     @property
     def dest(self) -> str:
@@ -230,10 +179,6 @@ class Option:
     @property
     def metavar(self) -> str | None:
         return self.setting.metavar
-
-    @property
-    def choices(self) -> tuple[str, ...] | None:
-        return self.setting.kind.choices or None
 
     @property
     def action(self) -> str:
@@ -257,11 +202,8 @@ class Option:
 
 
 class OptionParser:
-    """The settings plugins declare in ``lfsplug_addoption``, and the options they make.
-
-    Each plugin receives a view bound to its name (:meth:`bound`): what it declares is
-    recorded as its own, and a collision names both plugins.
-    """
+    """The settings plugins declare in ``lfsplug_addoption``, and the options they make. Each
+    plugin gets a view bound to its name (:meth:`bound`), so a collision names both plugins."""
 
     def __init__(self) -> None:
         #: the plugin this view declares for
@@ -272,10 +214,9 @@ class OptionParser:
         self.options: dict[str, Option] = {}
         #: the top-level keys of the file, by key
         self.keys: dict[str, Option] = {}
-        #: the tables of the file: table -> key -> setting
+        #: the tables of the file: table -> key -> option
         self.tables: dict[str, dict[str, Option]] = {}
         self._flags: dict[str, Option] = {}
-        self._by_setting: dict[Setting[Any], Option] = {}
         self._offers: list[tuple[str, str, tuple[str, ...]]] = []
 
     def bound(self, plugin: str) -> OptionParser:
@@ -297,15 +238,12 @@ class OptionParser:
         if same is not None and signature is not None and same.signature == signature:
             same.commands = tuple(dict.fromkeys([*same.commands, *setting.commands]))
             return same
-        for flag in setting.flags:
-            other = self._flags.get(flag)
-            if other is not None:
-                raise UsageError(f"option {flag} is {_declared_by(other, self.plugin)}")
+        taken = next((flag for flag in setting.flags if flag in self._flags), None)
+        if taken is not None:
+            raise UsageError(f"option {taken} is {_declared_by(self._flags[taken], self.plugin)}")
         self._check_key(setting)
-        for flag in setting.flags:
-            self._flags[flag] = option
+        self._flags.update(dict.fromkeys(setting.flags, option))
         self.declared.append(option)
-        self._by_setting[setting] = option
         if setting.table is None:
             self.keys[setting.key] = option
         else:
@@ -344,16 +282,9 @@ class OptionParser:
                              f"by plugin {other.owner}")
 
     def addoption(
-        self,
-        *names: str,
-        commands: Sequence[str] = ("run",),
-        help: str = "",
-        type: Callable[[str], Any] = str,
-        default: Any = None,
-        action: str = "store",
-        choices: Sequence[str] | None = None,
-        metavar: str | None = None,
-        dest: str | None = None,
+        self, *names: str, commands: Sequence[str] = ("run",), help: str = "",
+        type: Callable[[str], Any] = str, default: Any = None, action: str = "store",
+        choices: Sequence[str] | None = None, metavar: str | None = None, dest: str | None = None,
     ) -> Option:
         """Add an option to the given commands (and a top-level key to the file), untyped.
 
@@ -371,10 +302,8 @@ class OptionParser:
             raise UsageError(f"plugin {self.plugin}: option {longs[0]}: bad action {action!r}")
         key = dest or longs[0][2:].replace("-", "_")
         kind = _untyped_kind(type, action, tuple(choices) if choices else ())
-        if default is None and action == "store_true":
-            default = False
-        if default is None and action == "append":
-            default = []
+        if default is None:
+            default = {"store_true": False, "append": []}.get(action)
         setting = Setting(key, kind, default, help, None, tuple(names), tuple(commands), metavar)
         signature = (tuple(names), key, action, type, tuple(choices or ()))
         return self._add(setting, signature)
@@ -400,13 +329,9 @@ class OptionParser:
     def by_flag(self, flag: str) -> Option | None:
         return self._flags.get(flag)
 
-    def option_of(self, setting: Setting[Any]) -> Option | None:
-        """How this parser holds ``setting``; None if no plugin added it."""
-        return self._by_setting.get(setting)
-
 
 def _declared_by(other: Option, plugin: str) -> str:
-    if other.owner == "kernel":
+    if other.plugin == "kernel":
         return f"the kernel's; plugin {plugin} cannot declare it again"
     first, second = sorted((other.plugin, plugin))
     return f"added by two plugins: {first} and {second}; block one with -p no:NAME"
@@ -443,8 +368,7 @@ def _untyped_kind(read: Callable[[str], Any], action: str, choices: tuple[str, .
 
 
 def collect_settings(pm: PluginManager) -> OptionParser:
-    """Every setting: the kernel's, then each plugin's ``lfsplug_addoption`` (called through the
-    manager, with the parser bound to the plugin's name); then the offers."""
+    """Every setting: the kernel's, then each plugin's ``lfsplug_addoption``, then the offers."""
     parser = OptionParser()
     parser.bound("kernel").add(KERNEL)
     pm.call_addoption(parser)
@@ -458,28 +382,23 @@ def check_file(parser: OptionParser, file: ConfigFile, blocked: Collection[str])
     first that is not. One that may belong to a blocked plugin (``-p no:NAME``) is ignored,
     with a warning (returned): its plugin is not there to say what it means."""
     warnings = []
-    for key in file.values:
-        if key in parser.keys:
-            continue
+    for key in (key for key in file.values if key not in parser.keys):
         where = file.where(key)
-        if blocked:
-            warnings.append(f"{where}: unknown key {key!r} ignored (its plugin may be blocked)")
-            continue
-        raise UsageError(f"{where}: unknown key {key!r}{_did_you_mean(key, parser.keys)} (keys "
-                         f"are the long options with _ for -, plus plugins, disable and [env]; "
-                         f"a plugin's own keys go in its [section])")
+        if not blocked:
+            raise UsageError(f"{where}: unknown key {key!r}{_did_you_mean(key, parser.keys)} "
+                             f"(keys are the long options with _ for -, plus plugins, disable "
+                             f"and [env]; a plugin's own keys go in its [section])")
+        warnings.append(f"{where}: unknown key {key!r} ignored (its plugin may be blocked)")
     for table, entries in file.sections.items():
         declared = parser.tables.get(table)
-        if declared is None and table in parser.keys and parser.keys[table].setting.kind.table:
-            continue  # a top-level setting whose value is a table
-        if declared is None:
-            warning = _unknown_table(parser, file, table, blocked)
-            warnings.append(warning)
-            continue
-        for key in entries:
-            if key not in declared:
-                raise UsageError(f"{file.where(key, table)}: [{table}] unknown key {key!r}"
-                                 f"{_known(key, declared)}")
+        if declared is not None:
+            for key in entries:
+                if key not in declared:
+                    raise UsageError(f"{file.where(key, table)}: [{table}] unknown key {key!r}"
+                                     f"{_known(key, declared)}")
+        elif table not in parser.keys or not parser.keys[table].setting.kind.table:
+            # neither a declared table nor the value of a top-level key that is a table
+            warnings.append(_unknown_table(parser, file, table, blocked))
     return warnings
 
 
@@ -537,9 +456,6 @@ def resolve(parser: OptionParser, file: ConfigFile, given: Mapping[str, Any],
         result.values[setting] = value
         result.sources[setting] = source
     return result
-
-
-_ABSENT = object()
 
 
 def _file_value(file: ConfigFile, setting: Setting[Any]) -> Any:

@@ -122,25 +122,18 @@ class StoredResult:
 
 @dataclass(frozen=True)
 class StoredEvent:
-    """One recorded event of a run: ``payload`` is its record as JSON data, as stored; an
-    output event keeps only how many lines it carried (``payload["lines"]`` is a count: the
-    log has the lines)."""
+    """One recorded event of a run, with its typed ``record``: an instance of its kind's class
+    (:func:`~lfsplug.record_class`), or a :class:`~lfsplug.RawRecord` of the stored data when
+    no loaded plugin defines the kind or the data no longer fits it. An output event keeps only
+    how many lines it carried (a ``ScriptOutput`` with ``counted`` set: the log has the lines).
+    """
 
     seq: int
     time: float
     kind: str
     priority: int
     script: str | None
-    payload: Mapping[str, Any]
-
-    @property
-    def record(self) -> Record:
-        """The typed record (:mod:`lfsplug._events`): an instance of its kind's class, or a
-        ``RawRecord`` of the payload when no loaded plugin defines the kind or the payload no
-        longer fits it."""
-        from lfsplug._events import record_from_data
-
-        return record_from_data(self.kind, self.payload)
+    record: Record
 
 
 class StoredSample(NamedTuple):

@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 
 import lfsplug
 from helpers import BOOK, book_pages, findings, listed, plan_names, why_lines
+from lfsplug._config import KEYS
 from lfsplug._kinds import version_key
-from lfsplug._runner import KEYS
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_discovery.depcomments import STOPWORDS, parse_dependency_comments
 from lfsplug_discovery.names import order_key, parse_filename

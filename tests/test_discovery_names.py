@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from helpers import BOOK, findings, listed, why_lines
-from lfsplug._runner import KEYS
+from lfsplug._config import KEYS
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_discovery.head import shell_variables, unpack_commands
 from lfsplug_discovery.names import archive_package, directory_package, is_generic_name

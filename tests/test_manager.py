@@ -60,6 +60,45 @@ def lfsplug_script_evn(script, env):
     assert not (lfsplugger.path / ".lfsplug/logs").exists()
 
 
+@pytest.mark.parametrize(("hook", "record"), [
+    ("lfsplug_script_output", "ScriptOutput"),
+    ("lfsplug_sample", "SampleTaken"),
+    ("lfsplug_alert", "AlertRaised"),
+])
+def test_removed_hook_in_lfsconf_names_its_replacement(
+    lfsplugger: Lfsplugger, hook: str, record: str
+) -> None:
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf(f"""import lfsplug
+
+@lfsplug.hookimpl
+def {hook}(session):
+    pass
+""")
+    result = lfsplugger.run("run")
+    assert result.ret == 4
+    assert result.errlines == [
+        f"lfsplug: {conf}:4: hook {hook!r} in plugin '{conf}' was removed: implement "
+        f"lfsplug_events and handle its lfsplug.{record} records"
+    ]
+    assert not (lfsplugger.path / ".lfsplug/logs").exists()
+
+
+def test_removed_hook_in_a_plugin_names_its_replacement(lfsplugger: Lfsplugger) -> None:
+    class OldAlerts:
+        @lfsplug.hookimpl
+        def lfsplug_alert(self, session: object) -> None:
+            pass
+
+    lfsplugger.make_tree(TWO)
+    result = lfsplugger.run("run", plugins=[OldAlerts()])
+    assert result.ret == 4
+    [line] = result.errlines
+    assert line.startswith(f"lfsplug: {__file__}:")
+    assert line.endswith(": hook 'lfsplug_alert' in plugin 'OldAlerts' was removed: implement "
+                         "lfsplug_events and handle its lfsplug.AlertRaised records")
+
+
 def test_lfsconf_syntax_error_names_file_and_line(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree(TWO)
     conf = lfsplugger.make_lfsconf("import lfsplug\n\ndef broken(:\n    pass\n")

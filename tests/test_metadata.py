@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from lfsplug import MetaSource, Origin, Requirement, Script, Severity
-from lfsplug._runner import KEYS, apply_metadata, split_list
+from lfsplug._config import KEYS, apply_metadata, split_list
 from lfsplug_discovery import parse_header
 
 

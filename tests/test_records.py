@@ -1,5 +1,5 @@
 """Event records: one frozen dataclass per kind, the kind and priority from the class, the
-JSON round trip the state plugin stores events with, and plugins' own kinds."""
+JSON round trip the state plugin stores events with (its codec), and plugins' own kinds."""
 
 from __future__ import annotations
 
@@ -30,15 +30,13 @@ from lfsplug import (
     ScriptRetry,
     StopRequested,
     record_class,
-    record_from_data,
-    record_from_json,
     record_to_data,
-    record_to_json,
 )
-from lfsplug._events import EventBus
+from lfsplug._events import JSON, EventBus
 from lfsplug._model import Event
 from lfsplug_chroot.plugin import ChrootMounted
 from lfsplug_executor.scheduler import Throttled
+from lfsplug_state.codec import record_from_data, record_from_json, record_to_json
 
 EXAMPLES: list[Record] = [
     RunStarted(total=12),
@@ -177,6 +175,28 @@ def test_a_plugins_record_is_emitted_and_stored_like_the_kernels() -> None:
     assert record_from_data(event.kind, {"patch": "p", "hunks": 1}) == PatchApplied("p", 1)
 
 
+def test_a_plugins_own_stored_form_is_read_back_by_its_from_data() -> None:
+    @dataclass(frozen=True)
+    class Counted(Record):
+        kind: ClassVar[str] = "testplugin.counted"
+        items: tuple[str, ...]
+
+        def to_data(self) -> dict[str, JSON]:
+            return {"n": len(self.items)}
+
+        @classmethod
+        def from_data(cls, data: Mapping[str, object]) -> Counted:
+            count = data["n"]
+            if not isinstance(count, int):
+                raise TypeError("n: a count")
+            return cls(("?",) * count)
+
+    assert record_to_json(Counted(("a", "b"))) == '{"n":2}'
+    assert record_from_json("testplugin.counted", '{"n":2}') == Counted(("?", "?"))
+    assert record_from_json("testplugin.counted", '{"n":"2"}') == RawRecord({"n": "2"})
+    assert Record.from_data({}) is None  # the default: the codec decodes field by field
+
+
 def test_two_classes_claiming_one_kind_is_an_error_naming_both() -> None:
     with pytest.raises(TypeError) as caught:
         @dataclass(frozen=True)
@@ -210,6 +230,7 @@ def test_a_field_type_json_cannot_hold_is_a_programming_error() -> None:
 def test_the_records_are_public() -> None:
     for name in ("Record", "RawRecord", "RunStarted", "ScriptOutput", "ScriptRetry",
                  "SampleTaken", "AlertRaised", "Progress", "StopRequested", "RunFinished",
-                 "record_to_json", "record_from_json", "Origin", "AlertLevel",
-                 "RecoveryAction"):
+                 "record_class", "record_to_data", "Origin", "AlertLevel", "RecoveryAction"):
         assert name in lfsplug.__all__ and getattr(lfsplug, name) is not None
+    for name in ("record_to_json", "record_from_json", "record_from_data"):  # the state codec's
+        assert name not in lfsplug.__all__ and not hasattr(lfsplug, name)

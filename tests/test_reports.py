@@ -725,8 +725,7 @@ def test_sbu_seconds_comes_from_the_monitor_else_binutils_pass1() -> None:
     binutils.status = "failed"
     assert data.sbu_seconds() == 30.0
     progress = lfsplug.Progress(done=1, total=2, elapsed=50.0, sbu_seconds=33.0)
-    data.events.append(StoredEvent(1, 50.0, "progress", 20, None,
-                                   lfsplug.record_to_data(progress)))
+    data.events.append(StoredEvent(1, 50.0, "progress", 20, None, progress))
     assert data.sbu_seconds() == 33.0
 
 

@@ -152,7 +152,7 @@ def test_retry_guard_stops_endless_retries(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "exit 1"})
     result = lfsplugger.run("run", "-p", "no:terminal", plugins=[Forever()])
     assert result.ret == 1
-    from lfsplug._runner import MAX_ATTEMPTS
+    from lfsplug._session import MAX_ATTEMPTS
 
     assert result.results["a"].attempts == MAX_ATTEMPTS
 

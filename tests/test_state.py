@@ -33,6 +33,7 @@ from lfsplug import (
 )
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_state import recorder as recorder_module
+from lfsplug_state.codec import record_from_json
 from lfsplug_state.recorder import StateHistory, command_line
 from lfsplug_state.resume import ScriptKey, env_hash, why_run
 from lfsplug_state.schema import MIGRATIONS, SCHEMA_VERSION, StateFileError, connect
@@ -115,7 +116,7 @@ def test_schema_wal_and_what_a_run_records(lfsplugger: Lfsplugger) -> None:
     assert "script-output" in kinds  # a script's start and end are in results and attempts
     # output events keep how many lines there were; the lines themselves are in the log
     assert json.loads(output[0]) == {"lines": 1}
-    assert lfsplug.record_from_json("script-output", output[0]) == lfsplug.ScriptOutput((), 1)
+    assert record_from_json("script-output", output[0]) == lfsplug.ScriptOutput((), 1)
 
 
 def test_an_empty_file_becomes_a_database_and_migrating_twice_is_harmless(tmp_path: Path) -> None:

@@ -24,7 +24,6 @@ from lfsplug import (
     ScriptRetry,
     StoredEvent,
     StoredSample,
-    record_to_data,
 )
 
 if TYPE_CHECKING:
@@ -209,13 +208,8 @@ class RunData:
     @property
     def alerts(self) -> list[tuple[StoredEvent, Alert]]:
         """Each alert event with its alert."""
-        found = []
-        for event in self.events:
-            if event.kind == AlertRaised.kind:
-                record = event.record
-                if isinstance(record, AlertRaised):
-                    found.append((event, record.alert))
-        return found
+        return [(event, event.record.alert) for event in self.events
+                if isinstance(event.record, AlertRaised)]
 
     @property
     def end(self) -> float:
@@ -239,8 +233,6 @@ class RunData:
         """The SBU in seconds: as the monitor last said it (progress events), else from a
         script's duration and its SBU figure, else the duration of binutils pass 1."""
         for event in reversed(self.events):
-            if event.kind != Progress.kind:
-                continue
             record = event.record
             if isinstance(record, Progress) and record.sbu_seconds and record.sbu_seconds > 0:
                 return record.sbu_seconds
@@ -296,10 +288,8 @@ def _retries(events: Iterable[StoredEvent]) -> dict[tuple[str | None, int], floa
     """When each retried attempt ended: at its ``script-retry`` event."""
     ended = {}
     for event in events:
-        if event.kind == ScriptRetry.kind:
-            record = event.record
-            if isinstance(record, ScriptRetry):
-                ended[(event.script, record.attempt)] = event.time
+        if isinstance(event.record, ScriptRetry):
+            ended[(event.script, event.record.attempt)] = event.time
     return ended
 
 
@@ -410,7 +400,7 @@ def _record(event: Event) -> StoredEvent:
     if isinstance(record, ScriptOutput):
         record = record.slim()  # as the database keeps it
     return StoredEvent(event.seq, event.time, event.kind, int(event.priority), event.script,
-                       record_to_data(record))
+                       record)
 
 
 def apply_session(data: RunData, session: Session) -> None:

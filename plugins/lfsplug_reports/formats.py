@@ -105,7 +105,8 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
 
 def _event(event: StoredEvent) -> dict[str, Any]:
     return {"seq": event.seq, "time": event.time, "kind": event.kind,
-            "priority": event.priority, "script": event.script, "payload": event.payload}
+            "priority": event.priority, "script": event.script,
+            "payload": event.record.to_data()}
 
 
 # -- junit -------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ from lfsplug import (
     StoredSamples,
     UsageError,
 )
+from lfsplug_state.codec import record_from_json
 from lfsplug_state.store import RunLock
 
 if TYPE_CHECKING:
@@ -114,8 +115,9 @@ def _result(row: tuple[Any, ...], tries: Any) -> StoredResult:
 
 
 def read_events(store: StateStore, run_id: int) -> list[StoredEvent]:
-    """The run's events in time order, then in the order they were emitted."""
-    return [StoredEvent(seq, when, kind, priority, script, _json(payload))
+    """The run's events in time order, then in the order they were emitted, each with its
+    typed record."""
+    return [StoredEvent(seq, when, kind, priority, script, record_from_json(kind, payload))
             for seq, when, kind, priority, script, payload in store.query(
                 "SELECT seq, time, kind, priority, script, payload FROM events "
                 "WHERE run_id = ? ORDER BY time, seq", (run_id,))]

@@ -28,8 +28,8 @@ from lfsplug import (
     ScriptResult,
     Status,
     UsageError,
-    record_to_json,
 )
+from lfsplug_state.codec import record_to_json
 from lfsplug_state.schema import DB_FILE, connect
 
 if TYPE_CHECKING:
