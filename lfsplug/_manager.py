@@ -422,7 +422,9 @@ def _check_ownership(file: Path) -> None:
             info = path.stat()
         except OSError:
             return
-        if info.st_mode & stat.S_IWOTH and not info.st_mode & stat.S_ISVTX:
+        # the sticky bit makes a world-writable folder safe (as /tmp): nobody replaces a file
+        # of another's there; on a file it means nothing
+        if info.st_mode & stat.S_IWOTH and (path == file or not info.st_mode & stat.S_ISVTX):
             what = "it" if path == file else f"its folder {path}"
             raise UsageError(f"{file}: refusing to load lfsconf.py: {what} is world-writable "
                              f"(chmod o-w)")

@@ -449,6 +449,18 @@ def test_world_writable_lfsconf_is_refused(lfsplugger: Lfsplugger) -> None:
                                f"{sub} is world-writable (chmod o-w)"]
 
 
+def test_world_writable_lfsconf_with_the_sticky_bit_is_refused(lfsplugger: Lfsplugger) -> None:
+    """The sticky bit protects a folder's files from each other's owners, not a file from
+    being written: a world-writable lfsconf.py is refused with or without it."""
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("raise SystemExit('must not run')\n")
+    conf.chmod(0o1666)
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {conf}: refusing to load lfsconf.py: it is "
+                               "world-writable (chmod o-w)"]
+
+
 def test_lfsconf_of_another_owner_is_refused(lfsplugger: Lfsplugger) -> None:
     import os
 
