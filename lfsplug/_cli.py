@@ -172,7 +172,7 @@ def main(  # noqa: PLR0911
         return _fail("interrupted", ExitCode.INTERRUPTED, exc, pre)
     except LfsplugError as exc:
         return _fail(str(exc), exc.exit_code, exc, pre)
-    except Exception as exc:
+    except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is a failure, never success
         error = pm.as_plugin_error(exc) if pm is not None else LfsplugError(repr(exc))
         return _fail(str(error), error.exit_code, exc, pre)
     finally:
@@ -208,7 +208,12 @@ def _main(
 
         gc.freeze()
         gc.enable()
-    result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
+    try:
+        result = group.main(rest, prog_name="lfsplug", standalone_mode=False)
+    except SystemExit as exc:  # click's shell completion ends so; a plugin's is its failure
+        if not os.environ.get("_LFSPLUG_COMPLETE"):
+            raise
+        return int(exc.code or 0)
     return int(result) if isinstance(result, int) else ExitCode.OK
 
 
@@ -400,6 +405,10 @@ def run_command(command: Command, config: Config, pre: Preparsed) -> int:
     pm.hook.lfsplug_configure.call_historic(kwargs={"config": config})
     try:
         return command.callback(config)
+    except (LfsplugError, click.ClickException, click.exceptions.Exit, click.Abort):
+        raise  # main() knows these
+    except (Exception, SystemExit) as exc:  # named now: unconfigure unregisters plugins
+        raise pm.as_plugin_error(exc) from exc
     finally:
         pm.hook.lfsplug_unconfigure(config=config)
 

@@ -1,14 +1,13 @@
 """Where text a user wrote becomes typed values, with ``file:line`` in its messages.
 
 :class:`Config` gives plugins the command's settings, typed: from the command line, then
-``LFSPLUG_ADDOPTS``, then ``lfsplug.toml`` (or ``[tool.lfsplug]`` in pyproject.toml, whose text
-is kept to name a key's line), then the default; :mod:`lfsplug._settings` declares and checks
-them. :func:`apply_metadata` does the same for each script's ``key=value`` metadata (the
-``# lfsplug:`` header, jhalfs variables, file names...): per key the highest priority wins,
-``script.origins`` records where from (``lfsplug list --why``), and :data:`KEYS` converts each
-value once, so that plugins see typed fields; a malformed one is an error finding at its line.
-
-Also here: the typed :class:`Stash` for plugins' state and the :class:`CommandSet` of commands.
+``LFSPLUG_ADDOPTS``, then ``lfsplug.toml`` (or ``[tool.lfsplug]`` in pyproject.toml; its text is
+kept to name a key's line; a file others could change is refused), then the default
+(:mod:`lfsplug._settings` declares and checks them). :func:`apply_metadata` does the same for
+each script's ``key=value`` metadata (``# lfsplug:`` header, jhalfs variables, file names...):
+per key the highest priority wins, ``script.origins`` records where from (``list --why``), and
+:data:`KEYS` converts each value once; a malformed one is an error finding at its line. Also
+here: the typed :class:`Stash` for plugins' state and the :class:`CommandSet` of commands.
 """
 
 from __future__ import annotations
@@ -141,6 +140,8 @@ def load_config_file(path: Path | None) -> ConfigFile:
     """Read and check the shape of a configuration file; UsageError with file and line."""
     if path is None:
         return ConfigFile()
+    from lfsplug._manager import check_trust  # as lfsconf.py: [env] reaches root's scripts
+    check_trust(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -290,8 +291,7 @@ class Config:
         return self.sources.get(name, DEFAULT)
 
     def getsection(self, name: str) -> dict[str, Any]:
-        """The raw ``[name]`` table of the file (empty if absent); the keys of a declared
-        table are better read, converted, with :meth:`get`."""
+        """The raw ``[name]`` table (empty if absent); read declared keys with :meth:`get`."""
         return dict(self.file.sections.get(name, {}))
 
 

@@ -16,7 +16,8 @@ import sys
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from types import CodeType, ModuleType, TracebackType
+from traceback import extract_tb, walk_tb
+from types import ModuleType, TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import pluggy
@@ -29,7 +30,7 @@ if TYPE_CHECKING:
 
     from lfsplug._settings import OptionParser
 
-__all__ = ["LFSCONF", "PluginManager", "PluginOrigin"]
+__all__ = ["LFSCONF", "PluginManager", "PluginOrigin", "check_trust"]
 
 
 LFSCONF = "lfsconf.py"
@@ -230,7 +231,7 @@ class PluginManager(pluggy.PluginManager):
         return loaded
 
     def _register_lfsconf(self, file: Path) -> None:
-        _check_ownership(file)
+        check_trust(file)
         modname = f"lfsconf_{abs(hash(str(file))):x}"
         try:
             code = compile(file.read_bytes(), str(file), "exec")
@@ -295,28 +296,29 @@ class PluginManager(pluggy.PluginManager):
         return sorted(n for n in dir(_hookspec) if n.startswith(HOOK_PREFIX))
 
     def culprit(self, exc: BaseException) -> tuple[str, str] | None:
-        """The plugin and hook whose implementation raised ``exc``, from its traceback.
-
-        The innermost frame that belongs to a hook implementation is the one that raised (an
-        implementation may call other hooks, whose implementations then sit deeper).
-        """
-        import traceback
-
-        owners: dict[CodeType, tuple[str, str]] = {}
+        """The plugin and hook whose implementation raised ``exc``: the innermost frame of one
+        (of a plugin being registered too: a historic hook calls it before it is added)."""
+        owners: dict[Any, tuple[str, str]] = {}
+        for name, plugin in self.list_name_plugin():
+            for attr in dir(plugin) if plugin is not None else ():
+                if attr.startswith(HOOK_PREFIX) and self.parse_hookimpl_opts(plugin, attr):
+                    owners[getattr(getattr(plugin, attr), "__code__", None)] = (name, attr)
         for caller, impl in self._hookimpls():
-            code = getattr(impl.function, "__code__", None)
-            if code is not None:
-                owners[code] = (impl.plugin_name, caller.name)
-        found = [owners[frame.f_code] for frame, _ in traceback.walk_tb(exc.__traceback__)
+            owners[getattr(impl.function, "__code__", None)] = (impl.plugin_name, caller.name)
+        found = [owners[frame.f_code] for frame, _ in walk_tb(exc.__traceback__)
                  if frame.f_code in owners]
         return found[-1] if found else None
 
     def as_plugin_error(self, exc: BaseException, script: str | None = None) -> LfsplugError:
-        """Turn an exception from a hook into a one-line error naming the plugin and hook."""
+        """Turn an exception from a hook (a ``SystemExit`` too: never a success) into a
+        one-line error (exit 3) naming the plugin and hook, or the lfsconf.py file and line."""
         if isinstance(exc, LfsplugError):
             return exc
         owner = self.culprit(exc)
+        local = [f for f in extract_tb(exc.__traceback__) if f.filename.endswith("/" + LFSCONF)]
         error = (PluginError(*owner, exc, script) if owner is not None
+                 else LfsplugError(f"{local[-1].filename}:{local[-1].lineno}: lfsconf.py raised "
+                                   f"{type(exc).__name__}: {exc}") if local
                  else LfsplugError(f"internal error: {type(exc).__name__}: {exc}"))
         error.__cause__ = exc
         return error
@@ -412,25 +414,41 @@ def _line_in(tb: TracebackType | None, filename: str) -> int | str:
     return lines[-1] if lines else "?"
 
 
-def _check_ownership(file: Path) -> None:
-    """Refuse to import a local file that someone else could have changed: a build runs as
-    root, so a world-writable ``lfsconf.py`` (or folder above it), or one owned by neither the
-    user nor root, would run anyone's code."""
-    uid = os.getuid()
-    for path in [file, *file.parents]:
+def check_trust(file: Path) -> None:
+    """Refuse a local file (``lfsconf.py``, the configuration file) others could change, as a
+    build runs as root: one line, exit 4. Refused: the file, or a folder above it (on the path
+    given, each symbolic link's and the real path) but one with the sticky bit (as /tmp),
+    writable by all or by a group neither the user's nor root's; a file of another owner."""
+    uid, groups = os.getuid(), {0, os.getgid(), os.getegid(), *os.getgroups()}
+    real = Path(os.path.realpath(file))
+    for path in [real, *_folders_of(file)]:
         try:
             info = path.stat()
         except OSError:
-            return
-        # the sticky bit makes a world-writable folder safe (as /tmp): nobody replaces a file
-        # of another's there; on a file it means nothing
-        if info.st_mode & stat.S_IWOTH and (path == file or not info.st_mode & stat.S_ISVTX):
-            what = "it" if path == file else f"its folder {path}"
-            raise UsageError(f"{file}: refusing to load lfsconf.py: {what} is world-writable "
-                             f"(chmod o-w)")
-        if path == file and info.st_uid not in (uid, 0):
-            raise UsageError(f"{file}: refusing to load lfsconf.py: it is owned by uid "
+            continue
+        why = ("world-writable (chmod o-w)" if info.st_mode & stat.S_IWOTH else
+               f"writable by gid {info.st_gid}, neither your group nor root's (chmod g-w)"
+               if info.st_mode & stat.S_IWGRP and info.st_gid not in groups else "")
+        if why and (path == real or not info.st_mode & stat.S_ISVTX):
+            its = "it" if path == real else f"its folder {path}"
+            raise UsageError(f"{file}: refusing to load {file.name}: {its} is {why}")
+        if path == real and info.st_uid not in (uid, 0):
+            raise UsageError(f"{file}: refusing to load {file.name}: it is owned by uid "
                              f"{info.st_uid}, neither you (uid {uid}) nor root")
+
+
+def _folders_of(file: Path) -> dict[Path, None]:
+    """The folders above ``file`` as given, above each symbolic link on its way, and above its
+    real path: whoever may write one of them may swap what the file is."""
+    found: dict[Path, None] = {}
+    hop = Path(os.path.abspath(file))
+    for _ in range(40):  # the kernel's limit of links in a row
+        real = Path(os.path.realpath(hop.parent))
+        found.update(dict.fromkeys([*hop.parents, real, *real.parents]))
+        if not hop.is_symlink():
+            break
+        hop = Path(os.path.normpath(real / os.readlink(hop)))
+    return found
 
 
 def _def_line(function: Any) -> int | str:

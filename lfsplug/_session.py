@@ -14,14 +14,13 @@ The scheduler calls :meth:`Session.run_protocol` for each script, which goes thr
 5. On failure, ``lfsplug_classify_failure`` labels it and ``lfsplug_recover`` decides: retry
    (back to 3 with the environment it adds, after its delay), skip, or let it stand.
 6. ``lfsplug_script_finish`` with the final result.
-
-Each hook call is wrapped so that an exception becomes a :class:`~lfsplug._model.PluginError`
-naming the plugin, the hook and the script, instead of a traceback.
+Each hook call is wrapped: an exception becomes a PluginError naming plugin, hook and script.
 """
 
 from __future__ import annotations
 
 import gc
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -231,15 +230,17 @@ class Session:
                                  "is the executor plugin blocked with -p no:executor?")
         finally:
             self.finished = time.time()
-            self.emit(RunFinished(int(self.exit_code())))
+            failed = sys.exc_info()[1] or self.events.error  # plugin 3, usage 4, interrupt 2
+            code = (self.exit_code() if failed is None else ExitCode.INTERRUPTED
+                    if isinstance(failed, KeyboardInterrupt) else getattr(failed, "exit_code", 3))
+            self.emit(RunFinished(int(code)))
             self.events.close()
         self.raise_event_error()  # not in finally: it must not replace an error in flight
         return self.exit_code()
 
     def stop(self, reason: str, *, hard: bool = False) -> None:
-        """Start no new script from now on; with ``hard``, end the running ones too (a disk
-        HALT, a second interrupt). Safe from any thread; the first reason given stands. The
-        build then ends with exit code 2 (interrupted), whatever the scripts did."""
+        """Start no new script; with ``hard``, end the running ones too (a disk HALT, a second
+        interrupt). Thread-safe; the first reason stands. The build then exits 2 (interrupted)."""
         self.interrupted = True
         first = self.shouldstop is None
         if first:
@@ -329,7 +330,7 @@ class Session:
             return fn(**kwargs)
         except LfsplugError:
             raise
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a plugin's sys.exit() is its failure too
             raise self.config.pluginmanager.as_plugin_error(exc, script.name) from exc
 
     def log_path(self, script: Script, attempt: int) -> Path:
@@ -339,8 +340,7 @@ class Session:
         return self.config.state_dir / "logs" / f"{safe}{suffix}.log"
 
     def start_script(self, script: Script, attempt: int) -> None:
-        """Tell plugins, through ``lfsplug_script_start``, that an attempt starts (serialised
-        across scheduler threads; the script starts once every plugin returned)."""
+        """Say an attempt starts (``lfsplug_script_start``; serialised; it starts after it)."""
         with self._report_lock:
             self.hook.lfsplug_script_start(session=self, script=script, attempt=attempt)
 
@@ -406,13 +406,13 @@ class Session:
 def run_session(config: Config, body: Callable[[Session], int]) -> int:
     """Run a command's ``body`` in a new session and return its exit code.
 
-    ``lfsplug_sessionstart`` comes first and ``lfsplug_sessionfinish`` always last, with the
-    exit code the session ended with: ``body``'s, or the one of the error that ended it.
+    ``lfsplug_sessionstart`` comes first and ``lfsplug_sessionfinish`` always last (even after
+    a failed start), with the exit code the session ended with: ``body``'s, or its error's.
     """
     session = Session(config)
     status = int(ExitCode.INTERNAL_ERROR)
-    config.hook.lfsplug_sessionstart(session=session)
     try:
+        config.hook.lfsplug_sessionstart(session=session)
         status = int(body(session))
     except LfsplugError as exc:
         status = int(exc.exit_code)

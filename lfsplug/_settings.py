@@ -13,9 +13,8 @@ its settings once, as module constants, and adds them to the parser in ``lfsplug
     def lfsplug_addoption(parser: OptionParser) -> None:
         parser.add(MONITOR)
 
-and reads the converted value with ``config.get(INTERVAL)``, typed (here a ``float``). A bad
-value, or a key nobody declares, is an error at its line of the file (exit 4).
-"""
+and reads it with ``config.get(INTERVAL)``, typed (a ``float``); a bad value or unknown key is
+an error at its line of the file (exit 4), even for a key the command line overrides."""
 
 from __future__ import annotations
 
@@ -436,18 +435,19 @@ class Values:
 
 def resolve(parser: OptionParser, file: ConfigFile, given: Mapping[str, Any],
             invocation_dir: Path) -> Values:
-    """Every declared setting's value: ``given`` (the options typed on the command line or in
-    ``LFSPLUG_ADDOPTS``, by name, already converted), else the file's (converted here), else
-    the default. A relative path is anchored where it was written."""
+    """Every setting's value: ``given`` (command line, ``LFSPLUG_ADDOPTS``: converted), else the
+    file's (checked even when overridden), else the default; a relative path anchored."""
     result = Values()
     for option in parser.declared:
         setting = option.setting
+        if (raw := _file_value(file, setting)) is not _ABSENT:
+            raw = _convert(setting, raw, file)
         if setting.flags and option.dest in given:
             value, source, base = given[option.dest], COMMAND_LINE, invocation_dir
             if setting.kind.item is not None:
                 value = list(value)
-        elif (raw := _file_value(file, setting)) is not _ABSENT:
-            value, source = _convert(setting, raw, file), FILE
+        elif raw is not _ABSENT:
+            value, source = raw, FILE
             base = file.path.parent if file.path is not None else invocation_dir
         else:
             value, source, base = setting.default, DEFAULT, invocation_dir

@@ -31,7 +31,14 @@ from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_chroot import checks
 from lfsplug_chroot.checks import readable_by, resolve_inside
 from lfsplug_chroot.modes import resolve
-from lfsplug_chroot.mounts import KERNFS, MountEntry, Mounter, MountError, parse_mountinfo
+from lfsplug_chroot.mounts import (
+    KERNFS,
+    MountEntry,
+    Mounter,
+    MountError,
+    left_mounted,
+    parse_mountinfo,
+)
 from lfsplug_chroot.settings import Settings
 from lfsplug_chroot.wrap import CHROOT_PS1, START_IN, chroot_env, start_in, wrap_command
 
@@ -255,6 +262,46 @@ def test_lfs_that_is_not_a_build_root_is_refused(lfsplugger: Lfsplugger, lfs: st
     assert codes(result) == ["CHR002"]
     assert findings(result)[0]["message"] == (
         f"{says}: zlib would run outside a build root")
+
+
+def test_lfs_from_env_table_is_checked_too(lfsplugger: Lfsplugger) -> None:
+    """``[env] LFS`` is what the scripts get (it wins over --lfs): ``/`` there is CHR002 (it
+    passed with no error, issue 12)."""
+    lfsplugger.make_tree({"chapter08/801-zlib": "true"})
+    toml = lfsplugger.make_config('[env]\nLFS = "/"\n')
+    result = lfsplugger.run("check", "--json", "--lfs", str(lfsplugger.path), *QUIET)
+    assert result.ret == 6
+    assert codes(result) == ["CHR002"]
+    assert findings(result)[0]["message"] == (
+        f"$LFS is the host's root directory ('/'), set by [env] LFS at {toml}:2: zlib would run "
+        "outside a build root")
+
+
+def test_a_bind_mount_of_the_root_as_lfs_is_refused(
+    lfsplugger: Lfsplugger, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Same device and inode as ``/``: the host's root under another name (issue 12)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("a bind mount needs root and mount(8)")
+    lfsplugger.make_tree({"chapter08/801-zlib": "true"})
+    again = tmp_path_factory.mktemp("again")  # outside the tree: discovery never walks it
+    # read-only: nothing that later removes the temporary folder can reach the host through it
+    bind = ["mount", "--bind", "-o", "ro", "/", str(again)]
+    if subprocess.run(bind, capture_output=True).returncode:
+        pytest.skip("mount --bind is not permitted here")
+    try:
+        result = lfsplugger.run("check", "--json", "--lfs", str(again), *QUIET)
+        preflight = checks.preflight(
+            script("system"), resolve(script("system"), Settings()),
+            Settings(lfs=str(again)), 0, checks.find_tools())
+    finally:
+        if subprocess.run(["umount", str(again)]).returncode:
+            subprocess.run(["umount", "-l", str(again)], check=True)
+    assert result.ret == 6
+    assert findings(result)[0]["message"] == (
+        f"$LFS is the host's root directory ('{again}' is / mounted again): zlib would run "
+        "outside a build root")
+    assert preflight is not None and preflight.code == "CHR002"
 
 
 def test_empty_lfs_is_refused(lfsplugger: Lfsplugger) -> None:
@@ -914,6 +961,56 @@ def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugg
     result.stderr.fnmatch_lines(["lfsplug: chroot: an earlier run left * mounted; they are "
                                  "unmounted when this run ends"])
     assert under(rootfs) == []
+
+
+def test_privileges_off_says_a_killed_runs_mounts_are_left(lfsplugger: Lfsplugger,
+                                                           rootfs: Path) -> None:
+    chroot_tree(lfsplugger, rootfs, {"chapter08/801-long": "touch /started\nsleep 3456.5"})
+    with _lfsplug(lfsplugger, "run", "scripts", *QUIET) as proc:
+        _wait_for(rootfs / "started", proc)
+        proc.kill()
+        proc.communicate()
+    deadline = time.monotonic() + 10
+    while not (sleepers := _sleepers("3456.5", rootfs)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    for sleeper in sleepers:
+        sleeper.kill()
+    left = under(rootfs)
+    assert len(left) >= 5
+    record = lfsplugger.path / "scripts" / ".lfsplug" / "chroot-mounts.json"
+    kept = record.read_text()
+    (lfsplugger.path / "scripts" / "chapter08" / "801-long").write_text("#!/bin/bash\ntrue\n")
+    result = lfsplugger.run("run", "scripts", "--privileges", "off", *QUIET)
+    assert result.ret == 0, result.outlines + result.errlines
+    warned = [line for line in result.errlines if line.startswith("lfsplug: chroot: ")]
+    recorded = [json.loads(line)["target"] for line in kept.splitlines()]
+    assert warned == [
+        f"lfsplug: chroot: warning: an earlier run left {', '.join(recorded)} mounted; "
+        f"--privileges off leaves them alone: remove them with "
+        f"`umount {' '.join(reversed(recorded))}` (or a `lfsplug run --privileges on` that "
+        f"runs a chroot script)"]
+    assert under(rootfs) == left  # not unmounted behind the user's back
+    assert record.read_text() == kept  # for a later --privileges on run to adopt
+    # the advice works: --privileges on with a chroot script unmounts them
+    result = lfsplugger.run("run", "scripts", "--force-all", *QUIET)
+    assert result.ret == 0, result.outlines + result.errlines
+    assert under(rootfs) == []
+
+
+def test_left_mounted_reads_the_record_against_the_mount_table(lfs_dir: Path,
+                                                               tmp_path: Path) -> None:
+    record = tmp_path / "state" / "chroot-mounts.json"
+    fake = FakeMounts()
+    assert left_mounted(record, str(lfs_dir), fake.mountinfo) == []  # no record
+    mounter(lfs_dir, fake, record=record).mount_all()  # ... and killed
+    points = [str(lfs_dir / p) for p in ("dev", "dev/pts", "proc", "sys", "run", "dev/shm")]
+    assert left_mounted(record, str(lfs_dir), fake.mountinfo) == points
+    fake.run(["umount", points[3]])
+    fake.run(["mount", "-t", "sysfs", "sysfs", points[3]])  # another mount id now
+    assert left_mounted(record, str(lfs_dir), fake.mountinfo) == points[:3] + points[4:]
+    assert left_mounted(record, str(tmp_path / "other"), fake.mountinfo) == []
+    record.write_text("{not json\n")
+    assert left_mounted(record, str(lfs_dir), fake.mountinfo) == []
 
 
 def test_scripts_run_as_the_build_user(lfsplugger: Lfsplugger) -> None:

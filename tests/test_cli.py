@@ -348,7 +348,7 @@ def test_reports_from_a_plugin(lfsplugger: Lfsplugger) -> None:
 def test_no_scripts_says_why_when_discovery_knows(lfsplugger: Lfsplugger) -> None:
     (lfsplugger.path / "01-tool.sh").write_bytes(b"\x7fELF\x00\x00binary")
     result = lfsplugger.run("run")
-    assert result.ret == 5
+    assert result.ret == 6  # a binary named like a build script is an error (DISC021)
     assert "binary" in result.errlines[0]
     assert result.errlines[-1].startswith("lfsplug: no scripts found under")
 

@@ -481,3 +481,104 @@ def test_an_option_name_is_one_setting_only() -> None:
     env.add("x", str, "", "a variable")
     with pytest.raises(UsageError, match=r"\[env\] is the file's own table"):
         parser.bound("third").add(env)
+
+
+# -- trust: a configuration file others could change is refused (issue 12) ----------------------
+
+
+def test_a_world_writable_config_file_is_refused_before_its_env_runs(
+    lfsplugger: Lfsplugger, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Its ``[env] BASH_ENV`` ran the file it names in every script, as root."""
+    marker = lfsplugger.path / "ran"
+    sourced = tmp_path_factory.mktemp("elsewhere") / "x.sh"
+    sourced.write_text(f"touch {marker}\n")
+    lfsplugger.make_tree({"01-a.sh": "#!/bin/bash\necho a\n"})
+    toml = lfsplugger.make_config(f'disable = ["SEC004"]\n[env]\nBASH_ENV = "{sourced}"\n')
+    toml.chmod(0o666)
+    result = lfsplugger.run("run", "--shellcheck", "off", "--host-check", "off")
+    assert (result.ret, result.outlines) == (4, [])
+    assert result.errlines == [f"lfsplug: {toml}: refusing to load lfsplug.toml: it is "
+                               "world-writable (chmod o-w)"]
+    assert not marker.exists()
+    toml.chmod(0o644)  # the user's own file, SEC004 silenced on purpose: it runs
+    assert lfsplugger.run("run", "--shellcheck", "off", "--host-check", "off").ret == 0
+    assert marker.exists()
+
+
+def test_pyproject_with_tool_lfsplug_gets_the_same_checks(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a\n"})
+    pyproject = lfsplugger.path / "pyproject.toml"
+    pyproject.write_text("[tool.lfsplug]\njobs = 2\n")
+    pyproject.chmod(0o666)
+    result = lfsplugger.run("list")
+    assert result.ret == 4
+    assert result.errlines == [f"lfsplug: {pyproject}: refusing to load pyproject.toml: it is "
+                               "world-writable (chmod o-w)"]
+    pyproject.write_text("[tool.black]\nline-length = 99\n")  # not lfsplug's: not read at all
+    assert lfsplugger.run("list").ret == 0
+
+
+def test_a_config_file_in_an_open_folder_or_of_another_owner_is_refused(
+    lfsplugger: Lfsplugger,
+) -> None:
+    import os
+
+    shared = lfsplugger.path / "shared"
+    shared.mkdir()
+    (shared / "01-a.sh").write_text("echo a\n")
+    toml = shared / "lfsplug.toml"
+    toml.write_text("jobs = 2\n")
+    shared.chmod(0o777)  # anyone may replace the file
+    result = lfsplugger.run("list", "shared")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {toml}: refusing to load lfsplug.toml: its folder {shared} is "
+        "world-writable (chmod o-w)"])
+    shared.chmod(0o1777)  # as /tmp: nobody replaces another's file
+    assert lfsplugger.run("list", "shared").ret == 0
+    if os.getuid() != 0:
+        pytest.skip("changing a file's owner and group needs root")
+    os.chown(toml, 4321, -1)
+    result = lfsplugger.run("list", "shared")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {toml}: refusing to load lfsplug.toml: it is owned by uid 4321, neither "
+        f"you (uid {os.getuid()}) nor root"])
+    os.chown(toml, 0, 4321)
+    toml.chmod(0o664)  # writable by a group that is neither the user's nor root's
+    result = lfsplugger.run("list", "shared")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {toml}: refusing to load lfsplug.toml: it is writable by gid 4321, neither "
+        "your group nor root's (chmod g-w)"])
+    os.chown(toml, 0, os.getgid())  # the user's own group may write it
+    assert lfsplugger.run("list", "shared").ret == 0
+
+
+def test_a_config_file_given_with_c_is_checked_too(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a\n"})
+    other = lfsplugger.path / "other.toml"
+    other.write_text("jobs = 2\n")
+    other.chmod(0o646)
+    result = lfsplugger.run("-c", other, "list")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {other}: refusing to load other.toml: it is world-writable (chmod o-w)"])
+
+
+@pytest.mark.parametrize("name, text, line", [
+    ("lfsplug.toml", 'jobs = "many"\n', 1),
+    ("pyproject.toml", '[tool.black]\nline-length = 99\n\n[tool.lfsplug]\njobs = "many"\n', 5),
+    ("pyproject.toml", '[tool.lfsplug.ordering]\nbook_deps = "perhaps"\n', 2),
+])
+def test_a_bad_value_of_the_file_is_an_error_even_when_the_command_line_overrides_it(
+    lfsplugger: Lfsplugger, name: str, text: str, line: int,
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a\n"})
+    config = lfsplugger.path / name
+    config.write_text(text)
+    command = ("run", "--dry-run", "--shellcheck", "off")
+    expected = lfsplugger.run(*command)  # the file's error as it stands, without an override
+    assert expected.ret == 4 and expected.errlines[0].startswith(f"lfsplug: {config}:{line}: ")
+    override = ("-j", "2") if "jobs" in text else ("--book-deps", "off")
+    overridden = lfsplugger.run(*command, *override)
+    assert (overridden.ret, overridden.errlines) == (4, expected.errlines)
+    lfsplugger.setenv("LFSPLUG_ADDOPTS", " ".join(override))
+    assert lfsplugger.run(*command).errlines == expected.errlines

@@ -1010,12 +1010,13 @@ def write(lfsplugger: Lfsplugger, rel: str | bytes, data: bytes, mode: int = 0o7
 def test_binary_file_is_skipped_with_a_finding(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "true"})
     write(lfsplugger, "02-compiled", b"\x7fELF\x02\x01\x01\0\0\0\0\0" + bytes(range(256)))
-    assert plan_names(lfsplugger) == ["a"]
+    assert lfsplugger.run("list").ret == 6  # a build step would be missing
     check = lfsplugger.run("check", "--json")
-    assert check.ret == 0
+    assert check.ret == 6
     assert discovery_findings(check, lfsplugger.path) == [
-        ("DISC021", "warning", "02-compiled", None),
+        ("DISC021", "error", "02-compiled", None),
     ]
+    assert lfsplugger.run("run", "--ignore-errors").ret == 0
 
 
 def test_non_utf8_script_is_read_leniently(lfsplugger: Lfsplugger) -> None:
@@ -1090,10 +1091,10 @@ def test_findings_about_deselected_scripts_are_dropped(lfsplugger: Lfsplugger) -
 def test_unreadable_file_is_skipped_with_a_finding(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "true", "02-secret.sh": "true"})
     (lfsplugger.path / "02-secret.sh").chmod(0)
-    assert plan_names(lfsplugger) == ["a"]
+    assert lfsplugger.run("list").ret == 6  # a build step would be missing
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
-        ("DISC020", "warning", "02-secret.sh", None),
+        ("DISC020", "error", "02-secret.sh", None),
     ]
 
 
@@ -1110,10 +1111,10 @@ def test_file_that_cannot_be_opened_is_skipped_with_a_finding(
         return real_open(path, flags, *args, **kwargs)
 
     monkeypatch.setattr(os, "open", refusing_open)
-    assert plan_names(lfsplugger) == ["a"]
+    assert lfsplugger.run("list").ret == 6  # a build step would be missing
     check = lfsplugger.run("check", "--json")
     assert discovery_findings(check, lfsplugger.path) == [
-        ("DISC020", "warning", "02-secret.sh", None),
+        ("DISC020", "error", "02-secret.sh", None),
     ]
     [finding] = [f for f in checked(check) if f["code"] == "DISC020"]
     assert "Permission denied" in finding["message"]
@@ -1179,18 +1180,19 @@ def test_file_names_with_newlines_or_bad_bytes_are_skipped(lfsplugger: Lfsplugge
     write(lfsplugger, b"03-caf\xe9.sh", b"#!/bin/bash\ntrue\n")
     os.mkdir(os.path.join(os.fsencode(lfsplugger.path), b"ch\xff"))
     write(lfsplugger, b"ch\xff/01-x.sh", b"#!/bin/bash\ntrue\n")
-    assert plan_names(lfsplugger) == ["a"]
+    assert lfsplugger.run("list").ret == 6  # a build step would be missing
     check = lfsplugger.run("check", "--json")
-    assert check.ret == 0
+    assert check.ret == 6
     found = [f for f in checked(check) if f["code"] == "DISC027"]
-    assert len(found) == 3
+    assert [f["severity"] for f in found] == ["error", "error", "warning"]  # the folder: warning
     assert all(f["path"] == str(lfsplugger.path) for f in found)
     messages = " ".join(f["message"] for f in found)
     assert "02-new\\\\nline.sh" in messages and "03-caf\\\\xe9.sh" in messages
     text = lfsplugger.run("check")  # printed as text, too, without a traceback
-    assert text.ret == 0
-    text.stdout.fnmatch_lines(["*warning*DISC027*03-caf\\\\xe9.sh*"])
-    assert lfsplugger.run("run").ret == 0
+    assert text.ret == 6
+    text.stdout.fnmatch_lines(["*error*DISC027*03-caf\\\\xe9.sh*"])
+    assert lfsplugger.run("run").ret == 6
+    assert lfsplugger.run("run", "--ignore-errors").ret == 0
 
 
 def test_script_names_with_spaces_quotes_and_semicolons_are_not_lower_cased(

@@ -822,7 +822,9 @@ def test_a_binary_driver_is_no_driver(lfsplugger: Lfsplugger) -> None:
     write(lfsplugger.path, {"run.sh": b"#!/bin/bash\n\x00\x01\x02bash b.sh\n",
                             **stubs("a.sh", "b.sh")})
     _no_traceback(lfsplugger)
-    assert order(lfsplugger) == ["a.sh", "b.sh"]
+    # no driver; and a binary named like a build script is an error (exit 6, issue 12)
+    assert disc(lfsplugger, codes=("DISC021",)) == [("DISC021", "run.sh", None)]
+    assert lfsplugger.run("list").ret == 6
 
 
 def test_an_unreadable_driver(lfsplugger: Lfsplugger) -> None:
@@ -831,7 +833,8 @@ def test_an_unreadable_driver(lfsplugger: Lfsplugger) -> None:
     if os.access(lfsplugger.path / "run.sh", os.R_OK):
         pytest.skip("this user reads any file (root)")
     _no_traceback(lfsplugger)
-    assert order(lfsplugger) == ["a.sh", "b.sh"]
+    assert disc(lfsplugger, codes=("DISC020",)) == [("DISC020", "run.sh", None)]
+    assert lfsplugger.run("list").ret == 6  # a build step would be missing (issue 12)
 
 
 def test_a_call_to_a_directory(lfsplugger: Lfsplugger) -> None:

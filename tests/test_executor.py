@@ -330,3 +330,17 @@ def test_the_clean_environment_is_the_one_the_kernel_names(tmp_path: Path) -> No
         lfs = str(tmp_path)
 
     assert set(clean_env(Options())) == lfsplug.BOOK_ENV  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("path", ["", ":", " "])
+def test_an_empty_path_in_env_is_a_usage_error_at_its_line(lfsplugger: Lfsplugger,
+                                                           path: str) -> None:
+    lfsplugger.make_tree({"01-a.sh": "echo a"})
+    config = lfsplugger.make_config(f'[env]\nFOO = "x"\nPATH = "{path}"\n')
+    for command in (("run", "--shellcheck", "off"), ("check", "--shellcheck", "off")):
+        result = lfsplugger.run(*command)
+        assert (result.ret, result.errlines) == (4, [
+            f"lfsplug: {config}:3: [env] PATH is empty: no script could find bash or any "
+            f"command; remove it to keep the book's PATH, or give directories "
+            f'(PATH = "/usr/bin:/bin")']), command
+        assert result.results == {}  # nothing ran

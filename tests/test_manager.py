@@ -474,6 +474,64 @@ def test_lfsconf_of_another_owner_is_refused(lfsplugger: Lfsplugger) -> None:
     assert "owned by uid 4321, neither you (uid 0) nor root" in result.errlines[0]
 
 
+def test_lfsconf_reached_through_a_symlink_into_an_open_folder_is_refused(
+    lfsplugger: Lfsplugger, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """The file a link points to sits in a folder anyone may write (issue 12): checked on its
+    real path as well as on the path given, as SEC002 checks a script."""
+    lfsplugger.make_tree(TWO)
+    open_dir = tmp_path_factory.mktemp("open")
+    open_dir.chmod(0o777)
+    target = open_dir / "evil.py"
+    target.write_text("raise SystemExit('must not run')\n")
+    conf = lfsplugger.path / "lfsconf.py"
+    conf.symlink_to(target)
+    result = lfsplugger.run("list")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {conf}: refusing to load lfsconf.py: its folder {open_dir} is "
+        "world-writable (chmod o-w)"])
+    conf.unlink()
+    inner = open_dir / "inner"  # a folder of its own, inside the open one, reached by a link
+    inner.mkdir()
+    (inner / "01-x.sh").write_text("echo x\n")
+    (inner / "lfsconf.py").write_text("x = 1\n")
+    (lfsplugger.path / "scripts").symlink_to(inner)
+    result = lfsplugger.run("list", "scripts")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {lfsplugger.path / 'scripts' / 'lfsconf.py'}: refusing to load lfsconf.py: "
+        f"its folder {open_dir} is world-writable (chmod o-w)"])
+    open_dir.chmod(0o755)
+    assert lfsplugger.run("list", "scripts").ret == 0
+
+
+def test_lfsconf_writable_by_another_group_is_refused(lfsplugger: Lfsplugger) -> None:
+    import os
+
+    if os.getuid() != 0:
+        pytest.skip("changing a file's group needs root")
+    lfsplugger.make_tree(TWO)
+    conf = lfsplugger.make_lfsconf("x = 1\n")
+    os.chown(conf, 0, 4321)
+    conf.chmod(0o664)
+    result = lfsplugger.run("list")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {conf}: refusing to load lfsconf.py: it is writable by gid 4321, neither "
+        "your group nor root's (chmod g-w)"])
+    conf.chmod(0o644)
+    sub = lfsplugger.path / "team"
+    sub.mkdir()
+    (sub / "01-x.sh").write_text("echo x\n")
+    inner = lfsplugger.make_lfsconf("x = 1\n", subdir="team")
+    os.chown(sub, 0, 4321)
+    sub.chmod(0o775)
+    result = lfsplugger.run("list", "team")
+    assert (result.ret, result.errlines) == (4, [
+        f"lfsplug: {inner}: refusing to load lfsconf.py: its folder {sub} is writable by gid "
+        "4321, neither your group nor root's (chmod g-w)"])
+    os.chown(sub, 0, os.getgid())  # the user's own group
+    assert lfsplugger.run("list", "team").ret == 0
+
+
 def test_plugin_command_with_a_positional_argument(
     lfsplugger: Lfsplugger, plugin_dir: Path
 ) -> None:

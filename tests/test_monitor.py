@@ -142,6 +142,8 @@ def test_a_level_fires_once_per_crossing_and_clears_with_hysteresis() -> None:
     assert edges == [(1, "warn"), (6, "clear"), (8, "warn"), (10, "stop"), (16, "clear"),
                      (17, "halt")]
     assert seen[1] == Crossing("warn", "space", 9.9, 10.0)
+    assert all(isinstance(c.level, lfsplug.AlertLevel) for c in seen if c is not None)
+    assert guard.level is lfsplug.AlertLevel.HALT
 
 
 def test_inodes_count_like_space_and_a_guard_without_floors_says_nothing() -> None:
@@ -366,6 +368,73 @@ def test_disk_halt_ends_the_running_script_and_its_children(
     assert levels == ["halt"]     # straight past WARN and STOP: one alert, the worst
     pids = [int(p) for p in (lfsplugger.path / "s" / "pids").read_text().split()]
     assert len(pids) == 2 and no_process_left(pids)
+
+
+def test_the_first_sample_is_taken_before_the_first_script_starts(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with_fake_disk(lfsplugger, monkeypatch)
+    lfsplugger.make_tree({"s/01-quick.sh": "sleep 0.3"})
+    result = lfsplugger.run(*RUN[:-1], "5", "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 0, result.errlines
+    system = [s for s in samples(result) if s.script is None]
+    quick = result.results["quick"]
+    assert system and quick.started is not None and system[0].time <= quick.started
+
+
+def test_a_disk_below_stop_at_launch_starts_no_script(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    disk.control.write_text("1500M\n")  # filled before the build: the first tick is 5 s away
+    lfsplugger.make_tree({"s/01-a.sh": "echo ran > a.ran", "s/02-b.sh": "echo b"})
+    result = lfsplugger.run(*RUN[:-1], "5", "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 2
+    assert result.statuses() == {"a": "not-run", "b": "not-run"}
+    assert not (lfsplugger.path / "s" / "a.ran").exists()
+    assert alerts(result) == [("disk", "stop")]
+
+
+def test_a_disk_at_halt_at_launch_stops_the_run_with_one_line(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    disk.control.write_text("100M\n")
+    lfsplugger.make_tree({"s/01-a.sh": "echo ran > a.ran\nsleep 5", "s/02-b.sh": "echo b"})
+    lfs = lfsplugger.path / "lfs"
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfs), "--state-dir", ".lfsplug")
+    assert result.ret == 2
+    assert result.statuses() == {"a": "not-run", "b": "not-run"}
+    assert not (lfsplugger.path / "s" / "a.ran").exists()
+    assert not result.getcalls("lfsplug_script_start")
+    assert result.errlines == [f"lfsplug: error: disk halt: disk: lfs ({lfs}) has 100.0 MiB "
+                               f"free, below the HALT floor of 500.0 MiB"]
+    stopped = [r for r in records(result) if isinstance(r, lfsplug.StopRequested)]
+    assert [(r.hard, r.reason.endswith("; no script started")) for r in stopped] == [
+        (True, True)]
+    assert db_rows(lfsplugger, "SELECT state, exit_code FROM runs") == [("interrupted", 2)]
+
+
+def test_a_script_ended_by_halt_after_stop_names_the_halt_floor(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    disk = with_fake_disk(lfsplugger, monkeypatch)
+    lfsplugger.make_tree({
+        "s/01-fill.sh": (f"echo 1500M > {disk.control}\nsleep 0.6\n"
+                         f"echo 100M > {disk.control}\nsleep 60"),
+        "s/02-next.sh": "echo never",
+    })
+    result = lfsplugger.run(*RUN, "s", "--lfs", str(lfsplugger.path / "lfs"),
+                            "--state-dir", ".lfsplug")
+    assert result.ret == 2
+    assert [level for kind, level in alerts(result) if kind == "disk"] == ["stop", "halt"]
+    fill = result.results["fill"]
+    assert fill.status == "failed" and fill.duration is not None and fill.duration < 30
+    assert fill.message is not None
+    assert "below the HALT floor of 500.0 MiB; ending the running scripts" in fill.message
+    assert "STOP" not in fill.message
 
 
 def test_disk_alerts_once_per_crossing_in_a_real_run(

@@ -717,8 +717,11 @@ def test_samples_and_each_scripts_peak_resource_use(lfsplugger: Lfsplugger) -> N
             session.sample(Sample(time.time(), {"disk_free_gb": 12.0}))
 
     lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b"})
-    assert lfsplugger.run(*RUN, plugins=[Sampler()]).ret == 0
-    assert rows(lfsplugger, "SELECT COUNT(*), COUNT(script) FROM samples") == [(8, 6)]
+    # without the monitor, whose first tick (before the first script) would add its own sample
+    assert lfsplugger.run(*RUN, "-p", "no:monitor", plugins=[Sampler()]).ret == 0
+    # the Sampler's 8, and the monitor's own system samples (one before the first script)
+    [(total, of_scripts)] = rows(lfsplugger, "SELECT COUNT(*), COUNT(script) FROM samples")
+    assert total >= 8 and of_scripts == 6
     resources = rows(lfsplugger, "SELECT name, resources FROM results ORDER BY position")
     assert [(name, json.loads(r)["peak"]) for name, r in resources] == [
         ("a", {"rss_mb": 30.0, "cpu": 3.0}), ("b", {"rss_mb": 30.0, "cpu": 3.0})]
@@ -726,7 +729,7 @@ def test_samples_and_each_scripts_peak_resource_use(lfsplugger: Lfsplugger) -> N
     assert all({"utime", "stime", "inblock", "oublock"} <= json.loads(r).keys()
                for _, r in resources)
     assert rows(lfsplugger, "SELECT COUNT(*) FROM events WHERE kind = 'sample'") == [(0,)]
-    assert rows(lfsplugger, "SELECT samples_kept, samples_dropped FROM runs") == [(8, 0)]
+    assert rows(lfsplugger, "SELECT samples_kept, samples_dropped FROM runs") == [(total, 0)]
 
 
 def test_a_scripts_last_sample_still_on_the_bus_counts_in_its_peak(
@@ -1027,3 +1030,126 @@ def test_the_service_reads_a_corrupt_database_as_no_records_and_says_so_once(
         assert capsys.readouterr().err == ""
     finally:
         state.close()
+
+
+# -- a state that says what is wrong (issue 12) ------------------------------------------------
+
+
+def corrupt_inside(db: Path) -> None:
+    """Overwrite the pages of ``results`` and what follows it, leaving the header intact: a
+    file that opens, and fails only when a query reaches those pages."""
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'results'").fetchone()
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with db.open("r+b") as file:
+        file.seek((root[0] - 1) * size)
+        file.write(b"\xde\xad\xbe\xef" * (size))  # four pages
+
+
+def test_a_database_corrupt_deep_inside_is_exit_4_naming_the_file(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(THREE)
+    for _ in range(3):
+        assert lfsplugger.run(*RUN, "--force-all").ret == 0
+    db = db_path(lfsplugger)
+    corrupt_inside(db)
+    said = (f"{db}: not a usable state database (database disk image is malformed); move it "
+            f"away to start afresh (the build's history is lost) or use another --state-dir")
+    for command in (RUN, ("status",), ("status", "--prune"), ("log", "a")):
+        result = lfsplugger.run(*command)
+        assert (result.ret, result.errlines) == (4, [f"lfsplug: {said}"]), command
+    # list and check warn, once, and go on without durations (docs/state.md)
+    for command in (("list",), ("check", "--shellcheck", "off")):
+        result = lfsplugger.run(*command)
+        assert (result.ret, result.errlines) == (
+            0, [f"lfsplug: warning: {said}; durations from earlier builds are not used"]), command
+
+
+@contextlib.contextmanager
+def mounted(target: Path, *options: str) -> Iterator[None]:
+    """``mount OPTIONS target`` for the block (root and a working mount(8), or skip)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to mount a file system")
+    target.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["mount", *options, str(target)], capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"mount does not work here: {done.stderr.decode().strip()}")
+    try:
+        yield
+    finally:
+        subprocess.run(["umount", "-l", str(target)], check=False)
+
+
+def read_only(target: Path) -> contextlib.AbstractContextManager[None]:
+    """``target`` made read-only in place (a read-only bind mount of itself)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(mounted(target, "--bind", str(target)))
+    stack.enter_context(mounted(target, "-o", "remount,bind,ro"))
+    return stack
+
+
+def test_a_healthy_database_in_a_read_only_directory_is_never_called_unusable(
+    lfsplugger: Lfsplugger,
+) -> None:
+    lfsplugger.make_tree(THREE)
+    assert lfsplugger.run(*RUN).ret == 0
+    state = lfsplugger.path / ".lfsplug"
+    with read_only(state):
+        ran, shown = lfsplugger.run(*RUN, "--force-all"), lfsplugger.run("status")
+    assert (ran.ret, ran.errlines) == (4, [
+        f"lfsplug: {state / 'state.lock'}: cannot be written: {state} is on a read-only file "
+        f"system; mount it read-write, or use another --state-dir"])
+    assert (shown.ret, shown.errlines) == (4, [
+        f"lfsplug: {state / 'state.db'}: the state database cannot be written: {state} is on a "
+        f"read-only file system; mount it read-write, or use another --state-dir"])
+    assert lfsplugger.run(*RUN).ret == 0  # nothing was harmed: it resumes
+    with read_only(lfsplugger.path):  # a state directory that does not exist yet
+        ran = lfsplugger.run(*RUN, "--state-dir", "fresh")
+    assert (ran.ret, ran.errlines) == (4, [
+        f"lfsplug: {lfsplugger.path / 'fresh'}: cannot be written: {lfsplugger.path} is on a "
+        f"read-only file system; mount it read-write, or use another --state-dir"])
+
+
+def test_a_database_of_another_user_says_whose_it_is(lfsplugger: Lfsplugger) -> None:
+    """Root without the capabilities that override file permissions is another user here."""
+    setpriv = "/usr/bin/setpriv"
+    if os.geteuid() != 0 or not os.access(setpriv, os.X_OK):
+        pytest.skip("needs root and setpriv to drop the capability to override permissions")
+    lfsplugger.make_tree(THREE)
+    assert lfsplugger.run(*RUN).ret == 0
+    state = lfsplugger.path / ".lfsplug"
+    for path in (state, *state.iterdir()):
+        os.chown(path, 65534, 65534)
+    argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", sys.executable,
+            "-m", "lfsplug", *RUN, str(lfsplugger.path)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120,
+                          cwd=lfsplugger.path)
+    import pwd
+
+    owner = pwd.getpwuid(65534).pw_name
+    assert (done.returncode, done.stderr.splitlines()[-1:]) == (4, [
+        f"lfsplug: {state / 'state.lock'}: cannot be written: permission denied: {state} "
+        f"belongs to {owner} (mode 755) and this lfsplug runs as uid 0; run lfsplug as "
+        f"{owner}, or use another --state-dir"])
+
+
+def test_a_full_disk_is_one_line_and_the_run_is_recorded_as_ended(
+    lfsplugger: Lfsplugger,
+) -> None:
+    state = lfsplugger.path / "state"
+    with mounted(state, "-t", "tmpfs", "-o", "size=2m", "tmpfs"):
+        lfsplugger.make_tree({"01-a.sh": "echo a",
+                              "02-fill.sh": f"dd if=/dev/zero of={state}/filler bs=64k || true",
+                              "03-c.sh": "echo c"})
+        # without the monitor, whose disk guard would stop the build before the disk fills
+        result = lfsplugger.run("-p", "no:monitor", *RUN, "--state-dir", state)
+        assert (result.ret, result.errlines[-1:]) == (4, [
+            f"lfsplug: {state / 'state.db'}: the disk is full (the file system of {state} has "
+            f"no space left); free some space, or use another --state-dir"])
+        assert "Traceback" not in "\n".join(result.errlines)
+        (state / "filler").unlink()
+        with contextlib.closing(sqlite3.connect(state / "state.db")) as conn:
+            run = conn.execute("SELECT state, exit_code FROM runs").fetchall()
+            scripts = conn.execute("SELECT name, status FROM results ORDER BY position").fetchall()
+    assert run == [("finished", 4)]  # not left running, to be taken for a crash
+    assert scripts == [("a", "passed"), ("fill", "interrupted"), ("c", "not-run")]

@@ -21,6 +21,7 @@ import re
 import shutil
 import stat
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -761,6 +762,91 @@ def test_shellcheck_results_are_cached(lfsplugger: Lfsplugger) -> None:
     assert "02-b.sh" in call and "01-a.sh" not in call
 
 
+@needs_shellcheck
+def test_a_script_too_large_for_shellcheck_is_not_given_to_it(lfsplugger: Lfsplugger) -> None:
+    from lfsplug_validation.shellcheck import SIZE_LIMIT
+
+    log = lfsplugger.path / "shellcheck-calls.log"
+    assert SHELLCHECK is not None
+    recording_wrapper(lfsplugger.path / "bin", "shellcheck", SHELLCHECK, log)
+    lfsplugger.setenv("PATH", f"{lfsplugger.path / 'bin'}:{os.environ['PATH']}")
+    line = 'echo "a line of a generated script, long enough to add up"\n'
+    huge = "set -e\n" + line * (SIZE_LIMIT // len(line) + 1)
+    lfsplugger.make_tree({"s/01-huge.sh": huge, "s/02-b.sh": "set -e\necho $1"})
+    for _ in range(2):
+        result = check(lfsplugger, "--shellcheck=on", "s")
+        assert result.ret == 0
+        assert found(result) == [("SC2086", "02-b.sh", 3), ("VAL004", "01-huge.sh", None)]
+    [call] = log.read_text().splitlines()  # once, and never with the huge one
+    assert "02-b.sh" in call and "01-huge.sh" not in call
+    [val004] = [f for f in findings(result) if f["code"] == "VAL004"]
+    assert (val004["severity"], val004["message"]) == (
+        "info", f"not checked by shellcheck: 1.0 MiB is over its limit of {SIZE_LIMIT >> 20} MiB")
+
+
+@needs_shellcheck
+def test_a_script_shellcheck_fails_on_is_remembered_and_not_tried_again(
+    lfsplugger: Lfsplugger,
+) -> None:
+    bindir, log = lfsplugger.path / "bin", lfsplugger.path / "shellcheck-calls.log"
+    bindir.mkdir()
+    (bindir / "shellcheck").write_text(
+        f'#!/bin/sh\nprintf "%s\\n" "$*" >> "{log}"\n'
+        f'for a; do case "$a" in *crash*) echo "shellcheck: out of memory" >&2; exit 3;; esac; '
+        f'done\nexec "{SHELLCHECK}" "$@"\n')
+    (bindir / "shellcheck").chmod(0o755)
+    lfsplugger.setenv("PATH", f"{bindir}:{os.environ['PATH']}")
+    lfsplugger.make_tree({"s/01-crash.sh": "set -e\necho ok", "s/02-b.sh": "set -e\necho $1"})
+    first = check(lfsplugger, "--shellcheck=on", "s")
+    assert first.ret == 0
+    # the batch failed; each script alone then: the other one's findings are not lost
+    assert found(first) == [("SC2086", "02-b.sh", 3), ("VAL005", "01-crash.sh", None)]
+    [val005] = [f for f in findings(first) if f["code"] == "VAL005"]
+    assert (val005["severity"], val005["message"]) == (
+        "warning", "shellcheck failed on this script: shellcheck: out of memory")
+    assert "not tried again until the script" in val005["hint"]
+    log.unlink()
+    assert findings(check(lfsplugger, "--shellcheck=on", "s")) == findings(first)
+    assert not log.exists()  # not tried again: the failure is remembered
+    (lfsplugger.path / "s" / "01-crash.sh").write_text("#!/bin/bash\nset -e\necho fixed\n")
+    check(lfsplugger, "--shellcheck=on", "s")
+    assert "01-crash.sh" in log.read_text()  # changed: tried again
+
+
+@needs_shellcheck
+def test_shellcheck_does_not_depend_on_home(lfsplugger: Lfsplugger) -> None:
+    """The user's ~/.shellcheckrc is not read (the verdict does not depend on who runs the
+    check); the rc file of the scripts' folder still is."""
+    home = lfsplugger.path / "home"
+    home.mkdir()
+    (home / ".shellcheckrc").write_text("disable=SC2086\n")
+    lfsplugger.setenv("HOME", str(home))
+    lfsplugger.make_tree({"s/01-a.sh": "set -e\necho $1"})
+    assert found(check(lfsplugger, "--shellcheck=on", "s"), "SC") == [("SC2086", "01-a.sh", 3)]
+    (lfsplugger.path / "s" / ".shellcheckrc").write_text("disable=SC2086\n")
+    assert found(check(lfsplugger, "--shellcheck=on", "s"), "SC") == []
+
+
+@needs_shellcheck
+def test_an_unreadable_home_does_not_break_the_check(lfsplugger: Lfsplugger) -> None:
+    """``su lfs`` without ``-`` keeps root's HOME, which lfs may not read; root without the
+    capabilities that override permissions is such a user here."""
+    setpriv = "/usr/bin/setpriv"
+    if os.geteuid() != 0 or not os.access(setpriv, os.X_OK):
+        pytest.skip("needs root and setpriv to drop the capability to override permissions")
+    home = lfsplugger.path / "home"
+    home.mkdir(mode=0o700)
+    os.chown(home, 65534, 65534)
+    tree = lfsplugger.make_tree({"s/01-a.sh": "set -e\necho $1"})
+    argv = [setpriv, "--bounding-set=-dac_override,-dac_read_search,-fowner", sys.executable,
+            "-m", "lfsplug", "-p", "no:hostreqs", "check", "--json", "--shellcheck=on", "s"]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=120,
+                          cwd=tree, env={**os.environ, "HOME": str(home)})
+    assert (done.returncode, done.stderr) == (0, "")
+    codes = [(f["code"], f["line"]) for f in json.loads(done.stdout)["findings"]]
+    assert codes == [("SC2086", 3)]
+
+
 # -- security -----------------------------------------------------------------------------------
 
 
@@ -1075,3 +1161,55 @@ def test_check_text_output_groups_lint_findings_by_file(lfsplugger: Lfsplugger) 
         "2 scripts checked: 0 error(s), 2 warning(s), 0 info",
     ])
     assert stat.S_IMODE((lfsplugger.path / "01-a.sh").stat().st_mode) == 0o755
+
+
+# -- [env] variables that make every script run other code (issue 12) ---------------------------
+
+
+CONFIG_ENV_CODES = {
+    "BASH_ENV": "SEC004", "ENV": "SEC004", "LD_PRELOAD": "SEC004", "LD_AUDIT": "SEC004",
+    "PROMPT_COMMAND": "SEC004", "SHELLOPTS": "SEC004", "BASHOPTS": "SEC004", "PS4": "SEC004",
+    "LD_LIBRARY_PATH": "SEC005", "IFS": "SEC005", "CDPATH": "SEC005", "GLOBIGNORE": "SEC005",
+}
+
+
+def test_dangerous_env_variables_from_the_config_are_findings_at_their_line(
+    lfsplugger: Lfsplugger,
+) -> None:
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    names = list(CONFIG_ENV_CODES)
+    toml = lfsplugger.make_config(
+        "jobs = 2\n[env]\nCFLAGS = \"-O2\"\nEMPTY_IS_FINE = \"\"\n"
+        + "".join(f'{name} = "/tmp/x"\n' for name in names)
+        + '"BASH_FUNC_make%%" = "() { id; }"\n[chroot.env]\nLD_PRELOAD = "/evil.so"\n')
+    result = check(lfsplugger)
+    assert result.ret == 6
+    got = [(f["code"], f["severity"], f["path"], f["line"], f["message"].split(" = ")[0])
+           for f in findings(result) if f["code"] in ("SEC004", "SEC005")]
+    expected = [(code, "error" if code == "SEC004" else "warning", str(toml), 5 + i,
+                 f"[env] {name}") for i, (name, code) in enumerate(CONFIG_ENV_CODES.items())]
+    expected += [("SEC004", "error", str(toml), 5 + len(names), "[env] BASH_FUNC_make%%"),
+                 ("SEC004", "error", str(toml), 7 + len(names), "[chroot.env] LD_PRELOAD")]
+    assert sorted(got) == sorted(expected)
+    [bash_env] = [f for f in findings(result) if "BASH_ENV" in f["message"]]
+    assert bash_env["message"] == ("[env] BASH_ENV = '/tmp/x' reaches every script the build "
+                                   "runs: bash sources this file before every script")
+    assert bash_env["hint"].startswith("remove BASH_ENV from [env]")
+
+
+def test_a_config_bash_env_stops_the_run_before_any_script(
+    lfsplugger: Lfsplugger, tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    marker = lfsplugger.path / "ran"
+    sourced = tmp_path_factory.mktemp("elsewhere") / "x.sh"
+    sourced.write_text(f"touch {marker}\n")
+    lfsplugger.make_tree({"01-a.sh": GOOD})
+    lfsplugger.make_config(f'[env]\nBASH_ENV = "{sourced}"\n')
+    result = lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off")
+    assert result.ret == 6
+    result.stderr.fnmatch_lines(["lfsplug.toml:2: error SEC004: [[]env[]] BASH_ENV = *",
+                                 "*nothing was run*"])
+    assert not marker.exists()
+    lfsplugger.make_config(f'disable = ["SEC004"]\n[env]\nBASH_ENV = "{sourced}"\n')
+    assert lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off").ret == 0
+    assert marker.exists()  # silenced on purpose: the user's word

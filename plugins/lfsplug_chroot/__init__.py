@@ -24,7 +24,8 @@ How, all through hooks (so that a dry run shows the real argv):
 * ``lfsplug_sessionfinish`` (a wrapper, so after reporters and the state store): unmounted,
   also after a failure or an interrupt, with ``atexit`` as a second net.
 
-``--privileges off`` leaves every script on the host as whoever runs lfsplug. The user's
+``--privileges off`` leaves every script on the host as whoever runs lfsplug; for ``run`` it
+only warns of an earlier run's mounts still in place, and leaves them. The user's
 documentation is docs/chroot.md.
 """
 
@@ -58,6 +59,10 @@ def lfsplug_configure(config: Config) -> None:
         return
     config.stash[SETTINGS] = settings = read_settings(config)
     if config.get(PRIVILEGES) == "off":
+        if config.command == "run":  # an earlier run's mounts, which this run leaves alone
+            from lfsplug_chroot.plugin import warn_left_mounted
+
+            warn_left_mounted(config, settings)
         return
     from lfsplug_chroot.plugin import Chroot
 

@@ -24,6 +24,7 @@ __all__ = [
     "TOOLS",
     "find_tools",
     "lfs_problem",
+    "lfs_problems",
     "preflight",
     "readable_by",
     "resolve_inside",
@@ -37,7 +38,8 @@ PLUGIN = "chroot"
 #: How to mend each refusal: the same words before the build and just before a script.
 HINTS = {
     "CHR001": "run lfsplug as root, or set user=/chroot= or [chroot.phases] (docs/chroot.md)",
-    "CHR002": "set --lfs (or lfs = in lfsplug.toml) to the LFS partition's mount point",
+    "CHR002": "set --lfs (or lfs = in lfsplug.toml) to the LFS partition's mount point, and "
+              "LFS in [env] to the same or not at all",
     "CHR003": "create it as the book's chapter 4 does (groupadd lfs; useradd -s /bin/bash -g "
               "lfs -m -k /dev/null lfs), or name another user in [chroot] user",
     "CHR004": "build the temporary tools first (the book's chapters 5 and 6), check --lfs, or "
@@ -63,14 +65,32 @@ def find_tools() -> dict[str, str]:
 
 
 def lfs_problem(lfs: str) -> str | None:
-    """Why ``$LFS`` cannot be the root of a build (empty, relative, the host's /), or None."""
+    """Why ``$LFS`` cannot be the root of a build (empty, relative, the host's /, also through
+    a link or a bind mount: the same device and inode), or None."""
     if not lfs.strip():
         return "$LFS is empty"
     if not os.path.isabs(lfs):
         return f"$LFS is a relative path ({lfs!r})"
     if os.path.realpath(lfs) == "/":
         return f"$LFS is the host's root directory ({lfs!r})"
+    try:
+        here, root = os.stat(lfs), os.stat("/")
+    except OSError:
+        return None  # not there yet: the partition is mounted later, or a script makes it
+    if (here.st_dev, here.st_ino) == (root.st_dev, root.st_ino):
+        return f"$LFS is the host's root directory ({lfs!r} is / mounted again)"
     return None
+
+
+def lfs_problems(settings: Settings) -> str | None:
+    """Why the ``$LFS`` the build uses cannot be its root: ``--lfs`` (the chroot's root and the
+    mounts), then ``[env] LFS``, which the scripts get instead when it is set."""
+    problem = lfs_problem(settings.lfs)
+    if problem is None and settings.lfs_env is not None:
+        value, where = settings.lfs_env
+        found = lfs_problem(value)
+        problem = found and f"{found}, set by [env] LFS at {where}"
+    return problem
 
 
 def resolve_inside(root: str, path: str, limit: int = 40) -> str | None:
@@ -175,7 +195,7 @@ def validate(scripts: Sequence[Script], placements: dict[str, Placement], settin
                              f" (which needs root), and lfsplug runs as uid {euid}"),
             privileged[0]))
     lfs_scripts = [s for s in scripts if placements[s.name].mode != "host"]
-    problem = lfs_problem(settings.lfs) if lfs_scripts else None
+    problem = lfs_problems(settings) if lfs_scripts else None
     if problem:
         findings.append(_error(
             "CHR002", f"{problem}: {_count(lfs_scripts, 'would run outside a build root')}",
@@ -277,7 +297,7 @@ def preflight(script: Script, placement: Placement, settings: Settings, euid: in
     if placement.mode == "host":
         return None
     root = _needs_root(placement, euid)
-    lfs = lfs_problem(settings.lfs)
+    lfs = lfs_problems(settings)
     missing = ", ".join(n for n in TOOLS.get(placement.mode, ())
                         if root and not os.path.isabs(tools[n]))
     problems = (

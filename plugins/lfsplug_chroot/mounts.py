@@ -10,7 +10,9 @@ Bookkeeping rules:
   reverse order at the end, each at most once, skipping one that is gone or was replaced
   (another mount id);
 * a run killed before it could unmount leaves that record behind: the next run *adopts* the
-  recorded mounts that are still there with the same mount id, and unmounts them at its end.
+  recorded mounts that are still there with the same mount id, and unmounts them at its end;
+  a run that will not mount (``--privileges off``) only says which are still there
+  (:func:`left_mounted`) and leaves them, and the record, alone.
 """
 
 from __future__ import annotations
@@ -32,8 +34,10 @@ __all__ = [
     "MountEntry",
     "MountError",
     "Mounter",
+    "left_mounted",
     "parse_mountinfo",
     "read_mountinfo",
+    "read_record",
     "run_command",
 ]
 
@@ -105,6 +109,36 @@ def run_command(argv: list[str]) -> tuple[int, str]:
     except subprocess.TimeoutExpired:
         return 124, "no answer within 120 s"
     return proc.returncode, (proc.stderr or proc.stdout).strip()
+
+
+def read_record(record: Path, root: str) -> list[tuple[str, int]]:
+    """The (mount point, mount id) of each mount under ``root`` in the record (none when
+    there is no record); ValueError when it cannot be read or understood."""
+    try:
+        lines = record.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return []
+    except OSError as exc:
+        raise ValueError(exc.strerror) from None
+    try:
+        return [(str(m["target"]), int(m["id"])) for m in map(json.loads, lines)
+                if m.get("lfs") == root]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ValueError(str(exc)) from None
+
+
+def left_mounted(record: Path, lfs: str,
+                 mountinfo: Callable[[], list[MountEntry]] = read_mountinfo) -> list[str]:
+    """The mount points an earlier run recorded under ``lfs`` that are still mounted (the
+    same mount id), in mounting order; none when the record is missing or unreadable."""
+    try:
+        recorded = read_record(record, os.path.realpath(lfs))
+    except ValueError:
+        return []
+    if not recorded:
+        return []
+    current = {(e.target, e.mount_id) for e in mountinfo()}
+    return [target for target, mount_id in recorded if (target, mount_id) in current]
 
 
 @dataclass(frozen=True)
@@ -261,10 +295,8 @@ class Mounter:
         if self.record is None or not self.record.exists():
             return
         try:
-            lines = self.record.read_text(encoding="utf-8").splitlines()
-            recorded = [(str(m["target"]), int(m["id"])) for m in map(json.loads, lines)
-                        if m.get("lfs") == self.root]
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            recorded = read_record(self.record, self.root)
+        except ValueError:
             self.say(f"ignoring the unreadable record {self.record}")
             return
         current = {(e.target, e.mount_id) for e in self.mountinfo()}

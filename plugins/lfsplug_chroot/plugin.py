@@ -6,6 +6,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import shlex
 import shutil
 import threading
 import time
@@ -19,14 +20,14 @@ import click
 from lfsplug import Finding, Record, RunRequest, Script, ScriptResult, Status, hookimpl
 from lfsplug_chroot import checks
 from lfsplug_chroot.modes import Placement, lookup_user, resolve
-from lfsplug_chroot.mounts import Mounter, MountError
+from lfsplug_chroot.mounts import Mounter, MountError, left_mounted
 from lfsplug_chroot.settings import Settings
 from lfsplug_chroot.wrap import chroot_env, inside_name, start_in, user_env, wrap_command
 
 if TYPE_CHECKING:
     from lfsplug import Config, Session
 
-__all__ = ["RECORD", "Chroot", "ChrootMounted"]
+__all__ = ["RECORD", "Chroot", "ChrootMounted", "warn_left_mounted"]
 
 #: The record of what lfsplug mounted, in the state directory.
 RECORD = "chroot-mounts.json"
@@ -45,6 +46,17 @@ class ChrootMounted(Record):
 
 def say(text: str) -> None:
     click.echo(f"lfsplug: chroot: {text}", err=True)
+
+
+def warn_left_mounted(config: Config, settings: Settings) -> None:
+    """``run --privileges off`` manages no mount: one warning line when an earlier run (killed
+    before it could unmount) left its mounts under $LFS, naming them and how to remove them.
+    Nothing is unmounted, and the record stays for a later ``--privileges on`` run."""
+    left = left_mounted(config.state_dir / RECORD, settings.lfs)
+    if left:
+        say(f"warning: an earlier run left {', '.join(left)} mounted; --privileges off leaves "
+            f"them alone: remove them with `umount {shlex.join(reversed(left))}` (or a "
+            f"`lfsplug run --privileges on` that runs a chroot script)")
 
 
 class Chroot:

@@ -148,6 +148,8 @@ class Settings:
     env: dict[str, str] = field(default_factory=dict)
     #: $LFS (the kernel's ``--lfs``, not a key of this table)
     lfs: str = DEFAULT_LFS
+    #: ``[env] LFS`` (what the scripts get instead of ``--lfs``) and its ``file:line``, if set
+    lfs_env: tuple[str, str] | None = None
 
     def phase_mode(self, phase: str | None) -> tuple[str, str]:
         """The mode of a phase and where it came from."""
@@ -176,4 +178,6 @@ def read_settings(config: Config) -> Settings:
         scripts={**DEFAULT_SCRIPTS, **config.get(SCRIPTS)},
         env=dict(config.get(ENV)),
         lfs=config.lfs,
+        lfs_env=(config.env["LFS"], config.file.where("LFS", "env")) if "LFS" in config.env
+        else None,
     )

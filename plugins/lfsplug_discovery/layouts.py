@@ -340,11 +340,13 @@ class Walker:
         return self._ignoring and bool(self._ignore(path=Path(path), config=self.config))
 
     def _usable(self, path: str, name: str) -> bool:
-        """False, with a finding, for a name that cannot name a script or a directory of them."""
+        """False, with a finding, for a name that cannot name a script (an error: a build step
+        would be missing) or a directory of them (a warning)."""
         reason = bad_name(name)
         if reason is None:
             return True
-        self.state.note("DISC027", Severity.WARNING, f"the name {shown(name)!r} {reason}: "
+        severity = Severity.WARNING if os.path.isdir(path) else Severity.ERROR
+        self.state.note("DISC027", severity, f"the name {shown(name)!r} {reason}: "
                         "skipped", os.path.dirname(path) or ".", hint="rename it")
         return False
 
@@ -479,13 +481,14 @@ class Walker:
                     return cached
         head = read_head(path)
         if head.error is not None:
-            self.state.note("DISC020", Severity.WARNING, f"cannot read this file: {head.error}; "
+            self.state.note("DISC020", Severity.ERROR, f"cannot read this file: {head.error}; "
                             "skipped", path, hint="bash could not read it either: fix its "
                             "permissions")
             return None
         if head.binary:
-            self.state.note("DISC021", Severity.WARNING, "a binary file (a NUL byte in its first "
-                            "block), not a script; skipped", path)
+            self.state.note("DISC021", Severity.ERROR, "a binary file (a NUL byte in its first "
+                            "block), named like a build script; skipped", path,
+                            hint="move it out of the tree, or rename it")
             return None
         found = Facts.from_head(head), parse_filename(os.path.basename(path))
         if cache is not None and key is not None:

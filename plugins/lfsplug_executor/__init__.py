@@ -99,6 +99,15 @@ def clean_env(config: Config) -> dict[str, str]:
     }
 
 
+@hookimpl
+def lfsplug_configure(config: Config) -> None:
+    """A bad ``[env]`` stops ``run`` and ``check`` at once (exit 4, at its line)."""
+    if config.command in ("run", "check"):
+        from lfsplug_executor.envvars import check_env
+
+        check_env(config)
+
+
 @hookimpl(tryfirst=True)
 def lfsplug_script_env(script: Script, env: dict[str, str], config: Config) -> None:
     """The book's clean environment, then the driver's exports, then ``[env]``: the user's

@@ -10,10 +10,14 @@ and nothing else: it is never a shell, so a value cannot run anything.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
-from lfsplug import BOOK_ENV, expand_variables
+from lfsplug import BOOK_ENV, UsageError, expand_variables
 
-__all__ = ["OWNED", "add_driver_env", "expand"]
+if TYPE_CHECKING:
+    from lfsplug import Config
+
+__all__ = ["OWNED", "add_driver_env", "check_env", "expand"]
 
 #: The book's clean environment: a driver's exports never override these (lfsplug sets them
 #: from ``--lfs`` and the machine; ``[env]`` may).
@@ -32,3 +36,13 @@ def add_driver_env(env: dict[str, str], driver: Mapping[str, str]) -> None:
     for name, value in driver.items():
         if name not in OWNED:
             env[name] = expand(value, env)
+
+
+def check_env(config: Config) -> None:
+    """``[env] PATH`` with no directory in it (``PATH = ""``) leaves every script without bash
+    and its commands: a usage error (exit 4) at the file's line, not a failure of each script."""
+    path = config.env.get("PATH")
+    if path is not None and not any(part.strip() for part in path.split(":")):
+        raise UsageError(f"{config.file.where('PATH', 'env')}: [env] PATH is empty: no script "
+                         f"could find bash or any command; remove it to keep the book's PATH, "
+                         f"or give directories (PATH = \"/usr/bin:/bin\")")

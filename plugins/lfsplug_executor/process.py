@@ -1,12 +1,16 @@
-"""One attempt of one script: its process group, its log, its timeouts.
+"""One attempt of one script: its keeper, its log, its timeouts.
 
-The script runs from an argv list in a session of its own (so that its process group holds
-everything it starts), with stdin closed and umask 022. Its output goes to one log file per
-attempt, its last lines are kept for the failure report, and each complete line goes to the
-session (progress, the dashboard). The attempt ends when the script exits (not when its output
-pipe closes: a background child may hold it), when ``--timeout`` or ``--silence-timeout``
-passes, or when the build is stopped hard; then the whole group ends: TERM, then KILL after a
-grace period. Whatever the script left running ends with it. A script with ``unpack=`` or
+The script runs from an argv list under a *keeper* (:mod:`lfsplug_executor.keeper`), a small
+process that is a child subreaper, so that every process the script starts stays its
+descendant whatever its session or group (``setsid``, ``set -m``, double forks), and is reaped
+by it. The script's leader runs in a session of its own, with stdin closed and umask 022, in a
+cgroup v2 of its own where lfsplug's cgroup is writable (:func:`make_cgroup`); it is noted in
+``running/`` before it may run. Its output goes to one log file per attempt, its last lines are
+kept for the failure report, and each complete line goes to the session (progress, the
+dashboard). The attempt ends when the keeper exits: after the script exits and the keeper has
+ended what it left running, or after lfsplug asked it to end everything (``--timeout``,
+``--silence-timeout``, the build stopped hard): TERM, then KILL after a grace period. The log
+names each process ended other than the leader (pid and command). A script with ``unpack=`` or
 ``workdir=`` has its tarball unpacked and its directory found first, in the same log
 (:mod:`lfsplug_executor.workspace`); when that fails the script does not run.
 """
@@ -15,15 +19,16 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import json
 import os
-import resource
 import select
 import signal
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 from lfsplug import RunningScript, RunRequest, ScriptResult, Status
 
@@ -32,7 +37,7 @@ if TYPE_CHECKING:
     from lfsplug_executor.orphans import ProcessBook
     from lfsplug_executor.workspace import Workspace
 
-__all__ = ["KILL_GRACE", "TAIL_LINES", "Child", "Runner", "kill_group"]
+__all__ = ["KILL_GRACE", "TAIL_LINES", "Child", "Runner", "make_cgroup"]
 
 TAIL_LINES = 50
 KILL_GRACE = 5.0
@@ -67,75 +72,126 @@ def _open_log(path: Path) -> BinaryIO:
         return path.open("wb")
 
 
+#: The keeper that runs each script (:mod:`lfsplug_executor.keeper`, standard library only).
+KEEPER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "keeper.py")
+
+
+def _cgroup_base() -> str | None:
+    """Where lfsplug may make a cgroup v2 per script: its own cgroup's folder, when it is
+    writable; else None (the keeper alone then contains the script)."""
+    try:
+        with open("/proc/self/cgroup") as own:
+            path = next((ln[3:].strip() for ln in own if ln.startswith("0::")), None)
+        with open("/proc/self/mountinfo") as mounts:
+            found = [(f[3], f[4]) for f in (ln.split() for ln in mounts)
+                     if "-" in f and f[f.index("-") + 1] == "cgroup2"]
+    except OSError:
+        return None
+    if path is None or not found:
+        return None
+    root, mount = found[0]
+    if not path.startswith(root):
+        return None
+    base = os.path.join(mount, path[len(root):].lstrip("/"))
+    return base if os.access(os.path.join(base, "cgroup.procs"), os.W_OK) else None
+
+
+_CGROUPS: dict[str, object] = {}
+
+
+def make_cgroup() -> str | None:
+    """A new empty cgroup for one script (``lfsplug-PID-N`` in lfsplug's own), or None."""
+    if "base" not in _CGROUPS:
+        _CGROUPS["base"] = _cgroup_base()
+    base = _CGROUPS["base"]
+    if not isinstance(base, str):
+        return None
+    with _LOCK:
+        _SEQ[0] += 1
+        path = os.path.join(base, f"lfsplug-{os.getpid()}-{_SEQ[0]}")
+    try:
+        os.mkdir(path)
+    except OSError:
+        return None
+    return path
+
+
+_LOCK = threading.Lock()
+_SEQ = [0]
+
+
 class Child:
-    """The script's process: reaped with ``wait4``, so that the kernel's exact accounting of
-    it and every descendant it waited for (CPU time, peak RSS, blocks read and written) is
-    kept in :attr:`usage`."""
+    """The keeper of one script and what it reports: the script leader's pid, then its exit
+    status, what was ended and the resources of the whole tree."""
 
-    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+    def __init__(self, proc: subprocess.Popen[bytes], report: int) -> None:
         self.proc = proc
-        self.pid = proc.pid
-        # The kernel counts in a child's peak RSS the memory of the process that started it
-        # (the address space it ran in before exec), so a figure up to our own peak at the
-        # start tells nothing of the script.
-        self.spawner_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        self.usage: resource.struct_rusage | None = None
+        self.keeper = proc.pid
+        self.report = report
+        self.pid = 0
+        self.cgroup = False
+        self.cgroup_path: str | None = None
+        self.final: dict[str, Any] = {}
+        self._buffer = b""
 
-    def poll(self, block: bool = False) -> int | None:
-        """The exit status once the leader has exited (reaping it), else None."""
-        if self.proc.returncode is not None:
-            return self.proc.returncode
-        try:
-            pid, status, usage = os.wait4(self.pid, 0 if block else os.WNOHANG)
-        except ChildProcessError:  # reaped elsewhere: no accounting, but the status is known
-            return self.proc.wait()
-        if pid == 0:
-            return None
-        self.usage = usage
-        self.proc.returncode = os.waitstatus_to_exitcode(status)
-        return self.proc.returncode
+    def _record(self) -> dict[str, Any] | None:
+        while b"\n" not in self._buffer:
+            chunk = os.read(self.report, 65536)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, self._buffer = self._buffer.split(b"\n", 1)
+        found: dict[str, Any] = json.loads(line)
+        return found
 
-    def wait(self) -> int:
-        code = self.poll(block=True)
-        assert code is not None
-        return code
-
-    def group_alive(self) -> bool:
-        self.poll()  # reap the leader, or its zombie would keep the group alive
-        try:
-            os.killpg(self.pid, 0)
-        except OSError:
+    def started(self) -> bool:
+        """Read the leader's pid; False when the keeper could not start it."""
+        first = self._record()
+        if first is None:
             return False
+        self.pid, self.cgroup = int(first["pid"]), bool(first.get("cgroup"))
         return True
 
+    def signal(self, sig: int) -> None:
+        with contextlib.suppress(OSError):
+            os.kill(self.keeper, sig)
+
+    def wait(self) -> int:
+        """Wait for the keeper (it exits when every process of the script has ended); the
+        leader's exit status."""
+        self.proc.wait()
+        if self.report >= 0:
+            with contextlib.suppress(OSError, ValueError):
+                self.final = self._record() or {}
+            os.close(self.report)
+            self.report = -1
+            if not self.final:  # the keeper was killed: what of the script can still be found
+                self._end_without_keeper()
+        code = self.final.get("exit")
+        return int(code) if isinstance(code, int) else -signal.SIGKILL
+
+    def _end_without_keeper(self) -> None:
+        if self.pid > 0:
+            with contextlib.suppress(OSError):
+                os.killpg(self.pid, signal.SIGKILL)
+        if self.cgroup_path is not None:
+            kill = os.path.join(self.cgroup_path, "cgroup.kill")
+            with contextlib.suppress(OSError), open(kill, "w") as handle:
+                handle.write("1")
+            for _ in range(100):
+                with contextlib.suppress(OSError):
+                    os.rmdir(self.cgroup_path)
+                if not os.path.isdir(self.cgroup_path):
+                    break
+                time.sleep(0.05)
+
+    def ended(self) -> list[tuple[int, str]]:
+        """The processes other than the leader that the keeper ended: (pid, command)."""
+        return [(int(pid), str(cmd)) for pid, cmd in self.final.get("ended", [])]
+
     def resources(self) -> dict[str, float]:
-        usage = self.usage
-        if usage is None:
-            return {}
-        figures = {"utime": round(usage.ru_utime, 6), "stime": round(usage.ru_stime, 6),
-                   "inblock": float(usage.ru_inblock), "oublock": float(usage.ru_oublock)}
-        if usage.ru_maxrss > self.spawner_rss:
-            figures["maxrss"] = float(usage.ru_maxrss)
-        return figures
-
-
-def kill_group(child: Child, grace: float = KILL_GRACE) -> int:
-    """End every process of the child's group: TERM, then KILL what is left after ``grace`` s.
-
-    The group outlives its leader while any child lives, so this waits for the group, not
-    just for the leader; returns the leader's exit status.
-    """
-    for sig in (signal.SIGTERM, signal.SIGKILL):
-        try:
-            os.killpg(child.pid, sig)
-        except OSError:
-            break
-        deadline = time.monotonic() + grace
-        while child.group_alive() and time.monotonic() < deadline:
-            time.sleep(0.02)
-        if not child.group_alive():
-            break
-    return child.wait()
+        figures = self.final.get("resources") or {}
+        return {str(k): float(v) for k, v in figures.items()}
 
 
 def _pidfd(pid: int) -> int | None:
@@ -180,38 +236,88 @@ class Runner:
             refused = self._prepare(log, started)
             if refused is not None:
                 return refused
+            child = self._start(log)
+            if child is None:
+                return self._not_run(log, f"the keeper ({KEEPER}) did not start", started)
             req = self.request
-            proc = subprocess.Popen(
-                req.argv, cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True,
-                umask=0o022, pass_fds=self.pass_fds,
-            )
-            child = self.child = Child(proc)
-            if self.book is not None:
-                self.book.add(proc.pid, req.script.name)
-            self.running = RunningScript(req.script.name, proc.pid, started, req.attempt,
+            self.running = RunningScript(req.script.name, child.pid, started, req.attempt,
                                          req.log_path)
             self.session.running[req.script.name] = self.running
             try:
                 try:
-                    self._pump(proc, log)
+                    self._pump(child.proc, log)
                 except BaseException:
-                    kill_group(child, grace=1.0)
+                    child.signal(signal.SIGUSR1)  # end everything now
+                    child.wait()
                     raise
                 if self.ended:
-                    code = kill_group(child)
-                else:
-                    code = child.wait()
-                    # children the script left running (holding its output, or not) end too
-                    self.leftovers = child.group_alive()
-                    if self.leftovers:
-                        kill_group(child)
+                    child.signal(signal.SIGTERM)
+                    self._follow(child, log)
+                code = child.wait()
             finally:
                 self.session.running.pop(req.script.name, None)
                 if self.book is not None:
-                    self.book.remove(proc.pid)
+                    self.book.remove(child.pid)
             self._end_log(log, code)
         return self._result(code, started)
+
+    def _start(self, log: BinaryIO) -> Child | None:
+        """Start the script under its keeper; note it in ``running/`` before it may run."""
+        req = self.request
+        cgroup = make_cgroup()
+        go_read, go_write = os.pipe()
+        report_read, report_write = os.pipe()
+        try:
+            proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", KEEPER, str(go_read), str(report_write),
+                 f"{KILL_GRACE:g}", cgroup or "-"],
+                cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT, start_new_session=True, umask=0o022,
+                pass_fds=(*self.pass_fds, go_read, report_write))
+        except BaseException:
+            for fd in (go_write, report_read):
+                os.close(fd)
+            if cgroup is not None:
+                os.rmdir(cgroup)
+            raise
+        finally:
+            for fd in (go_read, report_write):
+                os.close(fd)
+        child = self.child = Child(proc, report_read)
+        child.cgroup_path = cgroup
+        go = open(go_write, "wb")  # noqa: SIM115 (closed on every path: the leader runs or exits)
+        try:
+            if not child.started():
+                go.close()
+                child.wait()
+                self._copy_rest(proc, log)
+                return None
+            if self.book is not None:
+                self.book.add(child.pid, req.script.name, keeper=proc.pid,
+                              cgroup=cgroup if child.cgroup else None)
+            with contextlib.suppress(BrokenPipeError):  # noted: now the script may run
+                go.write(json.dumps(list(req.argv)).encode("utf-8", "surrogateescape"))
+                go.flush()
+        finally:
+            with contextlib.suppress(OSError):
+                go.close()
+        return child
+
+    def _copy_rest(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
+        assert proc.stdout is not None
+        with contextlib.suppress(OSError):
+            while self._copy(proc.stdout.fileno(), log):
+                pass
+
+    def _follow(self, child: Child, log: BinaryIO) -> None:
+        """Log the output of the script's processes while the keeper ends them."""
+        assert child.proc.stdout is not None
+        fd = child.proc.stdout.fileno()
+        while child.proc.poll() is None:
+            ready, _, _ = select.select([fd], [], [], 0.05)
+            if fd in ready and not self._copy(fd, log):
+                break
+        self._drain(fd, log)
 
     def _prepare(self, log: BinaryIO, started: float) -> ScriptResult | None:
         """Unpack and find the directory to run in (``unpack=``, ``workdir=``); a failed
@@ -317,12 +423,20 @@ class Runner:
             self.session.script_output(self.request.script, lines)
 
     def _trailer(self, log: BinaryIO, code: int) -> None:
-        """The log's last line: the exit status, and why lfsplug ended the script if it did."""
+        """The processes the keeper ended, one line each (pid and command), then the log's last
+        line: the exit status, and why lfsplug ended the script if it did."""
+        ended = self.child.ended() if self.child is not None else []
+        more = int(self.child.final.get("more", 0)) if self.child is not None else 0
+        how = "still running" if self.ended else "left running by the script"
+        lines = [f"# lfsplug: ended pid {pid} ({cmd}), {how}\n" for pid, cmd in ended]
+        lines += [f"# lfsplug: ended {more} more processes\n"] if more else []
+        self.leftovers = bool(ended) and not self.ended
         notes = [n for n in (self.ended, self.leftovers and "ended the processes it left "
                              "running") if n]
-        log.write((f"\n# lfsplug: exit status {code}"
+        log.write(("".join(["\n", *lines])
+                   + f"# lfsplug: exit status {code}"
                    + (f" ({'; '.join(str(n) for n in notes)})" if notes else "")
-                   + "\n").encode("utf-8"))
+                   + "\n").encode("utf-8", "surrogateescape"))
 
     def _result(self, code: int, started: float) -> ScriptResult:
         req = self.request

@@ -248,11 +248,12 @@ def cmd_plugins(config: Config) -> int:
 
 
 def _no_scripts(session: Session) -> int:
-    """Exit 5, saying why where discovery said why (binary files, unreadable folders...)."""
+    """Exit 5, saying why where discovery said why (unreadable folders...); 6 when what it
+    skipped is an error (a binary or unreadable file named like a build script)."""
     _echo_findings_inline(session.findings)
     where = ", ".join(_show(p) for p in session.config.paths)
     click.echo(f"lfsplug: no scripts found under {where}", err=True)
-    return ExitCode.NO_SCRIPTS
+    return ExitCode.INVALID_TREE if session.errors else ExitCode.NO_SCRIPTS
 
 
 def _show(path: Path | str) -> str:

@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from lfsplug import AlertLevel
+
 __all__ = ["Crossing", "LevelGuard", "OnceGuard"]
 
 #: a figure below its floor: (metric, value, floor)
@@ -26,25 +28,31 @@ _Found = tuple[str, float, float]
 @dataclass(frozen=True)
 class Crossing:
     """What an update found: a new ``level`` (or ``clear``), the figure that crossed and its
-    floor (None for a clear)."""
+    floor (None for a clear). A ``level`` given as text becomes an :class:`AlertLevel`."""
 
-    level: str
+    level: AlertLevel
     metric: str | None = None
     value: float | None = None
     floor: float | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "level", AlertLevel(self.level))
+
 
 class LevelGuard:
-    """Floors per level, mildest first: ``{"warn": {"free": 10e9}, "stop": {...}}``."""
+    """Floors per level, mildest first: ``{AlertLevel.WARN: {"free": 10e9}, AlertLevel.STOP:
+    {...}}`` (levels given as text are converted)."""
 
-    def __init__(self, floors: Mapping[str, Mapping[str, float]], hysteresis: float = 0.05):
-        self.levels = [level for level in floors if floors[level]]
+    def __init__(self, floors: Mapping[AlertLevel, Mapping[str, float]],
+                 hysteresis: float = 0.05):
+        self.levels = [AlertLevel(level) for level in floors if floors[level]]
         self.floors = {level: dict(floors[level]) for level in self.levels}
         self.hysteresis = hysteresis
         #: the level in force (None: all clear)
-        self.level: str | None = None
+        self.level: AlertLevel | None = None
 
-    def _below(self, level: str, values: Mapping[str, float], margin: float) -> _Found | None:
+    def _below(self, level: AlertLevel, values: Mapping[str, float],
+               margin: float) -> _Found | None:
         """The first figure below ``level``'s floor (times ``1 + margin``), if any."""
         for metric, floor in self.floors[level].items():
             value = values.get(metric)
@@ -52,7 +60,7 @@ class LevelGuard:
                 return metric, value, floor
         return None
 
-    def _rank(self, level: str | None) -> int:
+    def _rank(self, level: AlertLevel | None) -> int:
         return -1 if level is None else self.levels.index(level)
 
     def update(self, values: Mapping[str, float]) -> Crossing | None:
@@ -73,7 +81,7 @@ class LevelGuard:
                       if self._below(lv, values, self.hysteresis) is not None), None)
         if still is None:
             self.level = None
-            return Crossing("clear")
+            return Crossing(AlertLevel.CLEAR)
         self.level = still
         return None
 

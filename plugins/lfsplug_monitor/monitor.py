@@ -1,12 +1,13 @@
 """The monitor of one ``run``: the sampler thread, alerts, per-script figures, SBU and ETA.
 
 :class:`Monitor` is registered by the plugin's ``lfsplug_configure`` for ``run``. When the
-scheduler starts it starts one daemon thread that ticks every ``--sample-interval`` seconds:
-a system sample, the disk and memory guards, one sample per running script's process tree,
-the overrun and silence checks, and a ``progress`` event. The thread is stopped and joined
-when the scheduler returns, before the event bus closes. Scripts' own figures are added to
-``result.resources`` in ``lfsplug_script_finish`` (``tryfirst``, before the state plugin
-records them).
+scheduler starts it ticks once (before the first script can start, so that a full disk
+stops the build before it begins), then starts one daemon thread that ticks every
+``--sample-interval`` seconds: a system sample, the disk and memory guards, one sample per
+running script's process tree, the overrun and silence checks, and a ``progress`` event. The
+thread is stopped and joined when the scheduler returns, before the event bus closes.
+Scripts' own figures are added to ``result.resources`` in ``lfsplug_script_finish``
+(``tryfirst``, before the state plugin records them).
 """
 
 from __future__ import annotations
@@ -196,6 +197,11 @@ class Monitor:
         """Start sampling when the scheduler starts; stop and join before the bus closes."""
         self.session = session
         self._prepare(session, plan)
+        # the first sample, and the disk guard, before the first script can start: a disk at
+        # STOP or HALT already stops the build before it begins
+        self._timed_tick()
+        if self.error is not None:
+            raise self.error  # from this frame: the error names this plugin and hook
         self._thread = threading.Thread(target=self._loop, name="lfsplug-monitor", daemon=True)
         self._thread.start()
         try:
@@ -206,7 +212,7 @@ class Monitor:
             self.finished = time.time()
             self._progress(self.finished, full=True)
         if self.error is not None:
-            raise session.config.pluginmanager.as_plugin_error(self.error)
+            raise self.error  # from this frame: the error names this plugin and hook
         return handled
 
     def _prepare(self, session: Session, plan: Plan) -> None:
@@ -216,13 +222,14 @@ class Monitor:
         self.estimator = Estimator.for_plan(plan, expected, self.borrowed, time.time())
         self.sampler = Sampler(self.settings.watch)
         for label in self.settings.watch:
-            floors: dict[str, dict[str, float]] = {level: {} for level in LEVELS}
+            floors: dict[AlertLevel, dict[str, float]] = {AlertLevel(lv): {} for lv in LEVELS}
             for rule in self.settings.disk:
                 if rule.dir == label:
+                    level = AlertLevel(rule.level)
                     if rule.space is not None:
-                        floors[rule.level]["space"] = float(rule.space)
+                        floors[level]["space"] = float(rule.space)
                     if rule.inodes is not None:
-                        floors[rule.level]["inodes"] = float(rule.inodes)
+                        floors[level]["inodes"] = float(rule.inodes)
             if any(floors.values()):
                 self.disk_guards[label] = LevelGuard(floors, self.settings.hysteresis)
 
@@ -245,18 +252,24 @@ class Monitor:
             due += interval
             if self._stop.wait(max(0.0, due - time.monotonic())):
                 return
-            cpu, wall = time.thread_time(), time.perf_counter()
-            try:
-                self.tick(time.time())
-            except Exception as exc:  # a plugin's sample or alert hook failed: said at the end
-                self.error = exc
+            if not self._timed_tick():
                 return
-            finally:
-                self.cpu_seconds += time.thread_time() - cpu
-                self.wall_seconds += time.perf_counter() - wall
-                self.ticks += 1
             if time.monotonic() > due + interval:
                 due = time.monotonic()  # fell behind (a stopped VM): no burst of ticks
+
+    def _timed_tick(self) -> bool:
+        """One :meth:`tick`, its cost counted; False (the error kept) when it failed."""
+        cpu, wall = time.thread_time(), time.perf_counter()
+        try:
+            self.tick(time.time())
+        except (Exception, SystemExit) as exc:  # a plugin's sample/alert hook: said at the end
+            self.error = exc
+            return False
+        finally:
+            self.cpu_seconds += time.thread_time() - cpu
+            self.wall_seconds += time.perf_counter() - wall
+            self.ticks += 1
+        return True
 
     def tick(self, now: float) -> None:
         """One round of sampling, guarding and estimating."""
@@ -289,9 +302,9 @@ class Monitor:
 
     # -- alerts --------------------------------------------------------------------------------
 
-    def _alert(self, session: Session, kind: str, level: str, message: str, now: float,
+    def _alert(self, session: Session, kind: str, level: AlertLevel, message: str, now: float,
                **data: Any) -> None:
-        alert = Alert(kind, AlertLevel(level), message, now, data)
+        alert = Alert(kind, level, message, now, data)
         with self._lock:
             self.alerts.append(alert)
         session.alert(alert)
@@ -309,9 +322,9 @@ class Monitor:
                 continue
             path = str(self.sampler.watch[label])
             data = {"label": label, "path": path, "free": free, "inodes_free": inodes}
-            if crossing.level == "clear":
-                self._alert(session, "disk", "clear", f"disk: {label} ({path}) is clear again: "
-                            f"{format_size(free or 0)} free", now, **data)
+            if crossing.level is AlertLevel.CLEAR:
+                self._alert(session, "disk", AlertLevel.CLEAR, f"disk: {label} ({path}) is clear "
+                            f"again: {format_size(free or 0)} free", now, **data)
                 continue
             what = (f"{format_size(crossing.value or 0)} free" if crossing.metric == "space"
                     else f"{crossing.value:.0f} inodes free")
@@ -319,12 +332,19 @@ class Monitor:
                      else f"{crossing.floor:.0f}")
             message = (f"disk: {label} ({path}) has {what}, below the "
                        f"{crossing.level.upper()} floor of {floor}")
-            if crossing.level in ("stop", "halt"):
-                hard = crossing.level == "halt"
+            if crossing.level in (AlertLevel.STOP, AlertLevel.HALT):
+                hard = crossing.level is AlertLevel.HALT
+                started = bool(session.running or self.first_start)
+                reason = message + ("; ending the running scripts" if hard and started
+                                    else "; no new script starts" if started
+                                    else "; no script started")
+                if hard and not session.hard_stop:
+                    # the reason a running script is ended with names the HALT floor, not an
+                    # earlier STOP's (the session keeps its first reason otherwise)
+                    session.shouldstop = reason
                 # a build stopped for want of disk ends as an interrupted one does (exit 2)
                 session.interrupted = True
-                session.stop(message + ("; ending the running scripts" if hard
-                                        else "; no new script starts"), hard=hard)
+                session.stop(reason, hard=hard)
             self._alert(session, "disk", crossing.level, message, now, metric=crossing.metric,
                         floor=crossing.floor, **data)
 
@@ -338,13 +358,13 @@ class Monitor:
                 floor = values.get("mem_total", 0.0) * self.settings.memory_floor_percent / 100
             if not floor:
                 return
-            self.memory_guard = LevelGuard({"warn": {"available": floor}},
+            self.memory_guard = LevelGuard({AlertLevel.WARN: {"available": floor}},
                                            self.settings.hysteresis)
         crossing = self.memory_guard.update({"available": available})
         if crossing is None:
             return
-        floor_value = self.memory_guard.floors["warn"]["available"]
-        if crossing.level == "clear":
+        floor_value = self.memory_guard.floors[AlertLevel.WARN]["available"]
+        if crossing.level is AlertLevel.CLEAR:
             message = f"memory: {format_size(available)} available again"
         else:
             message = (f"memory: only {format_size(available)} available, below the floor of "
@@ -361,7 +381,7 @@ class Monitor:
         expected = item.expected if item is not None else None
         if (expected and elapsed > settings.overrun_factor * expected
                 and elapsed - expected >= settings.overrun_min and self.overrun.fire(name)):
-            self._alert(session, "overrun", "warn",
+            self._alert(session, "overrun", AlertLevel.WARN,
                         f"{name} has run {format_duration(elapsed)}, "
                         f"{elapsed / expected:.1f} times its expected "
                         f"{format_duration(expected)}", now,
@@ -369,7 +389,7 @@ class Monitor:
         if settings.silent_after > 0:
             quiet = now - self.last_output.get(name, running.started)
             if quiet >= settings.silent_after and self.silent.fire(name):
-                self._alert(session, "silent", "warn",
+                self._alert(session, "silent", AlertLevel.WARN,
                             f"{name} has printed nothing for {format_duration(quiet)}", now,
                             script=name, silent_for=round(quiet, 1),
                             last_line=running.last_line)
@@ -400,7 +420,7 @@ class Monitor:
                 continue
             self.last_output[name] = max(event.time, self.last_output.get(name, 0.0))
             if self.silent.reset(name):
-                self._alert(session, "silent", "clear", f"{name} prints again",
+                self._alert(session, "silent", AlertLevel.CLEAR, f"{name} prints again",
                             time.time(), script=name)
 
     @hookimpl(tryfirst=True)

@@ -148,10 +148,14 @@ def _service(config: Config) -> StateDatabase:
 def _open_for_run(config: Config, database: StateDatabase) -> StateRecorder:
     """Lock the state directory, open (or create) the database, mark unfinished runs."""
     from lfsplug_state.recorder import StateRecorder
+    from lfsplug_state.schema import os_error
     from lfsplug_state.store import RunLock
 
     state_dir = config.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # a read-only file system, another user's folder
+        raise os_error(state_dir, exc) from None
     lock = RunLock(state_dir)
     lock.acquire()
     try:

@@ -16,7 +16,7 @@ from lfsplug import Estimate, EstimateSource, Script, hookimpl
 if TYPE_CHECKING:
     from lfsplug import Config
     from lfsplug_state.service import StateDatabase
-    from lfsplug_state.store import StateStore
+    from lfsplug_state.store import Build, StateStore
 
 __all__ = ["DURATION_RUNS", "StateHistory", "median"]
 
@@ -58,8 +58,8 @@ class StateHistory:
     def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
         """The median duration of the script's last few passes (those that really ran)."""
         if self._durations is None:
-            store = self.open_store()
-            self._durations = store.recent_durations(DURATION_RUNS) if store else {}
+            self._durations = self.database.read(
+                lambda store: store.recent_durations(DURATION_RUNS), dict[str, list[float]]())
         past = self._durations.get(script.name)
         return median(past) if past else None
 
@@ -81,10 +81,8 @@ class StateHistory:
         self, config: Config, scripts: list[Script]
     ) -> dict[str, str] | None:
         """The content hash of each script's last pass, for validation's INT005."""
-        store = self.open_store()
-        if store is None:
-            return None
-        passes = store.last_passes()
+        none: dict[str, Build] = {}
+        passes = self.database.read(lambda store: store.last_passes(), none)
         digests = {s.name: passes[s.name].content_hash for s in scripts
                    if s.name in passes and passes[s.name].content_hash}
         return {name: digest for name, digest in digests.items() if digest} or None

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import socket
 import sqlite3
@@ -18,6 +19,7 @@ import click
 import lfsplug
 from lfsplug import (
     Event,
+    ExitCode,
     Priority,
     Sample,
     SampleTaken,
@@ -119,9 +121,41 @@ class StateRecorder(StateHistory):
                                finished=session.finished)
             try:
                 self.db.prune(self.policy)
-            except sqlite3.Error as exc:  # the build is recorded; pruning can wait a run
+            except (sqlite3.Error, UsageError) as exc:  # recorded; pruning can wait a run
                 click.echo(f"lfsplug: warning: {self.db.path}: old runs were not pruned: {exc}",
                            err=True)
+
+    @hookimpl(wrapper=True, specname="lfsplug_sessionfinish")
+    def sessionfinish_failed(self, session: Session,
+                             exitstatus: int) -> Generator[None, Any, Any]:
+        """A plugin that fails at the end (``lfsplug_sessionfinish``, the terminal summary)
+        makes lfsplug exit 3: record that code, not the build's."""
+        try:
+            return (yield)
+        except BaseException as exc:
+            if self.run_id is not None:
+                with contextlib.suppress(Exception):  # the store's own failure: raised below
+                    self.db.finish_run(self.run_id, exit_code_of(exc), session.interrupted,
+                                       self.counts, finished=session.finished)
+            raise
+
+    @hookimpl(wrapper=True, specname="lfsplug_unconfigure")
+    def unconfigure_failed(self, config: Config) -> Generator[None, Any, Any]:
+        """Likewise for a plugin failing at ``lfsplug_unconfigure``, after the state plugin
+        may have closed the store: on a connection of its own."""
+        try:
+            return (yield)
+        except BaseException as exc:
+            if self.run_id is not None:
+                try:
+                    connection = sqlite3.connect(self.db.path, timeout=30)
+                    with contextlib.closing(connection) as conn, conn:
+                        conn.execute("UPDATE runs SET exit_code = ? WHERE id = ? AND finished "
+                                     "IS NOT NULL", (exit_code_of(exc), self.run_id))
+                except sqlite3.Error as error:
+                    click.echo(f"lfsplug: warning: {self.db.path}: the run's exit code was not "
+                               f"recorded: {error}", err=True)
+            raise
 
     def record_run_metrics(self, metrics: Mapping[str, Any]) -> None:
         """Keep a run's own figures in ``runs.metrics`` (the monitor's summaries, SBU, ETA
@@ -248,6 +282,13 @@ class StateRecorder(StateHistory):
         with self._sample_lock:
             peaks = self._peaks.pop(name, None)
         return {"peak": peaks} if peaks else None
+
+
+def exit_code_of(exc: BaseException) -> int:
+    """The code lfsplug exits with for ``exc`` (as :func:`lfsplug.main` maps it)."""
+    if isinstance(exc, KeyboardInterrupt):
+        return int(ExitCode.INTERRUPTED)
+    return int(getattr(exc, "exit_code", ExitCode.INTERNAL_ERROR))
 
 
 def _slim(event: Event) -> Event:

@@ -9,13 +9,16 @@ applies what is missing, each step in one transaction.
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from pathlib import Path
 
 from lfsplug import UsageError
 from lfsplug_state import DB_FILE
 
-__all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "StateFileError", "connect"]
+__all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "StateFileError", "connect",
+           "os_error", "state_error"]
 
 
 #: Version 1: runs, the results of their scripts, attempts, events and samples.
@@ -130,7 +133,73 @@ SCHEMA_VERSION = max(MIGRATIONS)
 
 
 class StateFileError(UsageError):
-    """The state database cannot be used (not SQLite, corrupt, from a newer lfsplug): exit 4."""
+    """The state database cannot be used (corrupt, another program's, from a newer lfsplug,
+    read-only, not ours to write, on a full disk): exit 4. ``disk_full`` tells the last."""
+
+    def __init__(self, message: str, *, disk_full: bool = False) -> None:
+        super().__init__(message)
+        self.disk_full = disk_full
+
+
+#: SQLite's names of the errors that mean the file's content is damaged or not a database.
+_DAMAGED = ("SQLITE_CORRUPT", "SQLITE_NOTADB")
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why ``path`` (the database or its directory) cannot be written, and what to do, if it
+    cannot: a read-only file system, or permissions (naming the owner); None when it can."""
+    for where in (path.parent, path):
+        try:
+            if os.statvfs(where).f_flag & os.ST_RDONLY:
+                return (f"{where} is on a read-only file system; mount it read-write, or use "
+                        f"another --state-dir")
+            info = where.stat()
+        except OSError:
+            continue
+        if not os.access(where, os.W_OK | (os.X_OK if where.is_dir() else 0)):
+            try:
+                import pwd
+
+                owner = pwd.getpwuid(info.st_uid).pw_name
+            except (ImportError, KeyError):
+                owner = f"uid {info.st_uid}"
+            return (f"permission denied: {where} belongs to {owner} (mode "
+                    f"{info.st_mode & 0o7777:o}) and this lfsplug runs as uid {os.getuid()}; "
+                    f"run lfsplug as {owner}, or use another --state-dir")
+    return None
+
+
+def state_error(path: Path, exc: sqlite3.Error) -> StateFileError:
+    """A one-line error for what SQLite said of ``path``: a damaged file (move it away), or a
+    healthy one that cannot be written or grown (say why; never advise moving it away)."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    if name.startswith(_DAMAGED) or (
+            isinstance(exc, sqlite3.DatabaseError) and not name
+            and not isinstance(exc, sqlite3.OperationalError)):
+        return StateFileError(
+            f"{path}: not a usable state database ({exc}); move it away to start afresh "
+            f"(the build's history is lost) or use another --state-dir")
+    if name.startswith("SQLITE_FULL"):
+        return _disk_full(path)
+    why = _unwritable(path)
+    if why is not None:
+        return StateFileError(f"{path}: the state database cannot be written: {why}")
+    return StateFileError(f"{path}: the state database cannot be used ({exc})")
+
+
+def _disk_full(path: Path) -> StateFileError:
+    return StateFileError(f"{path}: the disk is full (the file system of {path.parent} has no "
+                          f"space left); free some space, or use another --state-dir",
+                          disk_full=True)
+
+
+def os_error(path: Path, exc: OSError) -> StateFileError:
+    """A one-line error for a file of the state directory that cannot be made or opened."""
+    if exc.errno == errno.ENOSPC:
+        return _disk_full(path)
+    why = _unwritable(path) if exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM) else None
+    return StateFileError(f"{path}: cannot be written: "
+                          f"{why or f'{exc.strerror or exc}; use another --state-dir'}")
 
 
 def connect(path: Path, *, create: bool) -> sqlite3.Connection:
@@ -150,15 +219,12 @@ def connect(path: Path, *, create: bool) -> sqlite3.Connection:
             check_same_thread=False, isolation_level=None, timeout=10.0,
         )
     except sqlite3.Error as exc:
-        raise StateFileError(f"{path}: cannot open the state database: {exc}") from None
+        raise state_error(path, exc) from None
     try:
         _prepare(conn, path)
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
         conn.close()
-        raise StateFileError(
-            f"{path}: not a usable state database ({exc}); move it away to start afresh "
-            f"(the build's history is lost) or use another --state-dir"
-        ) from None
+        raise state_error(path, exc) from None
     except BaseException:
         conn.close()
         raise

@@ -12,9 +12,9 @@ needs them: ``list`` starts fast. Every query is in :mod:`.queries` and :mod:`.s
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -30,15 +30,17 @@ if TYPE_CHECKING:
 
 __all__ = ["StateDatabase"]
 
+T = TypeVar("T")
+
 
 class StateDatabase:
     """The records of the builds in ``state.db`` of ``state_dir`` (the command's
     ``--state-dir``), and, once :attr:`recorder` is set, the run being recorded now.
 
     The connection is opened on first use and closed by :meth:`close`. A file that cannot be used
-    (corrupt, another program's, from a newer lfsplug) is said once on stderr and read as no
-    records, except by :meth:`run` and :meth:`add_history`, which raise its one-line
-    :class:`~lfsplug.UsageError` (exit 4).
+    (corrupt, even deep inside, another program's, from a newer lfsplug, unreadable) is said
+    once on stderr and read as no records, except by :meth:`run` and :meth:`add_history`, which
+    raise its one-line :class:`~lfsplug.UsageError` (exit 4).
     """
 
     def __init__(self, state_dir: Path, recorder: StateRecorder | None = None) -> None:
@@ -47,6 +49,7 @@ class StateDatabase:
         self.recorder = recorder
         self._own: StateStore | None = None
         self._error: UsageError | None = None
+        self._warned = False
         self._lock = threading.Lock()
 
     def reader(self) -> StateStore | None:
@@ -80,10 +83,33 @@ class StateDatabase:
                 self._error = exc
                 if create or strict:
                     raise
-                click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not "
-                           f"used", err=True)
+                self._warn(exc)
                 return None
             return self._own
+
+    def _warn(self, exc: UsageError) -> None:
+        if not self._warned:
+            self._warned = True
+            click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not used",
+                       err=True)
+
+    def read(self, reading: Callable[[StateStore], T], empty: T) -> T:
+        """``reading(store)``, or ``empty`` when there is no database, or when it cannot be
+        used: a damage found only now (deep in the file) is said once, as when opening; a run
+        being recorded stops there (exit 4)."""
+        store = self.reader()
+        if store is None:
+            return empty
+        from lfsplug_state.schema import StateFileError
+
+        try:
+            return reading(store)
+        except StateFileError as exc:
+            if self.recorder is not None:
+                raise
+            with self._lock:
+                self._warn(exc)
+            return empty
 
     def close(self) -> None:
         """Close the connection (a later use opens it again)."""
@@ -126,44 +152,30 @@ class StateDatabase:
         return read_run(store, run_id, live=live)
 
     def results(self, run_id: int) -> Sequence[StoredResult]:
-        store = self.reader()
-        if store is None:
-            return []
         from lfsplug_state.queries import read_results
 
-        return read_results(store, run_id)
+        return self.read(lambda store: read_results(store, run_id), [])
 
     def events(self, run_id: int) -> Sequence[StoredEvent]:
-        store = self.reader()
-        if store is None:
-            return []
         from lfsplug_state.queries import read_events
 
-        return read_events(store, run_id)
+        return self.read(lambda store: read_events(store, run_id), [])
 
     def samples(self, run_id: int) -> StoredSamples:
-        store = self.reader()
-        if store is None:
-            from lfsplug import StoredSamples
-
-            return StoredSamples()
+        from lfsplug import StoredSamples
         from lfsplug_state.queries import read_samples
 
-        return read_samples(store, run_id)
+        return self.read(lambda store: read_samples(store, run_id), StoredSamples())
 
     def last_pass(self, name: str) -> StoredResult | None:
-        store = self.reader()
-        if store is None:
-            return None
         from lfsplug_state.queries import read_last_pass
 
-        return read_last_pass(store, name)
+        return self.read(lambda store: read_last_pass(store, name), None)
 
     # -- imported history ----------------------------------------------------------------------
 
     def history(self) -> Sequence[HistoryEntry]:
-        store = self.reader()
-        return store.history() if store is not None else []
+        return self.read(lambda store: store.history(), [])
 
     def add_history(self, source: str, entries: Sequence[HistoryEntry]) -> int:
         return self.writer().add_history(source, entries)

@@ -9,6 +9,7 @@ state directory and a run left unfinished can be told from one still going.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -30,7 +31,7 @@ from lfsplug import (
     UsageError,
 )
 from lfsplug_state.codec import record_to_json
-from lfsplug_state.schema import DB_FILE, connect
+from lfsplug_state.schema import DB_FILE, StateFileError, connect, os_error, state_error
 
 if TYPE_CHECKING:
     from lfsplug_state.retention import Policy, Pruned
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
 __all__ = ["LOCK_FILE", "Build", "HistoryEntry", "RunLock", "StateStore"]
 
 LOCK_FILE = "state.lock"
+#: Space a run sets aside, and gives back to record its end when the disk fills up.
+RESERVE_FILE, RESERVE_BYTES = "state.reserve", 256 * 1024
 #: Statuses of a result row that mean the script really ran (not reused, skipped or planned).
 RAN = ("passed", "failed", "running", "interrupted")
 
@@ -89,7 +92,10 @@ class RunLock:
         """Take the lock, or raise UsageError naming the run that holds it."""
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:  # a read-only state directory, or another user's
+            raise os_error(self.path, exc) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError:
@@ -126,7 +132,8 @@ class RunLock:
 
 
 class StateStore:
-    """Reads and writes ``state.db``; thread-safe, every write committed at once."""
+    """Reads and writes ``state.db``; thread-safe, every write committed at once. What SQLite
+    says of the file (damaged, read-only, disk full) is a :class:`StateFileError` naming it."""
 
     def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
         self.path = path
@@ -137,7 +144,10 @@ class StateStore:
     def open(cls, state_dir: Path, *, create: bool) -> StateStore:
         """Open ``state.db`` in ``state_dir`` (FileNotFoundError if absent and not ``create``)."""
         if create:
-            state_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                state_dir.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise os_error(state_dir, exc) from None
         path = state_dir / DB_FILE
         return cls(connect(path, create=create), path)
 
@@ -148,17 +158,26 @@ class StateStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One transaction, committed before the lock is let go."""
-        with self._lock:
+        with self._lock, self._errors():
             self._conn.execute("BEGIN IMMEDIATE")
             try:
                 yield self._conn
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                if self._conn.in_transaction:  # SQLite may have rolled back itself
+                    self._conn.execute("ROLLBACK")
                 raise
             self._conn.execute("COMMIT")
 
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        """SQLite's errors as one line naming the file (:func:`~.schema.state_error`)."""
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise state_error(self.path, exc) from None
+
     def _read(self, sql: str, args: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with self._lock:
+        with self._lock, self._errors():
             return list(self._conn.execute(sql, args))
 
     # -- runs ----------------------------------------------------------------------------------
@@ -184,6 +203,7 @@ class StateStore:
         return marked
 
     def begin_run(self, started: float, command_line: str, version: str, host: str) -> int:
+        self.reserve()
         with self._write() as conn:
             cursor = conn.execute(
                 "INSERT INTO runs (started, command_line, version, host, pid) "
@@ -203,7 +223,26 @@ class StateStore:
     def finish_run(self, run_id: int, exit_code: int, interrupted: bool,
                    counts: dict[str, int], finished: float | None = None) -> None:
         """Record the end of a run (``finished``, default now); scripts it left running were
-        interrupted."""
+        interrupted. On a full disk, once more in the space :meth:`reserve` set aside: a run
+        recorded as ended is not taken for a crashed one."""
+        try:
+            self._finish_run(run_id, exit_code, interrupted, counts, finished)
+        except StateFileError as exc:
+            if not exc.disk_full:
+                raise
+            with contextlib.suppress(OSError):
+                os.unlink(self.path.parent / RESERVE_FILE)
+            self._finish_run(run_id, exit_code, interrupted, counts, finished)
+
+    def reserve(self) -> None:
+        """Set :data:`RESERVE_BYTES` aside in :data:`RESERVE_FILE` (when there is room)."""
+        path = self.path.parent / RESERVE_FILE
+        with contextlib.suppress(OSError):
+            if not path.is_file() or path.stat().st_size < RESERVE_BYTES:
+                path.write_bytes(bytes(RESERVE_BYTES))
+
+    def _finish_run(self, run_id: int, exit_code: int, interrupted: bool,
+                    counts: dict[str, int], finished: float | None) -> None:
         with self._write() as conn:
             conn.execute("UPDATE results SET status = 'interrupted' "
                          "WHERE run_id = ? AND status = 'running'", (run_id,))
@@ -233,7 +272,7 @@ class StateStore:
             pruned.deleted, pruned.kept_for_resume = doomed_runs(
                 conn, policy, time.time() if now is None else now)
             delete_runs(conn, pruned.deleted)
-        with self._lock:
+        with self._lock, self._errors():
             if vacuum or (vacuum is None and pruned.deleted and worth_vacuum(self._conn)):
                 self._conn.execute("VACUUM")
                 self._conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -8,7 +8,8 @@ Checks, each a :class:`~lfsplug._model.Finding` with a stable code (``docs/lint-
   error handling, ``make -j``, a hard-coded ``/mnt/lfs``, unchecked ``cd``... (LFS)
   (:mod:`.lint`), and ``cd $VAR`` into a variable that neither the script nor its environment
   sets (LFS009, read with tree-sitter-bash: :mod:`.cdvars`, :mod:`.cdenv`);
-* security: scripts others could change before they run as root (SEC) (:mod:`.security`);
+* security: scripts others could change before they run as root (SEC) (:mod:`.security`), and
+  ``[env]`` variables that make every script run other code (SEC004, SEC005) (:mod:`.configenv`);
 * integrity: source files named by scripts present and matching ``md5sums``/``sha256sums``, and
   scripts changed since they last passed (INT) (:mod:`.integrity`, :mod:`.history`).
 
@@ -94,8 +95,12 @@ def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Fi
 
 @hookimpl
 def lfsplug_validate_host(config: Config) -> list[Finding] | None:
+    from lfsplug_validation.configenv import check_config_env
+
+    found = check_config_env(config)
     if config.get(SHELLCHECK) == "on" and shutil.which("shellcheck") is None:
-        return [Finding("VAL001", Severity.ERROR,
-                        "shellcheck is not installed, and --shellcheck=on asks for it", None,
-                        None, "install shellcheck, or use --shellcheck=auto or off", "validation")]
-    return None
+        found.append(Finding("VAL001", Severity.ERROR,
+                             "shellcheck is not installed, and --shellcheck=on asks for it", None,
+                             None, "install shellcheck, or use --shellcheck=auto or off",
+                             "validation"))
+    return found or None

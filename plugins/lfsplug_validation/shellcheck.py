@@ -3,9 +3,17 @@
 shellcheck takes tens of milliseconds per file, most of it start-up, so files go to it in
 batches (many files per invocation, ``-f json1``), several batches at once. Every file is
 checked as bash (``--shell=bash``): lfsplug runs every script with bash whatever its shebang.
-``# shellcheck disable=`` directives and ``.shellcheckrc`` files work as usual, since shellcheck
-reads them itself; the cache key covers the shellcheck binary, ``SHELLCHECK_OPTS`` and the rc
-files that apply, so changing any of them re-checks.
+``# shellcheck disable=`` directives and the ``.shellcheckrc`` files of the scripts' folders and
+their parents work as usual, since shellcheck reads them itself; the user's own (in ``$HOME``
+or ``$XDG_CONFIG_HOME``) do not: shellcheck runs with ``HOME=/nonexistent``, so that a check's
+verdict does not depend on who runs it, nor fail on an unreadable ``$HOME`` (``su lfs`` without
+``-``). The cache key covers the shellcheck binary, ``SHELLCHECK_OPTS``, the rc files that apply
+and :data:`SIZE_LIMIT`, so changing any of them re-checks.
+
+A script over :data:`SIZE_LIMIT` is not given to shellcheck (VAL004, info): a 50 MB one took it
+minutes and gigabytes, and failed. A script shellcheck fails on (it crashed or timed out, alone
+in its invocation) gets VAL005 as its result, cached like any other, so it is not tried again
+until it, shellcheck or its configuration changes.
 
 Severities: shellcheck's ``warning`` is a warning and ``info``/``style`` are info. Its ``error``
 is an error, except for parser errors (SC1xxx): bash is the authority on what parses (a file
@@ -25,11 +33,15 @@ from typing import Any
 
 from lfsplug_validation.records import Issue
 
-__all__ = ["find_shellcheck", "run_shellcheck", "shellcheck_key"]
+__all__ = ["SIZE_LIMIT", "find_shellcheck", "run_shellcheck", "shellcheck_key", "too_large"]
 
 
 #: Bump when the mapping of shellcheck's output to issues changes.
-MAPPING_VERSION = "2"
+MAPPING_VERSION = "3"
+#: Larger scripts are not given to shellcheck (VAL004).
+SIZE_LIMIT = 1 << 20
+#: shellcheck's home: no user's rc file, and nothing it cannot read.
+HOME = "/nonexistent"
 #: The most files in one shellcheck invocation (command lines stay short; batches balance).
 BATCH = 64
 TIMEOUT = 600.0
@@ -43,18 +55,29 @@ def find_shellcheck() -> str | None:
 
 
 def _rc_files(directories: set[Path]) -> list[Path]:
-    """Every rc file shellcheck may read for scripts in ``directories`` (and the user's)."""
+    """Every rc file shellcheck may read for scripts in ``directories`` (those of their folders
+    and the folders above; an unreadable folder has none that counts)."""
     seen: set[Path] = set()
     for directory in directories:
         for parent in (directory, *directory.parents):
             if parent in seen:
                 break
             seen.add(parent)
-    candidates = [d / ".shellcheckrc" for d in seen]
-    home = Path(os.environ.get("HOME", "/nonexistent"))
-    config = Path(os.environ.get("XDG_CONFIG_HOME", home / ".config"))
-    candidates += [home / ".shellcheckrc", config / "shellcheckrc"]
-    return sorted(p for p in candidates if p.is_file())
+    found = []
+    for candidate in (d / ".shellcheckrc" for d in seen):
+        try:
+            if candidate.is_file():
+                found.append(candidate)
+        except OSError:  # a folder this user may not look into
+            continue
+    return sorted(found)
+
+
+def _env() -> dict[str, str]:
+    """shellcheck's environment: this one, with :data:`HOME` and no ``XDG_CONFIG_HOME``."""
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CONFIG_HOME"}
+    env["HOME"] = HOME
+    return env
 
 
 def shellcheck_key(executable: str, directories: set[Path]) -> str:
@@ -68,7 +91,23 @@ def shellcheck_key(executable: str, directories: set[Path]) -> str:
         except OSError:
             digest.update(f"{file}:missing\n".encode())
     digest.update(os.environ.get("SHELLCHECK_OPTS", "").encode())
+    digest.update(f":{SIZE_LIMIT}".encode())
     return digest.hexdigest()
+
+
+def too_large(size: int) -> Issue:
+    """VAL004: a script over :data:`SIZE_LIMIT`, not given to shellcheck."""
+    return Issue("VAL004", "info", None,
+                 f"not checked by shellcheck: {size / (1 << 20):.1f} MiB is over its limit of "
+                 f"{SIZE_LIMIT >> 20} MiB", "shellcheck takes minutes and gigabytes on a script "
+                 "this large; bash -n and the other checks still ran")
+
+
+def _failed(error: str) -> Issue:
+    """VAL005: shellcheck failed on this script alone (remembered until something changes)."""
+    return Issue("VAL005", "warning", None, f"shellcheck failed on this script: {error}",
+                 "not tried again until the script, shellcheck or its configuration changes; "
+                 "run shellcheck on it by hand to see why")
 
 
 def _issue(comment: dict[str, Any]) -> Issue:
@@ -84,15 +123,34 @@ def _issue(comment: dict[str, Any]) -> Issue:
 
 
 def _run_batch(executable: str, paths: list[str]) -> tuple[dict[str, list[Issue]], str | None]:
-    """Check one batch; the issues by path, and an error message when shellcheck failed."""
+    """Check one batch; the issues by path, and an error message when shellcheck could not
+    run. A failure on the scripts themselves is each script's own :func:`_failed` result: a
+    batch of several that fails is checked again one script at a time, to find the culprit."""
+    found, error = _invoke(executable, paths)
+    if error is None or error.startswith(_CANNOT_RUN):
+        return found, error
+    if len(paths) == 1:
+        return {paths[0]: [_failed(error)]}, None
+    error = None
+    for path in paths:
+        issues, cannot = _run_batch(executable, [path])
+        found.update(issues)
+        error = error or cannot
+    return found, error
+
+
+_CANNOT_RUN = "shellcheck could not run"
+
+
+def _invoke(executable: str, paths: list[str]) -> tuple[dict[str, list[Issue]], str | None]:
     argv = [executable, "--format=json1", "--shell=bash", "--color=never", "--", *paths]
     try:
         proc = subprocess.run(argv, capture_output=True, check=False, timeout=TIMEOUT,
-                              stdin=subprocess.DEVNULL)
+                              stdin=subprocess.DEVNULL, env=_env())
     except subprocess.TimeoutExpired:
         return {}, f"shellcheck did not finish within {TIMEOUT:.0f} s"
     except OSError as exc:
-        return {}, f"shellcheck could not run: {exc.strerror}"
+        return {}, f"{_CANNOT_RUN}: {exc.strerror}"
     try:
         comments = json.loads(proc.stdout)["comments"]
         found: dict[str, list[Issue]] = {p: [] for p in paths}

@@ -372,9 +372,17 @@ class Validator:
     def _shellcheck(self, executable: str, unique: dict[str, ScriptFile],
                     section: Section) -> tuple[dict[str, list[Issue]], list[str]]:
         found, todo = _split_cached(unique, section)
-        from lfsplug_validation.shellcheck import run_shellcheck
+        from lfsplug_validation.shellcheck import SIZE_LIMIT, run_shellcheck, too_large
 
-        checked, errors = run_shellcheck(executable, list(todo), self.workers)
+        checked: dict[str, list[Issue]] = {}
+        for file in unique.values():  # too large for shellcheck: VAL004 is its result
+            if file.path in todo:
+                size = file.info.st_size if file.info is not None else len(file.content())
+                if size > SIZE_LIMIT:
+                    checked[file.path] = [too_large(size)]
+        rest = [path for path in todo if path not in checked]
+        found_now, errors = run_shellcheck(executable, rest, self.workers)
+        checked.update(found_now)
         for path, issues in checked.items():
             if path in todo:
                 found[todo[path]] = issues
