@@ -215,6 +215,9 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
         Scheduler(session, plan, jobs=jobs, keep_going=config.get(KEEP_GOING),
                   selected=left_out, floors=floors, context=context).run()
     finally:
+        from lfsplug_executor.process import discard_keepers
+
+        discard_keepers()
         del session.stash[RUN_CONTEXT]
         if context.jobserver is not None:
             del config.stash[JOBSERVER]

@@ -8,10 +8,12 @@ re-parented to the keeper instead of init: the keeper's descendants in ``/proc``
 the script's processes, whatever their session or group, and the keeper reaps them all, so no
 zombie lingers (lfsplug may be PID 1 of a container). It forks the script's leader in a session
 of its own, in the cgroup ``CGROUP`` when lfsplug could make one (``-``: none), reports the
-leader's pid on ``REPORT`` (a pipe, JSON lines), and lets the leader exec the script's argv only
-when lfsplug writes it (a JSON list) on the pipe ``GO``, after it has noted the script in
-``running/`` (end of file there and nothing written: lfsplug died, the script never runs). The
-argv is not on the keeper's command line, so only the script's own process shows the script.
+leader's pid on ``REPORT`` (a pipe, JSON lines), and lets the leader exec the script's argv
+(in its environment and folder) only when lfsplug writes them (JSON: ``argv``, ``env``,
+``cwd``) on the pipe ``GO``, after it has noted the script in ``running/`` (end of file there
+and nothing written: lfsplug died, or the keeper was started ahead and never used: the script
+never runs). The argv is not on the keeper's command line, so only the script's own process
+shows the script. lfsplug starts the next script's keeper while a script runs.
 
 When the leader exits, the keeper ends what it left running (TERM, then KILL after ``GRACE``
 seconds, and ``cgroup.kill``); on SIGTERM it ends everything (the leader too) the same way, on
@@ -34,6 +36,8 @@ PR_SET_CHILD_SUBREAPER = 36
 #: The most processes named in the report (the rest are counted).
 NAMED = 50
 WAKE = {signal.SIGCHLD, signal.SIGTERM, signal.SIGUSR1}
+#: Whether the kernel made the keeper a child subreaper.
+SUBREAPER = [False]
 
 
 def subreaper() -> bool:
@@ -128,11 +132,16 @@ class Keeper:
         if not data:
             os._exit(0)  # lfsplug died before noting the script: it does not run
         os.close(self.go)
-        argv = [str(arg) for arg in json.loads(data)]
+        order = json.loads(data)  # the command line, its environment and folder
+        argv = [str(arg) for arg in order["argv"]]
         for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, set())
         try:
+            if order.get("cwd") is not None:
+                os.chdir(order["cwd"])
+            if order.get("env") is not None:
+                os.execvpe(argv[0], argv, order["env"])  # PATH is looked up in that env
             os.execvp(argv[0], argv)
         except OSError as exc:
             os.write(2, f"lfsplug: cannot run {argv[0]}: {exc.strerror}\n".encode())
@@ -188,7 +197,9 @@ class Keeper:
                     os.kill(pid, signal.SIGKILL)
             self.wait(0.01)
             self.reap()
-        if self.cgroup is not None:
+        # as a subreaper the keeper has every process of the script in its tree, and that tree
+        # is empty now: the cgroup is the net for a kernel that refused the subreaper
+        if self.cgroup is not None and not SUBREAPER[0]:
             self.kill_cgroup()
         self.reap()
 
@@ -265,7 +276,7 @@ def main(args: list[str]) -> int:
         os.set_inheritable(fd, False)
     signal.pthread_sigmask(signal.SIG_BLOCK, WAKE)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the terminal's Ctrl-C is lfsplug's
-    subreaper()
+    SUBREAPER[0] = subreaper()
     Keeper(go, report, grace, None if cgroup == "-" else cgroup).run()
     return 0
 

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from lfsplug_executor.orphans import ProcessBook
     from lfsplug_executor.workspace import Workspace
 
-__all__ = ["KILL_GRACE", "TAIL_LINES", "Child", "Runner", "make_cgroup"]
+__all__ = ["KILL_GRACE", "TAIL_LINES", "Child", "Runner", "discard_keepers", "make_cgroup"]
 
 TAIL_LINES = 50
 KILL_GRACE = 5.0
@@ -202,6 +202,108 @@ def _pidfd(pid: int) -> int | None:
         return None
 
 
+Keeper = tuple["subprocess.Popen[bytes]", int, int, "str | None"]
+#: Keepers started ahead, by the descriptors they pass on: starting a Python interpreter takes
+#: tens of milliseconds, so the next script's keeper starts while a script runs.
+_SPARES: dict[tuple[int, ...], list[Keeper]] = {}
+_SPARES_LOCK = threading.Lock()
+
+
+def _spawn_keeper(pass_fds: tuple[int, ...]) -> Keeper:
+    """A keeper waiting for its script's command line, environment and folder (on its GO pipe),
+    in a cgroup of its own where lfsplug may make one."""
+    cgroup = make_cgroup()
+    go_read, go_write = os.pipe()
+    report_read, report_write = os.pipe()
+    try:
+        proc = subprocess.Popen(
+            [sys.executable, "-I", "-S", KEEPER, str(go_read), str(report_write),
+             f"{KILL_GRACE:g}", cgroup or "-"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            start_new_session=True, umask=0o022, pass_fds=(*pass_fds, go_read, report_write))
+    except BaseException:
+        for fd in (go_write, report_read):
+            os.close(fd)
+        if cgroup is not None:
+            os.rmdir(cgroup)
+        raise
+    finally:
+        for fd in (go_read, report_write):
+            os.close(fd)
+    return proc, go_write, report_read, cgroup
+
+
+def _take_keeper(pass_fds: tuple[int, ...]) -> Keeper:
+    """A keeper started ahead for these descriptors, or a new one."""
+    with _SPARES_LOCK:
+        spares = _SPARES.get(pass_fds)
+        spare = spares.pop() if spares else None
+    if spare is not None and spare[0].poll() is None:
+        return spare
+    if spare is not None:
+        _discard(spare)
+    return _spawn_keeper(pass_fds)
+
+
+def _ready_keeper(pass_fds: tuple[int, ...]) -> None:
+    """Start a keeper for the next script, unless one is waiting already."""
+    with _SPARES_LOCK:
+        if _SPARES.get(pass_fds):
+            return
+    try:
+        spare = _spawn_keeper(pass_fds)
+    except OSError:
+        return  # the next script starts its own, and says what fails
+    with _SPARES_LOCK:
+        _SPARES.setdefault(pass_fds, []).append(spare)
+
+
+def _discard(spare: Keeper) -> None:
+    """End a keeper that got no script: without a command line its leader exits, and so does
+    the keeper (removing its cgroup)."""
+    proc, go_write, report_read, _ = spare
+    for fd in (go_write, report_read):
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
+def discard_keepers() -> None:
+    """End the keepers started ahead, and remove the scripts' cgroups that a keeper could not
+    (the kernel frees a cgroup a moment after its last process is reaped): at the end of a
+    run."""
+    with _SPARES_LOCK:
+        spares = [spare for group in _SPARES.values() for spare in group]
+        _SPARES.clear()
+    for spare in spares:
+        _discard(spare)
+    base = _CGROUPS.get("base")
+    if not isinstance(base, str):
+        return
+    with contextlib.suppress(OSError):
+        left = [entry.path for entry in os.scandir(base)
+                if entry.name.startswith(f"lfsplug-{os.getpid()}-") and entry.is_dir()]
+        for path in left:
+            for attempt in range(40):
+                try:
+                    os.rmdir(path)
+                    break
+                except FileNotFoundError:
+                    break
+                except OSError:
+                    if attempt == 0:  # still populated: what is in it is a script's
+                        with contextlib.suppress(OSError), open(
+                                os.path.join(path, "cgroup.kill"), "w") as kill:
+                            kill.write("1")
+                    time.sleep(0.05)
+
+
 class Runner:
     """Runs one attempt: pumps output into the log and the tail, enforces the timeouts.
 
@@ -264,25 +366,7 @@ class Runner:
     def _start(self, log: BinaryIO) -> Child | None:
         """Start the script under its keeper; note it in ``running/`` before it may run."""
         req = self.request
-        cgroup = make_cgroup()
-        go_read, go_write = os.pipe()
-        report_read, report_write = os.pipe()
-        try:
-            proc = subprocess.Popen(
-                [sys.executable, "-I", "-S", KEEPER, str(go_read), str(report_write),
-                 f"{KILL_GRACE:g}", cgroup or "-"],
-                cwd=req.cwd, env=req.env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, start_new_session=True, umask=0o022,
-                pass_fds=(*self.pass_fds, go_read, report_write))
-        except BaseException:
-            for fd in (go_write, report_read):
-                os.close(fd)
-            if cgroup is not None:
-                os.rmdir(cgroup)
-            raise
-        finally:
-            for fd in (go_read, report_write):
-                os.close(fd)
+        proc, go_write, report_read, cgroup = _take_keeper(self.pass_fds)
         child = self.child = Child(proc, report_read)
         child.cgroup_path = cgroup
         go = open(go_write, "wb")  # noqa: SIM115 (closed on every path: the leader runs or exits)
@@ -295,12 +379,15 @@ class Runner:
             if self.book is not None:
                 self.book.add(child.pid, req.script.name, keeper=proc.pid,
                               cgroup=cgroup if child.cgroup else None)
+            order = {"argv": list(req.argv), "env": None if req.env is None else dict(req.env),
+                     "cwd": None if req.cwd is None else str(req.cwd)}
             with contextlib.suppress(BrokenPipeError):  # noted: now the script may run
-                go.write(json.dumps(list(req.argv)).encode("utf-8", "surrogateescape"))
+                go.write(json.dumps(order).encode("utf-8", "surrogateescape"))
                 go.flush()
         finally:
             with contextlib.suppress(OSError):
                 go.close()
+        _ready_keeper(self.pass_fds)  # the next script's, starting while this one runs
         return child
 
     def _copy_rest(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
