@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import random
+import re
 import shutil
 import signal
 import subprocess
@@ -105,6 +106,8 @@ def test_no_escapee_survives(lfsplugger: Lfsplugger, how: str) -> None:
         assert result.ret == 0, result.outlines
         assert "left running by the script" in log
         assert "ended the processes it left running" in log
+        message = result.results["a"].message or ""
+        assert re.search(r"ended \d+ process\(es\) it left running", message), message
     else:
         assert result.ret == 1
         assert "still running" in log

@@ -518,6 +518,8 @@ class Runner:
         lines = [f"# lfsplug: ended pid {pid} ({cmd}), {how}\n" for pid, cmd in ended]
         lines += [f"# lfsplug: ended {more} more processes\n"] if more else []
         self.leftovers = bool(ended) and not self.ended
+        if self.leftovers:  # said in the result too: status, reports and the summary show it
+            self.notes.append(f"ended {len(ended) + more} process(es) it left running")
         notes = [n for n in (self.ended, self.leftovers and "ended the processes it left "
                              "running") if n]
         log.write(("".join(["\n", *lines])
