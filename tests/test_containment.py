@@ -168,27 +168,30 @@ def test_the_note_is_written_before_the_script_runs(lfsplugger: Lfsplugger,
     assert len(seen.read_text().split()) == 1
 
 
-def test_a_killed_lfsplug_leaves_nothing_the_next_run_misses(lfsplugger: Lfsplugger) -> None:
-    """lfsplug is killed (-9) by its own script right after it started, with an escapee that
-    left the script's session: the next run ends both before it starts anything."""
+FIND_LFSPLUG = (
+    "p=$PPID\n"
+    "until tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'lfsplug run'; do\n"
+    "  [ \"$p\" -gt 1 ] || exit 9\n"
+    "  p=$(cut -d' ' -f4 /proc/$p/stat)\n"
+    "done\n")
+
+
+def test_a_killed_lfsplug_takes_its_scripts_with_it(lfsplugger: Lfsplugger) -> None:
+    """lfsplug is killed (-9) by its own script: the keeper, its parent gone, ends the script
+    and every escapee (TERM, then KILL after the grace), as ``--die-with-parent`` would; the next
+    run builds the script again."""
     m = marker()
     hold = lfsplugger.path / "hold"
-    find_lfsplug = (
-        "p=$PPID\n"
-        "until tr '\\0' ' ' < /proc/$p/cmdline | grep -q 'lfsplug run'; do\n"
-        "  [ \"$p\" -gt 1 ] || exit 9\n"
-        "  p=$(cut -d' ' -f4 /proc/$p/stat)\n"
-        "done\n")
     tree = lfsplugger.make_tree({"01-a.sh": (
-        f"if [ -e {hold} ]; then\n  setsid -f sleep {m}.1\n{find_lfsplug}"
-        f"  kill -9 $p\n  sleep {m}.2\nfi\necho second")})
+        f"if [ -e {hold} ]; then\n{escapees(m)}\n{FIND_LFSPLUG}"
+        f"  kill -9 $p\n  sleep {m}.9\nfi\necho second")})
     hold.touch()
     proc = subprocess.Popen([sys.executable, "-m", "lfsplug", *RUN], cwd=tree,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                             stdin=subprocess.DEVNULL)
     try:
         assert proc.wait(timeout=60) == -signal.SIGKILL
-        wait_for(lambda: len(alive(f"sleep {m}.")) == 2)  # the orphans run on
+        wait_for(lambda: not alive(f"sleep {m}."), timeout=15.0)
         hold.unlink()
         again = lfsplugger.run(*RUN)
     finally:
@@ -197,6 +200,42 @@ def test_a_killed_lfsplug_leaves_nothing_the_next_run_misses(lfsplugger: Lfsplug
             proc.wait()
         left = survivors(m)
     assert left == []
+    assert again.ret == 0 and again.statuses() == {"a": "passed"}
+
+
+def test_a_killed_lfsplug_and_keeper_leave_nothing_the_next_run_misses(
+        lfsplugger: Lfsplugger) -> None:
+    """lfsplug and the script's keeper both killed (-9), with an escapee that left the script's
+    session: the next run ends the script's group from its ``running/`` note before it starts
+    anything, and the escapee through the keeper's cgroup where there is one (without a cgroup
+    nothing can find a process that left both the group and a dead keeper's tree)."""
+    from lfsplug_executor.process import make_cgroup
+
+    probe = make_cgroup()
+    if probe is not None:
+        os.rmdir(probe)
+    m = marker()
+    hold = lfsplugger.path / "hold"
+    tree = lfsplugger.make_tree({"01-a.sh": (
+        f"if [ -e {hold} ]; then\n  setsid -f sleep {m}.1\n{FIND_LFSPLUG}"
+        f"  kill -STOP $PPID\n  kill -9 $p\n  kill -9 $PPID\n  sleep {m}.2\nfi\necho second")})
+    hold.touch()
+    proc = subprocess.Popen([sys.executable, "-m", "lfsplug", *RUN], cwd=tree,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.wait(timeout=60) == -signal.SIGKILL
+        wait_for(lambda: len(alive(f"sleep {m}.")) == 2)  # nobody is left to end them
+        hold.unlink()
+        again = lfsplugger.run(*RUN)
+        time.sleep(0.2)
+        left = alive(f"sleep {m}.")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        survivors(m)
+    assert [cmd for _, cmd in left] == ([] if probe is not None else [f"sleep {m}.1"])
     assert any(line.startswith("lfsplug: ended the processes of a (process group ")
                for line in again.errlines), again.errlines
     assert again.ret == 0 and again.statuses() == {"a": "passed"}
@@ -247,6 +286,22 @@ def test_a_cgroup_gives_exact_resources(lfsplugger: Lfsplugger) -> None:
     figures = result.results["a"].resources
     assert figures["cgroup_usage_usec"] > 0
     assert figures["utime"] + figures["stime"] > 0
+
+
+def test_each_scripts_resources_are_its_own(lfsplugger: Lfsplugger) -> None:
+    """One keeper runs a slot's scripts one after another: the figures of each are that
+    script's alone, not the keeper's running totals."""
+    lfsplugger.make_tree({"01-busy.sh": "for i in $(seq 300000); do :; done",
+                          "02-idle.sh": "true", "03-rest.sh": "true"})
+    result = lfsplugger.run(*RUN, "-j", "1")
+    assert result.ret == 0
+    cpu = {name: r.resources["utime"] + r.resources["stime"]
+           for name, r in result.results.items()}
+    assert cpu["busy"] > 0.1, cpu
+    assert cpu["idle"] < cpu["busy"] / 5 and cpu["rest"] < cpu["busy"] / 5, cpu
+    for name in ("idle", "rest"):
+        usec = result.results[name].resources.get("cgroup_usage_usec")
+        assert usec is None or usec < cpu["busy"] * 1e6 / 5, (name, usec, cpu)
 
 
 def test_a_missing_command_fails_the_script_with_a_line_in_its_log(

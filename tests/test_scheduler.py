@@ -451,22 +451,25 @@ def test_orphans_of_a_dead_lfsplug_are_ended_and_live_ones_kept(tmp_path: Path) 
     sleeper = subprocess.Popen(["bash", "-c", f"sleep 120 # {marker}"],
                                start_new_session=True)
     book = ProcessBook(tmp_path)
-    book.add(sleeper.pid, "gcc")
-    note = json.loads((tmp_path / "running" / str(sleeper.pid)).read_text())
+    keeper = 2 ** 22 + 9  # a keeper that is gone: the group alone is left to end
+    book.add("gcc", keeper=keeper)
+    path = tmp_path / "running" / f"k{keeper}"
+    assert json.loads(path.read_text())["pgid"] is None  # noted before the script starts
+    book.started(keeper, sleeper.pid)
+    note = json.loads(path.read_text())
     assert note["start"] == start_time(sleeper.pid) and note["owner"] == os.getpid()
     # a note of another lfsplug that still runs (here: our parent): its groups are left alone
-    path = tmp_path / "running" / str(sleeper.pid)
     path.write_text(json.dumps({**note, "owner": os.getppid(),
                                 "owner_start": start_time(os.getppid())}))
     assert end_orphans(tmp_path) == []
     assert sleeper.poll() is None and path.exists()
     # the note of an lfsplug that died (a pid that is gone)
     note["owner"], note["owner_start"] = 2 ** 22 + 7, 1
-    (tmp_path / "running" / str(sleeper.pid)).write_text(json.dumps(note))
+    path.write_text(json.dumps(note))
     found = end_orphans(tmp_path, grace=2.0)
     assert [(o.pgid, o.script, o.ended) for o in found] == [(sleeper.pid, "gcc", True)]
     assert sleeper.wait(timeout=10) == -signal.SIGTERM
-    assert not (tmp_path / "running" / str(sleeper.pid)).exists()
+    assert not path.exists()
 
 
 def test_what_is_left_of_a_group_whose_leader_exited_is_ended(tmp_path: Path) -> None:

@@ -194,9 +194,10 @@ def lfsplug_run_plan(session: Session, plan: Plan) -> bool:
 
     for orphan in end_orphans(config.state_dir):
         if orphan.ended:
-            click.echo(f"lfsplug: ended the processes of {orphan.script} (process group "
-                       f"{orphan.pgid}) left running by an lfsplug that died (pid "
-                       f"{orphan.owner})", err=True)
+            which = (f"process group {orphan.pgid}" if orphan.pgid
+                     else f"its keeper, pid {orphan.keeper}")
+            click.echo(f"lfsplug: ended the processes of {orphan.script} ({which}) left "
+                       f"running by an lfsplug that died (pid {orphan.owner})", err=True)
     jobs = config.jobs
     if jobs > 1 and len(plan.scripts) > 1 and plan.levels and max(map(len, plan.levels)) == 1:
         click.echo(f"lfsplug: -j {jobs}, but the plan is one chain (with --order sequence each "

@@ -1,19 +1,19 @@
 """Scripts left running by an lfsplug that died (``kill -9``, a power cut of the terminal).
 
-Each script runs in a session of its own, so when lfsplug dies without ending it, it goes on
-running, orphaned, and a new ``lfsplug run`` would build the same package over it. To prevent
-that, the executor notes each running process group in ``running/PGID`` under the state
-directory (the group's id, its leader's start time in the kernel's clock ticks, the script, its
-keeper's pid and start time, its cgroup if any, and lfsplug's own pid and start time) before
-the script may run, and removes the note when it has reaped the script. At the start of the next
-run, a note whose lfsplug is gone names a script that may still be running: its keeper, if it is
-still the same process, is asked (SIGTERM) to end every process of the script, whatever its
-group; its cgroup, if any, is killed (``cgroup.kill``) and removed; and if its leader is still
-the same process (same pid *and* same start time, so a recycled pid is never hit), the whole
-group is ended before anything else starts. If the leader has exited but
-processes of its group remain (a daemon a test suite started), they are the script's too: Linux
-never gives a new process a number that is still some group's id, so a group id in use is the
-same group.
+Each script runs under a keeper that ends it when lfsplug dies (:mod:`lfsplug_executor.keeper`).
+When the keeper is killed too, the script runs on, orphaned, and a new ``lfsplug run`` would
+build the same package over it. To prevent that, the executor notes each script in
+``running/kPID`` under the state directory, PID its keeper's, before the script is started (the
+script, its keeper's pid and start time, its cgroup if any, and lfsplug's own pid and start
+time), adds its process group (the leader's pid and start time in the kernel's clock ticks) as
+soon as it has started, and removes the note when the script has ended. At the start of the
+next run, a note whose lfsplug is gone names a script that may still be running: its keeper, if
+it is still the same process, is asked (SIGTERM) to end every process of the script, whatever
+its group; its cgroup, if any, is killed (``cgroup.kill``) and removed; and if its leader is
+still the same process (same pid *and* same start time, so a recycled pid is never hit), the
+whole group is ended before anything else starts. If the leader has exited but processes of its
+group remain (a daemon a test suite started), they are the script's too: Linux never gives a new
+process a number that is still some group's id, so a group id in use is the same group.
 """
 
 from __future__ import annotations
@@ -56,10 +56,12 @@ class Orphan:
     script: str
     owner: int
     ended: bool
+    keeper: int = 0
 
 
 class ProcessBook:
-    """The notes of this lfsplug's running process groups, one small file each."""
+    """The notes of this lfsplug's running scripts, one small file each, named after the keeper
+    that runs the script (``running/kPID``)."""
 
     def __init__(self, state_dir: Path) -> None:
         self.folder = state_dir / FOLDER
@@ -67,38 +69,58 @@ class ProcessBook:
         self.my_start = start_time(self.me)
         self._lock = threading.Lock()
         self._made = False
-        #: leader pid -> its keeper's pid, of the scripts running now
-        self.keepers: dict[int, int] = {}
+        #: keeper pid -> the script it runs now
+        self.keepers: dict[int, str] = {}
+        self._notes: dict[int, dict[str, object]] = {}
 
-    def add(self, pgid: int, script: str, *, keeper: int | None = None,
-            cgroup: str | None = None) -> None:
-        """Note the script's group (and its keeper and cgroup); written before it may run."""
-        note = {"pgid": pgid, "start": start_time(pgid), "script": script,
-                "owner": self.me, "owner_start": self.my_start, "time": time.time(),
-                "keeper": keeper, "keeper_start": keeper and start_time(keeper),
-                "cgroup": cgroup}
-        if keeper is not None:
-            self.keepers[pgid] = keeper
+    def add(self, script: str, *, keeper: int, cgroup: str | None = None) -> None:
+        """Note the script's keeper and cgroup: written before the script is started."""
+        note: dict[str, object] = {
+            "pgid": None, "start": None, "script": script, "owner": self.me,
+            "owner_start": self.my_start, "time": time.time(), "keeper": keeper,
+            "keeper_start": start_time(keeper), "cgroup": cgroup}
         with self._lock:
+            self.keepers[keeper] = script
+            self._notes[keeper] = note
             if not self._made:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._made = True
-        # one write of a few dozen bytes; a note torn by a crash is skipped by end_orphans
+        self._write(keeper, note)
+
+    def started(self, keeper: int, pgid: int) -> None:
+        """Add the script's process group (its leader's pid) to its note."""
+        with self._lock:
+            note = self._notes.get(keeper)
+            if note is None:
+                return
+            note.update(pgid=pgid, start=start_time(pgid))
+        self._write(keeper, note)
+
+    def _write(self, keeper: int, note: dict[str, object]) -> None:
+        # one write of a few hundred bytes, renamed into place: a crash leaves the old note
+        # or the new one, never half of one
+        path = self.folder / f"k{keeper}"
+        tmp = self.folder / f".k{keeper}"
         try:
-            fd = os.open(self.folder / str(pgid), os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError:
             return  # a read-only state directory: the run goes on, without this safety net
         try:
             os.write(fd, json.dumps(note).encode())
         except OSError:
-            pass
+            return
         finally:
             os.close(fd)
-
-    def remove(self, pgid: int) -> None:
-        self.keepers.pop(pgid, None)
         with contextlib.suppress(OSError):
-            (self.folder / str(pgid)).unlink()
+            os.replace(tmp, path)
+
+    def remove(self, keeper: int) -> None:
+        """The keeper's script has ended: its note goes."""
+        with self._lock:
+            self.keepers.pop(keeper, None)
+            self._notes.pop(keeper, None)
+        with contextlib.suppress(OSError):
+            (self.folder / f"k{keeper}").unlink()
 
 
 def _alive(pid: int, start: object) -> bool:
@@ -110,27 +132,33 @@ def end_orphans(state_dir: Path, grace: float = 5.0) -> list[Orphan]:
     that are gone. Notes of a live lfsplug (another run on this state directory) are kept."""
     folder = state_dir / FOLDER
     try:
-        notes = [p for p in folder.iterdir() if p.name.isdigit()]
+        notes = [p for p in folder.iterdir() if p.name.isdigit()  # the notes of 0.1
+                 or (p.name.startswith("k") and p.name[1:].isdigit())]
     except OSError:
         return []
     found = []
     for path in notes:
         try:
             note = json.loads(path.read_text())
-            pgid, owner = int(note["pgid"]), int(note["owner"])
+            owner = int(note["owner"])
+            pgid = int(note["pgid"]) if note.get("pgid") is not None else 0
         except (OSError, ValueError, KeyError, TypeError):
             path.unlink(missing_ok=True)  # a torn note: nothing to act on
             continue
         if owner != os.getpid() and _alive(owner, note.get("owner_start")):
             continue  # its lfsplug still runs
         ended = _end_keeper(note, grace)
-        leader = start_time(pgid)
-        if leader is None:  # the leader is gone: what is left of its group is the script's
+        leader = start_time(pgid) if pgid > 0 else None
+        if pgid <= 0:  # killed before the script started, or just after (keeper, cgroup)
+            pass
+        elif leader is None:  # the leader is gone: what is left of its group is the script's
             if _group_exists(pgid):
                 ended = _end_group(pgid, grace) or ended
         elif leader == note.get("start"):  # the same leader: not a recycled pid
             ended = _end_group(pgid, grace) or ended
-        found.append(Orphan(pgid, str(note.get("script", "?")), owner, ended))
+        keeper = note.get("keeper")
+        found.append(Orphan(pgid, str(note.get("script", "?")), owner, ended,
+                            keeper if isinstance(keeper, int) else 0))
         path.unlink(missing_ok=True)
     return found
 

@@ -17,12 +17,14 @@ names each process ended other than the leader (pid and command). A script with 
 
 from __future__ import annotations
 
+import array
 import collections
 import contextlib
 import json
 import os
 import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -44,8 +46,6 @@ KILL_GRACE = 5.0
 READ_SIZE = 65536
 #: The longest single select() wait (very long timeouts overflow it on some platforms).
 MAX_WAIT = 3600.0
-#: How often to look for the script's exit where the kernel has no pidfd (before Linux 5.3).
-POLL = 0.1
 #: The most output read after the script exited, from children it left behind.
 DRAIN_LIMIT = 1 << 20
 
@@ -120,53 +120,114 @@ _LOCK = threading.Lock()
 _SEQ = [0]
 
 
-class Child:
-    """The keeper of one script and what it reports: the script leader's pid, then its exit
-    status, what was ended and the resources of the whole tree."""
+class Keeper:
+    """One keeper process, the keeper of a slot: it runs its scripts one after another, each
+    forked from it (:mod:`lfsplug_executor.keeper`), in its cgroup where lfsplug may make one.
+    It talks JSON lines on a unix socket; each script's output pipe is passed along with its
+    order."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], report: int) -> None:
-        self.proc = proc
-        self.keeper = proc.pid
-        self.report = report
-        self.pid = 0
-        self.cgroup = False
-        self.cgroup_path: str | None = None
-        self.final: dict[str, Any] = {}
+    def __init__(self, pass_fds: tuple[int, ...]) -> None:
+        self.pass_fds = pass_fds
+        self.cgroup = make_cgroup()
+        mine, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", KEEPER, str(theirs.fileno()), f"{KILL_GRACE:g}",
+                 self.cgroup or "-"],
+                stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                start_new_session=True, umask=0o022, pass_fds=(*pass_fds, theirs.fileno()))
+        except BaseException:
+            mine.close()
+            if self.cgroup is not None:
+                os.rmdir(self.cgroup)
+            raise
+        finally:
+            theirs.close()
+        self.sock = mine
+        self.pid = self.proc.pid
+        self.broken = False  # it died, or stopped answering as it should
         self._buffer = b""
 
-    def _record(self) -> dict[str, Any] | None:
+    def send(self, record: dict[str, Any], fd: int | None = None) -> bool:
+        """Send one order (with ``fd`` attached); False when the keeper is gone."""
+        data = (json.dumps(record) + "\n").encode()
+        try:
+            if fd is None:
+                self.sock.sendall(data)
+            else:
+                rights = [(socket.SOL_SOCKET, socket.SCM_RIGHTS, array.array("i", [fd]))]
+                self.sock.sendall(data[self.sock.sendmsg([data], rights):])
+        except OSError:
+            self.broken = True
+        return not self.broken
+
+    def receive(self) -> dict[str, Any] | None:
+        """The keeper's next answer (blocking), or None when it is gone."""
         while b"\n" not in self._buffer:
-            chunk = os.read(self.report, 65536)
+            try:
+                chunk = self.sock.recv(65536)
+            except OSError:
+                chunk = b""
             if not chunk:
+                self.broken = True
                 return None
             self._buffer += chunk
         line, self._buffer = self._buffer.split(b"\n", 1)
-        found: dict[str, Any] = json.loads(line)
+        try:
+            found = json.loads(line)
+        except ValueError:
+            found = None
+        if not isinstance(found, dict):
+            self.broken = True
+            return None
         return found
 
-    def started(self) -> bool:
-        """Read the leader's pid; False when the keeper could not start it."""
-        first = self._record()
-        if first is None:
-            return False
-        self.pid, self.cgroup = int(first["pid"]), bool(first.get("cgroup"))
-        return True
+    def answered(self) -> bool:
+        """Whether an answer is waiting already (read with the one before it)."""
+        return b"\n" in self._buffer
 
-    def signal(self, sig: int) -> None:
+    def usable(self) -> bool:
+        return not self.broken and self.proc.poll() is None
+
+    def close(self) -> None:
+        """End the keeper: without its socket an idle keeper exits (and a script it still ran
+        is ended first)."""
         with contextlib.suppress(OSError):
-            os.kill(self.keeper, sig)
+            self.sock.close()
+        try:
+            self.proc.wait(timeout=2 * KILL_GRACE + 5)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class Child:
+    """One script under its keeper: the leader's pid, then its exit status, what the keeper
+    ended and the resources of the script's tree."""
+
+    def __init__(self, keeper: Keeper, out: int, pid: int, cgroup: bool) -> None:
+        self.keeper = keeper
+        self.out = out  # the read end of the script's output pipe
+        self.pid = pid
+        self.cgroup = cgroup
+        self.final: dict[str, Any] = {}
+
+    def end(self, grace: float) -> None:
+        """Ask the keeper to end every process of the script (TERM, KILL after ``grace``)."""
+        self.keeper.send({"op": "end", "grace": grace})
 
     def wait(self) -> int:
-        """Wait for the keeper (it exits when every process of the script has ended); the
-        leader's exit status."""
-        self.proc.wait()
-        if self.report >= 0:
-            with contextlib.suppress(OSError, ValueError):
-                self.final = self._record() or {}
-            os.close(self.report)
-            self.report = -1
-            if not self.final:  # the keeper was killed: what of the script can still be found
-                self._end_without_keeper()
+        """Wait for the keeper's report (it answers when every process of the script has
+        ended); the leader's exit status."""
+        final = self.keeper.receive()
+        if final is None:  # the keeper was killed: what of the script can still be found
+            self._end_without_keeper()
+        self.final = final or {}
+        _give_back(self.keeper)
+        return self.exit_code()
+
+    def exit_code(self) -> int:
+        """The leader's exit status (negative: the signal that killed it)."""
         code = self.final.get("exit")
         return int(code) if isinstance(code, int) else -signal.SIGKILL
 
@@ -174,16 +235,11 @@ class Child:
         if self.pid > 0:
             with contextlib.suppress(OSError):
                 os.killpg(self.pid, signal.SIGKILL)
-        if self.cgroup_path is not None:
-            kill = os.path.join(self.cgroup_path, "cgroup.kill")
-            with contextlib.suppress(OSError), open(kill, "w") as handle:
+        path = self.keeper.cgroup
+        if path is not None and self.cgroup:  # the keeper is gone: what is left is the script's
+            with contextlib.suppress(OSError), open(os.path.join(path, "cgroup.kill"),
+                                                     "w") as handle:
                 handle.write("1")
-            for _ in range(100):
-                with contextlib.suppress(OSError):
-                    os.rmdir(self.cgroup_path)
-                if not os.path.isdir(self.cgroup_path):
-                    break
-                time.sleep(0.05)
 
     def ended(self) -> list[tuple[int, str]]:
         """The processes other than the leader that the keeper ended: (pid, command)."""
@@ -194,95 +250,72 @@ class Child:
         return {str(k): float(v) for k, v in figures.items()}
 
 
-def _pidfd(pid: int) -> int | None:
-    """A descriptor that select() reports readable when ``pid`` exits (Linux 5.3+)."""
-    try:
-        return os.pidfd_open(pid)
-    except (AttributeError, OSError):
-        return None
-
-
-Keeper = tuple["subprocess.Popen[bytes]", int, int, "str | None"]
-#: Keepers started ahead, by the descriptors they pass on: starting a Python interpreter takes
-#: tens of milliseconds, so the next script's keeper starts while a script runs.
-_SPARES: dict[tuple[int, ...], list[Keeper]] = {}
-_SPARES_LOCK = threading.Lock()
-
-
-def _spawn_keeper(pass_fds: tuple[int, ...]) -> Keeper:
-    """A keeper waiting for its script's command line, environment and folder (on its GO pipe),
-    in a cgroup of its own where lfsplug may make one."""
-    cgroup = make_cgroup()
-    go_read, go_write = os.pipe()
-    report_read, report_write = os.pipe()
-    try:
-        proc = subprocess.Popen(
-            [sys.executable, "-I", "-S", KEEPER, str(go_read), str(report_write),
-             f"{KILL_GRACE:g}", cgroup or "-"],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-            start_new_session=True, umask=0o022, pass_fds=(*pass_fds, go_read, report_write))
-    except BaseException:
-        for fd in (go_write, report_read):
-            os.close(fd)
-        if cgroup is not None:
-            os.rmdir(cgroup)
-        raise
-    finally:
-        for fd in (go_read, report_write):
-            os.close(fd)
-    return proc, go_write, report_read, cgroup
+#: Keepers waiting for a script, by the descriptors they pass on (the jobserver's): a keeper
+#: serves one slot after another, and one is started ahead for the next slot.
+_IDLE: dict[tuple[int, ...], list[Keeper]] = {}
+_ALL: list[Keeper] = []
+_POOL_LOCK = threading.Lock()
 
 
 def _take_keeper(pass_fds: tuple[int, ...]) -> Keeper:
-    """A keeper started ahead for these descriptors, or a new one."""
-    with _SPARES_LOCK:
-        spares = _SPARES.get(pass_fds)
-        spare = spares.pop() if spares else None
-    if spare is not None and spare[0].poll() is None:
-        return spare
-    if spare is not None:
-        _discard(spare)
-    return _spawn_keeper(pass_fds)
+    """An idle keeper for these descriptors, or a new one."""
+    while True:
+        with _POOL_LOCK:
+            idle = _IDLE.get(pass_fds)
+            keeper = idle.pop() if idle else None
+        if keeper is None:
+            keeper = Keeper(pass_fds)
+            with _POOL_LOCK:
+                _ALL.append(keeper)
+            return keeper
+        if keeper.usable():
+            return keeper
+        _retire(keeper)
+
+
+def _give_back(keeper: Keeper) -> None:
+    """A keeper whose script has ended waits for the next one (a broken one is retired)."""
+    if not keeper.usable():
+        _retire(keeper)
+        return
+    with _POOL_LOCK:
+        _IDLE.setdefault(keeper.pass_fds, []).append(keeper)
+
+
+def _retire(keeper: Keeper) -> None:
+    with _POOL_LOCK:
+        if keeper in _ALL:
+            _ALL.remove(keeper)
+    keeper.close()
 
 
 def _ready_keeper(pass_fds: tuple[int, ...]) -> None:
-    """Start a keeper for the next script, unless one is waiting already."""
-    with _SPARES_LOCK:
-        if _SPARES.get(pass_fds):
+    """Start a keeper for the next slot, unless one is waiting already: starting a Python
+    interpreter takes tens of milliseconds, done while a script runs."""
+    with _POOL_LOCK:
+        if _IDLE.get(pass_fds):
             return
     try:
-        spare = _spawn_keeper(pass_fds)
+        keeper = Keeper(pass_fds)
     except OSError:
         return  # the next script starts its own, and says what fails
-    with _SPARES_LOCK:
-        _SPARES.setdefault(pass_fds, []).append(spare)
-
-
-def _discard(spare: Keeper) -> None:
-    """End a keeper that got no script: without a command line its leader exits, and so does
-    the keeper (removing its cgroup)."""
-    proc, go_write, report_read, _ = spare
-    for fd in (go_write, report_read):
-        with contextlib.suppress(OSError):
-            os.close(fd)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
+    with _POOL_LOCK:
+        _ALL.append(keeper)
+        _IDLE.setdefault(pass_fds, []).append(keeper)
 
 
 def discard_keepers() -> None:
-    """End the keepers started ahead, and remove the scripts' cgroups that a keeper could not
-    (the kernel frees a cgroup a moment after its last process is reaped): at the end of a
-    run."""
-    with _SPARES_LOCK:
-        spares = [spare for group in _SPARES.values() for spare in group]
-        _SPARES.clear()
-    for spare in spares:
-        _discard(spare)
+    """End the keepers, and remove their cgroups (the kernel frees a cgroup a moment after its
+    last process is reaped): at the end of a run."""
+    with _POOL_LOCK:
+        keepers = list(_ALL)
+        _ALL.clear()
+        _IDLE.clear()
+    for keeper in keepers:
+        with contextlib.suppress(OSError):
+            keeper.sock.close()  # all at once: they exit side by side
+    for keeper in keepers:
+        keeper.close()
     base = _CGROUPS.get("base")
     if not isinstance(base, str):
         return
@@ -338,73 +371,78 @@ class Runner:
             refused = self._prepare(log, started)
             if refused is not None:
                 return refused
-            child = self._start(log)
-            if child is None:
-                return self._not_run(log, f"the keeper ({KEEPER}) did not start", started)
+            child = self._start()
+            if isinstance(child, str):
+                return self._not_run(log, child, started)
             req = self.request
             self.running = RunningScript(req.script.name, child.pid, started, req.attempt,
                                          req.log_path)
-            self.session.running[req.script.name] = self.running
+            if child.pid > 0:
+                self.session.running[req.script.name] = self.running
             try:
-                try:
-                    self._pump(child.proc, log)
-                except BaseException:
-                    child.signal(signal.SIGUSR1)  # end everything now
-                    child.wait()
-                    raise
-                if self.ended:
-                    child.signal(signal.SIGTERM)
-                    self._follow(child, log)
-                code = child.wait()
+                if child.final:  # never started
+                    code = child.exit_code()
+                else:
+                    try:
+                        self._pump(child, log)
+                    except BaseException:
+                        child.end(0.0)  # end everything now
+                        child.wait()
+                        raise
+                    if self.ended:
+                        child.end(KILL_GRACE)
+                        self._follow(child, log)
+                    code = child.wait()
+                self._drain(child.out, log)
             finally:
+                os.close(child.out)
                 self.session.running.pop(req.script.name, None)
                 if self.book is not None:
-                    self.book.remove(child.pid)
+                    self.book.remove(child.keeper.pid)
             self._end_log(log, code)
         return self._result(code, started)
 
-    def _start(self, log: BinaryIO) -> Child | None:
-        """Start the script under its keeper; note it in ``running/`` before it may run."""
+    def _start(self) -> Child | str:
+        """Start the script under a keeper, noted in ``running/`` before it starts. What went
+        wrong, when the script could not be started."""
         req = self.request
-        proc, go_write, report_read, cgroup = _take_keeper(self.pass_fds)
-        child = self.child = Child(proc, report_read)
-        child.cgroup_path = cgroup
-        go = open(go_write, "wb")  # noqa: SIM115 (closed on every path: the leader runs or exits)
+        keeper = _take_keeper(self.pass_fds)
+        if self.book is not None:
+            self.book.add(req.script.name, keeper=keeper.pid, cgroup=keeper.cgroup)
+        out, out_w = os.pipe()
+        order = {"op": "start", "argv": list(req.argv),
+                 "env": None if req.env is None else dict(req.env),
+                 "cwd": None if req.cwd is None else str(req.cwd)}
         try:
-            if not child.started():
-                go.close()
-                child.wait()
-                self._copy_rest(proc, log)
-                return None
-            if self.book is not None:
-                self.book.add(child.pid, req.script.name, keeper=proc.pid,
-                              cgroup=cgroup if child.cgroup else None)
-            order = {"argv": list(req.argv), "env": None if req.env is None else dict(req.env),
-                     "cwd": None if req.cwd is None else str(req.cwd)}
-            with contextlib.suppress(BrokenPipeError):  # noted: now the script may run
-                go.write(json.dumps(order).encode("utf-8", "surrogateescape"))
-                go.flush()
+            first = keeper.receive() if keeper.send(order, out_w) else None
         finally:
-            with contextlib.suppress(OSError):
-                go.close()
-        _ready_keeper(self.pass_fds)  # the next script's, starting while this one runs
+            os.close(out_w)
+        if first is None or ("pid" not in first and "exit" not in first):
+            os.close(out)
+            if self.book is not None:
+                self.book.remove(keeper.pid)
+            _give_back(keeper)
+            problem = first.get("error") if first is not None else None
+            return str(problem or f"its keeper ({KEEPER}) did not start")
+        child = self.child = Child(keeper, out, int(first.get("pid") or 0),
+                                   bool(first.get("cgroup")))
+        if "exit" in first:  # the command could not be started: the keeper's report, at once
+            child.final = first
+            _give_back(keeper)
+        elif self.book is not None:
+            self.book.started(keeper.pid, child.pid)
+        _ready_keeper(self.pass_fds)  # the next slot's, starting while this script runs
         return child
-
-    def _copy_rest(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
-        assert proc.stdout is not None
-        with contextlib.suppress(OSError):
-            while self._copy(proc.stdout.fileno(), log):
-                pass
 
     def _follow(self, child: Child, log: BinaryIO) -> None:
         """Log the output of the script's processes while the keeper ends them."""
-        assert child.proc.stdout is not None
-        fd = child.proc.stdout.fileno()
-        while child.proc.poll() is None:
-            ready, _, _ = select.select([fd], [], [], 0.05)
-            if fd in ready and not self._copy(fd, log):
-                break
-        self._drain(fd, log)
+        watched = [child.out, child.keeper.sock.fileno()]
+        while not child.keeper.answered():
+            ready, _, _ = select.select(watched, [], [], MAX_WAIT)
+            if child.out in ready and not self._copy(child.out, log):
+                watched.remove(child.out)
+            if child.keeper.sock.fileno() in ready:
+                return
 
     def _prepare(self, log: BinaryIO, started: float) -> ScriptResult | None:
         """Unpack and find the directory to run in (``unpack=``, ``workdir=``); a failed
@@ -440,47 +478,43 @@ class Runner:
                             finished=time.time(), attempts=req.attempt, log_path=req.log_path,
                             tail=[message], message=message)
 
-    def _pump(self, proc: subprocess.Popen[bytes], log: BinaryIO) -> None:
-        """Copy output to the log until the script exits, a timeout passes or the build is
-        stopped hard."""
-        assert proc.stdout is not None
+    def _pump(self, child: Child, log: BinaryIO) -> None:
+        """Copy output to the log until the script has ended (its keeper answers), a timeout
+        passes or the build is stopped hard."""
         req = self.request
-        fd = proc.stdout.fileno()
-        pidfd = _pidfd(proc.pid)
-        watched = [w for w in (fd, pidfd, self.stop_fd) if w is not None]
+        fd, answer = child.out, child.keeper.sock.fileno()
+        watched = [w for w in (fd, answer, self.stop_fd) if w is not None]
         now = time.monotonic()
         deadline = now + req.timeout if req.timeout else None
         self.last_output = now
-        try:
-            while True:
-                wait = MAX_WAIT if pidfd is not None else POLL
-                now = time.monotonic()
-                if deadline is not None:
-                    if now >= deadline:
-                        self.ended = f"timed out after {req.timeout:g} s"
-                        return
-                    wait = min(wait, deadline - now)
-                if req.silence_timeout:
-                    quiet_until = self.last_output + req.silence_timeout
-                    if now >= quiet_until:
-                        self.ended = f"no output for {req.silence_timeout:g} s"
-                        return
-                    wait = min(wait, quiet_until - now)
-                if self.session.hard_stop:
-                    self.ended = f"ended: {self.session.shouldstop or 'the build was stopped'}"
+        while True:
+            wait = MAX_WAIT
+            now = time.monotonic()
+            if deadline is not None:
+                if now >= deadline:
+                    self.ended = f"timed out after {req.timeout:g} s"
                     return
-                ready, _, _ = select.select(watched, [], [], wait)
-                if fd in ready:
-                    if not self._copy(fd, log):
-                        return  # end of output: every writer has exited
+                wait = min(wait, deadline - now)
+            if req.silence_timeout:
+                quiet_until = self.last_output + req.silence_timeout
+                if now >= quiet_until:
+                    self.ended = f"no output for {req.silence_timeout:g} s"
+                    return
+                wait = min(wait, quiet_until - now)
+            if self.session.hard_stop:
+                self.ended = f"ended: {self.session.shouldstop or 'the build was stopped'}"
+                return
+            ready, _, _ = select.select(watched, [], [], 0 if child.keeper.answered() else wait)
+            if child.keeper.answered():
+                ready.append(answer)
+            if fd in ready:
+                if self._copy(fd, log):
                     self.last_output = time.monotonic()
-                exited = pidfd in ready if pidfd is not None else proc.poll() is not None
-                if exited:
-                    self._drain(fd, log)
-                    return
-        finally:
-            if pidfd is not None:
-                os.close(pidfd)
+                else:  # every writer closed it: the keeper's answer tells the end
+                    watched.remove(fd)
+            if answer in ready:
+                self._drain(fd, log)
+                return
 
     def _copy(self, fd: int, log: BinaryIO) -> bool:
         chunk = os.read(fd, READ_SIZE)

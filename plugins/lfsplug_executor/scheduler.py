@@ -313,12 +313,13 @@ class Scheduler:
         if self.signals >= 3:
             self.session.interrupted = True
             book = self.context.book
-            for keeper in list(book.keepers.values()) if book is not None else []:
+            for keeper in list(book.keepers) if book is not None else []:
                 with contextlib.suppress(OSError):
                     os.kill(keeper, signal.SIGUSR1)  # its keeper kills the script's every process
             for running in list(self.session.running.values()):
                 with contextlib.suppress(OSError):
-                    os.killpg(running.pid, signal.SIGKILL)
+                    if running.pid > 0:
+                        os.killpg(running.pid, signal.SIGKILL)
             raise KeyboardInterrupt
 
     def _stage_signals(self) -> None:
