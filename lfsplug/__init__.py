@@ -95,6 +95,14 @@ if TYPE_CHECKING:
     from lfsplug._manager import (
         PluginManager,
     )
+    from lfsplug._reporting import (
+        redact,
+        redact_env,
+        redact_text,
+        resume_command,
+        secret_name,
+        secret_values,
+    )
     from lfsplug._session import (
         Session,
         gc_paused,
@@ -134,6 +142,9 @@ _LAZY = {
     ),
     "lfsplug._manager": (
         "PluginManager",
+    ),
+    "lfsplug._reporting": (
+        "redact", "redact_env", "redact_text", "resume_command", "secret_name", "secret_values",
     ),
     "lfsplug._session": (
         "Session", "gc_paused", "run_session",
@@ -259,9 +270,15 @@ __all__ = [
     "positive_int",
     "record_class",
     "record_to_data",
+    "redact",
+    "redact_env",
+    "redact_text",
+    "resume_command",
     "run_session",
     "satisfies",
     "seconds",
+    "secret_name",
+    "secret_values",
     "show_value",
     "size",
     "string",

@@ -8,15 +8,17 @@ checks every hook implementation, configures the plugins and calls the command.
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 from click.core import ParameterSource
+from pluggy import HookImpl
 
 from lfsplug import __version__
 from lfsplug._config import (
@@ -154,7 +156,9 @@ def main(  # noqa: PLR0911
         pre = preparse(argv)
         pre.merge_addopts(preparse(addopts_from_env()))
         if pre.debug:
-            debug_stream = open(pre.debug, "w", encoding="utf-8")  # noqa: SIM115 - closed below
+            from lfsplug._reporting import open_debug_log  # 0600, secrets redacted
+
+            debug_stream = open_debug_log(pre.debug)  # closed below
         while True:
             try:
                 pm = PluginManager()
@@ -410,7 +414,33 @@ def run_command(command: Command, config: Config, pre: Preparsed) -> int:
     except (Exception, SystemExit) as exc:  # named now: unconfigure unregisters plugins
         raise pm.as_plugin_error(exc) from exc
     finally:
-        pm.hook.lfsplug_unconfigure(config=config)
+        unconfigure(pm, config)
+
+
+def unconfigure(pm: PluginManager, config: Config) -> None:
+    """``lfsplug_unconfigure``, every implementation even when one raises (pluggy would stop
+    there, and a plugin after it would keep its lock or its files open): the first failure is
+    raised once the last has run, through the wrappers, as pluggy would raise it."""
+    caller = pm.hook.lfsplug_unconfigure
+    impls = [copy.copy(impl) for impl in caller.get_hookimpls()]
+    plain = [impl for impl in impls if not (impl.wrapper or impl.hookwrapper)]
+    errors: list[BaseException] = []
+
+    def guard(impl: HookImpl, function: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object) -> object:
+            try:
+                function(*args)
+            except BaseException as exc:  # raised below, once all have run
+                errors.append(exc)
+            if impl is plain[0] and errors:  # the last one called (pluggy calls in reverse)
+                raise errors[0]
+            return None
+
+        return call
+
+    for impl in plain:
+        impl.function = guard(impl, impl.function)  # type: ignore[misc]  # Final to mypy only
+    pm._hookexec(caller.name, impls, {"config": config}, False)
 
 
 def _trace_config(pm: PluginManager, config: Config) -> None:

@@ -103,6 +103,7 @@ def lfsplug_configure(config: Config) -> None:
 @hookspec
 def lfsplug_unconfigure(config: Config) -> None:
     """The command is ending (after ``lfsplug_sessionfinish``): release what configure built.
+    Every implementation runs even when one raises; the first failure is then reported (exit 3).
 
     :param config: the configuration.
     """
@@ -440,7 +441,8 @@ def lfsplug_recover(
     :param script: the script that failed.
     :param result: the failed result (``result.attempts`` attempts so far).
     :param failure: its classification, or None.
-    :returns: a :class:`~lfsplug._model.Recovery`, or None to let the failure stand. firstresult.
+    :returns: a :class:`~lfsplug._model.Recovery`, or None to pass the decision on (the
+        recovery plugin's policies answer last; with no answer the failure stands). firstresult.
     """
 
 

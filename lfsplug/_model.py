@@ -316,6 +316,12 @@ class ScriptResult:
     failure_class: str | None = None
     message: str | None = None
     cached: bool = False
+    #: where it failed, from the recovery plugin: the command, its line in the script, the
+    #: step (``configure``, ``make``, ``test``, ``install``...) and the lines showing the class
+    failed_command: str | None = None
+    failed_line: int | None = None
+    failed_step: str | None = None
+    evidence: list[str] = field(default_factory=list)
     #: exact totals of the script's processes from the kernel's accounting when the executor
     #: reaped it (``utime``, ``stime`` in s, ``maxrss`` in KiB, ``inblock``/``oublock`` in
     #: 512-byte blocks), plus what monitoring plugins add (peaks, disk figures)
@@ -358,6 +364,10 @@ class FailureClass:
     name: str
     reason: str
     transient: bool = False
+    #: the lines (of the log, the kernel's records...) that matched
+    evidence: tuple[str, ...] = ()
+    #: the usual fix for the class, for the failure documents and reports ("" if none known)
+    fix: str = ""
 
 
 class RecoveryAction(Choice):
@@ -378,6 +388,8 @@ class Recovery:
     reason: str = ""
     delay: float = 0.0
     env: dict[str, str] = field(default_factory=dict)
+    #: the retry runs with nothing else running beside it (out of memory, a parallel-make race)
+    exclusive: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "action", RecoveryAction(self.action))

@@ -1,18 +1,17 @@
 """The session: drives one command through discovery, validation, ordering and execution.
 
-It owns the results and findings of the command, the registry of discovered scripts
-(``session.registry``), the event bus, and the mapping from outcome to exit code. Plugins reach
-it through most hooks; it knows nothing of bash or LFS.
+It owns the command's results and findings, the registry of scripts (``session.registry``),
+the event bus and the exit code. Plugins reach it through most hooks; it knows no bash or LFS.
 
 The scheduler calls :meth:`Session.run_protocol` for each script, which goes through these steps:
 
 1. ``lfsplug_script_env``: the environment, shaped by every plugin and ``lfsconf.py``.
-2. ``lfsplug_script_cached``: a result to reuse (resume: same content, same environment); if
-   one comes back, the script is done.
+2. ``lfsplug_script_cached``: a result to reuse (resume); if one comes back, it is done.
 3. ``lfsplug_script_command``: the argv.
 4. ``lfsplug_script_start``, then ``lfsplug_run_script`` (the executor), for attempt 1, 2, ...
 5. On failure, ``lfsplug_classify_failure`` labels it and ``lfsplug_recover`` decides: retry
-   (back to 3 with the environment it adds, after its delay), skip, or let it stand.
+   (back to 3 with the environment it adds, after its delay; an ``exclusive`` retry inside
+   :attr:`Session.alone`), skip, or let it stand.
 6. ``lfsplug_script_finish`` with the final result.
 Each hook call is wrapped: an exception becomes a PluginError naming plugin, hook and script.
 """
@@ -24,7 +23,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, assert_never
 
@@ -59,6 +58,7 @@ from lfsplug._model import (
     UsageError,
 )
 from lfsplug._settings import SILENCE_TIMEOUT, TIMEOUT
+from lfsplug._state import link_newest, log_name, run_label
 
 if TYPE_CHECKING:
     from lfsplug._config import Config
@@ -94,6 +94,8 @@ class Session:
         self.results: dict[str, ScriptResult] = {}
         self.events = EventBus(self._deliver_events)
         self.started = time.time()
+        #: the folder of this run's logs: the state plugin's run number, else the start time
+        self.run_label = run_label(self.started)
         self.finished: float | None = None
         #: why no new script should start (a failure, an interrupt, a full disk), or None
         self.shouldstop: str | None = None
@@ -112,6 +114,8 @@ class Session:
         #: the SHA-256 (hex) of each script's content as first read in this session, by path:
         #: a plugin that reads a script notes it here, so that no other reads it again
         self.digests: dict[str, str] = {}
+        #: the context an ``exclusive`` retry runs in (a scheduler's: no other script beside it)
+        self.alone: Callable[[Script], AbstractContextManager[object]] = lambda s: nullcontext()
 
     # -- discovery -----------------------------------------------------------------------------
 
@@ -261,10 +265,13 @@ class Session:
         if cached is not None:
             cached.cached = True
             return self._call(script, self.finish_script, script=script, result=cached)
-        attempt = 0
+        attempt, alone = 0, False
         while True:
             attempt += 1
-            result = self._attempt(script, env, attempt)
+            with self.alone(script) if alone else nullcontext():
+                if alone and self.shouldstop:  # stopped while it waited to run alone
+                    break
+                result = self._attempt(script, env, attempt)
             if result.status is Status.PASSED or self.hard_stop:
                 break
             recovery = self._recover(script, result)
@@ -285,6 +292,7 @@ class Session:
             self.emit(ScriptRetry(attempt, recovery.reason, recovery.delay, dict(recovery.env),
                                   result.started), script.name)
             env.update(recovery.env)
+            alone = recovery.exclusive
             if recovery.delay > 0:
                 time.sleep(recovery.delay)
         return self._call(script, self.finish_script, script=script, result=result)
@@ -319,7 +327,7 @@ class Session:
         failure = self._call(script, self.hook.lfsplug_classify_failure,
                              session=self, script=script, result=result)
         if failure is not None:
-            result.failure_class = failure.name
+            result.failure_class, result.evidence = failure.name, list(failure.evidence)
         recovery: Recovery | None = self._call(script, self.hook.lfsplug_recover, session=self,
                                                script=script, result=result, failure=failure)
         return recovery
@@ -334,14 +342,13 @@ class Session:
             raise self.config.pluginmanager.as_plugin_error(exc, script.name) from exc
 
     def log_path(self, script: Script, attempt: int) -> Path:
-        """Where the log of one attempt of ``script`` goes."""
-        suffix = "" if attempt == 1 else f".{attempt}"
-        safe = script.name.replace("/", "_").lstrip(".") or "_"  # names are checked; be sure
-        return self.config.state_dir / "logs" / f"{safe}{suffix}.log"
+        """Where the log of one attempt of ``script`` goes: ``logs/RUN/NAME[.N].log``."""
+        return self.config.state_dir / "logs" / self.run_label / log_name(script.name, attempt)
 
     def start_script(self, script: Script, attempt: int) -> None:
         """Say an attempt starts (``lfsplug_script_start``; serialised; it starts after it)."""
         with self._report_lock:
+            link_newest(self.log_path(script, attempt), script.name, attempt)
             self.hook.lfsplug_script_start(session=self, script=script, attempt=attempt)
 
     def script_output(self, script: Script, lines: list[str]) -> None:
@@ -404,11 +411,9 @@ class Session:
 
 
 def run_session(config: Config, body: Callable[[Session], int]) -> int:
-    """Run a command's ``body`` in a new session and return its exit code.
-
-    ``lfsplug_sessionstart`` comes first and ``lfsplug_sessionfinish`` always last (even after
-    a failed start), with the exit code the session ended with: ``body``'s, or its error's.
-    """
+    """Run a command's ``body`` in a new session and return its exit code: between
+    ``lfsplug_sessionstart`` and ``lfsplug_sessionfinish`` (always, with ``body``'s code or
+    its error's)."""
     session = Session(config)
     status = int(ExitCode.INTERNAL_ERROR)
     try:
@@ -428,10 +433,8 @@ def run_session(config: Config, body: Callable[[Session], int]) -> int:
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector (for collection, and whole commands that build
-    nothing long-lived): their small objects per script hold no reference cycles, and with
-    10,000 scripts the collections they set off cost a quarter of the time. Nested pauses are
-    fine; the outermost one resumes it."""
+    """Pause the cyclic garbage collector (collection; commands that keep nothing long-lived):
+    with 10,000 scripts its runs cost a quarter of the time. The outermost pause resumes it."""
     enabled = gc.isenabled()
     gc.disable()
     try:
@@ -456,11 +459,8 @@ def _duplicate_names(scripts: list[Script]) -> list[Finding]:
 
 
 class ScriptRegistry:
-    """The scripts of a session, looked up by name, by what they provide, or by phase.
-
-    Built once discovery is complete; a script *provides* its own name and every name in its
-    ``provides`` list (``binutils-pass1`` and ``binutils-pass2`` both provide ``binutils``).
-    """
+    """The scripts of a session by name, by what they provide (its own name and every name in
+    its ``provides``: ``binutils-pass1`` provides ``binutils``), or by phase."""
 
     def __init__(self, scripts: Sequence[Script]) -> None:
         self._scripts = list(scripts)

@@ -8,12 +8,24 @@ plugin keeps state (``-p no:state``), and the caller then works with what the se
 
 Everything the service returns is a frozen record of this module: the caller never sees a
 table, a row or a connection, so the database's layout can change without breaking it.
+
+The logs are the one part of the state directory the kernel writes: a folder per run, so that
+no run overwrites another's logs. ``logs/RUN/NAME.log`` holds attempt 1 of script NAME in run
+RUN (``NAME.N.log`` attempt N). RUN is the state plugin's run number (``session.run_label``),
+or, without the state plugin, the time the run started to the microsecond. Links reach the
+newest: ``logs/NAME.log`` (and ``NAME.N.log``) point to the logs of the last run that ran NAME,
+``logs/latest`` to ``RUN/latest`` (which the executor points to the newest log of the run).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
+import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 if TYPE_CHECKING:
@@ -28,6 +40,9 @@ __all__ = [
     "StoredRun",
     "StoredSample",
     "StoredSamples",
+    "link_newest",
+    "log_name",
+    "run_label",
 ]
 
 
@@ -96,6 +111,11 @@ class StoredResult:
     #: the recovery plugin's label, and a note on how it ended (a timeout)
     failure_class: str | None = None
     message: str | None = None
+    #: where it failed (the recovery plugin's findings, as in :class:`ScriptResult`)
+    failed_command: str | None = None
+    failed_line: int | None = None
+    failed_step: str | None = None
+    evidence: tuple[str, ...] = ()
     #: the log of the last attempt
     log_path: str | None = None
     #: the executor's totals, the monitor's figures and the sampled peaks (JSON-like)
@@ -225,3 +245,51 @@ class StateService(Protocol):
     def add_history(self, source: str, entries: Sequence[HistoryEntry]) -> int:
         """Replace what was imported from ``source`` with ``entries``; return how many."""
         ...
+
+
+# -- the logs ------------------------------------------------------------------------------------
+
+
+
+def run_label(started: float) -> str:
+    """The folder of a run's logs when no plugin numbers the runs: its start, to the µs."""
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(started))
+    return f"{stamp}.{round(started % 1 * 1_000_000) % 1_000_000:06d}"
+
+
+def log_name(name: str, attempt: int) -> str:
+    """The file name of the log of ``attempt`` of script ``name`` (``NAME.log``,
+    ``NAME.N.log``), with no ``/`` and no leading dot."""
+    suffix = "" if attempt == 1 else f".{attempt}"
+    safe = name.replace("/", "_").lstrip(".") or "_"  # names are checked; be sure
+    return f"{safe}{suffix}.log"
+
+
+def link_newest(log: Path, name: str, attempt: int) -> None:
+    """Point ``logs/NAME[.N].log`` to ``log`` (``logs/RUN/NAME[.N].log``, attempt N) and
+    ``logs/latest`` to ``RUN/latest``, each atomically (a new link renamed over the old); for
+    attempt 1, remove the links to the later attempts of an earlier run. A regular file in a
+    link's place (a log of an lfsplug that kept one log per script) is left alone; a file
+    system without symbolic links gets none."""
+    folder, run = log.parent.parent, log.parent.name
+    later = attempt
+    while attempt == 1:  # attempts are numbered from 1 up, with no gap
+        later += 1
+        stale = os.path.join(folder, log_name(name, later))
+        if not os.path.islink(stale):
+            break
+        with contextlib.suppress(OSError):
+            os.unlink(stale)
+    for link, target in ((log.name, f"{run}/{log.name}"), ("latest", f"{run}/latest")):
+        path = os.path.join(folder, link)
+        tmp = os.path.join(folder, f".{link}.{os.getpid()}.{threading.get_ident()}")
+        try:
+            if os.path.lexists(path) and not os.path.islink(path):
+                continue
+            os.makedirs(log.parent, exist_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)  # left by a process that died between the two calls below
+            os.symlink(target, tmp)
+            os.replace(tmp, path)
+        except OSError:
+            pass  # the logs are still there

@@ -38,7 +38,7 @@ def test_failure_then_fix(lfsplugger: Lfsplugger) -> None:
     result = lfsplugger.run_subprocess("run")
     assert result.ret == 1
     result.stdout.fnmatch_lines(["*failed  b*exit status 1*", "    about to fail",
-                                 "*full log: */.lfsplug/logs/b.log"])
+                                 "*full log: */.lfsplug/logs/1/b.log"])
     lfsplugger.make_tree({"02-b.sh": "echo fixed"})
     result = lfsplugger.run_subprocess("run")
     assert result.ret == 0

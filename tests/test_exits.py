@@ -179,3 +179,31 @@ def test_sys_exit_in_the_sampler_is_a_plugin_failure(
                                           "lfsplug_run_plan: SystemExit"), result.errlines
     assert _last_run(lfsplugger.path / "st") == ("finished", 3)
     assert time.monotonic() - started < 30
+
+
+def test_every_unconfigure_runs_when_one_raises(lfsplugger: Lfsplugger) -> None:
+    """lfsconf.py's unconfigure runs first and raises: the state plugin's still closes the
+    database and releases its lock, so that the next run in this process is not blocked."""
+    _tree(lfsplugger)
+    conf = lfsplugger.make_lfsconf("import lfsplug\n@lfsplug.hookimpl\n"
+                                   "def lfsplug_unconfigure(config):\n"
+                                   "    raise RuntimeError('late')\n", "t")
+    state = lfsplugger.path / "st"
+    calls: list[str] = []
+
+    class Later:
+        @hookimpl
+        def lfsplug_unconfigure(self) -> None:
+            calls.append("later")
+            raise RuntimeError("later")  # a second failure: the first is the one reported
+
+    for number in (1, 2):
+        result = lfsplugger.run("run", "t", "--state-dir", state, "--plain", plugins=[Later()])
+        assert result.ret == 3, result.errlines
+        assert calls == ["later"] * number
+        assert [line for line in result.errlines if "late" in line] == [
+            f"lfsplug: plugin '{conf}' failed in hook lfsplug_unconfigure: RuntimeError: late"]
+        assert result.statuses()["one"] == "passed"  # not stopped by the first run's lock
+        with sqlite3.connect(state / "state.db") as conn:
+            runs = conn.execute("SELECT id, state, exit_code FROM runs").fetchall()
+        assert runs[-1] == (number, "finished", 3)

@@ -368,6 +368,7 @@ def test_disk_halt_ends_the_running_script_and_its_children(
     assert levels == ["halt"]     # straight past WARN and STOP: one alert, the worst
     pids = [int(p) for p in (lfsplugger.path / "s" / "pids").read_text().split()]
     assert len(pids) == 2 and no_process_left(pids)
+    assert "interrupted: running scripts were ended" in result.outlines
 
 
 def test_the_first_sample_is_taken_before_the_first_script_starts(
@@ -415,6 +416,9 @@ def test_a_disk_at_halt_at_launch_stops_the_run_with_one_line(
     assert [(r.hard, r.reason.endswith("; no script started")) for r in stopped] == [
         (True, True)]
     assert db_rows(lfsplugger, "SELECT state, exit_code FROM runs") == [("interrupted", 2)]
+    # the summary says what happened: nothing was running, so nothing was ended
+    assert "interrupted: no script was running; none was ended" in result.outlines
+    assert not [line for line in result.outlines if "were ended" in line], result.outlines
 
 
 def test_a_script_ended_by_halt_after_stop_names_the_halt_floor(

@@ -284,12 +284,34 @@ def test_junit_is_read_by_a_junit_reader(lfsplugger: Lfsplugger) -> None:
     evil = cases["evil"]
     [failure] = evil.result
     assert isinstance(failure, junitparser.Failure)
-    assert failure.message == "exit status 7"
+    assert failure.message.split("; ")[0] == "exit status 7"  # then the class, if any
     # the log tail, with the terminal escape written out (XML 1.0 cannot hold it)
     assert "<script>alert(1)</script> & \\x1b[31mred" in failure.text
     assert "last words" in failure.text
     [skipped] = cases["after"].result
     assert isinstance(skipped, junitparser.Skipped)
+
+
+def test_junit_failure_type_is_the_class_and_the_command_is_named(
+        lfsplugger: Lfsplugger) -> None:
+    class Classifier:
+        @lfsplug.hookimpl
+        def lfsplug_classify_failure(self, result: ScriptResult) -> lfsplug.FailureClass:
+            result.failed_command, result.failed_line = "make check", 3
+            return lfsplug.FailureClass("test-suite", "see the test log", False, ("FAIL: t1",))
+
+    _result, paths = run_with_reports(lfsplugger, "junit", "json", "html",
+                                      plugins=[FakeMonitor(), Classifier()])
+    import xml.etree.ElementTree as ET
+
+    [failure] = ET.parse(paths["junit"]).getroot().iter("failure")
+    assert failure.get("type") == "test-suite"
+    assert failure.get("message") == "exit status 7; test-suite"
+    assert (failure.text or "").startswith("failed command (line 3): make check\nlog: ")
+    [evil] = [s for s in json.loads(paths["json"].read_text())["scripts"] if s["name"] == "evil"]
+    assert (evil["failure_class"], evil["failed_command"], evil["failed_line"],
+            evil["evidence"]) == ("test-suite", "make check", 3, ["FAIL: t1"])
+    assert "failed command (line 3): <code>make check</code>" in paths["html"].read_text()
 
 
 def test_junit_log_lines_follow_the_reports_section(lfsplugger: Lfsplugger) -> None:

@@ -124,7 +124,8 @@ def test_keep_days_and_status_prune(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_config("[state]\nkeep_days = 7\n")
     shown = lfsplugger.run("status", "--prune")
     assert shown.ret == 0, shown.errlines
-    shown.stdout.fnmatch_lines(["pruned 3 run(s); the database went from * KiB to * KiB",
+    shown.stdout.fnmatch_lines(["pruned 3 run(s) and 3 log file(s); the database went from * "
+                                "KiB to * KiB",
                                 "run 4, started *"])
     assert run_ids(lfsplugger) == [4]
     assert orphans(lfsplugger) == {table: 0 for table in TABLES}

@@ -48,9 +48,12 @@ from lfsplug_terminal.board import Board
 from lfsplug_terminal.lines import (
     RunningInfo,
     alert_text,
+    failed_where,
     finish_line,
     heartbeat_line,
+    names_line,
     printable,
+    resume_line,
     summary_failure,
     totals_line,
 )
@@ -97,9 +100,9 @@ def test_counter_is_padded_for_ten_or_more_scripts(lfsplugger: Lfsplugger) -> No
 def test_failure_shows_the_log_tail_and_the_log_path(lfsplugger: Lfsplugger) -> None:
     lines = "\n".join(f"echo line {i}" for i in range(1, 31))
     lfsplugger.make_tree({"01-ok.sh": "true", "02-bad.sh": lines + "\nexit 4"})
-    result = lfsplugger.run("run")
+    result = lfsplugger.run("run", "-p", "no:recovery")  # unclassified: what ended it
     assert result.ret == 1
-    log = lfsplugger.path / ".lfsplug" / "logs" / "bad.log"
+    log = lfsplugger.path / ".lfsplug" / "logs" / "1" / "bad.log"
     result.stdout.fnmatch_lines([
         "[[]2/2] failed  bad  * (exit status 4)",
         "---- last * lines of bad ----",
@@ -107,7 +110,7 @@ def test_failure_shows_the_log_tail_and_the_log_path(lfsplugger: Lfsplugger) -> 
         "    line 30",
         f"---- full log: {log}",
         "stopped: bad failed",
-        "bad: failed (exit status 4) — see .lfsplug/logs/bad.log",
+        "bad: failed (exit status 4) — see .lfsplug/logs/1/bad.log",
         "==== 1 passed, 1 failed in * ====",
     ])
     result.stdout.no_fnmatch_line("    line 1")  # only the last lines are shown
@@ -197,19 +200,32 @@ def test_summary_names_the_failure_class_portage_style(lfsplugger: Lfsplugger) -
     result = lfsplugger.run("run", plugins=[OomClassifier()])
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "gcc: failed (oom) \u2014 see .lfsplug/logs/gcc.log",
+        "gcc: failed (oom, exit status 137) \u2014 see .lfsplug/logs/1/gcc.log",
         "==== 1 failed in * ====",
     ])
 
 
 def test_summary_lists_every_failed_script_with_its_log(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "exit 2", "02-b.sh": "true", "03-c.sh": "kill -9 $$"})
+    # unclassified (no recovery plugin): what ended each
+    result = lfsplugger.run("run", "--order", "graph", "--keep-going", "-p", "no:recovery")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "a: failed (exit status 2) \u2014 see .lfsplug/logs/1/a.log",
+        "c: failed (signal 9) \u2014 see .lfsplug/logs/1/c.log",
+        "==== 1 passed, 2 failed in * ====",
+    ])
+
+
+def test_summary_gives_the_class_and_what_ended_it(lfsplugger: Lfsplugger) -> None:
+    """With the recovery plugin: the class when it is known, and always what ended the script
+    (an ``unknown`` class is not said)."""
+    lfsplugger.make_tree({"01-a.sh": "exit 2", "02-b.sh": "true", "03-c.sh": "kill -9 $$"})
     result = lfsplugger.run("run", "--order", "graph", "--keep-going")
     assert result.ret == 1
     result.stdout.fnmatch_lines([
-        "a: failed (exit status 2) \u2014 see .lfsplug/logs/a.log",
-        "c: failed (signal 9) \u2014 see .lfsplug/logs/c.log",
-        "==== 1 passed, 2 failed in * ====",
+        "a: failed (exit status 2) \u2014 see .lfsplug/logs/1/a.log",
+        "c: failed (killed, signal 9) \u2014 see .lfsplug/logs/1/c.log",
     ])
 
 
@@ -234,6 +250,66 @@ def test_summary_line_texts() -> None:
     assert line.style == {"fg": "red", "bold": True}
     done = ScriptResult("a", Status.PASSED, started=10.0, finished=12.5)
     assert finish_line(3, 10, done).text == "[ 3/10] passed  a  2.5 s"
+
+
+class WhereClassifier:
+    """Labels a failure and says where it failed, as the recovery plugin does."""
+
+    @lfsplug.hookimpl
+    def lfsplug_classify_failure(self, result: ScriptResult) -> FailureClass:
+        result.failed_command, result.failed_line, result.failed_step = "make -j4", 7, "make"
+        return FailureClass("compile-error", "read the first error of the log")
+
+
+def test_summary_says_where_it_failed_what_it_left_unbuilt_and_how_to_resume(
+        lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({
+        "01-gcc.sh": "# lfsplug: depends=\nexit 2",
+        "02-glibc.sh": "# lfsplug: depends=gcc\ntrue",
+        "03-bash.sh": "# lfsplug: depends=glibc\ntrue",
+        "04-other.sh": "# lfsplug: depends=\ntrue",
+    })
+    result = lfsplugger.run("run", ".", "--order", "graph", "--keep-going", "-j", "2",
+                            "--force", "other", "-p", "no:monitor", plugins=[WhereClassifier()])
+    assert result.ret == 1
+    result.stdout.fnmatch_lines([
+        "gcc: failed (compile-error, exit status 2) \u2014 see *gcc.log",
+        "    failed command (line 7, make): make -j4",
+        "    not built because of it: glibc, bash",
+        # the options given, less those that act once (--force)
+        "resume with: lfsplug -p no:monitor run . --jobs 2 --keep-going --order graph",
+        "==== 1 passed, 1 failed, 2 skipped in * ====",
+    ])
+
+
+def test_summary_names_what_a_stopped_build_did_not_reach(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true", "02-b.sh": "exit 1", "03-c.sh": "true"})
+    result = lfsplugger.run("run", "--order", "graph", "-p", "no:recovery")
+    assert result.ret == 1
+    result.stdout.fnmatch_lines(["b: failed (exit status 1) * see *b.log",
+                                 "not reached, the build stopped: c",
+                                 "resume with: lfsplug -p no:recovery run . --order graph"])
+    result.stdout.no_fnmatch_line("*not built because of it*")
+
+
+def test_a_build_that_passed_says_no_resume_command(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "true"})
+    result = lfsplugger.run("run")
+    assert result.ret == 0
+    result.stdout.no_fnmatch_line("resume with:*")
+
+
+def test_failure_detail_line_texts() -> None:
+    failed = ScriptResult("gcc", Status.FAILED, exit_code=1, failed_command="curl "
+                          "https://u:pw@host/x API_KEY=abc", failed_line=3)
+    where = failed_where(failed)
+    assert where is not None
+    assert where.text == "    failed command (line 3): curl https://u:***@host/x API_KEY=***"
+    assert failed_where(ScriptResult("a", Status.FAILED)) is None
+    names = [f"s{n}" for n in range(12)]
+    assert names_line("not built because of it", names).text == (
+        "    not built because of it: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 (and 2 more)")
+    assert resume_line("lfsplug run .").text == "resume with: lfsplug run ."
 
 
 # -- plain mode: verbosity, heartbeat, alerts, parallel scripts ----------------------------------
@@ -307,13 +383,13 @@ def test_heartbeat_line_text() -> None:
 
 def test_quiet_prints_failures_and_the_summary_only(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree({"01-a.sh": "echo a", "02-b.sh": "echo b; exit 3"})
-    result = lfsplugger.run("run", "-q")
+    result = lfsplugger.run("run", "-q", "-p", "no:recovery")
     assert result.ret == 1
     result.stdout.no_fnmatch_line("lfsplug *, python *")
     result.stdout.no_fnmatch_line("*start   *")
     result.stdout.no_fnmatch_line("*passed  a*")
     result.stdout.fnmatch_lines(["[[]2/2] failed  b  * (exit status 3)", "    b",
-                                 "b: failed (exit status 3) * see .lfsplug/logs/b.log",
+                                 "b: failed (exit status 3) * see .lfsplug/logs/1/b.log",
                                  "==== 1 passed, 1 failed in * ===="])
 
 
@@ -873,9 +949,9 @@ def test_dashboard_on_a_pty_hides_then_restores_the_cursor(lfsplugger: Lfsplugge
     assert "\x1b[?25l" in raw and raw.rindex("\x1b[?25h") > raw.rindex("\x1b[?25l")
     plain = re.sub(r"\x1b\[[0-?]*[ -/]*[@-~]", "", raw)
     assert "\u25b6 a" in plain  # the board was drawn
-    assert "[1/2] passed  a" in plain and "b: failed (exit status 3)" in plain
+    assert "[1/2] passed  a" in plain and "b: failed (" in plain
     # a failure's log tail and log path, above the board as in plain mode
-    log = lfsplugger.path / ".lfsplug" / "logs" / "b.log"
+    log = lfsplugger.path / ".lfsplug" / "logs" / "1" / "b.log"
     assert ("---- last 2 lines of b ----\r\n    no C compiler\r\n    giving up\r\n"
             f"---- full log: {log}\r\n") in plain
     assert re.search(r"==== 1 passed, 1 failed in .* ====", plain)

@@ -14,12 +14,19 @@ A script runs as its collection's driver would run it: with the variables the dr
 in its directory (``workdir=``) (:mod:`lfsplug_executor.workspace`). The plugins that place a
 script elsewhere (a chroot, another user) say so through the hooks this plugin adds
 (:mod:`lfsplug_executor.hooks`).
+
+Before a retry (attempt 2 and on) the script's partial work is removed: its ``cleanup=``
+command (a header key this plugin reads from ``script.meta``), else ``[executor] cleanup``, run
+like the script; else its unpacked tree (:class:`lfsplug_executor.workspace.RetryCleanup`).
+A retry that must run alone waits at the scheduler's gate (``session.alone``).
 """
 
 from __future__ import annotations
 
 import os
 import platform
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -30,6 +37,7 @@ from lfsplug import (
     Script,
     ScriptResult,
     SettingsTable,
+    StashKey,
     hookimpl,
     list_of,
     size,
@@ -39,7 +47,9 @@ from lfsplug_executor.envvars import add_driver_env
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser, PluginManager, Session
-    from lfsplug_executor.workspace import Site, Workspace
+    from lfsplug_executor.process import Runner
+    from lfsplug_executor.scheduler import RunContext
+    from lfsplug_executor.workspace import Before, Site, Workspace
 
 __all__ = ["SETTINGS", "clean_env", "site_of", "workspace_of"]
 
@@ -71,6 +81,16 @@ MIN_FREE_DISK = SETTINGS.add(
     "min_free_disk", size(), 5 << 30, "start no further script while free space at $LFS is "
     "below SIZE (0: no floor); one script always runs", option=("--min-free-disk",),
     commands=("run",), metavar="SIZE")
+#: The ``[executor]`` table of the configuration file.
+TABLE = SettingsTable("executor")
+CLEANUP = TABLE.add(
+    "cleanup", str, None, "a shell command run before each retry of a script, as the script "
+    "runs (its environment, PKGDIR the failed attempt's, in the directory it ran in), to remove "
+    "its partial work; a script's cleanup= header wins (default: its unpacked tree is removed)")
+#: The metadata keys this plugin reads from ``script.meta`` (no ``META002`` for them).
+META_KEYS = ("cleanup",)
+#: Where each script's last attempt ran, and its PKGDIR: for the cleanup before a retry.
+PLACES = StashKey[dict[str, tuple[Path, str | None]]]()
 
 
 @hookimpl
@@ -80,7 +100,7 @@ def lfsplug_addhooks(pluginmanager: PluginManager) -> None:
 
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
-    parser.add(SETTINGS)
+    parser.add(SETTINGS, TABLE)
 
 
 def clean_env(config: Config) -> dict[str, str]:
@@ -133,18 +153,35 @@ def site_of(session: Session, script: Script) -> Site:
                 (int(owner[0]), int(owner[1])) if owner else None)
 
 
-def workspace_of(session: Session, script: Script) -> Workspace | None:
-    """The workspace of a script with ``unpack=`` or ``workdir=``, else None."""
-    if script.unpack is None and script.workdir is None:
+def workspace_of(session: Session, script: Script,
+                 before: Before | None = None) -> Workspace | None:
+    """The workspace of a script with ``unpack=`` or ``workdir=``, or of an attempt with
+    something done ``before`` it (a retry's cleanup), else None."""
+    if script.unpack is None and script.workdir is None and before is None:
         return None
     from lfsplug_executor.workspace import Workspace
 
+    return Workspace(script, site_of(session, script), _command_in(session, script), before)
+
+
+def _command_in(session: Session, script: Script) -> Callable[[list[str], str], list[str] | None]:
     def command_in(argv: list[str], directory: str) -> list[str] | None:
         found: list[str] | None = session.hook.lfsplug_script_command_in(
             script=script, argv=argv, directory=directory, config=session.config)
         return found
 
-    return Workspace(script, site_of(session, script), command_in)
+    return command_in
+
+
+def cleanup_command(script: Script, config: Config) -> tuple[str, str] | None:
+    """The command that cleans up before a retry of ``script``, and where it comes from."""
+    header = script.meta.get("cleanup", "").strip()
+    if header:
+        origin = script.origins.get("cleanup")
+        line = origin.line if origin is not None else None
+        return header, f"cleanup= line {line}" if line else "cleanup="
+    configured = config.get(CLEANUP)
+    return (configured, "[executor] cleanup") if configured and configured.strip() else None
 
 
 @hookimpl(trylast=True)
@@ -154,27 +191,62 @@ def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) 
 
 @hookimpl
 def lfsplug_collection_finish(session: Session) -> None:
+    _claim_meta_keys(session)
     if session.config.command == "run":
         from lfsplug_executor.selection import check_names
 
         check_names(session)
 
 
+def _claim_meta_keys(session: Session) -> None:
+    """Drop the ``unknown metadata key`` warnings (META002) of the keys this plugin reads."""
+    claimed = set()
+    for script in session.scripts:
+        for key in META_KEYS:
+            origin = script.origins.get(key)
+            if key in script.meta and origin is not None:
+                claimed.add((origin.path or str(script.path), origin.line, key))
+    if claimed:
+        session.findings[:] = [
+            f for f in session.findings if f.code != "META002"
+            or not any((f.path, f.line) == (path, line) and repr(key) in f.message
+                       for path, line, key in claimed)]
+
+
 @hookimpl(trylast=True)
 def lfsplug_run_script(session: Session, request: RunRequest) -> ScriptResult:
-    from lfsplug_executor.process import Runner
     from lfsplug_executor.scheduler import RUN_CONTEXT
 
-    workspace = workspace_of(session, request.script)
+    script = request.script
     context = session.stash.get(RUN_CONTEXT, None)
+    places = session.stash.setdefault(PLACES, {})
+    before = None
+    if request.attempt > 1:
+        from lfsplug_executor.workspace import RetryCleanup
+
+        cleanup = RetryCleanup(request, site_of(session, script),
+                               lambda req: _runner(session, req, context, None).run(),
+                               _command_in(session, script), places.get(script.name))
+        before = cleanup(cleanup_command(script, session.config))
+    runner = _runner(session, request, context, workspace_of(session, script, before))
+    result = runner.run()
+    places[script.name] = (runner.request.cwd, runner.request.env.get("PKGDIR"))
+    return result
+
+
+def _runner(session: Session, request: RunRequest, context: RunContext | None,
+            workspace: Workspace | None) -> Runner:
+    """The Runner of one attempt (or of the cleanup before it), in the run's context."""
+    from lfsplug_executor.process import Runner
+
     if context is None:
-        return Runner(session, request, workspace=workspace).run()
+        return Runner(session, request, workspace=workspace)
     jobserver = context.jobserver
     uses_jobserver = jobserver is not None and "--jobserver-auth=" in request.env.get(
         "MAKEFLAGS", "")
     return Runner(session, request, stop_fd=context.stop_read,
                   pass_fds=jobserver.fds if jobserver and uses_jobserver else (),
-                  book=context.book, workspace=workspace).run()
+                  book=context.book, workspace=workspace)
 
 
 @hookimpl(trylast=True)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import Plan, Script, ScriptResult, Status
+from lfsplug import Plan, Script, ScriptResult, Status, redact_env, redact_text
 
 if TYPE_CHECKING:
     from lfsplug import Session
@@ -26,8 +26,10 @@ __all__ = ["dry_run", "env_changes", "placed"]
 
 
 def env_changes(base: dict[str, str], env: dict[str, str]) -> list[str]:
-    """The lines that say how ``env`` differs from the book's environment ``base``."""
+    """The lines that say how ``env`` differs from the book's environment ``base`` (secrets
+    redacted: ``lfsplug.redact_env``)."""
     lines = []
+    env, base = redact_env(env), redact_env(base)
     for key in sorted(env.keys() | base.keys()):
         if key not in base:
             lines.append(f"+ {key}={env[key]}")
@@ -81,7 +83,7 @@ def dry_run(session: Session, plan: Plan, left_out: dict[str, str],
         argv, where = placed(session, script, env, [str(a) for a in argv])
         reason = session.why_run.get(script.name)
         out.append(f"{counter} run    {script.name}" + (f" ({reason})" if reason else ""))
-        out.append(f"         $ {shlex.join(argv)}")
+        out.append(f"         $ {redact_text(shlex.join(argv))}")
         out.extend(f"         {line}" for line in where)
         out.extend(f"         {line}" for line in env_changes(base, env))
         # the scripts after it see it rebuilt now, as they would in the real run

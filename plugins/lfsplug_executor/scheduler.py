@@ -11,6 +11,11 @@ and enough free space at ``$LFS``; one script always runs, so no floor can deadl
 Each script runs on a thread of its own through the kernel's per-script protocol; the main
 thread only schedules, so that it is free for signals: the first Ctrl-C (or SIGTERM) starts no
 new script and lets the running ones finish, the second ends them, the third exits at once.
+
+A retry that must run alone (``Recovery(exclusive=True)``: out of memory, a parallel-make race)
+waits at the :class:`Gate` (``session.alone``): from then on no new script starts, and the
+retry runs once every other running script has finished, or waits at the gate too (one at a
+time, in the order they came); then scheduling resumes.
 """
 
 from __future__ import annotations
@@ -21,7 +26,8 @@ import os
 import queue
 import signal
 import threading
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import FrameType
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -35,7 +41,8 @@ from lfsplug_executor.orphans import ProcessBook
 if TYPE_CHECKING:
     from lfsplug import Session
 
-__all__ = ["JOBSERVER", "RUN_CONTEXT", "RunContext", "Scheduler", "Throttled", "bottom_levels"]
+__all__ = ["JOBSERVER", "RUN_CONTEXT", "Gate", "RunContext", "RunsAlone", "Scheduler",
+           "Throttled", "bottom_levels"]
 
 #: How often the scheduler looks at stop requests and floors while scripts run (s).
 TICK = 0.1
@@ -49,6 +56,15 @@ class Throttled(Record):
     kind: ClassVar[str] = "throttle"
     reason: str | None
     running: int
+
+
+@dataclass(frozen=True, slots=True)
+class RunsAlone(Record):
+    """A retry of the event's script starts with no other script running, after ``waited``
+    seconds for the others to finish (the ``runs-alone`` event)."""
+
+    kind: ClassVar[str] = "runs-alone"
+    waited: float
 
 
 @dataclass
@@ -76,6 +92,70 @@ def bottom_levels(plan: Plan, succs: dict[str, list[str]]) -> dict[str, float]:
         level[script.name] = own + max((level[s] for s in succs[script.name] if s in level),
                                        default=0.0)
     return level
+
+
+class Gate:
+    """Where a retry that must run alone waits (``session.alone``, on its slot's thread): it
+    goes in once every other running script has finished or waits here too, the first come
+    first, one at a time; while one waits or runs, the scheduler starts nothing new."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.cond = threading.Condition()
+        #: the scripts the scheduler has running (their slot taken), kept by it under ``cond``
+        self.running: set[str] = set()
+        #: the scripts waiting to run alone, in the order they came
+        self.waiting: list[str] = []
+        #: the script running alone now, if any
+        self.inside: str | None = None
+
+    def closed(self) -> str | None:
+        """Why no new script may start now (a retry waits to run alone, or runs), or None."""
+        with self.cond:
+            name = self.inside or (self.waiting[0] if self.waiting else None)
+        return None if name is None else f"a retry of {name} runs alone"
+
+    def admit(self, name: str) -> bool:
+        """Count ``name`` as running, unless the gate is closed (then False): at once, so that
+        no retry goes in alone while a script it did not see starts."""
+        with self.cond:
+            if self.inside is not None or self.waiting:
+                return False
+            self.running.add(name)
+            return True
+
+    def finished(self, name: str) -> None:
+        with self.cond:
+            self.running.discard(name)
+            self.cond.notify_all()
+
+    @contextlib.contextmanager
+    def alone(self, script: Script) -> Iterator[None]:
+        """Wait until ``script``'s retry may run alone, and keep every other out while it does.
+        A stop lets it through at once (the kernel then gives the retry up)."""
+        name = script.name
+        waited = time.monotonic()
+        with self.cond:
+            self.waiting.append(name)
+            try:
+                while not self._may_enter(name):
+                    self.cond.wait(TICK)
+            finally:
+                self.waiting.remove(name)
+            self.inside = name
+        self.session.emit(RunsAlone(time.monotonic() - waited), name)
+        try:
+            yield
+        finally:
+            with self.cond:
+                self.inside = None
+                self.cond.notify_all()
+
+    def _may_enter(self, name: str) -> bool:
+        if self.session.shouldstop:
+            return True
+        return (self.inside is None and self.waiting[0] == name
+                and all(other in self.waiting for other in self.running if other != name))
 
 
 class Floors:
@@ -143,10 +223,18 @@ class Scheduler:
         self.signals = 0
         self._handled_signals = 0
         self._throttled: str | None = None
+        self.gate = Gate(session)
 
     # -- the loop ------------------------------------------------------------------------------
 
     def run(self) -> None:
+        alone, self.session.alone = self.session.alone, self.gate.alone
+        try:
+            self._run()
+        finally:
+            self.session.alone = alone
+
+    def _run(self) -> None:
         with self._signals():
             for name, count in self.waiting.items():
                 if count == 0:
@@ -192,6 +280,10 @@ class Scheduler:
 
     def _start_what_can_start(self) -> None:
         while self.ready and len(self.running) < self.jobs:
+            closed = self.gate.closed()
+            if closed is not None:
+                self._throttle(closed)
+                return
             name = self.ready[0][2]
             script = self.by_name[name]
             why = self.unselected.get(name)
@@ -213,6 +305,10 @@ class Scheduler:
                     if not token:
                         self._throttle("every job slot of the make jobserver is in use")
                         return
+            if not self.gate.admit(name):  # a retry came to wait to run alone meanwhile
+                if token and self.context.jobserver is not None:
+                    self.context.jobserver.give()
+                continue  # the gate is closed now: the check above throttles and returns
             self._throttle(None)
             heapq.heappop(self.ready)
             self.running[name] = token
@@ -250,6 +346,13 @@ class Scheduler:
 
     def _finished(self, name: str, result: ScriptResult | None,
                   error: BaseException | None) -> None:
+        try:
+            self._settle(name, result, error)
+        finally:  # after the stop it may call for: a retry waiting to run alone then sees it
+            self.gate.finished(name)
+
+    def _settle(self, name: str, result: ScriptResult | None,
+                error: BaseException | None) -> None:
         token = self.running.pop(name)
         if self.implicit == name:
             self.implicit = None  # the next script to start takes its slot, with no token

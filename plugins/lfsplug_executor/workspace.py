@@ -14,6 +14,13 @@ For each attempt of such a script the executor:
    else to the script's directory), which must exist;
 6. after a pass removes the top directory; after a failure keeps it and says where.
 
+Before a retry (attempt 2 and on) the script's partial work is removed first, so that a retry
+never builds on a half-built tree (:class:`RetryCleanup`): by the script's ``cleanup=``
+command, else ``[executor] cleanup``, run like the script; with no command, by the fresh
+unpack of ``unpack=`` (step 4), or, for a script that unpacks its own tarball (jhalfs' BLFS
+scriptlets: ``PACKAGE=NAME.tar.xz``), by removing the top directory of that tarball's first
+member beside it, the ``PKGDIR`` jhalfs finds. What was done opens the attempt's log.
+
 A script that runs inside a chroot sees these paths under its root (the chroot's ``$LFS``):
 :class:`Site` maps them to the host, where the unpacking happens. Any problem is a
 :class:`WorkspaceError`: a one-line message naming the script and the key, and the script does
@@ -22,9 +29,11 @@ not run.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import posixpath
+import re
 import shutil
 import subprocess
 from collections.abc import Callable
@@ -32,10 +41,11 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import BinaryIO
 
-from lfsplug import RunRequest, Script
+from lfsplug import RunRequest, Script, ScriptResult, Status
 from lfsplug_executor.envvars import expand
 
-__all__ = ["Site", "Workspace", "WorkspaceError", "find_tarball", "preview", "top_directory"]
+__all__ = ["Before", "RetryCleanup", "Site", "Workspace", "WorkspaceError", "find_tarball",
+           "preview", "top_directory"]
 
 #: The characters that make ``unpack=`` a glob.
 GLOB = frozenset("*?[")
@@ -47,11 +57,12 @@ class WorkspaceError(Exception):
     """Why ``script`` cannot run where its ``key=`` says: one line, naming the script (and the
     header line that set the key), the key's value and ``reason``."""
 
-    def __init__(self, script: Script, key: str, reason: str) -> None:
+    def __init__(self, script: Script, key: str, reason: str, value: str | None = None) -> None:
         self.reason = reason
         line = script.line_of(key)
         where = f"{script.relpath}:{line}" if line else script.relpath
-        super().__init__(f"{where}: {key}={getattr(script, key)}: {reason}")
+        shown = getattr(script, key) if value is None else value
+        super().__init__(f"{where}: {key}={shown}: {reason}")
 
 
 @dataclass(frozen=True)
@@ -99,12 +110,15 @@ def _tar_message(argv: list[str], code: int, stderr: bytes) -> str:
     return f"`{' '.join(argv)}` exited {code}: {said}"
 
 
-def _pattern(script: Script, env: dict[str, str], site: Site) -> tuple[str, str]:
-    """Where ``unpack=`` points, expanded: a host directory and the (maybe glob) rest."""
-    assert script.unpack is not None
-    value = expand(script.unpack, env)
+def _pattern(script: Script, env: dict[str, str], site: Site,
+             named: str | None = None) -> tuple[str, str]:
+    """Where ``unpack=`` (or ``named``) points, expanded: a host directory and the (maybe
+    glob) rest."""
+    raw = script.unpack if named is None else named
+    assert raw is not None
+    value = expand(raw, env)
     if not value.strip():
-        raise WorkspaceError(script, "unpack", "empty once its variables are expanded")
+        raise WorkspaceError(script, "unpack", "empty once its variables are expanded", raw)
     base = script.path.parent
     if "/" in value:
         return site.anchor(value, base)
@@ -117,9 +131,10 @@ def _shown(directory: str, rest: str) -> str:
     return os.path.normpath(os.path.join(directory, rest))
 
 
-def find_tarball(script: Script, env: dict[str, str], site: Site) -> Path:
-    """The host path of the one file ``unpack=`` names."""
-    directory, rest = _pattern(script, env, site)
+def find_tarball(script: Script, env: dict[str, str], site: Site,
+                 named: str | None = None) -> Path:
+    """The host path of the one file ``unpack=`` (or ``named``) names."""
+    directory, rest = _pattern(script, env, site, named)
     shown = _shown(directory, rest)
     if not GLOB & set(rest):
         if not os.path.isfile(shown):
@@ -211,18 +226,21 @@ def _note(log: BinaryIO, text: str) -> None:
 
 
 class Workspace:
-    """One attempt of one script with ``unpack=`` or ``workdir=``: :meth:`prepare` before it
-    runs, :meth:`finish` after.
+    """One attempt of one script with ``unpack=`` or ``workdir=``, or a retry:
+    :meth:`prepare` before it runs, :meth:`finish` after.
 
     ``command_in`` makes the script's command start in a directory (as the script sees it) when
-    starting the process there is not enough (a chroot); it answers None otherwise.
+    starting the process there is not enough (a chroot); it answers None otherwise. ``before``
+    is what was done before the attempt (the cleanup before a retry: :class:`RetryCleanup`).
     """
 
     def __init__(self, script: Script, site: Site,
-                 command_in: Callable[[list[str], str], list[str] | None]) -> None:
+                 command_in: Callable[[list[str], str], list[str] | None],
+                 before: Before | None = None) -> None:
         self.script = script
         self.site = site
         self.command_in = command_in
+        self.before = before
         #: the unpacked top directory (host path) while it is this attempt's
         self.top: Path | None = None
 
@@ -236,6 +254,13 @@ class Workspace:
     def prepare(self, request: RunRequest, log: BinaryIO) -> RunRequest:
         """Unpack (when asked) and find the directory to run in; the request to run, with
         ``PKGDIR`` exported and the command starting there. Raises :class:`WorkspaceError`."""
+        if self.before is not None:
+            log.write(self.before.log)
+            log.flush()
+            if self.before.problem is not None:
+                raise self.before.problem
+        if self.script.unpack is None and self.script.workdir is None:
+            return request
         env = dict(request.env)
         base = self.script.path.parent
         if self.script.unpack is not None:
@@ -359,3 +384,116 @@ def _preview_unpack(script: Script, env: dict[str, str], site: Site) -> tuple[Pa
     except ValueError as exc:
         return placeholder, False, f"unpack {tarball} ({exc})"
     return top, True, f"unpack {tarball}"
+
+
+# -- before a retry ---------------------------------------------------------------------------
+
+#: A file name that is a tarball (what jhalfs' ``PACKAGE=`` names in a BLFS scriptlet).
+ARCHIVE = re.compile(r"\.(tar(\.[A-Za-z0-9]+)?|t[gbx]z|tbz2|tzst)$")
+
+
+@dataclass(frozen=True)
+class Before:
+    """What was done before an attempt: the lines that open its log, and why the attempt must
+    not run (None: it may)."""
+
+    log: bytes
+    problem: WorkspaceError | None = None
+
+
+def cleanup_argv(argv: list[str], script: Script, command: str) -> list[str]:
+    """``command`` run as the script is: its command with the script's file (the last word, as
+    the executor gives it and the plugins that wrap it keep it: ``setpriv ... bash +h -e FILE``,
+    ``chroot $LFS /bin/bash +h -e COPY``) replaced by ``-c COMMAND``; ``bash +h -e -c
+    COMMAND`` when the command is not of that shape."""
+    last = posixpath.basename(argv[-1]) if argv else ""
+    safe = script.name.replace("/", "_").lstrip(".") or "_"
+    if last in (script.path.name, f"{safe}.sh") and "-c" not in argv[:-1]:
+        return [*argv[:-1], "-c", command]
+    return ["bash", "+h", "-e", "-c", command]
+
+
+@dataclass(frozen=True)
+class RetryCleanup:
+    """Removes what the attempt before ``request`` left, so that it starts from a clean tree.
+
+    ``run`` runs a request as the script runs (the executor's Runner: the same keeper, stop and
+    timeouts); ``last`` is the directory the attempt before ran in and its ``PKGDIR``, when
+    known. A cleanup command runs with the script's environment (``PKGDIR`` the last
+    attempt's) in the directory the last attempt ran in (else the script's); a command that
+    fails stops the retry (:attr:`Before.problem`)."""
+
+    request: RunRequest
+    site: Site
+    run: Callable[[RunRequest], ScriptResult]
+    command_in: Callable[[list[str], str], list[str] | None]
+    last: tuple[Path, str | None] | None = None
+
+    def __call__(self, command: tuple[str, str] | None) -> Before:
+        """Clean with ``command`` (its text, and where it comes from: ``cleanup= line 3``), or
+        by default (module docstring)."""
+        if command is not None:
+            return self._command(*command)
+        if self.request.script.unpack is not None:
+            return Before(self._line("the tarball is unpacked afresh (unpack=)"))
+        return self._package_tree()
+
+    def _line(self, text: str) -> bytes:
+        return _line(f"cleanup before attempt {self.request.attempt}: {text}")
+
+    def _package_tree(self) -> Before:
+        """The top directory of the tarball ``PACKAGE=`` names, removed (jhalfs' PKGDIR)."""
+        script = self.request.script
+        package = script.meta.get("package", "")
+        if not ARCHIVE.search(package):
+            return Before(self._line("nothing known to remove (no cleanup=, [executor] "
+                                     "cleanup, unpack= or PACKAGE= tarball)"))
+        try:
+            tarball = find_tarball(script, self.request.env, self.site, package)
+            top = tarball.parent / top_directory(tarball, whole=False)
+        except (WorkspaceError, ValueError) as exc:
+            reason = exc.reason if isinstance(exc, WorkspaceError) else str(exc)
+            return Before(self._line(f"nothing removed: PACKAGE={package}: {reason}"))
+        what = f"{top}, the PKGDIR of PACKAGE={package}"
+        if not top.is_dir() or top.is_symlink() or script.path.is_relative_to(top):
+            return Before(self._line(f"nothing to remove: no directory {what}"))
+        try:
+            _remove(top)
+        except OSError as exc:
+            return Before(b"", WorkspaceError(script, "cleanup", f"cannot remove {top}: {exc}",
+                                              f"(remove {what})"))
+        return Before(self._line(f"removed {what}, left by attempt {self.request.attempt - 1}"))
+
+    def _command(self, text: str, origin: str) -> Before:
+        request, site = self.request, self.site
+        script = request.script
+        cwd, pkgdir = self.last if self.last is not None else (None, None)
+        where = cwd if cwd is not None and cwd.is_dir() else script.path.parent
+        env = dict(request.env)
+        if pkgdir:
+            env["PKGDIR"] = pkgdir
+        argv = cleanup_argv(list(request.argv), script, text)
+        seen = site.seen(where)
+        if site.moved and seen is not None:
+            argv = self.command_in(argv, seen) or argv
+        # its own log first (a Runner writes one), copied into the attempt's
+        temp = request.log_path.with_name(f".{request.log_path.name}.cleanup")
+        try:
+            result = self.run(replace(request, argv=argv, env=env, cwd=where, log_path=temp))
+            output = temp.read_bytes()
+        finally:
+            with contextlib.suppress(OSError):
+                temp.unlink()
+        head = self._line(f"{text} (from {origin}), in {seen or where}")
+        output = output.replace(b"# lfsplug: exit status ", b"# lfsplug: cleanup exit status ")
+        if result.status is Status.PASSED:
+            return Before(head + output)
+        why = result.message or (f"exit status {result.exit_code}"
+                                 if result.exit_code is not None else f"signal {result.signal}")
+        return Before(head + output, WorkspaceError(
+            script, "cleanup", f"it failed ({why}): the retry does not run on a tree it could "
+                               f"not clean", text))
+
+
+def _line(text: str) -> bytes:
+    return f"# lfsplug: {text}\n".encode("utf-8", "surrogateescape")

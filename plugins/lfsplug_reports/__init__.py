@@ -11,6 +11,10 @@ This module is the gate; every format renders from one record of the run
 (:mod:`.data`, loaded from ``state.db``): :mod:`.formats` writes ``json``, ``junit`` and
 ``trace``, :mod:`.html` (with :mod:`.charts` and ``templates/``) writes ``html``, :mod:`.sbu`
 writes and reads the jhalfs format. docs/reports.md describes them all for users.
+
+For ``run``, :mod:`.failures` writes a document of each failed attempt in the state directory's
+``failures/`` (docs/user-guide.md, "Failure documents"). Every report and document redacts
+secrets (``lfsplug.redact_text``).
 """
 
 from __future__ import annotations
@@ -51,6 +55,23 @@ LOG_LINES_SETTING = TABLE.add("log_lines", integer(0), LOG_LINES, "how many of a
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
     parser.add(OPTIONS, TABLE)
+
+
+#: The name the failure documents' writer is registered under for ``run``.
+FAILURE_DOCS = "failuredocs"
+
+
+@hookimpl
+def lfsplug_configure(config: Config) -> None:
+    if config.command == "run":
+        from lfsplug_reports.failures import FailureDocs
+
+        config.pluginmanager.register(FailureDocs(config, tail_lines(config)), FAILURE_DOCS)
+
+
+@hookimpl
+def lfsplug_unconfigure(config: Config) -> None:
+    config.pluginmanager.unregister_and_close(FAILURE_DOCS)
 
 
 def cmd_report(config: Config) -> int:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from lfsplug import ExitCode, Session, UsageError
+from lfsplug import ExitCode, Session, UsageError, secret_values
 from lfsplug_reports import DATA, SUFFIXES
 from lfsplug_reports.data import apply_session, from_session, load_run, make_jobs
 
@@ -25,7 +25,8 @@ __all__ = ["cmd_report", "import_reports", "run_data", "state_service", "write"]
 
 
 def write(data: RunData, fmt: str, path: Path, tail: int) -> None:
-    """Write ``data`` in built-in format ``fmt`` to ``path``."""
+    """Write ``data`` in built-in format ``fmt`` to ``path``, its secrets redacted."""
+    data.redact_all()
     if fmt == "html":
         from lfsplug_reports.html import write_report
 
@@ -50,14 +51,19 @@ def run_data(session: Session) -> RunData:
     (what it still queued written first), else (nothing recorded it) from the session."""
     config = session.config
     state: StateService | None = config.hook.lfsplug_state_service(config=config)
-    if state is None:
-        return from_session(session)
-    state.flush()
-    run = state.current_run()
-    if run is None:  # a dry run: nothing is recorded
-        return from_session(session)
-    data = load_run(state, run)
-    apply_session(data, session)
+    run = None
+    if state is not None:
+        state.flush()
+        run = state.current_run()
+    if state is None or run is None:  # nothing recorded it (or a dry run: nothing is)
+        data = from_session(session)
+    else:
+        data = load_run(state, run)
+        apply_session(data, session)
+    env = {**config.env}
+    for script in session.scripts:  # a driver's exports (a token it sets) are secrets too
+        env.update({f"{script.name}:{k}": v for k, v in script.env.items()})
+    data.secrets = tuple(secret_values(env))
     return data
 
 
@@ -107,6 +113,7 @@ def _load(config: Config) -> RunData:
     state = state_service(config, "lfsplug report")
     data = load_run(state, state.run(config.getoption("run", None)))
     data.jobs = make_jobs(config.env)
+    data.secrets = tuple(secret_values(config.env))
     return data
 
 

@@ -24,6 +24,7 @@ from lfsplug import (
     ScriptRetry,
     StoredEvent,
     StoredSample,
+    redact_text,
 )
 
 if TYPE_CHECKING:
@@ -110,6 +111,11 @@ class ScriptRecord:
     message: str | None = None
     log_path: str | None = None
     resources: dict[str, Any] = field(default_factory=dict)
+    #: where it failed (the recovery plugin's findings): command, script line, step, evidence
+    failed_command: str | None = None
+    failed_line: int | None = None
+    failed_step: str | None = None
+    evidence: list[str] = field(default_factory=list)
     #: what discovery knew of the script: its phase and version, the packages it builds
     phase: str | None = None
     version: str | None = None
@@ -164,6 +170,7 @@ class ScriptRecord:
             "name": self.name, "status": self.json_status, "exit_code": self.exit_code,
             "duration_s": round(duration, 3) if duration is not None else None,
             "attempts": self.attempts, "failure_class": self.failure_class,
+            "failed_command": self.failed_command, "failed_line": self.failed_line,
             "log": self.log_path,
         }
 
@@ -199,6 +206,8 @@ class RunData:
     #: each sample's values as the database holds them (JSON text), beside ``samples``: the
     #: json report copies them instead of encoding a million numbers again
     sample_texts: Sequence[str] | None = None
+    #: values to hide wherever they occur (``lfsplug.secret_values`` of ``[env]``)
+    secrets: tuple[str, ...] = ()
 
     @cached_property
     def system(self) -> dict[str, Series]:
@@ -221,6 +230,26 @@ class RunData:
         times += [e.time for e in self.events[-1:]]
         times += [self.samples[-1][0]] if self.samples else []
         return max(times)
+
+    def redact(self, text: str) -> str:
+        """``text`` as a report may show it: secrets redacted (``lfsplug.redact_text``)."""
+        return redact_text(text, self.secrets)
+
+    def redact_all(self) -> None:
+        """Redact, in place, the text of the run that may hold secrets: its command line and
+        each script's message, reason, failing command and evidence."""
+        self.run.command_line = self.redact(self.run.command_line)
+        for script in self.scripts:
+            for name in ("message", "reason", "failed_command"):
+                text = getattr(script, name)
+                if text:
+                    setattr(script, name, self.redact(text))
+            script.evidence = [self.redact(line) for line in script.evidence]
+
+    def tail(self, script: ScriptRecord, count: int) -> list[str] | None:
+        """The last ``count`` lines of ``script``'s log, redacted (None: no log to read)."""
+        lines = read_tail(script.log_path, count)
+        return None if lines is None else [self.redact(line) for line in lines]
 
     def counts(self) -> dict[str, int]:
         """How many scripts ended in each ``status --json`` status."""
@@ -279,6 +308,8 @@ def _script(result: StoredResult) -> ScriptRecord:
         attempts=result.attempts, started=result.started, finished=result.finished,
         exit_code=result.exit_code, signal=result.signal, failure_class=result.failure_class,
         message=result.message, log_path=result.log_path, resources=dict(result.resources),
+        failed_command=result.failed_command, failed_line=result.failed_line,
+        failed_step=result.failed_step, evidence=list(result.evidence),
         phase=result.phase, version=result.version, packages=list(result.packages),
         tries=[AttemptRecord(a.attempt, a.started, None, a.log_path) for a in result.tries],
     )
@@ -373,6 +404,8 @@ def _session_scripts(session: Session, history: list[Event]) -> list[ScriptRecor
             signal=result.signal, failure_class=result.failure_class, message=result.message,
             log_path=str(result.log_path) if result.log_path else None,
             resources=dict(result.resources), phase=script.phase if script else None,
+            failed_command=result.failed_command, failed_line=result.failed_line,
+            failed_step=result.failed_step, evidence=list(result.evidence),
             version=script.version if script else None,
             packages=list(script.packages) if script else [],
             tries=[] if result.cached else _tries(result, failed.get(name, []),

@@ -13,8 +13,8 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lfsplug import redact
 from lfsplug_reports.charts import spans
-from lfsplug_reports.data import read_tail
 
 if TYPE_CHECKING:
     from lfsplug import StoredEvent
@@ -80,9 +80,9 @@ def json_report(data: RunData, samples: bool = True) -> dict[str, Any]:
         "summary": {**data.counts(), "duration_s": round(data.end - run.started, 3),
                     "sbu_seconds": unit, "make_jobs": data.jobs},
         "scripts": [_script(data, s, unit) for s in data.scripts],
-        "events": [_event(e) for e in data.events],
+        "events": [_event(data, e) for e in data.events],
         "alerts": [{"time": e.time, "alert": alert.kind, "level": str(alert.level),
-                    "message": alert.message} for e, alert in data.alerts],
+                    "message": data.redact(alert.message)} for e, alert in data.alerts],
     } | ({"samples": [{"time": when, "script": script, "values": values}
                       for when, script, values in data.samples]} if samples else {})
 
@@ -95,6 +95,7 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
         "version": script.version, "packages": script.packages, "state": script.status,
         "reason": script.reason,
         "message": script.message, "signal": script.signal,
+        "failed_step": script.failed_step, "evidence": script.evidence,
         "started": script.started, "finished": script.finished,
         "sbu": data.script_sbu(script, unit), "resources": script.resources,
         "attempt_details": [{"attempt": a.attempt, "started": a.started,
@@ -103,10 +104,11 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
     }
 
 
-def _event(event: StoredEvent) -> dict[str, Any]:
+def _event(data: RunData, event: StoredEvent) -> dict[str, Any]:
+    """An event; its payload redacted (a retry's ``env``, say)."""
     return {"seq": event.seq, "time": event.time, "kind": event.kind,
             "priority": event.priority, "script": event.script,
-            "payload": event.record.to_data()}
+            "payload": redact(event.record.to_data(), data.secrets)}
 
 
 # -- junit -------------------------------------------------------------------------------------
@@ -121,8 +123,9 @@ def _xml_text(text: str) -> str:
 
 
 def write_junit(data: RunData, path: Path, tail_lines: int) -> None:
-    """One ``<testsuite>`` for the run, one ``<testcase>`` per script: ``<failure>`` with the
-    log tail, ``<skipped>`` for skipped and not-run scripts."""
+    """One ``<testsuite>`` for the run, one ``<testcase>`` per script: ``<failure>`` (its
+    ``type`` the failure class) with the failing command and the log tail, ``<skipped>`` for
+    skipped and not-run scripts."""
     import xml.etree.ElementTree as ET
 
     run, counts = data.run, data.counts()
@@ -141,13 +144,13 @@ def write_junit(data: RunData, path: Path, tail_lines: int) -> None:
                         ("state", run.state), ("exit_code", str(run.exit_code))):
         ET.SubElement(properties, "property", {"name": name, "value": _xml_text(value)})
     for script in data.scripts:
-        _testcase(ET.SubElement(suite, "testcase"), script, tail_lines)
+        _testcase(ET.SubElement(suite, "testcase"), data, script, tail_lines)
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 
-def _testcase(case: Any, script: ScriptRecord, tail_lines: int) -> None:
+def _testcase(case: Any, data: RunData, script: ScriptRecord, tail_lines: int) -> None:
     import xml.etree.ElementTree as ET
 
     duration = script.duration if script.ran else None
@@ -159,8 +162,11 @@ def _testcase(case: Any, script: ScriptRecord, tail_lines: int) -> None:
         message = "; ".join(p for p in (how, script.failure_class, script.message) if p)
         failure = ET.SubElement(case, "failure", {"message": _xml_text(message),
                                                   "type": script.failure_class or "failed"})
-        tail = read_tail(script.log_path, tail_lines)
+        tail = data.tail(script, tail_lines)
         head = f"log: {script.log_path}\n" if script.log_path else ""
+        if script.failed_command:
+            line = f" (line {script.failed_line})" if script.failed_line else ""
+            head = f"failed command{line}: {script.failed_command}\n{head}"
         body = "\n".join(tail) if tail is not None else "(the log cannot be read)"
         failure.text = _xml_text(f"{head}{body}\n")
     elif script.json_status in ("skipped", "not-run"):

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 from lfsplug import format_duration
 from lfsplug_reports import charts
-from lfsplug_reports.data import read_tail
 
 if TYPE_CHECKING:
     from lfsplug import Alert, StoredEvent
@@ -59,7 +58,8 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
         "gantt": charts.gantt(data, items) if items else None,
         "charts": line_charts,
         "rows": [_row(data, s, unit) for s in data.scripts],
-        "failures": [_failure(s, tail_lines) for s in data.scripts if s.status == "failed"],
+        "failures": [_failure(data, s, tail_lines) for s in data.scripts
+                     if s.status == "failed"],
         "alerts": [_alert(data, e, alert) for e, alert in data.alerts],
         "notes": notes,
     }
@@ -110,11 +110,12 @@ def _note(script: ScriptRecord) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _failure(script: ScriptRecord, tail_lines: int) -> dict[str, Any]:
-    tail = read_tail(script.log_path, tail_lines)
+def _failure(data: RunData, script: ScriptRecord, tail_lines: int) -> dict[str, Any]:
+    tail = data.tail(script, tail_lines)
     return {
         "name": script.name, "exit_code": script.exit_code, "signal": script.signal,
         "failure_class": script.failure_class, "message": script.message,
+        "failed_command": script.failed_command, "failed_line": script.failed_line,
         "log": script.log_path, "attempts": script.attempts,
         "tail": tail, "tail_note": None if tail is not None else "the log cannot be read",
     }
@@ -122,7 +123,8 @@ def _failure(script: ScriptRecord, tail_lines: int) -> dict[str, Any]:
 
 def _alert(data: RunData, event: StoredEvent, alert: Alert) -> dict[str, Any]:
     return {"offset": event.time - data.run.started, "kind": alert.kind,
-            "level": str(alert.level), "message": alert.message, "script": event.script}
+            "level": str(alert.level), "message": data.redact(alert.message),
+            "script": event.script}
 
 
 def _when(stamp: float | None) -> str:

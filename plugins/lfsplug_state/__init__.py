@@ -5,8 +5,10 @@ result as it starts (``running``) and ends, the events of the bus and the resour
 ``lfsplug run`` again reuses each script that passed with the same content and environment
 and whose dependencies were not built after it (:mod:`.resume`); ``--force NAME`` and
 ``--force-all`` run scripts again anyway. ``lfsplug status`` shows the last build and
-``lfsplug log NAME`` prints a script's last log (:mod:`.status`). The median of a script's last
-durations answers ``lfsplug_expected_duration`` for the critical path and the ETA.
+``lfsplug log NAME`` prints a script's last log, or any run's and attempt's (:mod:`.status`);
+each run's logs have a folder of their own (``logs/RUN``, named as the recorder starts the run),
+pruned with the run (:mod:`.retention`). The median of a script's last durations answers
+``lfsplug_expected_duration`` for the critical path and the ETA.
 
 This module is the gate: ``lfsplug_configure`` makes the command's state service
 (:class:`~lfsplug_state.service.StateDatabase`, the kernel's :class:`lfsplug.StateService`,
@@ -58,6 +60,13 @@ FORCE_ALL = OPTIONS.add("force_all", bool, False, "run every script again, reusi
                         "from earlier runs", option=("--force-all",), commands=("run",))
 ATTEMPT = OPTIONS.add("attempt", integer(1), None, "print the log of attempt N (default: the "
                       "last attempt)", option=("--attempt",), commands=("log",), metavar="N")
+PATH_ONLY = OPTIONS.add("path_only", bool, False, "print the log's path, not the log",
+                        option=("--path",), commands=("log",))
+#: ``log --run N``: the reports plugin declares ``--run`` for ``report``; this declaration is
+#: made only when it does not (``-p no:reports``), else its option is offered to ``log`` too.
+RUN = SettingsTable().add("run", integer(1), None, "the log of run N (default: the last run "
+                          "that ran the script)", option=("--run",), commands=("log",),
+                          metavar="N")
 PRUNE = OPTIONS.add("prune", bool, False, "first delete the runs that [state] keep_runs and "
                     "keep_days let go (never those resume needs) and reclaim their space",
                     option=("--prune",), commands=("status",))
@@ -77,9 +86,13 @@ _LOCK: StashKey[RunLock] = StashKey()
 _SERVICE: StashKey[StateDatabase] = StashKey()
 
 
-@hookimpl
+@hookimpl(trylast=True)  # after the reports plugin's, to offer its --run to log
 def lfsplug_addoption(parser: OptionParser) -> None:
     parser.add(OPTIONS, TABLE)
+    if parser.by_flag("--run") is None:
+        parser.add(RUN)
+    else:
+        parser.offer("run", ("log",))
 
 
 # The commands import the database modules (and sqlite3) only when they run: start-up time.
@@ -91,7 +104,7 @@ def cmd_status(config: Config) -> int:
 
 
 def cmd_log(config: Config) -> int:
-    """``lfsplug log NAME``: a script's last log."""
+    """``lfsplug log NAME [--run N] [--attempt K] [--path]``: a script's log."""
     from lfsplug_state.status import cmd_log
 
     return cmd_log(config)
@@ -102,7 +115,8 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
     commands.add("status", cmd_status, help="Show the last build: each script's status, "
                  "duration, attempts and log.")
     commands.add("log", cmd_log, help="Print the log of script NAME's last attempt in the "
-                 "last run that ran it.", arguments=("name",))
+                 "last run that ran it (--run N: in run N; --attempt K: of attempt K).",
+                 arguments=("name",))
 
 
 @hookimpl
@@ -120,8 +134,11 @@ def lfsplug_configure(config: Config) -> None:
     elif config.command == "run":
         from lfsplug_state.recorder import StateRecorder
 
+        # a dry run says what would be reused, and records nothing; an unusable file is a
+        # warning (as for list and check), and nothing is reused from it
+        database.consequence = ("nothing is reused from it in this dry run, and a run stops "
+                                "on it (exit 4)")
         store = database.reader()
-        # a dry run says what would be reused, and records nothing
         plugin = (StateRecorder(config, database, store, recording=False) if store
                   else StateHistory(config, database))
     else:
@@ -170,7 +187,8 @@ def _open_for_run(config: Config, database: StateDatabase) -> StateRecorder:
         raise
     config.stash[_LOCK] = lock
     for run_id, names in unfinished:
-        running = f" while running {', '.join(names)}, which runs again" if names else ""
+        again = "runs again" if len(names) == 1 else "run again"
+        running = f" while running {', '.join(names)}, which {again}" if names else ""
         click.echo(f"lfsplug: run {run_id} did not finish (killed or crashed){running}",
                    err=True)
     return StateRecorder(config, database, store)

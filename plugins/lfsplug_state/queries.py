@@ -34,7 +34,8 @@ _COUNTS = ("events_kept", "events_dropped", "samples_kept", "samples_dropped")
 _RESULT_COLUMNS = (
     "r.id, r.run_id, r.position, r.name, r.path, r.status, r.cached, o.run_id, r.reason, "
     "r.attempts, r.started, r.finished, r.exit_code, r.signal, r.failure_class, r.message, "
-    "r.log_path, r.resources, r.phase, r.version, r.packages")
+    "r.log_path, r.resources, r.phase, r.version, r.packages, r.failed_command, "
+    "r.failed_line, r.failed_step, r.evidence")
 _RESULTS = (f"SELECT {_RESULT_COLUMNS} FROM results r "
             f"LEFT JOIN results o ON o.id = r.reused_from")
 
@@ -107,6 +108,8 @@ def _result(row: tuple[Any, ...], tries: Any) -> StoredResult:
         started=row[10], finished=row[11], exit_code=row[12], signal=row[13],
         failure_class=row[14], message=row[15], log_path=row[16], resources=_json(row[17]),
         phase=row[18], version=row[19], packages=tuple(str(p) for p in packages),
+        failed_command=row[21], failed_line=row[22], failed_step=row[23],
+        evidence=tuple(str(line) for line in _json_list(row[24])),
         tries=() if cached else tuple(tries),
     )
 

@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import shlex
 import socket
 import sqlite3
@@ -12,6 +13,7 @@ import threading
 import time
 from collections.abc import Generator, Mapping
 from functools import partial
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -90,10 +92,12 @@ class StateRecorder(StateHistory):
 
     @hookimpl
     def lfsplug_sessionstart(self, session: Session) -> None:
-        """Record the run (committed now: a crash from here on leaves a run to mark)."""
+        """Record the run (committed now: a crash from here on leaves a run to mark); its
+        logs go to ``logs/RUN`` (:func:`log_folder`)."""
         if self.recording:
             self.run_id = self.db.begin_run(session.started, command_line(self.config),
                                             lfsplug.__version__, socket.gethostname())
+            session.run_label = log_folder(self.config.state_dir / "logs", self.run_id)
 
     @hookimpl
     def lfsplug_collection_finish(self, session: Session) -> None:
@@ -175,7 +179,8 @@ class StateRecorder(StateHistory):
                         env_hash(keyed_env(script, env), self.env_ignore))
         self.keys[script.name] = key
         if self._last_builds is None:  # what ran before this run, read once
-            self._last_builds = self.db.last_builds()
+            # through the service: a dry run warns about a damaged file and reuses nothing
+            self._last_builds = self.database.read(StateStore.last_builds, dict[str, Build]())
         last = self._last_builds.get(script.name)
         forced = self.force_all or script.name in self.forced
         reason = why_run(key, last, forced, self._predecessors_built(session, script))
@@ -188,8 +193,11 @@ class StateRecorder(StateHistory):
     def _predecessors_built(self, session: Session, script: Script) -> dict[str, float | None]:
         if self.preds is None:
             self.preds = session.plan.predecessors() if session.plan is not None else {}
-        return {name: built_at(session.results.get(name), partial(self.db.last_pass, name))
+        return {name: built_at(session.results.get(name), partial(self._last_pass, name))
                 for name in self.preds.get(script.name, ())}
+
+    def _last_pass(self, name: str) -> Build | None:
+        return self.database.read(lambda store: store.last_pass(name), None)
 
     def _key(self, session: Session, script: Script) -> ScriptKey:
         """The key noted when the script's reuse was decided, or (when another plugin decided)
@@ -208,6 +216,17 @@ class StateRecorder(StateHistory):
             self.db.script_started(
                 self.run_id, script, attempt=attempt, log_path=session.log_path(script, attempt),
                 keys=self._key(session, script).astuple(), reason=self.reasons.get(script.name))
+
+    @hookimpl(wrapper=True)
+    def lfsplug_recover(self, session: Session, script: Script,
+                        result: ScriptResult) -> Generator[None, Any, Any]:
+        """Record how a failed attempt ended, classified, before it may be retried (its
+        ``failed_command``, ``failed_line``, ``failed_step``, ``evidence``)."""
+        try:
+            return (yield)
+        finally:
+            if self.run_id is not None:
+                self.db.attempt_finished(self.run_id, script, result)
 
     @hookimpl
     def lfsplug_script_finish(self, session: Session, script: Script,
@@ -282,6 +301,17 @@ class StateRecorder(StateHistory):
         with self._sample_lock:
             peaks = self._peaks.pop(name, None)
         return {"peak": peaks} if peaks else None
+
+
+def log_folder(logs: Path, run_id: int) -> str:
+    """The folder of run ``run_id``'s logs in ``logs``: its number, or, when a folder of that
+    name is there already (``state.db`` was moved away, and the numbers start again), the
+    number with the first free ``.N`` after it: no run overwrites another's logs."""
+    label, n = str(run_id), 1
+    while os.path.lexists(logs / label):
+        n += 1
+        label = f"{run_id}.{n}"
+    return label
 
 
 def exit_code_of(exc: BaseException) -> int:

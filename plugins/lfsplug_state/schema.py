@@ -126,8 +126,20 @@ _V4 = (
     "ALTER TABLE results ADD COLUMN packages TEXT",
 )
 
+#: Version 5: where a script failed (the recovery plugin's findings: ``failed_command``,
+#: ``failed_line``, ``failed_step`` and ``evidence``, a JSON list of the lines that showed the
+#: class), for its result and for each attempt, with how each attempt ended (``finished``,
+#: ``exit_code``, ``signal``, ``failure_class``, ``message``). Rows of earlier runs keep NULL.
+_FAILED = ("failed_command TEXT", "failed_line INTEGER", "failed_step TEXT", "evidence TEXT")
+_V5 = (
+    *(f"ALTER TABLE results ADD COLUMN {column}" for column in _FAILED),
+    *(f"ALTER TABLE attempts ADD COLUMN {column}" for column in (
+        "finished REAL", "exit_code INTEGER", "signal INTEGER", "failure_class TEXT",
+        "message TEXT", *_FAILED)),
+)
+
 #: The statements that bring a database from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
 #: The version this lfsplug writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 

@@ -50,6 +50,8 @@ class StateDatabase:
         self._own: StateStore | None = None
         self._error: UsageError | None = None
         self._warned = False
+        #: what the warning about an unusable file says comes of it for this command
+        self.consequence = "durations from earlier builds are not used"
         self._lock = threading.Lock()
 
     def reader(self) -> StateStore | None:
@@ -90,8 +92,7 @@ class StateDatabase:
     def _warn(self, exc: UsageError) -> None:
         if not self._warned:
             self._warned = True
-            click.echo(f"lfsplug: warning: {exc}; durations from earlier builds are not used",
-                       err=True)
+            click.echo(f"lfsplug: warning: {exc}; {self.consequence}", err=True)
 
     def read(self, reading: Callable[[StateStore], T], empty: T) -> T:
         """``reading(store)``, or ``empty`` when there is no database, or when it cannot be

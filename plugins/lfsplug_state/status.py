@@ -71,26 +71,49 @@ def read_status(store: StateStore) -> StatusReport:
         "SELECT id, exit_code FROM runs WHERE id > ? AND total IS NULL ORDER BY id", (run_id,))]
     run = {"id": run_id, "started": _iso(started), "finished": _iso(finished),
            "exit_code": exit_code}
-    scripts = [_script_row(row) for row in store.query(
-        "SELECT r.name, r.status, r.exit_code, r.started, r.finished, r.attempts, "
-        "r.failure_class, r.log_path, r.cached, r.signal, r.message, o.run_id "
+    tries: dict[int, list[dict[str, Any]]] = {}
+    for row in store.query(
+            "SELECT result_id, attempt, log_path, exit_code, signal, failure_class, "
+            "failed_command, failed_line, failed_step FROM attempts WHERE result_id IN "
+            "(SELECT id FROM results WHERE run_id = ?) ORDER BY result_id, attempt", (run_id,)):
+        tries.setdefault(row[0], []).append(dict(zip(_TRY_KEYS, row[1:], strict=True)))
+    scripts = [_script_row(row[1:], tries.get(row[0], [])) for row in store.query(
+        "SELECT r.id, r.name, r.status, r.exit_code, r.started, r.finished, r.attempts, "
+        "r.failure_class, r.log_path, r.cached, r.signal, r.message, o.run_id, "
+        "r.failed_command, r.failed_line, r.failed_step, r.evidence "
         "FROM results r LEFT JOIN results o ON o.id = r.reused_from "
         "WHERE r.run_id = ? ORDER BY r.position", (run_id,))]
     return StatusReport(run, scripts, state, later)
 
 
-def _script_row(row: tuple[Any, ...]) -> dict[str, Any]:
+#: The keys of each attempt in ``status --json`` (``tries``).
+_TRY_KEYS = ("attempt", "log", "exit_code", "signal", "failure_class", "failed_command",
+             "failed_line", "failed_step")
+
+
+def _script_row(row: tuple[Any, ...], tries: list[dict[str, Any]]) -> dict[str, Any]:
     (name, status, exit_code, started, finished, attempts, failure_class, log_path, cached,
-     signal, message, reused_run) = row
+     signal, message, reused_run, failed_command, failed_line, failed_step, evidence) = row
     duration = (round(finished - started, 3)
                 if started is not None and finished is not None else None)
     return {
         "name": name, "status": JSON_STATUS.get(status, "not-run"), "exit_code": exit_code,
         "duration_s": duration, "attempts": attempts, "failure_class": failure_class,
-        "log": log_path, "cached": bool(cached),
+        "failed_command": failed_command, "failed_line": failed_line,
+        "failed_step": failed_step, "evidence": _lines(evidence),
+        "log": log_path, "cached": bool(cached), "tries": [] if cached else tries,
         # for the text form only
         "_status": status, "_signal": signal, "_message": message, "_from": reused_run,
     }
+
+
+def _lines(text: str | None) -> list[str]:
+    """The evidence as stored (a JSON list of lines), or none."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [str(line) for line in value] if isinstance(value, list) else []
 
 
 def _iso(when: float | None) -> str | None:
@@ -128,7 +151,8 @@ def _prune(config: Config, store: StateStore) -> None:
         lock.release()
     kept = (f"; kept {len(pruned.kept_for_resume)} older run(s) that resume needs"
             if pruned.kept_for_resume else "")
-    click.echo(f"pruned {len(pruned.deleted)} run(s){kept}; the database went from "
+    logs = f" and {pruned.logs_removed} log file(s)" if pruned.logs_removed else ""
+    click.echo(f"pruned {len(pruned.deleted)} run(s){logs}{kept}; the database went from "
                f"{pruned.size_before / 1024:.0f} KiB to {pruned.size_after / 1024:.0f} KiB",
                err=bool(config.getoption("json", False)))
 
@@ -175,7 +199,11 @@ def _exit(script: dict[str, Any]) -> str:
 def _note(script: dict[str, Any]) -> str:
     if script["cached"]:
         return f"reused from run {script['_from']}" if script["_from"] else "reused"
-    notes = [script["failure_class"], script["_message"]]
+    command = " ".join((script["failed_command"] or "").split())
+    command = command if len(command) <= 60 else f"{command[:57]}..."
+    where = f"line {script['failed_line']}" if script["failed_line"] is not None else ""
+    where = ": ".join(part for part in (where, command) if part)
+    notes = [script["failure_class"], where, script["_message"]]
     if script["_status"] == "failed" and script["log"]:
         notes.append(f"log: {script['log']}")
     return "; ".join(n for n in notes if n)
@@ -194,18 +222,21 @@ class LogRequest:
     path: Path
 
 
-def find_log(store: StateStore, name: str, attempt: int | None = None) -> LogRequest:
-    """The log of ``name``'s last attempt (or ``attempt``) in the last run that ran it.
+def find_log(store: StateStore, name: str, attempt: int | None = None,
+             run: int | None = None) -> LogRequest:
+    """The log of ``name``'s last attempt (or ``attempt``) in the last run that ran it (or in
+    run ``run``).
 
-    UsageError (exit 4) when no build recorded ``name``, or it never ran, or has no such
-    attempt.
+    UsageError (exit 4) when no build recorded ``name``, or it never ran (in that run), or
+    there is no such run or attempt.
     """
     marks = ", ".join("?" * len(RAN))
+    in_run = "" if run is None else " AND run_id = ?"
     rows = store.query(f"SELECT id, run_id, attempts, log_path FROM results WHERE name = ? AND "
-                       f"cached = 0 AND status IN ({marks}) ORDER BY id DESC LIMIT 1",
-                       (name, *RAN))
+                       f"cached = 0 AND status IN ({marks}){in_run} ORDER BY id DESC LIMIT 1",
+                       (name, *RAN, *(() if run is None else (run,))))
     if not rows:
-        raise UsageError(_unknown(store, name))
+        raise UsageError(_unknown(store, name) if run is None else _not_in_run(store, name, run))
     result_id, run_id, attempts, last_log = rows[0]
     wanted = attempt or attempts or 1
     found = store.query("SELECT log_path FROM attempts WHERE result_id = ? AND attempt = ?",
@@ -216,6 +247,27 @@ def find_log(store: StateStore, name: str, attempt: int | None = None) -> LogReq
         return LogRequest(name, run_id, wanted, Path(last_log))
     raise UsageError(f"{name} ran {attempts} attempt(s) in run {run_id}: there is no "
                      f"attempt {wanted}")
+
+
+def _not_in_run(store: StateStore, name: str, run: int) -> str:
+    """Why run ``run`` has no log of ``name``: no such run, no such script, or how it ended."""
+    where = store.path.parent
+    if not store.query("SELECT 1 FROM runs WHERE id = ?", (run,)):
+        first, last = store.query("SELECT MIN(id), MAX(id) FROM runs")[0]
+        have = f"runs {first} to {last}" if first is not None else "no runs"
+        return f"--run {run}: no such run in {where} ({have} recorded)"
+    rows = store.query("SELECT r.status, r.cached, o.run_id FROM results r LEFT JOIN results o "
+                       "ON o.id = r.reused_from WHERE r.run_id = ? AND r.name = ?", (run, name))
+    if not rows:
+        names = [r[0] for r in store.query("SELECT name FROM results WHERE run_id = ?", (run,))]
+        close = difflib.get_close_matches(name, names, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        return f"no script named {name!r} in run {run} recorded in {where}{hint}"
+    status, cached, source = rows[0]
+    if cached:
+        other = f"; lfsplug log {name} --run {source}" if source is not None else ""
+        return f"{name} was reused in run {run}, not run: it has no log there{other}"
+    return f"{name} did not run in run {run} ({status}): it has no log there"
 
 
 def _unknown(store: StateStore, name: str) -> str:
@@ -234,11 +286,15 @@ def cmd_log(config: Config) -> int:
     if not name:
         raise UsageError("lfsplug log: which script? (lfsplug log NAME)")
     attempt: int | None = config.getoption("attempt", None)
+    run: int | None = config.getoption("run", None)
     store = open_state(config)
     try:
-        request = find_log(store, name, attempt)
+        request = find_log(store, name, attempt, run)
     finally:
         store.close()
+    if config.getoption("path_only", False):
+        click.echo(str(request.path))
+        return ExitCode.OK
     try:
         print_file(request.path)
     except OSError as exc:

@@ -80,6 +80,14 @@ def _script_columns(script: Script) -> tuple[str, str, str | None, str | None, s
     return (script.name, str(script.path), script.phase, script.version, packages)
 
 
+def _where_failed(result: ScriptResult) -> tuple[str | None, int | None, str | None,
+                                                 str | None]:
+    """A result's ``failed_command``, ``failed_line``, ``failed_step`` and ``evidence`` (a
+    JSON list, None when there is none) as ``results`` and ``attempts`` keep them."""
+    evidence = json.dumps([str(line) for line in result.evidence]) if result.evidence else None
+    return (result.failed_command, result.failed_line, result.failed_step, evidence)
+
+
 class RunLock:
     """An exclusive ``flock`` on ``state.lock`` held for a whole run; the kernel releases it
     when the process dies, however it dies."""
@@ -262,16 +270,26 @@ class StateStore:
 
     def prune(self, policy: Policy, *, now: float | None = None,
               vacuum: bool | None = None) -> Pruned:
-        """Delete the runs ``policy`` lets go, keeping those resume needs (see
+        """Delete the runs ``policy`` lets go, keeping those resume needs, with their logs (see
         :mod:`lfsplug_state.retention`); then reclaim the space: always with ``vacuum=True``,
         never with False, when a good share of the file is free with None."""
-        from lfsplug_state.retention import Pruned, delete_runs, doomed_runs, worth_vacuum
+        from lfsplug_state.retention import (
+            Pruned,
+            delete_runs,
+            doomed_logs,
+            doomed_runs,
+            remove_logs,
+            worth_vacuum,
+        )
 
         pruned = Pruned(size_before=self.size())
         with self._write() as conn:
             pruned.deleted, pruned.kept_for_resume = doomed_runs(
                 conn, policy, time.time() if now is None else now)
+            logs = doomed_logs(conn, pruned.deleted) if pruned.deleted else []
             delete_runs(conn, pruned.deleted)
+        # once the runs are gone for good: a failed deletion leaves every log in place
+        pruned.logs_removed = remove_logs(logs, self.path.parent / "logs")
         with self._lock, self._errors():
             if vacuum or (vacuum is None and pruned.deleted and worth_vacuum(self._conn)):
                 self._conn.execute("VACUUM")
@@ -310,13 +328,32 @@ class StateStore:
                 "UPDATE results SET status = ?, cached = ?, reused_from = ?, attempts = ?, "
                 "started = ?, finished = ?, exit_code = ?, signal = ?, failure_class = ?, "
                 "message = ?, log_path = COALESCE(?, log_path), resources = ?, "
-                "content_hash = COALESCE(?, content_hash), env_hash = COALESCE(?, env_hash) "
+                "content_hash = COALESCE(?, content_hash), env_hash = COALESCE(?, env_hash), "
+                "failed_command = ?, failed_line = ?, failed_step = ?, evidence = ? "
                 "WHERE id = ?",
                 (str(result.status), int(result.cached), reused_from, result.attempts,
                  result.started, result.finished, result.exit_code, result.signal,
                  result.failure_class, result.message,
                  str(result.log_path) if result.log_path else None,
-                 json.dumps(resources) if resources else None, keys[0], keys[1], row))
+                 json.dumps(resources) if resources else None, keys[0], keys[1],
+                 *_where_failed(result), row))
+            if not result.cached:
+                self._attempt_ended(conn, row, result)
+
+    def attempt_finished(self, run_id: int, script: Script, result: ScriptResult) -> None:
+        """Record how one attempt ended (``result.attempts`` is its number): a failed attempt
+        is recorded so before it is retried; the last one with the script's result."""
+        with self._write() as conn:
+            self._attempt_ended(conn, self._result_row(conn, run_id, script), result)
+
+    @staticmethod
+    def _attempt_ended(conn: sqlite3.Connection, row: int, result: ScriptResult) -> None:
+        conn.execute(
+            "UPDATE attempts SET finished = ?, exit_code = ?, signal = ?, failure_class = ?, "
+            "message = ?, failed_command = ?, failed_line = ?, failed_step = ?, evidence = ? "
+            "WHERE result_id = ? AND attempt = ?",
+            (result.finished, result.exit_code, result.signal, result.failure_class,
+             result.message, *_where_failed(result), row, result.attempts))
 
     @staticmethod
     def _result_row(conn: sqlite3.Connection, run_id: int, script: Script) -> int:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
 
-from lfsplug import Alert, ScriptResult, Status, format_duration
+from lfsplug import Alert, ScriptResult, Status, format_duration, redact_text
 
 
 class Style(TypedDict, total=False):
@@ -27,6 +27,8 @@ class Style(TypedDict, total=False):
 
 
 TAIL_SHOWN = 20
+#: Names a summary line lists before it says how many more there are.
+NAMES_SHOWN = 10
 STATUS_COLOURS = {Status.PASSED: "green", Status.FAILED: "red", Status.SKIPPED: "yellow",
                   Status.NOT_RUN: "white"}
 
@@ -84,13 +86,15 @@ def failure_cause(result: ScriptResult) -> str:
     return f"exit status {result.exit_code}"
 
 
-def failure_block(result: ScriptResult, tail_shown: int = TAIL_SHOWN) -> list[Line]:
-    """The last lines of a failed script's output and the path of its full log."""
+def failure_block(result: ScriptResult, tail_shown: int = TAIL_SHOWN,
+                  secrets: Sequence[str] = ()) -> list[Line]:
+    """The last lines of a failed script's output (``secrets``, and whatever
+    ``lfsplug.redact_text`` finds, redacted) and the path of its full log."""
     lines: list[Line] = []
     tail = result.tail[-tail_shown:] if tail_shown > 0 else []
     if tail:
         lines.append(Line(f"---- last {len(tail)} lines of {result.name} ----", {"fg": "red"}))
-        lines.extend(Line("    " + printable(line)) for line in tail)
+        lines.extend(Line("    " + redact_text(printable(line), secrets)) for line in tail)
     if result.log_path:
         lines.append(Line(f"---- full log: {result.log_path}", {"fg": "red"}))
     return lines
@@ -109,11 +113,36 @@ def show_path(path: Path | None, base: Path | None = None) -> str:
 
 
 def summary_failure(result: ScriptResult, dash: str = "\u2014", base: Path | None = None) -> Line:
-    """Portage-style: ``gcc: failed (oom) — see .lfsplug/logs/gcc.log``; the class a plugin
-    gave the failure, else what ended it."""
-    why = result.failure_class or result.message or failure_cause(result)
+    """Portage-style: ``gcc: failed (out-of-memory, signal 9) — see
+    .lfsplug/logs/gcc.log``: the class a plugin gave the failure (not when it is ``unknown``),
+    and what ended it."""
+    known = result.failure_class if result.failure_class != "unknown" else None
+    cause = result.message or failure_cause(result)
+    why = ", ".join(p for p in (known, cause) if p) or "unknown"
     text = f"{result.name}: failed ({why}) {dash} see {show_path(result.log_path, base)}"
     return Line(text, {"fg": "red"})
+
+
+def failed_where(result: ScriptResult, secrets: Sequence[str] = ()) -> Line | None:
+    """``    failed command (line 12, make): make -j4``, when a plugin found where it failed."""
+    if not result.failed_command:
+        return None
+    where = ", ".join(p for p in (f"line {result.failed_line}" if result.failed_line else "",
+                                  result.failed_step or "") if p)
+    command = printable(redact_text(result.failed_command, secrets))
+    return Line(f"    failed command{f' ({where})' if where else ''}: {command}", {"fg": "red"})
+
+
+def names_line(label: str, names: Sequence[str], indent: str = "    ",
+               shown: int = NAMES_SHOWN) -> Line:
+    """``    not built because of it: glibc, binutils-pass2 (and 3 more)``."""
+    more = f" (and {len(names) - shown} more)" if len(names) > shown else ""
+    return Line(f"{indent}{label}: {', '.join(names[:shown])}{more}", {"fg": "yellow"})
+
+
+def resume_line(command: str) -> Line:
+    """``resume with: lfsplug run scripts -j 4``."""
+    return Line(f"resume with: {command}", {"bold": True})
 
 
 def totals_line(counts: dict[str, int], reused: int, elapsed: float, bad: bool) -> Line:

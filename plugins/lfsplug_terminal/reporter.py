@@ -27,7 +27,11 @@ from lfsplug import (
     ScriptResult,
     ScriptRetry,
     Status,
+    StopRequested,
     hookimpl,
+    redact_text,
+    resume_command,
+    secret_values,
 )
 from lfsplug_terminal.board import Board
 from lfsplug_terminal.lines import (
@@ -35,8 +39,11 @@ from lfsplug_terminal.lines import (
     Style,
     alert_text,
     encodable,
+    failed_where,
     failure_block,
     finish_line,
+    names_line,
+    resume_line,
     start_line,
     summary_failure,
     totals_line,
@@ -83,6 +90,10 @@ class TerminalReporter:
         self.output: Output = self._make_output(out, err)
         self.begun = 0
         self.expected: dict[str, float | None] = {}
+        #: when the build was first told to end its running scripts (a hard stop), if it was
+        self.hard_stop_at: float | None = None
+        #: values hidden wherever shown (``[env]``'s secrets: ``lfsplug.secret_values``)
+        self.secrets = secret_values(config.env)
 
     def _make_output(self, out: TextIO, err: TextIO) -> Output:
         if self.settings.dashboard:
@@ -173,17 +184,22 @@ class TerminalReporter:
             return
         block = [finish_line(done, self.board.total, result)]
         if failed:
-            block.extend(failure_block(result))
+            secrets = [*self.secrets, *secret_values(script.env)]
+            block.extend(failure_block(result, secrets=secrets))
         self.output.lines(block)
 
     @hookimpl
     def lfsplug_events(self, session: Session, events: list[Event]) -> None:
         take_events(self.board, events, dashboard=self.settings.dashboard)
+        hard = [e.time for e in events if isinstance(e.record, StopRequested) and e.record.hard]
+        if hard:
+            self.hard_stop_at = min([*hard, self.hard_stop_at or hard[0]])
         if self.echo:
             self._echo(events)
 
     def _echo(self, events: list[Event]) -> None:
-        lines = [Line(f"{event.script}| {line}") for event in sorted(events, key=_seq)
+        lines = [Line(f"{event.script}| {redact_text(line, self.secrets)}")
+                 for event in sorted(events, key=_seq)
                  if isinstance(event.record, ScriptOutput) for line in event.record.lines]
         if lines:
             self.output.lines(lines)
@@ -196,7 +212,9 @@ class TerminalReporter:
         if not session.results:
             return
         if session.interrupted:
-            how = "running scripts were ended" if session.hard_stop else "no new script started"
+            how = ("no new script started" if not session.hard_stop
+                   else "running scripts were ended" if self._ended_running(session)
+                   else "no script was running; none was ended")
             self.write(f"interrupted: {how}", fg="yellow")
         elif session.shouldstop:
             self.write(f"stopped: {session.shouldstop}")
@@ -204,15 +222,70 @@ class TerminalReporter:
                                                   write=self.write)
         failed = [r for r in session.results.values() if r.status is Status.FAILED]
         dash = "\u2014" if encodable("\u2014", getattr(self.out, "encoding", None)) else "-"
-        base = self.config.invocation_dir
-        lines = [summary_failure(result, dash, base) for result in failed]
+        lines = self._failures(session, failed, dash)
+        if (failed or exitstatus in (1, 2)) and not self.config.getoption("dry_run", False):
+            lines.append(resume_line(resume_command(self.config)))
         reused = sum(1 for r in session.results.values() if r.cached)
         lines.append(totals_line(session.counts(), reused, time.time() - self.board.started,
                                  bool(failed or exitstatus)))
         self.output.lines(lines)
 
+    def _failures(self, session: Session, failed: list[ScriptResult], dash: str) -> list[Line]:
+        """Each failed script (class, log; the command and line that failed), the scripts not
+        built because of it, by name, then those the stopped build did not reach."""
+        secrets = self.secrets
+        lines: list[Line] = []
+        blamed: set[str] = set()
+        for result in failed:
+            lines.append(summary_failure(result, dash, self.config.invocation_dir))
+            where = failed_where(result, secrets)
+            lines.extend([where] if where is not None else [])
+            waiting = not_built(session, result.name)
+            blamed.update(waiting)
+            if waiting:
+                lines.append(names_line("not built because of it", waiting))
+        if failed or session.interrupted:
+            rest = [name for name, r in session.results.items()
+                    if r.status is Status.NOT_RUN and name not in blamed]
+            if rest:
+                lines.append(names_line("not reached, the build stopped", rest, indent=""))
+        return lines
+
+    def _ended_running(self, session: Session) -> bool:
+        """Whether a script was running when the hard stop came (a HALT at launch ends none);
+        without the stop's event, whether a script that really ran did not pass."""
+        at = self.hard_stop_at
+        ran = [r for r in session.results.values() if r.started is not None and not r.cached]
+        if at is None:
+            return any(r.status is not Status.PASSED for r in ran)
+        return any(r.started is not None and r.started <= at
+                   and (r.finished is None or r.finished >= at) for r in ran)
+
     def close(self) -> None:
         self.output.stop()
+
+
+def not_built(session: Session, name: str) -> list[str]:
+    """The scripts, in plan order, that wait for ``name`` (directly or through others) and were
+    not built, or that were skipped because it failed."""
+    results = session.results
+    order = [s.name for s in session.plan.scripts] if session.plan else list(results)
+    waiting: set[str] = set()
+    if session.plan is not None:
+        after: dict[str, set[str]] = {}
+        for script, before in session.plan.predecessors().items():
+            for pred in before:
+                after.setdefault(pred, set()).add(script)
+        todo = [name]
+        while todo:
+            for successor in after.get(todo.pop(), ()):
+                if successor not in waiting:
+                    waiting.add(successor)
+                    todo.append(successor)
+    cause = f"dependency failed: {name}"
+    return [n for n in order if (r := results.get(n)) is not None and (
+        r.message == cause or (n in waiting and (r.status is Status.NOT_RUN
+                                                 or r.failed_dependency)))]
 
 
 def take_events(board: Board, events: list[Event], dashboard: bool) -> None:
