@@ -654,3 +654,16 @@ def test_a_script_name_bash_would_expand_runs_nothing_of_it(lfsplugger: Lfsplugg
     assert not list(lfsplugger.path.rglob("SUBST")) and not list(lfsplugger.path.rglob("TICK"))
     failed = [r for r in result.results.values() if r.status.value == "failed"]
     assert [r.failed_line for r in failed] == [2]
+
+
+def test_the_trap_is_in_place_again_after_the_state_directory_went(
+        lfsplugger: Lfsplugger) -> None:
+    """The trap's files are written once per process; a state directory removed between two
+    runs (in one process, as here) gets them again."""
+    import shutil
+
+    lfsplugger.make_tree({"01-m.sh": "echo checking\nfalse\n"})
+    first, _ = run(lfsplugger)
+    shutil.rmtree(lfsplugger.path / ".lfsplug")
+    again, _ = run(lfsplugger)
+    assert first.results["m"].failed_line == again.results["m"].failed_line == 3

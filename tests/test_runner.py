@@ -88,7 +88,7 @@ def test_failure_class_shown_and_not_retried_twice(lfsplugger: Lfsplugger) -> No
     assert result.ret == 1
     final = result.results["flaky"]
     assert (final.attempts, final.failure_class) == (2, "flaky")
-    result.stdout.fnmatch_lines(["flaky: failed (flaky) — see .lfsplug/logs/1/flaky.2.log"])
+    result.stdout.fnmatch_lines(["flaky: failed (flaky, exit status 1) — see .lfsplug/logs/1/flaky.2.log"])
 
 
 def test_recover_skip_goes_on(lfsplugger: Lfsplugger) -> None:

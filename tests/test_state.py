@@ -35,7 +35,7 @@ from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_state import recorder as recorder_module
 from lfsplug_state.codec import record_from_json
 from lfsplug_state.recorder import StateHistory, command_line
-from lfsplug_state.resume import ScriptKey, env_hash, why_run
+from lfsplug_state.resume import ScriptKey, changed_variables, env_hash, keyed_env, why_run
 from lfsplug_state.schema import MIGRATIONS, SCHEMA_VERSION, StateFileError, connect
 from lfsplug_state.service import StateDatabase
 from lfsplug_state.store import Build, RunLock, StateStore
@@ -98,7 +98,7 @@ def test_schema_wal_and_what_a_run_records(lfsplugger: Lfsplugger) -> None:
         run = conn.execute("SELECT id, started, finished, exit_code, state, command_line, "
                            "version, host, pid, total FROM runs").fetchall()
         results = conn.execute("SELECT position, name, status, attempts, exit_code, cached, "
-                               "length(content_hash), length(env_hash), log_path, reason "
+                               "length(content_hash), instr(env_hash, ' ') - 1, log_path, reason "
                                "FROM results ORDER BY position").fetchall()
         kinds = [r[0] for r in conn.execute("SELECT kind FROM events ORDER BY seq")]
         output = conn.execute("SELECT payload FROM events WHERE kind = 'script-output'").fetchone()
@@ -338,7 +338,33 @@ def test_an_env_change_in_the_configuration_runs_again(lfsplugger: Lfsplugger,
     result = lfsplugger.run(*RUN)
     assert reused(result) == dict.fromkeys("abc", False)
     assert rows(lfsplugger, "SELECT DISTINCT reason FROM results WHERE run_id = 3") == [
-        ("its environment changed",)]
+        ("its environment changed: CFLAGS",)]
+
+
+def test_a_dry_run_names_the_variables_that_changed(lfsplugger: Lfsplugger) -> None:
+    """docs/user-guide.md: --dry-run shows "each environment difference"."""
+    lfsplugger.make_tree(THREE)
+    lfsplugger.make_config('[env]\nCFLAGS = "-O2"\nGONE = "1"\n')
+    assert lfsplugger.run(*RUN).ret == 0
+    lfsplugger.make_config('[env]\nCFLAGS = "-O3"\nNEW = "1"\n')
+    dry = lfsplugger.run(*RUN, "--dry-run")
+    dry.stdout.fnmatch_lines(["[[]1/3] run    a (its environment changed: CFLAGS, GONE, NEW)",
+                              "*$ bash +h -e */01-a.sh",
+                              "         + CFLAGS=-O3",
+                              "         + NEW=1"])
+
+
+def test_changed_variables_from_two_keys() -> None:
+    before = env_hash(keyed_env(Script("s", Path("/s/s"), Path("/s")),
+                                {"A": "1", "B": "2", "C": "3"}))
+    after = env_hash(keyed_env(Script("s", Path("/s/s"), Path("/s"), unpack="x.tar.xz"),
+                               {"A": "1", "B": "9", "D": "4"}))
+    assert changed_variables(after, before) == ["B", "C", "D", "unpack="]
+    assert changed_variables(after, "e" * 64) == []  # recorded before the digests
+    key, last = ScriptKey("c" * 64, after), Build(1, 1, "passed", "c" * 64, before, 1.0, 2.0, 1,
+                                                  0, None)
+    assert why_run(key, last, False, {}) == "its environment changed: B, C, D, unpack="
+    assert why_run(ScriptKey("c" * 64, before), last, False, {}) is None
 
 
 def test_env_ignore_leaves_variables_out_of_the_key(lfsplugger: Lfsplugger) -> None:
@@ -596,7 +622,9 @@ def test_status_and_log_without_a_build(lfsplugger: Lfsplugger) -> None:
 def test_status_of_another_state_directory(lfsplugger: Lfsplugger) -> None:
     lfsplugger.make_tree(THREE)
     assert lfsplugger.run(*RUN, "--state-dir", "elsewhere").ret == 0
-    assert lfsplugger.run("status").ret == 4
+    found = lfsplugger.run("status")  # no PATH: the last build run, wherever its state went
+    assert found.ret == 0 and found.errlines == [
+        "lfsplug: using the build in elsewhere (the last one run)"]
     shown = lfsplugger.run("status", "--state-dir", "elsewhere")
     assert shown.ret == 0 and shown.outlines[-1] == "3 scripts: 3 passed"
 
@@ -608,7 +636,10 @@ def test_log_prints_the_last_attempt_of_the_last_run_that_ran_it(lfsplugger: Lfs
     assert lfsplugger.run(*RUN).ret == 0  # reuses both: the logs are those of run 1
     last = lfsplugger.run("log", "flaky")
     assert last.ret == 0
-    assert last.outlines == ["second", "", "# lfsplug: exit status 0"]
+    assert last.outlines == [  # a retry's log says what was cleaned before it
+        "# lfsplug: cleanup before attempt 2: nothing known to remove (no cleanup=, "
+        "[executor] cleanup, unpack= or PACKAGE= tarball)", "second", "",
+        "# lfsplug: exit status 0"]
     first = lfsplugger.run("log", "flaky", "--attempt", "1")
     assert first.outlines == ["first", "", "# lfsplug: exit status 1"]
     missing = lfsplugger.run("log", "flaky", "--attempt", "3")

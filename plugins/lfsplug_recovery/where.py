@@ -80,6 +80,12 @@ def trap_text(record: str, user_bash_env: str | None) -> str:
     ]) + "\n"
 
 
+#: The folders made, and the files written, by this process (a retry, a second run in the same
+#: process, rewrites neither).
+_READY: set[Path] = set()
+_WRITTEN: dict[Path, str] = {}
+
+
 def install(state_dir: Path, name: str, env: dict[str, str], *, root: str | None = None,
             owner: tuple[int, int] | None = None) -> Path | None:
     """Write the files of one attempt of script ``name`` and point ``env`` at them; return the
@@ -89,22 +95,35 @@ def install(state_dir: Path, name: str, env: dict[str, str], *, root: str | None
     under it when the state directory is, else through ``/proc/PID/root`` (the chroot has
     ``/proc`` mounted); ``owner`` is the user the script runs as, who must write the record."""
     bash_env, record = record_path(state_dir.absolute(), name)
-    seen = _as_seen(root)
+    for _ in range(2):  # again when the folder went since this process made it
+        found = _install(bash_env, record, env, _as_seen(root), owner)
+        if found is not None or bash_env.parent not in _READY:
+            return found
+        _READY.discard(bash_env.parent)
+    return None
+
+
+def _install(bash_env: Path, record: Path, env: dict[str, str], seen: Callable[[Path], str],
+             owner: tuple[int, int] | None) -> Path | None:
     try:
-        bash_env.parent.mkdir(parents=True, exist_ok=True)
-        made = os.lstat(bash_env.parent)
-        if not stat.S_ISDIR(made.st_mode) or made.st_uid != os.getuid():
-            return None  # not ours (a folder of the temporary directory made by another)
-        os.chmod(bash_env.parent, 0o755)
+        if bash_env.parent not in _READY:
+            bash_env.parent.mkdir(parents=True, exist_ok=True)
+            made = os.lstat(bash_env.parent)
+            if not stat.S_ISDIR(made.st_mode) or made.st_uid != os.getuid():
+                return None  # not ours (a folder of the temporary directory made by another)
+            os.chmod(bash_env.parent, 0o755)
+            _READY.add(bash_env.parent)
         with open(record, "w", encoding="utf-8"):
             pass
         if owner is not None:
             os.chown(record, *owner)
         text = trap_text(seen(record), env.get("BASH_ENV"))
-        tmp = bash_env.with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.chmod(0o644)
-        tmp.replace(bash_env)
+        if _WRITTEN.get(bash_env) != text or not bash_env.exists():  # once per script and run
+            tmp = bash_env.with_suffix(".tmp")
+            tmp.write_text(text, encoding="utf-8")
+            tmp.chmod(0o644)
+            tmp.replace(bash_env)
+            _WRITTEN[bash_env] = text
     except OSError:
         return None
     env["BASH_ENV"] = seen(bash_env)
