@@ -74,6 +74,7 @@ if TYPE_CHECKING:
         record_class,
         record_to_data,
     )
+    from lfsplug._invocation import record_build
     from lfsplug._kinds import (
         EntryError,
         Kind,
@@ -96,6 +97,7 @@ if TYPE_CHECKING:
         PluginManager,
     )
     from lfsplug._reporting import (
+        WorkProgress,
         redact,
         redact_env,
         redact_text,
@@ -126,6 +128,7 @@ if TYPE_CHECKING:
 
 #: Kernel names imported on first use (start-up time: `lfsplug --version` needs none of them).
 _LAZY = {
+    "lfsplug._invocation": ("record_build",),
     "lfsplug._config": (
         "CommandSet", "Config", "OptionParser", "Stash", "StashKey", "byte_size",
         "positive_float", "positive_int",
@@ -144,7 +147,8 @@ _LAZY = {
         "PluginManager",
     ),
     "lfsplug._reporting": (
-        "redact", "redact_env", "redact_text", "resume_command", "secret_name", "secret_values",
+        "WorkProgress", "redact", "redact_env", "redact_text", "resume_command", "secret_name",
+        "secret_values",
     ),
     "lfsplug._session": (
         "Session", "gc_paused", "run_session",
@@ -252,6 +256,7 @@ __all__ = [
     "StoredSample",
     "StoredSamples",
     "UsageError",
+    "WorkProgress",
     "__version__",
     "byte_size",
     "choice",
@@ -268,6 +273,7 @@ __all__ = [
     "pass_base",
     "positive_float",
     "positive_int",
+    "record_build",
     "record_class",
     "record_to_data",
     "redact",

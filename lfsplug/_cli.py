@@ -12,9 +12,10 @@ import copy
 import os
 import sys
 from collections.abc import Callable, Sequence
+from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import click
 from click.core import ParameterSource
@@ -35,9 +36,21 @@ from lfsplug._config import (
     load_config_file,
     resolve,
 )
-from lfsplug._kinds import Kind
+from lfsplug._invocation import (
+    Build,
+    GroupedCommand,
+    click_option,
+    completions,
+    find_build,
+    grouped,
+    index_path,
+    typed_paths,
+)
 from lfsplug._manager import PluginManager
 from lfsplug._model import ExitCode, LfsplugError, UsageError
+
+if TYPE_CHECKING:
+    from lfsplug._session import Session
 
 __all__ = ["main"]
 
@@ -324,20 +337,43 @@ def _click_command(
     config_file: ConfigFile,
     pre: Preparsed,
 ) -> click.Command:
+    def complete(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[str]:
+        def config() -> Config:  # as for list: what configure does for run is not for a shell
+            given = {k: v for k, v in ctx.params.items() if k == "state_dir" and v}
+            paths, _found = locate({"paths": ctx.params.get("paths") or typed_paths(ctx)},
+                                   given, finds=True)
+            file = load_config_file(find_config_file(_candidates_for(paths[0])))
+            return Config(pm, command="list", values=resolve(parser, file, given, Path.cwd()),
+                          paths=paths, file=file, parser=parser, invocation_dir=Path.cwd())
+
+        return completions(param.metavar, incomplete, config, lambda c: _discover(c, pre))
+
     params: list[click.Parameter] = [
-        click.Argument([f"arg_{name}"], metavar=name.upper()) for name in command.arguments
+        click.Argument([f"arg_{name}"], metavar=name.upper(), shell_complete=complete)
+        for name in command.arguments
     ]
     if command.takes_paths:
-        params.append(click.Argument(["paths"], nargs=-1, type=click.Path()))
-    options = parser.for_command(command.name)
-    params.extend(_click_option(o) for o in options)
+        params.append(click.Argument(["paths"], nargs=-1, type=click.Path(), metavar="[PATH]..."))
+    options, titles = grouped(parser.for_command(command.name))
+    params.extend(click_option(o, complete) for o in options)
+
+    def locate(values: dict[str, Any], given: dict[str, Any],
+               finds: bool = command.finds_build) -> tuple[list[Path], Build | None]:
+        """The command's paths: given, else (``finds``) those of the build found, else ".";
+        the state directory the index gave goes into ``given``."""
+        raw_paths, found = values.get("paths") or (), None
+        if finds and not raw_paths and "state_dir" not in given:
+            found = find_build(Path.cwd())
+            raw_paths = tuple(map(str, found.paths)) if found else ()
+            if found and found.state_dir:
+                given["state_dir"] = str(found.state_dir)
+        return [_check_path(p) for p in raw_paths or (".",)], found
 
     def callback(**values: Any) -> int:
         ctx = click.get_current_context()
         given = {o.dest: values[o.dest] for o in options
                  if ctx.get_parameter_source(o.dest) is not ParameterSource.DEFAULT}
-        raw_paths = values.get("paths") or (".",)
-        paths = [_check_path(p) for p in raw_paths] if command.takes_paths else []
+        paths, found = locate(values, given) if command.takes_paths else ([], None)
         if not pre.config_fixed:
             actual = find_config_file(_candidates_for(paths[0] if paths else None))
             if actual != config_file.path:
@@ -346,44 +382,34 @@ def _click_command(
         config = Config(pm, command=command.name, values=settings, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
         config.arguments = {name: values[f"arg_{name}"] for name in command.arguments}
+        if found and (found.state_dir or found.paths != (Path.cwd(),)):
+            where = os.path.relpath(config.state_dir)
+            where = str(config.state_dir) if where.startswith("..") else where
+            click.echo(f"lfsplug: using the build in {where} ({found.how})", err=True)
         return run_command(command, config, pre)
 
-    return click.Command(command.name, callback=callback, params=params, help=command.help,
-                         short_help=command.help.split(".")[0])
+    epilog = (f"Without PATH: the build of the nearest directory, from here upward, with a "
+              f".lfsplug/state.db or an lfsplug.toml; else the last build run (listed in "
+              f"{index_path()})." if command.finds_build else None)
+    return GroupedCommand(command.name, callback=callback, params=params, help=command.help,
+                          short_help=command.help.split(".")[0], epilog=epilog, titles=titles)
 
 
-def _click_option(option: Option) -> click.Option:
-    kind = option.setting.kind
-    kwargs: dict[str, Any] = {"help": option.help, "metavar": option.metavar}
-    if option.action == "store_true":
-        kwargs.update(is_flag=True, default=None)
-    else:
-        one = kind.item or kind
-        kwargs["type"] = click.Choice(one.choices) if one.choices else _KindType(one)
-        if option.action == "append":
-            kwargs["multiple"] = True
-    if option.setting.shown_default is not None or option.default not in (None, False, [], ()):
-        shown = option.setting.shown()
-        plain = shown[1:-1] if shown[:1] == shown[-1:] == '"' and '"' not in shown[1:-1] else shown
-        kwargs["help"] = f"{option.help} [default: {plain}]"
-    return click.Option([*option.names, option.dest], **kwargs)
+def _discover(config: Config, pre: Preparsed) -> list[str]:
+    """The names of the scripts under ``config.paths``, as ``list`` finds them, saying nothing
+    (the shell reads what is printed as completions)."""
+    from lfsplug._session import run_session
 
+    names: list[str] = []
 
-class _KindType(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 on
-    """A command-line word read by a setting's kind; its ValueError is click's message."""
+    def body(session: Session) -> int:
+        names.extend(script.name for script in session.collect())
+        return ExitCode.OK
 
-    def __init__(self, kind: Kind[Any]) -> None:
-        self.kind = kind
-        self.name = kind.metavar
-
-    def convert(self, value: Any, param: click.Parameter | None,
-                ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):  # a default, already a value
-            return value
-        try:
-            return self.kind.word(value)
-        except ValueError as exc:
-            self.fail(str(exc) or repr(value), param, ctx)
+    command = Command("list", lambda c: run_session(c, body), "", True, "kernel")
+    with open(os.devnull, "w") as null, redirect_stdout(null), redirect_stderr(null):
+        run_command(command, config, pre)
+    return names
 
 
 def _check_path(raw: str) -> Path:

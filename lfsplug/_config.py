@@ -147,7 +147,6 @@ def load_config_file(path: Path | None) -> ConfigFile:
     except (OSError, UnicodeDecodeError) as exc:
         raise UsageError(f"{path}: cannot read configuration file: {exc}") from None
     import tomllib  # only when there is a file to read
-
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -259,12 +258,10 @@ class Config:
     @property
     def state_dir(self) -> Path:
         """Where everything lfsplug writes lives (``--state-dir``, default ``.lfsplug/``)."""
-        value = self.option.get("state_dir")
-        if value:
+        if value := self.option.get("state_dir"):
             return Path(value).absolute()
         first = self.paths[0] if self.paths else self.invocation_dir
-        base = first if first.is_dir() else first.parent
-        return (base / ".lfsplug").absolute()
+        return ((first if first.is_dir() else first.parent) / ".lfsplug").absolute()
 
     @property
     def lfs(self) -> str:
@@ -380,6 +377,7 @@ class Command:
     takes_paths: bool
     plugin: str
     arguments: tuple[str, ...] = ()
+    finds_build: bool = False
 
 
 class CommandSet:
@@ -389,16 +387,18 @@ class CommandSet:
         self.commands: dict[str, Command] = {}
 
     def add(self, name: str, callback: Callable[[Config], int], help: str = "",
-            takes_paths: bool = False, arguments: Sequence[str] = ()) -> None:
+            takes_paths: bool = False, arguments: Sequence[str] = (), *,
+            finds_build: bool = False) -> None:
         """Add command ``name``. ``arguments`` names its required positional arguments
-        (``("name",)`` for ``lfsplug log NAME``), which the callback reads from
-        ``config.arguments``; ``takes_paths`` adds the optional ``[PATH]...`` after them."""
+        (``("name",)`` for ``lfsplug log NAME``), read from ``config.arguments``; ``takes_paths``
+        adds the optional ``[PATH]...`` after them; ``finds_build``: without PATH, the paths
+        (and state directory) of the build found from the current directory, else the last run."""
         plugin = getattr(callback, "__module__", "?")
-        other = self.commands.get(name)
-        if other is not None:
+        if (other := self.commands.get(name)) is not None:
             raise UsageError(f"command {name!r} is added by two plugins: {other.plugin} and "
                              f"{plugin}")
-        self.commands[name] = Command(name, callback, help, takes_paths, plugin, tuple(arguments))
+        self.commands[name] = Command(name, callback, help, takes_paths or finds_build, plugin,
+                                      tuple(arguments), finds_build)
 
 
 def split_list(text: str) -> list[str]:

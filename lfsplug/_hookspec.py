@@ -357,6 +357,7 @@ def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) 
     :param config: the configuration.
     :returns: an argv list (never a shell string). firstresult; the built-in answers
         ``["bash", "+h", "-e", PATH]`` last (hashing off, exit on error, as in the book).
+        Validation may ask too, with ``env={}``: lint reads whether the shell runs with ``-e``.
     """
 
 
@@ -412,6 +413,20 @@ def lfsplug_events(session: Session, events: list[Event]) -> None:
         (``isinstance(event.record, lfsplug.AlertRaised)``). Called from the bus's delivery
         thread (under a backlog, from an emitting thread, which so pays for what it queues),
         never concurrently with itself.
+    """
+
+
+@hookspec
+def lfsplug_progress(config: Config, task: str, unit: str, done: int, total: int | None) -> None:
+    """Long work before the build (discovery, validation) goes on: for a display to show.
+
+    :param config: the configuration.
+    :param task: what is done (``"validating"``).
+    :param unit: of what (``"scripts"``).
+    :param done: how many so far.
+    :param total: of how many (None: not known yet). Called through ``lfsplug.WorkProgress``
+        from a thread of its own, only for work that outlasts a second, every tenth of a second;
+        the last call of a task has ``done == total`` (also on ^C).
     """
 
 

@@ -206,7 +206,8 @@ class MetaSource:
 
 @dataclass(frozen=True)
 class Finding:
-    """A problem found by validation (or discovery, or ordering), with where and what to do."""
+    """A problem found by validation (or discovery, or ordering), with where and what to do.
+    ``known``: an earlier ``run`` showed it (that run counts it instead of printing it)."""
 
     code: str
     severity: Severity
@@ -215,6 +216,7 @@ class Finding:
     line: int | None = None
     hint: str | None = None
     plugin: str | None = None
+    known: bool = field(default=False, compare=False)
 
     @property
     def location(self) -> str:

@@ -1,4 +1,5 @@
-"""What everything that reports a run shares: secrets hidden, and the command that resumes it.
+"""What everything that reports a run shares: secrets hidden, the command that resumes it, and
+the progress of long work before the build (:class:`WorkProgress`).
 
 Redaction (docs/user-guide.md, "Secrets"): a variable whose name contains ``TOKEN``,
 ``PASSWORD``, ``SECRET``, ``KEY`` or ``CREDENTIAL`` (in any case) shows ``***`` for its value,
@@ -14,15 +15,18 @@ from __future__ import annotations
 import os
 import re
 import shlex
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Mapping
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any, TextIO, cast
 
 if TYPE_CHECKING:
+    from types import TracebackType
+
     from lfsplug._config import Config
 
-__all__ = ["REDACTED", "RedactingStream", "open_debug_log", "redact", "redact_env", "redact_text",
-           "resume_command", "secret_name", "secret_values"]
+__all__ = ["REDACTED", "RedactingStream", "WorkProgress", "open_debug_log", "redact",
+           "redact_env", "redact_text", "resume_command", "secret_name", "secret_values"]
 
 #: What a secret shows instead of its value.
 REDACTED = "***"
@@ -186,3 +190,66 @@ def _shown_path(config: Config, path: Any) -> str:
         return str(path.relative_to(config.invocation_dir)) or "."
     except ValueError:
         return str(path)
+
+
+#: Work that ends sooner shows no progress (:class:`WorkProgress`).
+PROGRESS_DELAY = 1.0
+#: How often ``lfsplug_progress`` is called once it is.
+PROGRESS_INTERVAL = 0.1
+
+
+class WorkProgress:
+    """Report ``task`` (``"validating"``) on ``unit`` (``"scripts"``) while the block runs,
+    through ``lfsplug_progress``: not at all within :data:`PROGRESS_DELAY` seconds, then every
+    :data:`PROGRESS_INTERVAL` seconds from a thread of its own, and once more at the end with
+    ``done == total`` (also on ^C), so that a display can erase a transient line.
+
+    ``done`` is read (from another thread) for how many are done so far; ``total``, called or a
+    number, says of how many (None: not known yet, as while discovery walks).
+    """
+
+    def __init__(self, config: Config, task: str, unit: str, done: Callable[[], int],
+                 total: Callable[[], int | None] | int | None = None) -> None:
+        self.config, self.task, self.unit = config, task, unit
+        self.done = done
+        self.total = total
+        self.called = False
+        #: what an implementation raised in the thread: raised again when the block ends
+        self.error: BaseException | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="lfsplug-progress", daemon=True)
+
+    def _total(self) -> int | None:
+        return self.total() if callable(self.total) else self.total
+
+    def _call(self, done: int, total: int | None) -> None:
+        self.called = True
+        self.config.hook.lfsplug_progress(config=self.config, task=self.task, unit=self.unit,
+                                          done=done, total=total)
+
+    def _run(self) -> None:
+        if self._stop.wait(PROGRESS_DELAY):
+            return
+        while True:
+            try:
+                self._call(self.done(), self._total())
+            except BaseException as exc:  # a display's bug (sys.exit too): raised by the work
+                self.error = exc
+                return
+            if self._stop.wait(PROGRESS_INTERVAL):
+                return
+
+    def __enter__(self) -> WorkProgress:
+        self._thread.start()
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self._stop.set()
+        self._thread.join()
+        if self.error is not None:
+            if kind is None:
+                raise self.error
+        elif self.called:  # the end: a display erases its line
+            done = self.done()
+            self._call(done, done)

@@ -165,6 +165,8 @@ class Lfsplugger:
         self._monkeypatch = monkeypatch
         for name in ISOLATED_ENV:
             monkeypatch.delenv(name, raising=False)
+        # the index of the builds run (status without PATH) is the test's, not the user's
+        monkeypatch.setenv("XDG_STATE_HOME", str(path.with_name(f"{path.name}-state")))
         monkeypatch.chdir(path)
 
     def make_tree(self, files: Mapping[str, str], executable: bool = True) -> Path:

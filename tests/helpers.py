@@ -13,6 +13,13 @@ from lfsplug.testing import Lfsplugger, RunResult
 #: The shared reference data (the LFS book, jhalfs reports), beside the repository.
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 BOOK = DATA / "lfs-book"
+REPORTS = DATA / "jhalfs-sbu-reports"
+
+
+def no_data(path: Path) -> str:
+    """The skip reason of a test whose reference data is absent: every test names the shared
+    data folder this one way (``tests/test_docs_commands.py`` checks it)."""
+    return f"{path.relative_to(DATA)} is not in the shared data folder {DATA}"
 
 
 def findings(result: RunResult) -> list[dict[str, Any]]:

@@ -26,6 +26,7 @@ from typing import Any
 import psutil
 import pytest
 
+from helpers import BOOK, no_data
 from lfsplug import Script
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_chroot import checks
@@ -237,16 +238,26 @@ def test_a_user_created_by_an_earlier_root_script_is_checked_when_needed(
                           "chapter05/501-binutils-pass1": "true"})
     lfsplugger.make_config('[chroot]\nuser = "no-such-user-lfsplug"\n')
     assert codes(lfsplugger.run("check", "--json", *QUIET)) == []
-    result = lfsplugger.run("run", *QUIET)
+    result = lfsplugger.run("run", "--plain", *QUIET)
     assert result.ret == 1
     assert first.exists()
     failed = result.results["binutils-pass1"]
-    assert failed.message == (
-        "not run: CHR003: user no-such-user-lfsplug does not exist (chapter05/501-binutils-pass1,"
-        " phase cross); create it as the book's chapter 4 does (groupadd lfs; useradd -s "
-        "/bin/bash -g lfs -m -k /dev/null lfs), or name another user in [chroot] user")
+    assert failed.message == "not run: user no-such-user-lfsplug does not exist"
+    mend = ("CHR003: chapter05/501-binutils-pass1 (phase cross); create it as the book's chapter"
+            " 4 does (groupadd lfs; useradd -s /bin/bash -g lfs -m -k /dev/null lfs), or name "
+            "another user in [chroot] user")
     assert failed.log_path is not None
-    assert "CHR003" in failed.log_path.read_text()
+    assert failed.log_path.read_text() == (
+        "lfsplug: chroot: not run: user no-such-user-lfsplug does not exist\n"
+        f"lfsplug: chroot: {mend}\n")
+    # said once, under the failed line; the line and the summary give the short cause
+    result.stdout.fnmatch_lines([
+        "*failed  binutils-pass1  * (not run: user no-such-user-lfsplug does not exist)",
+        "---- last 1 lines of binutils-pass1 ----",
+        "    lfsplug: chroot: " + mend.replace("[", "[[]"),  # fnmatch: [chroot] is no class
+        "---- full log: *binutils-pass1.log",
+        "*binutils-pass1: failed (not run: user no-such-user-lfsplug does not exist) *"])
+    assert "\n".join(result.outlines + result.errlines).count("CHR003") == 1
 
 
 @pytest.mark.parametrize(("lfs", "says"), [
@@ -342,13 +353,14 @@ def test_a_refusal_names_the_file_the_header_line_and_the_mend(
                                "(docs/chroot.md)")
     result = lfsplugger.run("run", "--ignore-errors", *QUIET)
     assert result.ret == 1
-    message = ("not run: CHR001: must run as root, which needs root (uid 1000) (02-fdisk.sh:2, "
-               "header user=root); run lfsplug as root, or set user=/chroot= or "
-               "[chroot.phases] (docs/chroot.md)")
+    message = "not run: must run as root, which needs root (uid 1000)"
+    mend = ("CHR001: 02-fdisk.sh:2 (header user=root); run lfsplug as root, or set "
+            "user=/chroot= or [chroot.phases] (docs/chroot.md)")
     refused = result.results["fdisk"]
-    assert refused.message == message
+    assert refused.message == message and refused.tail == [f"lfsplug: chroot: {mend}"]
     assert refused.log_path is not None
-    assert refused.log_path.read_text() == f"lfsplug: chroot: {message}\n"
+    assert refused.log_path.read_text() == (f"lfsplug: chroot: {message}\n"
+                                            f"lfsplug: chroot: {mend}\n")
     assert not (lfsplugger.path / "ran").exists()
 
 
@@ -378,10 +390,12 @@ def test_missing_shell_waits_for_the_scripts_that_build_it(lfsplugger: Lfsplugge
     result = lfsplugger.run("run", "--lfs", str(lfs), *QUIET)
     assert result.ret == 1
     assert result.statuses() == {"changingowner": "passed", "gettext": "failed"}
-    assert result.results["gettext"].message == (
-        f"not run: CHR004: the chroot at {lfs} has no executable /bin/bash (chapter07/"
-        "702-gettext, phase chroot-temp); build the temporary tools first (the book's chapters "
-        "5 and 6), check --lfs, or set [chroot] shell to the shell inside")
+    refused = result.results["gettext"]
+    assert refused.message == f"not run: the chroot at {lfs} has no executable /bin/bash"
+    assert refused.tail == [
+        "lfsplug: chroot: CHR004: chapter07/702-gettext (phase chroot-temp); build the temporary "
+        "tools first (the book's chapters 5 and 6), check --lfs, or set [chroot] shell to the "
+        "shell inside"]
     assert not (lfs / "proc").exists()  # refused before anything was mounted
 
 
@@ -439,9 +453,11 @@ def test_a_silenced_refusal_still_stops_the_script(lfsplugger: Lfsplugger) -> No
     lfsplugger.make_config('disable = ["CHR003"]\n[chroot]\nuser = "no-such-user-lfsplug"\n')
     result = lfsplugger.run("run", *QUIET)
     assert result.ret == 1
-    assert result.results["a"].message.startswith(
-        "not run: CHR003: user no-such-user-lfsplug does not exist (chapter05/501-a, phase "
-        "cross); create it as the book's chapter 4 does")
+    refused = result.results["a"]
+    assert refused.message == "not run: user no-such-user-lfsplug does not exist"
+    assert refused.tail[0].startswith(
+        "lfsplug: chroot: CHR003: chapter05/501-a (phase cross); create it as the book's "
+        "chapter 4 does")
     assert not marker.exists()
 
 
@@ -1065,11 +1081,9 @@ def test_what_is_unpacked_for_the_build_user_is_theirs(lfsplugger: Lfsplugger) -
 
 def test_kernfs_list_is_the_books() -> None:
     """The list is read from the book's page when the reference data is there."""
-    page = Path(__file__).resolve().parents[2] / "shared/data/lfs-book/chapter07/kernfs.xml"
+    page = BOOK / "chapter07" / "kernfs.xml"
     if not page.exists():
-        page = Path("/work/shared/data/lfs-book/chapter07/kernfs.xml")
-    if not page.exists():
-        pytest.skip("the LFS book's XML is not here")
+        pytest.skip(no_data(page))
     text = page.read_text()
     for step in KERNFS:
         book_args = " ".join(step.args).replace("-t ", "-vt ", 1) if step.args[0] == "-t" \

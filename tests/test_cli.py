@@ -313,7 +313,7 @@ def test_addopts_may_carry_plugin_options(lfsplugger: Lfsplugger) -> None:
 
 
 def test_help_shows_real_defaults(lfsplugger: Lfsplugger) -> None:
-    text = "\n".join(lfsplugger.run("run", "--help").outlines)
+    text = " ".join(" ".join(lfsplugger.run("run", "--help").outlines).split())
     assert "[default: sequence]" in text
     assert "(order)" not in text
 
@@ -353,7 +353,7 @@ def test_no_scripts_says_why_when_discovery_knows(lfsplugger: Lfsplugger) -> Non
     assert result.errlines[-1].startswith("lfsplug: no scripts found under")
 
 
-def test_run_prints_errors_and_warnings_and_counts_info(lfsplugger: Lfsplugger) -> None:
+def test_run_prints_errors_and_warnings_not_info(lfsplugger: Lfsplugger) -> None:
     class Notes:
         @lfsplug.hookimpl
         def lfsplug_validate_script(self, script: lfsplug.Script) -> list[lfsplug.Finding]:
@@ -364,6 +364,114 @@ def test_run_prints_errors_and_warnings_and_counts_info(lfsplugger: Lfsplugger) 
     lfsplugger.make_tree({"01-a.sh": "echo a"})
     result = lfsplugger.run("run", "-p", "no:validation", "-p", "no:hostreqs", plugins=[Notes()])
     assert result.ret == 0
-    assert result.errlines == ["01-a.sh: warning NOTE002: look at this",
-                               "lfsplug: 1 more finding(s) of severity info: lfsplug check lists "
-                               "them"]
+    assert result.errlines == ["01-a.sh: warning NOTE002: look at this"]  # info: check shows
+
+
+# -- help: sections by plugin, the common options first, values as a person writes them -------
+def help_sections(lines: list[str]) -> dict[str, list[str]]:
+    """``--help``'s sections: title -> the flags of its options, in order."""
+    sections: dict[str, list[str]] = {}
+    title = None
+    for line in lines:
+        if line and not line.startswith(" ") and line.endswith(":"):
+            title = line[:-1]
+            sections[title] = []
+        elif title and line.startswith("  -"):
+            sections[title].append(line.split()[0].rstrip(","))
+    return sections
+
+
+def test_run_help_groups_options_by_plugin_common_first(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("run", "--help")
+    assert result.ret == 0
+    sections = help_sections(result.outlines)
+    titles = list(sections)
+    assert titles[0] == "Common options"
+    assert sections["Common options"][:6] == ["-j", "--keep-going", "--dry-run", "--only",
+                                              "--from", "--until"]
+    assert sections["Common options"][-1] == "-h"
+    assert titles[1] == "General options" and "--timeout" in sections["General options"]
+    for plugin, flag in (("validation", "--shellcheck"), ("terminal", "--plain"),
+                         ("ordering", "--order"), ("monitor", "--sample-interval"),
+                         ("executor", "--min-free-memory"), ("recovery", "--retries")):
+        assert flag in sections[f"Plugin {plugin}"]
+    flags = [flag for shown in sections.values() for flag in shown]
+    assert len(flags) == len(set(flags))  # each option once
+    assert "--only" not in sections["Plugin executor"]
+
+
+def test_help_shows_sizes_and_durations_as_written(lfsplugger: Lfsplugger) -> None:
+    text = " ".join(" ".join(lfsplugger.run("run", "--help").outlines).split())
+    assert "runs [default: 256M]" in text  # --min-free-memory: not 268435456
+    assert "[default: 5G]" in text
+    assert "(0: never) [default: 1m]" in text  # --heartbeat: 60 seconds
+    assert "every S seconds [default: 1s]" in text  # --sample-interval
+    assert not re.search(r"default: \d{5,}", text)
+
+
+def test_a_duration_is_read_as_help_shows_it(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree(TWO)
+    assert lfsplugger.run("run", "--heartbeat", "1m", "--sample-interval", "1s").ret == 0
+
+
+def test_a_command_with_few_options_has_one_section(lfsplugger: Lfsplugger) -> None:
+    result = lfsplugger.run("status", "--help")
+    assert list(help_sections(result.outlines)) == ["Options"]
+
+
+# -- completion of script names and report formats ---------------------------------------------
+def complete(lfsplugger: Lfsplugger, shell: str, line: str, **env: str) -> list[str]:
+    """What ``lfsplug`` offers in ``shell`` for the command line ``line`` (the last word is
+    being completed), as the shell's completion script asks it."""
+    words = line.split(" ")
+    cword = words[-1] if shell == "fish" else str(len(words) - 1)
+    result = lfsplugger.run_subprocess(env={"_LFSPLUG_COMPLETE": f"{shell}_complete",
+                                            "COMP_WORDS": line, "COMP_CWORD": cword, **env})
+    assert (result.ret, result.errlines) == (0, [])
+    if shell == "bash" or all("," in item for item in result.outlines):  # fish before click 8.4
+        return [item.split(",", 1)[1].split("\t")[0] for item in result.outlines]
+    return result.outlines[1::3]  # zsh, fish: type, value, help; a line each
+
+
+NAMED = {"scripts/01-host-check.sh": "echo host", "scripts/02-binutils-pass1.sh": "echo b",
+         "scripts/03-gcc-pass1.sh": "echo g"}
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_script_names_complete_before_any_build(lfsplugger: Lfsplugger, shell: str) -> None:
+    lfsplugger.make_tree(NAMED)
+    assert complete(lfsplugger, shell, "lfsplug run scripts --only ") == [
+        "host-check", "binutils-pass1", "gcc-pass1"]
+    assert complete(lfsplugger, shell, "lfsplug run scripts --from b") == ["binutils-pass1"]
+    assert not (lfsplugger.path / "scripts/.lfsplug/state.db").exists()  # nothing recorded
+
+
+@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
+def test_script_names_complete_from_the_last_build(lfsplugger: Lfsplugger, shell: str) -> None:
+    lfsplugger.make_tree(NAMED)
+    assert lfsplugger.run("run", "scripts", "--shellcheck", "off").ret == 0
+    (lfsplugger.path / "scripts/03-gcc-pass1.sh").unlink()  # the last build's names: quick
+    for line in ("lfsplug log ", "lfsplug run --force ", "lfsplug run scripts --until "):
+        assert complete(lfsplugger, shell, line) == ["host-check", "binutils-pass1",
+                                                     "gcc-pass1"], line
+    assert complete(lfsplugger, shell, "lfsplug log g") == ["gcc-pass1"]
+
+
+def test_report_formats_complete(lfsplugger: Lfsplugger) -> None:
+    formats = ["html", "json", "junit", "sbu", "trace"]
+    assert complete(lfsplugger, "bash", "lfsplug report ") == formats
+    assert complete(lfsplugger, "bash", "lfsplug report j") == ["json", "junit"]
+    assert complete(lfsplugger, "zsh", "lfsplug run --report ") == [f"{f}:" for f in formats]
+
+
+def test_completion_in_a_broken_tree_offers_nothing_and_says_why(
+    lfsplugger: Lfsplugger,
+) -> None:
+    lfsplugger.make_config("no_such_key = 1\n")
+    result = lfsplugger.run_subprocess(env={"_LFSPLUG_COMPLETE": "bash_complete",
+                                            "COMP_WORDS": "lfsplug run --only ", "COMP_CWORD": "3"})
+    assert (result.ret, result.outlines) == (4, [])
+    assert len(result.errlines) == 1 and "unknown key 'no_such_key'" in result.errlines[0]
+    lfsplugger.make_config("")
+    (lfsplugger.path / "01-a.sh").write_text("#!/bin/bash\n# lfsplug: depends=nothing\n")
+    assert complete(lfsplugger, "bash", "lfsplug log ") == ["a"]  # discovered, errors and all

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
-from helpers import BOOK, book_pages, findings, listed, plan_names, why_lines
+from helpers import BOOK, book_pages, findings, listed, no_data, plan_names, why_lines
 from lfsplug._config import KEYS
 from lfsplug._kinds import version_key
 from lfsplug.testing import Lfsplugger, RunResult
@@ -561,7 +561,7 @@ def test_jhalfs_registry_seen_by_other_plugins(lfsplugger: Lfsplugger) -> None:
     assert probe.seen["kernel"] == "6.13.4"
 
 
-@pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book XML (../shared/data) is absent")
+@pytest.mark.skipif(not BOOK.is_dir(), reason=no_data(BOOK))
 def test_whole_book_as_jhalfs_writes_it(lfsplugger: Lfsplugger) -> None:
     tree, expected = {}, []
     for chapter in range(4, 11):

@@ -19,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import BOOK, findings, listed, why_lines
+from helpers import BOOK, findings, listed, no_data, why_lines
 from lfsplug._config import KEYS
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_discovery.head import shell_variables, unpack_commands
@@ -376,7 +376,7 @@ def test_in_one_directory_packages_sh_comes_first(lfsplugger: Lfsplugger) -> Non
     assert versions(lfsplugger) == {"gcc": "13.2.0"}
 
 
-@pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book XML (../shared/data) is absent")
+@pytest.mark.skipif(not BOOK.is_dir(), reason=no_data(BOOK))
 @pytest.mark.parametrize("kind", ["wget-list", "md5sums"])
 def test_the_book_packages_read_back_from_its_lists(tmp_path: Path, kind: str) -> None:
     book = _book_packages()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import REPORTS, no_data
 from lfsplug import Estimate, HistoryEntry, Script
 from lfsplug.testing import Lfsplugger
 from lfsplug_monitor.eta import History, closest, from_metadata, make_jobs
@@ -19,7 +20,6 @@ from lfsplug_monitor.stats import pooled_slope, weighted_median
 from lfsplug_reports.sbu import history_entries, read_report
 from lfsplug_state.store import StateStore
 
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "jhalfs-sbu-reports"
 LIST = ("list", "--json")
 
 
@@ -210,7 +210,7 @@ def test_the_numeric_helpers() -> None:
 # -- the shared reports ------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not REPORTS.is_dir(), reason=f"no reports at {REPORTS}")
+@pytest.mark.skipif(not REPORTS.is_dir(), reason=no_data(REPORTS))
 def test_each_later_report_from_the_earlier_ones() -> None:
     """The benchmark's figures, held to its targets: median error per package at most 5 %,
     the median error of the total within 3 %, and not worse than the latest report alone."""

@@ -21,7 +21,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import BOOK, findings
+from helpers import BOOK, findings, no_data
 from lfsplug._kinds import compare
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_hostreqs import book
@@ -161,7 +161,7 @@ def requirement_names(lfs: str) -> list[str]:
 def _book_text(name: str) -> str:
     path = BOOK / name
     if not path.is_file():
-        pytest.skip(f"the LFS book source is not at {BOOK}")
+        pytest.skip(no_data(path))
     return html.unescape(path.read_text(encoding="utf-8"))
 
 
@@ -195,7 +195,7 @@ def test_alias_checks_and_hardware_figures_match_the_book() -> None:
 def test_book_version_is_the_one_of_the_data() -> None:
     readme = BOOK.parent / "README.md"
     if not readme.is_file():
-        pytest.skip("no data README")
+        pytest.skip(no_data(readme))
     assert "commit 6a04e24, 2025-05-24" in readme.read_text(encoding="utf-8")
     assert "6a04e24" in book.BOOK_VERSION and "2025-05-24" in book.BOOK_VERSION
 

@@ -16,14 +16,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
-from helpers import BOOK, DATA, book_pages, findings, plan_names, why_lines
+from helpers import BOOK, REPORTS, book_pages, findings, no_data, plan_names, why_lines
 from lfsplug import Edge, Origin, Requirement, Script
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_ordering import graph as algo  # the algorithms, for their properties
 
 ARROW = " → "
 needs_book = pytest.mark.skipif(not (BOOK / "appendices" / "dependencies.xml").is_file(),
-                                reason=f"the LFS book is not at {BOOK}")
+                                reason=no_data(BOOK / "appendices" / "dependencies.xml"))
 
 
 def codes(result: RunResult) -> list[str]:
@@ -1137,9 +1137,9 @@ def report_seconds(report: Path) -> dict[str, float]:
     return seconds
 
 
-@pytest.mark.skipif(not (DATA / "jhalfs-sbu-reports").is_dir(), reason="no jhalfs reports")
+@pytest.mark.skipif(not REPORTS.is_dir(), reason=no_data(REPORTS))
 def test_critical_path_follows_real_build_times(lfsplugger: Lfsplugger) -> None:
-    report = sorted((DATA / "jhalfs-sbu-reports").glob("*.report"))[-1]
+    report = sorted(REPORTS.glob("*.report"))[-1]
     seconds = report_seconds(report)
     assert seconds["gcc-pass1"] > 10 * seconds["linux-headers"]
 

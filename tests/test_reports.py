@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
+import os
 import sqlite3
 import time
 from html.parser import HTMLParser
@@ -17,6 +18,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import lfsplug
+from helpers import REPORTS, no_data
 from lfsplug import Alert, Recovery, Sample, Script, ScriptResult, StoredEvent, UsageError
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_reports import charts, sbu
@@ -29,9 +31,8 @@ from lfsplug_state.store import StateStore
 #: and without the real monitor: :class:`FakeMonitor` gives the same records, predictably.
 RUN = ("run", "--shellcheck", "off", "--host-check", "off", "-p", "no:monitor",
        "-p", "no:chroot")  # phase=cross trees, no lfs user here
-REPORTS = Path(__file__).resolve().parents[2] / "shared" / "data" / "jhalfs-sbu-reports"
 ALL_REPORTS = sorted(REPORTS.glob("*.report")) if REPORTS.is_dir() else []
-needs_reports = pytest.mark.skipif(not ALL_REPORTS, reason=f"no jhalfs reports in {REPORTS}")
+needs_reports = pytest.mark.skipif(not ALL_REPORTS, reason=no_data(REPORTS))
 GIB = 2.0**30
 
 TREE = {
@@ -119,7 +120,7 @@ class Page(HTMLParser):
         if tag == "svg":
             self._svg = attributes.get("id", "")
             self.svgs[self._svg] = attributes
-        elif tag == "rect" and self._svg == "gantt":
+        elif tag == "rect" and self._svg == "gantt" and "data-script" in attributes:
             self.rects.append(attributes)
         elif tag == "polyline" and self._svg:
             self.polylines.setdefault(self._svg, []).append(attributes)
@@ -468,7 +469,7 @@ def test_report_command_says_it_needs_the_state_plugin(lfsplugger: Lfsplugger) -
     lfsplugger.make_tree({"scripts/01-a.sh": "echo a"})
     assert lfsplugger.run(*RUN, "scripts").ret == 0
     for args in (("report", "json", "--state-dir", "scripts/.lfsplug"),
-                 ("report", "--import", "scripts/01-a.sh")):
+                 ("report", "--import", "scripts/01-a.sh", "--state-dir", "scripts/.lfsplug")):
         result = lfsplugger.run("-p", "no:state", *args)
         assert result.ret == 4
         assert len(result.errlines) == 1, result.errlines
@@ -903,3 +904,201 @@ def _steady(path: Path) -> list[str]:
     """A report's lines, but for the machine's memory in use as the sbu report was written."""
     return [line for line in path.read_text().splitlines()
             if not line.startswith(("Mem:", "Swap:"))]
+
+
+# -- issue 15: disk figures of $LFS, the SBU hint, one time axis, progress ---------------------
+
+
+def _block(text: str, title: str) -> dict[str, str]:
+    """The lines of one package block of an SBU report, by label."""
+    block = text[text.index(f"[{title}]"):].split("====", maxsplit=1)[0]
+    return {line.split(":")[0]: line.split(":", 1)[1].strip()
+            for line in block.splitlines() if ":" in line}
+
+
+def test_disk_figures_are_the_size_of_lfs_not_of_its_file_system(
+    lfsplugger: Lfsplugger,
+) -> None:
+    """`lfsplug run scripts --lfs lfs --report sbu:...`, $LFS a folder on the root file
+    system: the figures are `du -skx` of $LFS (as jhalfs measures it), not the used space of
+    the whole file system; a failed script shows what it left, never "installed"."""
+    lfs = lfsplugger.path / "lfs"
+    (lfs / "sources").mkdir(parents=True)
+    lfsplugger.make_config("[monitor]\ndisk = []\n")
+    lfsplugger.make_tree({
+        "scripts/01-binutils.sh": "# lfsplug: name=binutils-pass1 version=2.44\n"
+                                  "mkdir -p $LFS/tools\n"
+                                  "head -c 2097152 /dev/zero > $LFS/tools/ld",
+        "scripts/02-broken.sh": "# lfsplug: version=1.0\n"
+                                "head -c 524288 /dev/zero > $LFS/sources/half-built\nexit 3",
+    })
+    out = lfsplugger.path / "out"
+    result = lfsplugger.run("run", "--shellcheck", "off", "--host-check", "off", "-p",
+                            "no:chroot", "--lfs", str(lfs), "scripts", "--sample-interval",
+                            "0.1", "--report", f"sbu:{out}/r.report", "--report",
+                            f"json:{out}/r.json", "--report", f"html:{out}/r.html")
+    assert result.ret == 1, result.errlines
+    text = (out / "r.report").read_text()
+    block = _block(text, "binutils-pass1-2.44")
+    before = int(block["Disk usage before unpacking the package"].split()[0])
+    installed = int(block["Installed files disk usage"].split()[0])
+    st = os.statvfs(lfs)
+    fs_used_kib = (st.f_blocks - st.f_bfree) * st.f_frsize // 1024
+    assert before < 256 < fs_used_kib  # an empty $LFS, not the whole file system
+    assert 2048 <= installed < 2048 + 64  # the 2 MiB it wrote (and the tools folder)
+    assert "[broken" not in text  # a failed script is no package built
+    scripts = {s["name"]: s for s in json.loads((out / "r.json").read_text())["scripts"]}
+    disk = scripts["broken"]["resources"]["disk"]
+    assert "installed" not in disk and 512 <= disk["left"] < 512 + 64
+    html = (out / "r.html").read_text()
+    row = html[html.index('<tr data-script="broken">'):]
+    cells = [c.split(">", 1)[1].split("</td", 1)[0] for c in row[:row.index("</tr>")]
+             .split("<td")[1:]]
+    assert cells[12] == "-"  # installed: nothing
+    assert "left 0.5 MB more in $LFS than before it ran" in cells[14]
+
+
+def test_the_report_says_how_to_set_the_sbu_where_it_is_unknown(
+    lfsplugger: Lfsplugger,
+) -> None:
+    """No script is called binutils-pass1: the SBU report and the HTML say which settings
+    give the SBU; `[monitor] sbu_script` names another script, and the SBU is back."""
+    tree = {"scripts/01-binutils.sh": "# lfsplug: name=binutils version=2.44\nsleep 0.2"}
+    _result, paths = run_with_reports(lfsplugger, "sbu", "html", tree=tree, plugins=[])
+    text = paths["sbu"].read_text()
+    hint = ("The SBU unit value is unknown: no script named binutils-pass1 passed in this "
+            "build. Name the script that builds binutils pass 1 with [monitor] sbu_script = "
+            '"NAME" in lfsplug.toml, or give this machine\'s SBU in seconds with run --sbu '
+            "SECONDS ([monitor] sbu = SECONDS).")
+    assert hint in text.splitlines()
+    assert sbu.read_report(paths["sbu"]).packages[0].name == "binutils"  # still parses
+    html = paths["html"].read_text()
+    assert '<td id="sbu">unknown: no script named binutils-pass1 passed' in html
+    assert "[monitor] sbu_script = &#34;NAME&#34;" in html
+
+    lfsplugger.make_config('[monitor]\nsbu_script = "binutils"\n')
+    tree = {"scripts/01-binutils.sh": tree["scripts/01-binutils.sh"] + "\necho again"}
+    _result, paths = run_with_reports(lfsplugger, "sbu", tree=tree, plugins=[])
+    text = paths["sbu"].read_text()
+    assert "unknown" not in text and "Approximate SBU time is:\t\t\t\t1.0" in text
+
+
+def _svg_geometry(html: str) -> dict[str, tuple[str, str, list[str]]]:
+    """Each chart's plot area (x, width) and its time ticks' x positions."""
+    found = {}
+    for part in html.split("<svg ")[1:]:
+        svg_id = part.split('id="', 1)[1].split('"', 1)[0]
+        body = part.split("</svg>", 1)[0]
+        plot = body.split('<rect class="plot" ', 1)[1].split("/>", 1)[0]
+        attrs = dict(a.split("=", 1) for a in plot.split())
+        ticks = [t.split('"', 1)[0] for t in body.split('<text x="')[1:]
+                 if 'text-anchor="middle"' in t.split(">", 1)[0]]
+        found[svg_id] = (attrs["x"], attrs["width"], ticks)
+    return found
+
+
+def test_every_chart_shares_one_time_axis_with_human_legends_and_round_ticks(
+    lfsplugger: Lfsplugger,
+) -> None:
+    tree = {**TREE, "scripts/01-binutils.sh": "# lfsplug: name=binutils-pass1-with-a-long-"
+                                              "name version=2.44 phase=cross\nsleep 0.2"}
+    _result, paths = run_with_reports(lfsplugger, "html", tree=tree)
+    html = paths["html"].read_text()
+    geometry = _svg_geometry(html)
+    assert {"gantt", "chart-cpu", "chart-memory", "chart-disk"} <= set(geometry)
+    # one left edge (room for the long script name), one width, the same time ticks
+    assert len({(x, w, tuple(t)) for x, w, t in geometry.values()}) == 1, geometry
+    assert float(geometry["gantt"][0].strip('"')) > charts.MIN_LEFT
+    page = parse_html(paths["html"])
+    text = "".join(page.text)
+    for legend in ("CPU %: peak", "memory %: peak", "swap %: peak", "$LFS: peak",
+                   "sources: peak"):
+        assert legend in text
+    assert "cpu_percent:" not in text and "mem_percent:" not in text
+    # value ticks: round steps (CPU 0/20/.../100; disk free peaks at 80 GiB: 0/20/.../80)
+    cpu = html.split('id="chart-cpu"', 1)[1].split("</svg>", 1)[0]
+    disk = html.split('id="chart-disk"', 1)[1].split("</svg>", 1)[0]
+    assert _yticks(cpu) == ["0", "20", "40", "60", "80", "100"]
+    assert _yticks(disk) == ["0", "20", "40", "60", "80"]
+
+
+def _yticks(svg: str) -> list[str]:
+    return [t.split(">", 1)[1].split("<", 1)[0] for t in svg.split("<text ")[1:]
+            if 'text-anchor="end"' in t.split(">", 1)[0]]
+
+
+@given(st.floats(min_value=1e-3, max_value=1e7))
+def test_value_axes_have_round_steps_and_hold_the_peak(peak: float) -> None:
+    top, step = charts.value_axis(peak)
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert round(mantissa, 6) in (1, 2, 5)
+    assert peak <= top + 1e-9 and top - step < peak and 3 <= round(top / step) <= 5
+
+
+@pytest.mark.parametrize("duration, labels", [
+    (50.0, ["0", "10 s", "20 s", "30 s", "40 s", "50 s"]),
+    (1.3, ["0", "0.2 s", "0.4 s", "0.6 s", "0.8 s", "1 s", "1.2 s"]),
+    (5400.0, ["0", "15 min", "30 min", "45 min", "1 h", "1 h 15 min", "1 h 30 min"]),
+])
+def test_time_ticks_are_round(duration: float, labels: list[str]) -> None:
+    assert [t.label for t in charts.time_ticks(duration, 0.0)] == labels
+
+
+def test_slow_report_generation_says_so_on_stderr(lfsplugger: Lfsplugger,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """`lfsplug report html` of a big run takes seconds: after one it says what it does (here
+    the threshold is 0 s); a quick report says nothing more than that it wrote the file."""
+    from lfsplug_reports import slow
+
+    run_with_reports(lfsplugger, "json")
+    result = lfsplugger.run("report", "html:r.html", "--state-dir", "scripts/.lfsplug")
+    assert result.ret == 0
+    assert not [line for line in result.errlines if " ..." in line or "done in" in line]
+    monkeypatch.setattr(slow, "AFTER", 0.0)
+    result = lfsplugger.run("report", "html:r.html", "--state-dir", "scripts/.lfsplug")
+    assert result.ret == 0, result.errlines
+    result.stderr.fnmatch_lines(["lfsplug: reading run 1 from the state database ...",
+                                 "lfsplug: reading run 1 from the state database: done in *s",
+                                 "lfsplug: writing the html report to *r.html ...",
+                                 "lfsplug: writing the html report to *r.html: done in *s"])
+
+
+def test_the_size_of_lfs_is_measured_as_jhalfs_runs_du(tmp_path: Path) -> None:
+    """`du -skx --exclude=lost+found --exclude=var/lib` of $LFS, the state directory left out;
+    the walk used without GNU du adds up the same blocks."""
+    from lfsplug_monitor.sampler import _walk_kib, tree_kib
+
+    lfs = tmp_path / "lfs"
+    for folder in ("tools", "lost+found", "var/lib", "var/log", "state"):
+        (lfs / folder).mkdir(parents=True)
+    (lfs / "tools" / "ld").write_bytes(b"\1" * 300_000)
+    os.link(lfs / "tools" / "ld", lfs / "tools" / "ld.bfd")  # one file, counted once
+    for skipped in ("lost+found/x", "var/lib/x", "state/state.db"):
+        (lfs / skipped).write_bytes(b"\1" * 1_000_000)
+    size = tree_kib(lfs, [lfs / "state"])
+    assert size is not None and 293 <= size < 293 + 64
+    assert _walk_kib(lfs, {str(lfs / "state")}, float("inf")) == size
+
+
+def test_a_slow_measure_of_lfs_is_the_last_one_and_says_so(
+    lfsplugger: Lfsplugger, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A `du` of $LFS over its time budget (10 s; here 0 s): a WARN alert says no more disk
+    figures are measured in this build, and none are written (rather than a wrong one)."""
+    from lfsplug_monitor import monitor
+
+    monkeypatch.setattr(monitor, "DU_BUDGET", 0.0)
+    lfs = lfsplugger.path / "lfs"
+    lfs.mkdir()
+    lfsplugger.make_config("[monitor]\ndisk = []\n")
+    lfsplugger.make_tree({"scripts/01-a.sh": "true", "scripts/02-b.sh": "true"})
+    out = lfsplugger.path / "r.json"
+    result = lfsplugger.run("run", "--shellcheck", "off", "--host-check", "off", "-p",
+                            "no:chroot", "--lfs", str(lfs), "scripts", "--report",
+                            f"json:{out}")
+    assert result.ret == 0, result.errlines
+    report = json.loads(out.read_text())
+    assert [(a["level"], a["message"]) for a in report["alerts"]] == [
+        ("warn", f"disk: measuring the size of {lfs} took over 0 s: no more disk figures in "
+                 f"this build")]
+    assert all("disk" not in s["resources"] for s in report["scripts"])

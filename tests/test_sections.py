@@ -14,7 +14,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from helpers import BOOK, book_pages, findings, listed, plan_names, why_lines
+from helpers import BOOK, book_pages, findings, listed, no_data, plan_names, why_lines
 from lfsplug import Script
 from lfsplug.testing import Lfsplugger, RunResult
 from lfsplug_discovery import sections
@@ -292,7 +292,7 @@ def test_a_banner_the_parser_cannot_place_still_counts() -> None:
 #: How banners name the book's pages whose product name differs from the title's package.
 ALIASES = {"gcc-libstdc++": "libstdc++", "linux-headers": "linux-api-headers",
            "dbus": "d-bus", "bootscripts": "lfs-bootscripts", "kernel": "linux"}
-needs_book = pytest.mark.skipif(not BOOK.is_dir(), reason="the LFS book is not in ../shared/data")
+needs_book = pytest.mark.skipif(not BOOK.is_dir(), reason=no_data(BOOK))
 
 
 @cache

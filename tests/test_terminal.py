@@ -29,6 +29,7 @@ from lfsplug import (
     Alert,
     AlertLevel,
     AlertRaised,
+    Edge,
     Event,
     FailureClass,
     Plan,
@@ -43,14 +44,17 @@ from lfsplug import (
     Status,
 )
 from lfsplug.testing import Lfsplugger
+from lfsplug_executor.scheduler import Throttled
 from lfsplug_terminal import logs
 from lfsplug_terminal.board import Board
 from lfsplug_terminal.lines import (
+    Idle,
     RunningInfo,
     alert_text,
     failed_where,
     finish_line,
     heartbeat_line,
+    idle_text,
     names_line,
     printable,
     resume_line,
@@ -95,6 +99,29 @@ def test_counter_is_padded_for_ten_or_more_scripts(lfsplugger: Lfsplugger) -> No
     result = lfsplugger.run("run")
     assert result.ret == 0
     result.stdout.fnmatch_lines(["[[] 1/10] start   s1", "[[]10/10] passed  s10  *"])
+
+
+def test_plain_mode_numbers_each_script_once_at_j2(lfsplugger: Lfsplugger) -> None:
+    # b ends while a still runs: a's result line must not take b's number (issue 15: "[ 4/12]
+    # start calc" then "[ 4/12] passed fortune")
+    lfsplugger.make_tree({
+        "s/01-a.sh": "while [ ! -e ../b.done ]; do sleep 0.05; done; sleep 0.5",
+        "s/02-b.sh": "sleep 0.2; touch ../b.done",
+        "s/03-c.sh": "true",
+    })
+    result = lfsplugger.run("run", "s", "-j", "2", "--order", "graph")
+    assert result.ret == 0
+    found = [m for line in result.outlines
+             if (m := re.match(r"\[(\d)/3\] (start|passed) +(\S+)", line))]
+    lines = [m.group(0) for m in found]
+    numbers: dict[str, set[str]] = {}
+    for m in found:
+        numbers.setdefault(m.group(3), set()).add(m.group(1))
+    # a and b start at once (which first is the threads' race); c starts when b has ended
+    assert len(found) == 6 and numbers["c"] == {"3"}, lines
+    assert sorted(n for both in numbers.values() for n in both) == ["1", "2", "3"], lines
+    passed = [m.group(3) for m in found if m.group(2) == "passed"]
+    assert passed == ["b", "c", "a"], lines  # b and c did end first: the test saw the case
 
 
 def test_failure_shows_the_log_tail_and_the_log_path(lfsplugger: Lfsplugger) -> None:
@@ -379,6 +406,10 @@ def test_heartbeat_line_text() -> None:
                          "binutils 1m00s; ETA 25m00s")
     assert heartbeat_line(0, 1, 5.0, [], None).text == "[0/1] still building after 5.0 s: " \
         "nothing running"
+    idle = Idle(1, waits=("glibc", ("gcc",)))
+    assert heartbeat_line(1, 3, 5.0, running[:1], None, idle=idle).text == (
+        "[1/3] still building after 5.0 s: gcc 4m02s of ~5m00s; 1 slot idle: nothing ready; "
+        "glibc waits for gcc")
 
 
 def test_quiet_prints_failures_and_the_summary_only(lfsplugger: Lfsplugger) -> None:
@@ -599,7 +630,7 @@ def test_alert_text() -> None:
 
 def rendered(board: Board, now: float, width: int = 120, height: int = 40) -> str:
     console = Console(record=True, width=width, height=height, file=io.StringIO())
-    console.print(render(board.view(now=now), height=height))
+    console.print(render(board.view(now=now), height=height, width=width))
     return console.export_text()
 
 
@@ -638,14 +669,16 @@ def test_render_shows_every_part_of_the_dashboard() -> None:
     assert re.match(r"\u25b6 gcc +1m40s / 5m00s \u2501{10} cpu 190% rss 1.5G make\[2\]: "
                     r"Entering directory 'libgcc'", lines[2]), lines[2]
     assert re.match(r"\u25b6 glibc #2 +50.0 s +checking for malloc.h... yes", lines[3]), lines[3]
-    gauges = lines[4]
+    # the gauges go on to a second line, indented, rather than past the width
+    assert lines[5].startswith("  disk sources "), lines[5]
+    gauges = lines[4] + lines[5]
     for part in ("cpu ", " 73%", "mem ", " 41% 3.0G free", "disk lfs ", " 92% 2.0G free",
-                 "disk sources ", "load 2.5"):
+                 "disk sources ", " 50% 20.0G free", "load 2.5"):
         assert part in gauges, gauges
     assert "swap" not in gauges  # no swap in use: no gauge
-    assert re.match(r"\d\d:\d\d:\d\d warn  overrun: gcc runs long", lines[5]), lines[5]
-    assert re.match(r"\d\d:\d\d:\d\d warn  disk: lfs has 2.0G free", lines[6]), lines[6]
-    assert len(lines) == 7
+    assert re.match(r"\d\d:\d\d:\d\d warn  overrun: gcc runs long", lines[6]), lines[6]
+    assert re.match(r"\d\d:\d\d:\d\d warn  disk: lfs has 2.0G free", lines[7]), lines[7]
+    assert len(lines) == 8
 
 
 def test_render_without_a_monitor_shows_counts_and_rows_only() -> None:
@@ -679,6 +712,82 @@ def test_render_marks_a_script_past_its_expected_time() -> None:
                       file=io.StringIO())
     console.print(render(board.view(now=90.0)))
     assert "\x1b[31m 1m30s / 1m00s" in console.export_text(styles=True)
+
+
+def wide_board() -> Board:
+    """Every part of the board at its widest: swap in use, three watched directories, every
+    figure of the overall line, a failure, a stop."""
+    board = full_board()
+    board.apply([sampled(1190.0, None, {**SYSTEM, "swap_percent": 12.0,
+                                        "disk_percent:state": 20.0,
+                                        "disk_free:state": 80 << 30})])
+    board.script_finished(ScriptResult("bash", Status.FAILED))
+    board.stopping = "bash failed"
+    return board
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_render_fits_80_and_120_columns_without_losing_a_gauge(width: int) -> None:
+    # issue 15: the gauge line ran past 120 columns (cut: the last watched directory lost)
+    lines = rendered(wide_board(), now=1200.0, width=width).splitlines()
+    assert all(len(line.rstrip()) < width for line in lines), "\n".join(lines)
+    board_text = "\n".join(lines)
+    for part in ("ETA 1h00m00s", "bound 30m00s", "1 SBU = 2m10s", "1 failed",
+                 "stopping: bash failed", "swap ", " 12%", "disk lfs ", " 2.0G free",
+                 "disk sources ", " 20.0G free", "disk state ", " 80.0G free", "load 2.5"):
+        assert part in board_text, board_text
+    # only what a script printed is cut short, never a figure
+    assert all("\u2026" not in line for line in lines if not line.startswith("\u25b6")), lines
+
+
+def throttled(when: float, reason: str | None, waiting: str | None) -> Event:
+    return ev(Throttled(reason, 1, waiting), when)
+
+
+def chain_board(jobs: int = 2) -> Board:
+    """a and b have no dependencies; c waits for a; d waits for c."""
+    board = Board(started=0.0)
+    board.begin(Plan([script(n) for n in "abcd"],
+                     [Edge("a", "c", "depends", "test"), Edge("c", "d", "depends", "test")]),
+                jobs)
+    return board
+
+
+def test_board_says_why_a_slot_is_idle_and_what_starts_next() -> None:
+    board = chain_board()
+    board.script_started("a", 1, 1.0, None)
+    # the scheduler holds b back: the makes of a took every job slot of the jobserver
+    board.apply([throttled(1.5, "the makes of a hold all 2 job slots of the jobserver", "b")])
+    assert board.view(2.0).idle == Idle(1, "the makes of a hold all 2 job slots of the "
+                                           "jobserver", ("b",))
+    assert "\u25e6 1 slot idle: the makes of a hold all 2 job slots of the jobserver; next: b" \
+        in rendered(board, now=2.0)
+    board.apply([throttled(3.0, None, None)])
+    board.script_started("b", 1, 3.0, None)
+    assert board.view(3.0).idle is None  # both slots busy
+    board.script_finished(ScriptResult("b", Status.PASSED))
+    # c waits for a, which runs: nothing is ready
+    assert board.view(4.0).idle == Idle(1, waits=("c", ("a",)))
+    assert "1 slot idle: nothing ready; c waits for a" in rendered(board, now=4.0)
+    board.stopping = "interrupted"
+    assert board.view(4.0).idle is None  # the overall line says why nothing starts
+
+
+def test_board_idle_with_a_stale_throttle_and_at_the_end() -> None:
+    board = chain_board(jobs=3)
+    board.script_started("a", 1, 1.0, None)
+    board.apply([throttled(1.5, "available memory 100.0M is below 256.0M", "b")])
+    board.script_finished(ScriptResult("b", Status.SKIPPED))  # not the throttle's script now
+    assert board.view(2.0).idle == Idle(2, waits=("c", ("a",)))
+    board.script_finished(ScriptResult("a", Status.PASSED))
+    board.script_started("c", 1, 3.0, None)
+    assert board.view(3.0).idle == Idle(2, waits=("d", ("c",)))
+    board.script_finished(ScriptResult("c", Status.PASSED))
+    board.script_started("d", 1, 4.0, None)
+    assert board.view(4.0).idle == Idle(2)
+    assert idle_text(Idle(2)) == "2 slots idle: nothing left to start"
+    assert idle_text(Idle(1, ready=("x", "y", "z"))) == "1 slot idle; next: x (2 more ready)"
+    assert chain_board(jobs=1).view(0.0).idle is None
 
 
 def test_sizes_for_people() -> None:
@@ -809,6 +918,10 @@ class Tmux:
                 pytest.fail(f"not on the screen: {missing}\n{screen}")
             time.sleep(0.1)
 
+    def history(self) -> str:
+        """Everything the pane holds, scrollback included, wrapped lines joined."""
+        return self("capture-pane", "-p", "-J", "-S", "-", "-t", "t")
+
     def cursor_visible(self) -> bool:
         return self("display-message", "-p", "-t", "t", "#{cursor_flag}").strip() == "1"
 
@@ -910,6 +1023,153 @@ def test_dashboard_in_tmux_ends_cleanly_on_ctrl_c(lfsplugger: Lfsplugger, tmux: 
     assert re.search(r"^==== 1 failed, 1 not-run in .* ====$", screen, re.M), screen
     assert "\u25b6" not in screen and "Traceback" not in screen
     assert tmux.cursor_visible()
+
+
+#: A stand-in for the monitor at its widest: swap in use, three watched directories, every
+#: figure of the progress line.
+WIDE_MONITOR = '''
+import time
+
+import lfsplug
+from lfsplug import Progress, Sample
+
+
+@lfsplug.hookimpl
+def lfsplug_script_start(session, script, attempt):
+    session.sample(Sample(time.time(), {
+        "cpu_percent": 42.0, "mem_percent": 37.0, "mem_available": 3 << 30, "load1": 1.5,
+        "swap_percent": 12.0, "disk_percent:lfs": 81.0, "disk_free:lfs": 5 << 30,
+        "disk_percent:sources": 40.0, "disk_free:sources": 25 << 30,
+        "disk_percent:state": 20.0, "disk_free:state": 80 << 30}))
+    session.emit(Progress(done=0, total=4, elapsed=1.0, eta=4000.0, bound=3000.0,
+                          sbu_seconds=130.0))
+'''
+
+#: In the scripts' folder: when the scheduler skips y (left out by --only), which it does on
+#: its own thread right after starting a and before trying b, a's make takes every free token
+#: of the jobserver, as a ``make -jN`` does; it gives them back once GO1 exists.
+TOKEN_TAKER = '''
+import os
+import threading
+import time
+from pathlib import Path
+
+import lfsplug
+from lfsplug_executor.scheduler import JOBSERVER
+
+
+@lfsplug.hookimpl
+def lfsplug_script_finish(session, script, result):
+    if script.name != "y":
+        return
+    server = session.config.stash[JOBSERVER]
+    fd = os.open(f"/proc/self/fd/{server.read_fd}", os.O_RDONLY | os.O_NONBLOCK)
+    taken = b""
+    try:
+        while True:
+            taken += os.read(fd, 64)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(fd)
+    go = Path(__file__).parent.parent / "GO1"
+
+    def give_back():
+        while not go.exists():
+            time.sleep(0.05)
+        os.write(server.write_fd, taken)
+
+    threading.Thread(target=give_back, daemon=True).start()
+'''
+
+
+@contextlib.contextmanager
+def tmux_at(where: Path, width: int) -> Iterator[Tmux]:
+    server = Tmux(where, width=width)
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+def board_lines(screen: str) -> list[str]:
+    """The board's lines: from its progress line down."""
+    lines = screen.rstrip("\n").splitlines()
+    first = next(i for i, line in enumerate(lines) if re.match(r"\[\d+/\d+\] \u2501", line))
+    return [line for line in lines[first:] if line.strip()]
+
+
+@needs_tmux
+@pytest.mark.parametrize("width", [80, 120])
+def test_dashboard_in_tmux_fits_the_width_and_says_why_a_slot_is_idle(
+    lfsplugger: Lfsplugger, tmp_path: Path, width: int
+) -> None:
+    root = lfsplugger.path
+    lfsplugger.make_tree({
+        "s/01-a.sh": "echo compiling a\n" + wait_for_go(root / "GO2", "compiling a"),
+        "s/02-y.sh": "true",
+        "s/03-b.sh": wait_for_go(root / "GO1", "compiling b"),
+        "s/04-c.sh": "# lfsplug: depends=a\necho c",
+        "s/lfsconf.py": TOKEN_TAKER,
+        "widemon.py": WIDE_MONITOR,
+    })
+    with tmux_at(tmp_path, width) as tmux:
+        tmux.start(root, lfsplug_argv("s", "-p", "widemon", "-p", "no:monitor", "--order",
+                                      "graph", "-j", "2", "--only", "a", "--only", "b",
+                                      "--only", "c"),
+                   {"PYTHONPATH": os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")])})
+        # issue 15: at -j 2 a slot sat idle while a make held the jobserver's tokens, and the
+        # screen never said why
+        tmux.wait_for("\u25b6 a", "disk state")
+        screen = tmux.wait_for("1 slot idle: the makes of a hold all")
+        board = board_lines(tmux("capture-pane", "-p", "-J", "-t", "t"))
+        text = "\n".join(board)
+        assert re.search(r"^\u25e6 1 slot idle: the makes of a hold all \d+ job slots of the "
+                         r"jobserver; next: b$", text, re.M), text
+        # every line fits, and no figure is cut off
+        assert all(len(line) < width for line in board), text
+        for part in ("ETA ", "bound ", "1 SBU = 2m10s", "swap ", "disk lfs ", "disk sources ",
+                     "disk state ", " 80.0G free"):
+            assert part in text, text
+        assert all("\u2026" not in line for line in board
+                   if not line.startswith(("\u25b6", "\u25e6"))), text
+        (root / "GO1").touch()  # the make gives its tokens back: b starts, and ends
+        screen = tmux.wait_for("1 slot idle: nothing ready; c waits for a")
+        assert "\u25b6 b" not in screen
+        (root / "GO2").touch()
+        screen = tmux.wait_for("EXIT=")
+        assert "EXIT=0" in screen
+        assert re.search(r"^==== 3 passed, 1 skipped in .* ====$", screen, re.M), screen
+        assert "slot idle" not in tmux.history()  # the board left no line behind
+
+
+@needs_tmux
+@pytest.mark.parametrize("width", [80, 120])
+def test_dashboard_in_tmux_leaves_no_debris_after_ctrl_c(
+    lfsplugger: Lfsplugger, tmp_path: Path, width: int
+) -> None:
+    # issue 15: after Ctrl-C a stale progress line stayed. The terminal echoed "^C" at the end
+    # of the board's last line, which filled the width: the line wrapped, the board scrolled,
+    # and its first line was left behind when the board went.
+    go = lfsplugger.path / "GO"  # never made: only the interrupts end the script
+    # its last line is long, and without gauges its row is the board's last line: the board
+    # cuts it at the width
+    lfsplugger.make_tree({"01-wait.sh": f"echo building {'x' * 300}\n"
+                                        f"while [ ! -e {go} ]; do sleep 0.05; done",
+                          "02-b.sh": "true"})
+    with tmux_at(tmp_path, width) as tmux:
+        tmux.start(lfsplugger.path, lfsplug_argv(".", "-p", "no:monitor"), {})
+        tmux.wait_for("\u25b6 wait", "building xxx")
+        tmux("send-keys", "-t", "t", "C-c")
+        tmux.wait_for("stopping: interrupted")
+        tmux("send-keys", "-t", "t", "C-c")
+        screen = tmux.wait_for("EXIT=")
+        assert "EXIT=2" in screen
+        history = tmux.history()
+        assert re.search(r"^==== 1 failed, 1 not-run in .* ====$", history, re.M), history
+        assert "\u2501" not in history and "\u25b6" not in history, history  # no board line
+        assert "^C" not in history, history
+        assert tmux.cursor_visible()
 
 
 def run_in_pty(cwd: Path, argv: list[str], env: dict[str, str]) -> tuple[int, str]:

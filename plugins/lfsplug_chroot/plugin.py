@@ -153,7 +153,7 @@ class Chroot:
         if key not in self.cleared:
             refusal = checks.preflight(script, placement, self.settings, self.euid, self.tools)
             if refusal is not None:
-                return _refused(request, _explain(refusal, script, placement))
+                return _refused(request, refusal.message, _explain(refusal, script, placement))
             self.cleared.add(key)
         if placement.mode != "chroot":
             return None
@@ -238,21 +238,24 @@ class Chroot:
 
 
 def _explain(refusal: Finding, script: Script, placement: Placement) -> str:
-    """A refusal as one line: the code, what, the script file (and the header line that placed
-    it) with why it runs there, and how to mend it."""
+    """What a refusal's message leaves to its log: the code, the script file (and the header
+    line that placed it) with why it runs there, and how to mend it."""
     where = f"{script.relpath}:{refusal.line}" if refusal.line else script.relpath
-    return f"{refusal.code}: {refusal.message} ({where}, {placement.why}); {refusal.hint}"
+    return f"{refusal.code}: {where} ({placement.why}); {refusal.hint}"
 
 
-def _refused(request: RunRequest, problem: str) -> ScriptResult:
-    """The failed result of a script that was not run, with the reason in its log."""
+def _refused(request: RunRequest, problem: str, detail: str | None = None) -> ScriptResult:
+    """The failed result of a script that was not run: ``problem`` is its message (which the
+    failed line and the summary show), ``detail`` the log's next line, its tail (shown once,
+    under the failed line), so that a refusal is said once, not three times."""
     now = time.time()
     message = f"not run: {problem}"
+    lines = [f"lfsplug: chroot: {line}" for line in (message, detail) if line]
     try:
         request.log_path.parent.mkdir(parents=True, exist_ok=True)
-        request.log_path.write_text(f"lfsplug: chroot: {message}\n", encoding="utf-8")
+        request.log_path.write_text("".join(f"{line}\n" for line in lines), encoding="utf-8")
     except OSError:
         pass  # the message is in the result too
     return ScriptResult(request.script.name, Status.FAILED, started=now, finished=now,
-                        attempts=request.attempt, log_path=request.log_path, tail=[message],
+                        attempts=request.attempt, log_path=request.log_path, tail=lines[1:],
                         message=message)

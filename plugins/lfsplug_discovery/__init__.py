@@ -24,7 +24,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from lfsplug import MetaSource, Script, StashKey, hookimpl
+from lfsplug import MetaSource, Script, StashKey, WorkProgress, hookimpl
 from lfsplug_discovery.cache import DiscoveryCache, Facts
 from lfsplug_discovery.head import HEADER_LINES, parse_header, read_head
 from lfsplug_discovery.jhalfs import qualify_duplicates
@@ -83,8 +83,9 @@ def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
         if state.cache is not None:
             state.cache.roots.append(root)
         walker = Walker(session.config, settings, state, root)
-        if not (settings.drivers and walker.follow_drivers()):
-            walker.walk(root)
+        with WorkProgress(session.config, "discovering", "scripts", lambda: len(walker.found)):
+            if not (settings.drivers and walker.follow_drivers()):
+                walker.walk(root)
         return walker.found
     directory = os.path.dirname(root)
     walker = Walker(session.config, settings, state, directory)

@@ -51,11 +51,13 @@ TICK = 0.1
 @dataclass(frozen=True, slots=True)
 class Throttled(Record):
     """The scheduler holds new scripts back for ``reason`` (memory or load), with ``running``
-    scripts running; a ``reason`` of None says it no longer does (the ``throttle`` event)."""
+    scripts running; a ``reason`` of None says it no longer does (the ``throttle`` event).
+    ``waiting``: the script held back, the next to start."""
 
     kind: ClassVar[str] = "throttle"
     reason: str | None
     running: int
+    waiting: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,7 +224,7 @@ class Scheduler:
         self.error: BaseException | None = None
         self.signals = 0
         self._handled_signals = 0
-        self._throttled: str | None = None
+        self._throttled: tuple[str | None, str | None] = (None, None)
         self.gate = Gate(session)
 
     # -- the loop ------------------------------------------------------------------------------
@@ -303,7 +305,8 @@ class Scheduler:
                 if jobserver is not None and self.implicit is not None:
                     token = jobserver.take()
                     if not token:
-                        self._throttle("every job slot of the make jobserver is in use")
+                        self._throttle(f"the makes of {', '.join(self.running)} hold all "
+                                       f"{jobserver.slots} job slots of the jobserver")
                         return
             if not self.gate.admit(name):  # a retry came to wait to run alone meanwhile
                 if token and self.context.jobserver is not None:
@@ -377,10 +380,11 @@ class Scheduler:
                 self._make_ready(succ)
 
     def _throttle(self, reason: str | None) -> None:
-        if reason == self._throttled:
+        waiting = self.ready[0][2] if reason is not None and self.ready else None
+        if (reason, waiting) == self._throttled:
             return
-        self._throttled = reason
-        self.session.emit(Throttled(reason, len(self.running)))
+        self._throttled = (reason, waiting)
+        self.session.emit(Throttled(reason, len(self.running), waiting))
 
     # -- stopping ------------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from lfsplug import (
     UsageError,
     gc_paused,
     hookimpl,
+    record_build,
     run_session,
 )
 
@@ -48,6 +49,9 @@ def lfsplug_addoption(parser: OptionParser) -> None:
     )
     parser.addoption("--why", commands=("list",), metavar="NAME",
                      help="say where each field of script NAME and each of its edges came from")
+    parser.addoption("--severity", commands=("check",), choices=SEVERITIES, default="info",
+                     metavar="LEVEL", help="show only the findings at or above LEVEL: error, "
+                     "warning or info (default: info, every finding)")
 
 
 @hookimpl
@@ -59,6 +63,8 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
 
 
 def cmd_run(config: Config) -> int:
+    if not config.getoption("dry_run", False):  # what status, log and report find without PATH
+        record_build(config)
     return run_session(config, _run)
 
 
@@ -104,13 +110,15 @@ def _build(session: Session) -> int:
     session.validate()
     validation_errors = len(session.errors)
     plan = session.build_plan()
-    # errors and warnings before the build; information only counted (check lists it all)
-    loud = [f for f in session.findings if f.severity is not Severity.INFO]
+    # errors, and the warnings no earlier run showed (validation remembers, per script content,
+    # what run showed: Finding.known); known warnings counted, information not (check shows all)
+    loud = [f for f in session.findings if f.severity is Severity.ERROR
+            or (f.severity is Severity.WARNING and not f.known)]
     _echo_findings_inline(loud)
-    quiet = len(session.findings) - len(loud)
-    if quiet:
-        click.echo(f"lfsplug: {quiet} more finding(s) of severity info: lfsplug check lists "
-                   f"them", err=True)
+    known = sum(f.severity is Severity.WARNING and f.known for f in session.findings)
+    if known:
+        click.echo(f"lfsplug: {known} known warning{'' if known == 1 else 's'}: lfsplug check",
+                   err=True)
     ignore = session.config.getoption("ignore_errors", False)
     blocking = len(session.errors) - (validation_errors if ignore else 0)
     if blocking:
@@ -222,15 +230,25 @@ def _check(session: Session) -> int:
         return _no_scripts(session)
     session.validate()
     session.build_plan()
-    findings = session.findings
+    findings = at_least(session.findings, config.getoption("severity") or "info")
     if config.getoption("json"):
         click.echo(json.dumps({"findings": [f.to_dict() for f in findings]}, indent=2))
     else:
         _echo_findings_grouped(findings)
-        counts = {sev: sum(f.severity is sev for f in findings) for sev in Severity}
+        counts = {sev: sum(f.severity is sev for f in session.findings) for sev in Severity}
         click.echo(f"{len(session.scripts)} scripts checked: {counts[Severity.ERROR]} error(s), "
                    f"{counts[Severity.WARNING]} warning(s), {counts[Severity.INFO]} info")
     return ExitCode.INVALID_TREE if session.errors else ExitCode.OK
+
+
+#: The values of ``check --severity``, the most severe first.
+SEVERITIES = ("error", "warning", "info")
+
+
+def at_least(findings: list[Finding], level: str) -> list[Finding]:
+    """The findings of severity ``level`` or more severe (``check --severity``)."""
+    rank = SEVERITIES.index(level)
+    return [f for f in findings if SEVERITIES.index(f.severity.value) <= rank]
 
 
 def cmd_plugins(config: Config) -> int:

@@ -35,9 +35,10 @@ from lfsplug import (
     format_size,
     hookimpl,
 )
+from lfsplug_monitor import sampler as sampler_module
 from lfsplug_monitor.eta import Estimator, History, from_metadata, make_jobs
 from lfsplug_monitor.guards import LevelGuard, OnceGuard
-from lfsplug_monitor.sampler import Sampler
+from lfsplug_monitor.sampler import Sampler, tree_kib
 from lfsplug_monitor.settings import LEVELS, Settings
 from lfsplug_monitor.stats import SeriesSet
 
@@ -55,12 +56,20 @@ BORROWED_UNIT = "imported history"
 FULL_ESTIMATE_EVERY = 1.0
 
 
+#: The longest (s) one ``du`` of ``$LFS`` may take; past it, no more are run in this build.
+DU_BUDGET = 10.0
+#: A ``du`` of ``$LFS`` this recent (s) is not run again.
+DU_REUSE = 0.05
+
+
 @dataclass
 class DiskTrack:
-    """Used space (KiB) of the LFS file system when a script started, and its peak since."""
+    """The size (KiB) of ``$LFS`` when a script started; the used space (KiB) of its file system
+    then (None: not known) and its sampled peak since."""
 
     before: int
-    peak: int
+    fs_before: int | None
+    fs_peak: int | None
 
 
 class Monitor:
@@ -87,6 +96,8 @@ class Monitor:
         # per script
         self.series: dict[str, SeriesSet] = {}
         self.disk: dict[str, DiskTrack] = {}
+        self.du_off = False  # a du of $LFS took longer than DU_BUDGET: no more of them
+        self._du_end: tuple[float, int] | None = None  # a script's end: when (monotonic), KiB
         self.last_output: dict[str, float] = {}
         self.first_start: dict[str, float] = {}
         # alerts
@@ -294,8 +305,8 @@ class Monitor:
             if figures is not None:
                 self.series.setdefault(name, SeriesSet()).add(figures)
             track = self.disk.get(name)
-            if track is not None and used_bytes is not None:
-                track.peak = max(track.peak, int(used_bytes // 1024))
+            if track is not None and track.fs_peak is not None and used_bytes is not None:
+                track.fs_peak = max(track.fs_peak, int(used_bytes // 1024))
         if figures is not None:
             session.sample(Sample(now, figures, name))
         self._guard_script(session, running, now)
@@ -400,14 +411,19 @@ class Monitor:
     def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
         now = time.time()
         assert self.sampler is not None
-        used = self.sampler.used_kib("lfs")
+        first = attempt == 1 or script.name not in self.first_start
+        size = self.lfs_kib(session, start=True) if first else None
+        lfs = self.settings.watch.get("lfs")
+        # the growth of $LFS's file system is $LFS's only when it has one of its own
+        used = self.sampler.used_kib("lfs") if lfs and sampler_module.own_file_system(lfs) \
+            else None
         with self._lock:
             self.last_output[script.name] = now
-            if attempt == 1 or script.name not in self.first_start:
+            if first:
                 self.first_start[script.name] = now
                 self.series[script.name] = SeriesSet()
-                if used is not None:
-                    self.disk[script.name] = DiskTrack(used, used)
+                if size is not None:
+                    self.disk[script.name] = DiskTrack(size, used, used)
             if self.estimator is not None:
                 self.estimator.start(script.name, now)
 
@@ -449,12 +465,16 @@ class Monitor:
         with self._lock:
             track = self.disk.pop(name, None)
             series = self.series.pop(name, None)
-        after = self.sampler.used_kib("lfs")
+        used = self.sampler.used_kib("lfs")
+        after = self.lfs_kib(self.session) if track is not None else None
         if track is not None and after is not None:
-            peak = max(track.peak, after)
-            resources["disk"] = {"before": track.before, "after": after,
-                                 "required": peak - track.before,
-                                 "installed": after - track.before}
+            grown = after - track.before
+            if track.fs_before is not None and track.fs_peak is not None and used is not None:
+                grown = max(grown, max(track.fs_peak, used) - track.fs_before)
+            # what a failed script leaves is no installation
+            kept = "installed" if result.status is Status.PASSED else "left"
+            resources["disk"] = {"before": track.before, "after": after, "required": grown,
+                                 kept: after - track.before}
         if name == self.settings.sbu_script and result.status is Status.PASSED:
             self._measured_sbu(duration)
         unit = self.sbu()
@@ -470,6 +490,33 @@ class Monitor:
             resources["cpu_efficiency"] = round(cpu / (duration * self.sampler.cores), 4)
         if series is not None and series.series:
             resources["stats"] = series.summary()
+
+    def lfs_kib(self, session: Session | None, start: bool = False) -> int | None:
+        """The size of ``$LFS`` (KiB) as jhalfs measures it (:func:`.sampler.tree_kib`),
+        leaving out the state directory; None once one measure took over :data:`DU_BUDGET`.
+        A script's ``start`` with nothing running reuses the measure of the last script's end
+        when it is under :data:`DU_REUSE` seconds old (a build of one script at a time)."""
+        lfs = self.settings.watch.get("lfs")
+        if self.du_off or lfs is None or not lfs.is_dir():
+            return None
+        ended, self._du_end = self._du_end, None
+        if (start and ended is not None and time.monotonic() - ended[0] < DU_REUSE
+                and session is not None and not session.running):
+            return ended[1]
+        state = self.config.state_dir.absolute()
+        inside = [state] if state.is_relative_to(lfs) and state != lfs else []
+        began = time.monotonic()
+        size = tree_kib(lfs, inside, DU_BUDGET)
+        if size is None or time.monotonic() - began > DU_BUDGET:
+            self.du_off = True
+            if session is not None:
+                self._alert(session, "disk", AlertLevel.WARN, f"disk: measuring the size of "
+                            f"{lfs} took over {DU_BUDGET:g} s: no more disk figures in this "
+                            f"build", time.time(), label="lfs", path=str(lfs))
+            return None
+        if not start:
+            self._du_end = (time.monotonic(), size)
+        return size
 
     # -- progress ------------------------------------------------------------------------------
 

@@ -3,7 +3,9 @@
 The machine's figures come from psutil (CPU), ``/proc/meminfo`` (memory and swap; psutil where
 it is missing), ``os.getloadavg`` and, where the kernel has it, ``/proc/pressure`` (pressure
 stall information, the ``avg10`` of ``some``). The watched directories' figures come from
-:func:`statvfs`, a module attribute that tests replace to fake a filling disk.
+:func:`statvfs`, a module attribute that tests replace to fake a filling disk. The size of
+``$LFS`` itself, measured only as a script starts and ends, is :func:`tree_kib`'s: a ``du`` as
+jhalfs runs it.
 
 A script's process tree is walked from its process group leader (``RunningScript.pid``) down
 through ``/proc/PID/task/TID/children``, reading each process's ``stat`` and ``io`` files
@@ -22,7 +24,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -30,7 +35,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psutil
 
-__all__ = ["ProcFigures", "Sampler", "TreeState", "read_proc", "read_psi", "statvfs"]
+__all__ = ["DU_EXCLUDE", "ProcFigures", "Sampler", "TreeState", "own_file_system", "read_proc",
+           "read_psi", "statvfs", "tree_kib"]
 
 #: The statvfs the sampler calls (tests replace it with a fake that reports a filling disk).
 statvfs: Callable[[str], os.statvfs_result] = os.statvfs
@@ -90,6 +96,76 @@ def disk_figures(label: str, path: str) -> dict[str, float]:
     percent = 100.0 * used / (used + free) if used + free > 0 else 0.0
     return {f"disk_free:{label}": float(free), f"disk_percent:{label}": round(percent, 2),
             f"inodes_free:{label}": float(st.f_favail), f"disk_used:{label}": float(used)}
+
+
+def own_file_system(path: Path) -> bool:
+    """Whether ``path`` is the root of a file system of its own (``$LFS`` on its partition, as
+    the book sets it up): only then does its file system's growth tell what a script needed.
+    A module attribute, that tests replace along with :data:`statvfs`."""
+    return os.path.ismount(path)
+
+
+#: What jhalfs leaves out of its ``du -skx`` of ``$LFS`` (besides its own folder there).
+DU_EXCLUDE = ("lost+found", "var/lib")
+
+
+def tree_kib(root: Path, exclude: Sequence[Path] = (), budget: float = 10.0) -> int | None:
+    """The size in KiB of the tree at ``root`` as jhalfs measures ``$LFS`` at each package's
+    start and end: ``du -skx --exclude=lost+found --exclude=var/lib`` (and ``--exclude`` of
+    each of ``exclude``, the state directory when it lies in ``$LFS``): one file system only,
+    so the kernel's file systems mounted in ``$LFS`` are not walked. Without GNU ``du``, a walk
+    adding up ``st_blocks`` the same way. None when it cannot be measured within ``budget``
+    seconds (a huge tree on a slow disk) or at all."""
+    du = shutil.which("du")
+    if du is not None:
+        argv = [du, "-skx", *(f"--exclude={p}" for p in (*DU_EXCLUDE, *map(str, exclude))),
+                str(root)]
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, timeout=budget,
+                                  check=False, env={"PATH": os.environ.get("PATH", ""),
+                                                    "LC_ALL": "C"})
+        except subprocess.TimeoutExpired:
+            return None
+        except OSError:
+            done = None
+        # du says what it could not read and exits 1, its total still printed; a du without
+        # --exclude (busybox) says nothing on stdout
+        words = done.stdout.split() if done is not None else []
+        if words and words[0].isdigit():
+            return int(words[0])
+    return _walk_kib(root, {str(p) for p in exclude}, time.monotonic() + budget)
+
+
+def _walk_kib(root: Path, exclude: set[str], deadline: float) -> int | None:
+    """:func:`tree_kib` without ``du``: ``st_blocks`` of every file on ``root``'s file system,
+    each hard-linked file once."""
+    try:
+        device = os.lstat(root).st_dev
+    except OSError:
+        return None
+    blocks, seen, todo = 0, set[int](), [str(root)]
+    names = {name for name in DU_EXCLUDE if "/" not in name}
+    paths = {os.path.join(str(root), name) for name in DU_EXCLUDE if "/" in name} | exclude
+    while todo:
+        if time.monotonic() > deadline:
+            return None
+        top = todo.pop()
+        with contextlib.suppress(OSError):
+            blocks += os.lstat(top).st_blocks if top == str(root) else 0
+            for entry in os.scandir(top):
+                if entry.name in names or entry.path in paths:
+                    continue
+                st = entry.stat(follow_symlinks=False)
+                if st.st_dev != device:
+                    continue
+                if st.st_nlink > 1 and not entry.is_dir(follow_symlinks=False):
+                    if st.st_ino in seen:
+                        continue
+                    seen.add(st.st_ino)
+                blocks += st.st_blocks
+                if entry.is_dir(follow_symlinks=False):
+                    todo.append(entry.path)
+    return blocks // 2
 
 
 _CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100

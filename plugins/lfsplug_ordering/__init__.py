@@ -57,7 +57,8 @@ def cmd_graph(config: Config) -> int:
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
     """``lfsplug graph``."""
-    commands.add("graph", cmd_graph, "Draw the plan: levels, edges and the critical path.", True)
+    commands.add("graph", cmd_graph, "Draw the plan: levels, edges and the critical path.",
+                 finds_build=True)
 
 
 @hookimpl

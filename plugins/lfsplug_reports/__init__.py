@@ -83,7 +83,7 @@ def cmd_report(config: Config) -> int:
 
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
-    commands.add("report", cmd_report, arguments=("target",),
+    commands.add("report", cmd_report, arguments=("target",), finds_build=True,
                  help="Write a report of the last run: TARGET is FORMAT[:PATH] (json, junit, "
                       "html, trace, sbu). With --import, read TARGET, a jhalfs SBU report or a "
                       "directory of them, into the history.")
@@ -101,12 +101,23 @@ def lfsplug_write_report(session: Session, format: str, path: Path) -> bool | No
     if format not in FORMATS:
         return None
     from lfsplug_reports.command import run_data, write
+    from lfsplug_reports.slow import SlowWork
 
-    data = session.stash.get(DATA)
-    if data is None:
-        data = session.stash[DATA] = run_data(session)
-    write(data, format, path, tail_lines(session.config))
+    with SlowWork(f"writing the {format} report to {path}"):
+        data = session.stash.get(DATA)
+        if data is None:
+            data = session.stash[DATA] = run_data(session)
+        data.sbu_script = sbu_script(session.config)
+        write(data, format, path, tail_lines(session.config))
     return True
+
+
+def sbu_script(config: Config) -> str:
+    """``[monitor] sbu_script`` (the monitor plugin declares it), else ``binutils-pass1``."""
+    from lfsplug_reports.data import SBU_SCRIPT
+
+    name = config.getsection("monitor").get("sbu_script")
+    return name if isinstance(name, str) and name else SBU_SCRIPT
 
 
 def tail_lines(config: Config) -> int:

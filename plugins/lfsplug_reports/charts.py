@@ -1,6 +1,9 @@
 """Chart geometry for the HTML report: a Gantt timeline and line charts, as plain records.
 
-The template draws these as inline SVG (no library, no script). Spans are laid out on tracks
+The template draws these as inline SVG (no library, no script). Every chart shares one time
+axis: the same left edge (:func:`plot_left`, room for the widest row or value label), the same
+plot width and the same round ticks, so a moment is at one x in the timeline and in each
+resource chart; values have round ticks too (:func:`value_axis`). Spans are laid out on tracks
 greedily (:func:`assign_slots`, also used by the trace), and a series is thinned to at most
 :data:`MAX_POINTS` points by keeping each time bucket's lowest and highest value
 (:func:`downsample`), so a day of one-second samples still draws fast and keeps its peaks.
@@ -19,8 +22,9 @@ from lfsplug import format_duration
 if TYPE_CHECKING:
     from lfsplug_reports.data import RunData, Series
 
-__all__ = ["MAX_POINTS", "Bar", "Gantt", "LineChart", "Span", "assign_slots", "downsample",
-           "gantt", "line_charts", "spans"]
+__all__ = ["LABELS", "MAX_POINTS", "Bar", "Gantt", "LineChart", "Span", "assign_slots",
+           "downsample", "gantt", "label_of", "line_charts", "plot_left", "spans", "time_ticks",
+           "value_axis"]
 
 #: The most points a line of a chart has.
 MAX_POINTS = 1000
@@ -29,6 +33,12 @@ ROW_PER_SCRIPT = 150
 WIDTH = 960  # the plot area, px
 ROW = 16
 TOP = 8  # room above a line chart for its top label
+#: The left edge of the plot areas when no row label needs more room (value labels fit).
+MIN_LEFT = 56.0
+#: What a legend calls each sampled metric (a watched directory's label for ``disk_free:*``).
+LABELS = {"cpu_percent": "CPU %", "mem_percent": "memory %", "swap_percent": "swap %",
+          "psi_cpu": "CPU pressure", "psi_memory": "memory pressure", "psi_io": "I/O pressure",
+          "lfs": "$LFS", "sources": "sources", "state": "state directory"}
 COLORS = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#17becf"]
 
 
@@ -71,6 +81,8 @@ class Gantt:
     rows: list[tuple[float, str]]
     ticks: list[Tick]
     by: str  # "script" or "slot"
+    plot_width: float = WIDTH
+    plot_height: float = 0.0
 
 
 @dataclass
@@ -80,6 +92,7 @@ class Line:
     points: str  # "x,y x,y ..." for a polyline
     last: float
     peak: float
+    name: str = ""  # what the legend calls it (``CPU %``); ``label`` is the metric's key
 
 
 @dataclass
@@ -94,6 +107,9 @@ class LineChart:
     yticks: list[tuple[float, str]]
     ticks: list[Tick]
     notes: list[str] = field(default_factory=list)
+    plot_width: float = WIDTH
+    plot_top: float = TOP
+    plot_height: float = 160.0
 
 
 def spans(data: RunData) -> list[Span]:
@@ -131,14 +147,55 @@ def assign_slots(items: list[Span]) -> int:
     return tracks
 
 
-def _time_ticks(duration: float, left: float, count: int = 8) -> list[Tick]:
+def time_ticks(duration: float, left: float, count: int = 8) -> list[Tick]:
+    """Round ticks (1, 2, 5 x 10^n seconds, whole minutes or hours) along a plot of
+    ``duration`` seconds that starts at x ``left``; every chart of a report gets the same."""
     step = _nice_step(duration / count if duration > 0 else 1.0)
-    ticks, t = [], 0.0
-    while t <= duration + 1e-9:
+    ticks = []
+    for i in range(int(duration / step + 1e-9) + 1):
+        t = i * step
         x = left + (t / duration * WIDTH if duration > 0 else 0.0)
-        ticks.append(Tick(round(x, 1), format_duration(t).replace(".0 s", " s")))
-        t += step
+        ticks.append(Tick(round(x, 1), _tick_label(t)))
     return ticks
+
+
+def _tick_label(t: float) -> str:
+    """``0``, ``0.2 s``, ``45 s``, ``2 min``, ``1 h 30 min``."""
+    if t == 0:
+        return "0"
+    if t < 60:
+        return f"{round(t, 3):g} s"
+    hours, rest = divmod(round(t), 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [f"{hours} h" if hours else "", f"{minutes} min" if minutes else "",
+             f"{secs} s" if secs else ""]
+    return " ".join(p for p in parts if p)
+
+
+def value_axis(peak: float, top: float | None = None, count: int = 5) -> tuple[float, float]:
+    """The top of a value axis and its round step (1, 2, 5 x 10^n): ``top`` when given (100
+    for a percentage: steps of 20), else the first step at or above ``peak``."""
+    if top is not None:
+        return top, _round_up(top / count)
+    if peak <= 0:
+        return 1.0, 0.2
+    step = _round_up(peak / count)
+    return step * math.ceil(peak / step - 1e-9), step
+
+
+def plot_left(labels: Sequence[str]) -> float:
+    """Where the plot areas start: room for the longest row label (at most 30 characters),
+    and at least :data:`MIN_LEFT`; the same for every chart of a report."""
+    widest = min(max((len(label) for label in labels), default=4), 30)
+    return max(12.0 + 7 * widest, MIN_LEFT)
+
+
+def row_labels(items: list[Span]) -> list[str]:
+    """The timeline's row labels: the scripts in start order, else (many) the slots."""
+    if len(items) <= ROW_PER_SCRIPT:
+        return list(dict.fromkeys(s.name for s in sorted(items, key=lambda s: s.start)))
+    count = max((s.slot for s in items), default=-1) + 1
+    return [f"slot {i + 1}" for i in range(count)]
 
 
 def _nice_step(raw: float) -> float:
@@ -152,21 +209,18 @@ def _nice_step(raw: float) -> float:
 def _round_up(raw: float) -> float:
     """The smallest of 1, 2, 5 x 10^n not below ``raw``."""
     exponent = 10.0 ** math.floor(math.log10(raw)) if raw > 0 else 1.0
-    return next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= raw)
+    return next(m * exponent for m in (1, 2, 5, 10) if m * exponent >= raw * (1 - 1e-9))
 
 
-def gantt(data: RunData, items: list[Span]) -> Gantt:
-    """The timeline: a row per script (or per slot when there are many), a bar per attempt."""
+def gantt(data: RunData, items: list[Span], left: float | None = None) -> Gantt:
+    """The timeline: a row per script (or per slot when there are many), a bar per attempt;
+    its plot area starts at ``left`` (default: :func:`plot_left` of its labels)."""
     start, duration = data.run.started, max(data.end - data.run.started, 1e-6)
     by_script = len(items) <= ROW_PER_SCRIPT
-    if by_script:
-        order = list(dict.fromkeys(s.name for s in sorted(items, key=lambda s: s.start)))
-        index = {name: i for i, name in enumerate(order)}
-        labels = order
-    else:
-        count = max((s.slot for s in items), default=-1) + 1
-        labels = [f"slot {i + 1}" for i in range(count)]
-    left = 12 + 7 * min(max((len(label) for label in labels), default=4), 30)
+    labels = row_labels(items)
+    index = {name: i for i, name in enumerate(labels)}
+    if left is None:
+        left = plot_left(labels)
     bars = []
     for item in items:
         row = index[item.name] if by_script else item.slot
@@ -179,8 +233,8 @@ def gantt(data: RunData, items: list[Span]) -> Gantt:
                         item.attempt, item.status, title))
     rows = [(float(i * ROW + ROW - 4), label) for i, label in enumerate(labels)]
     height = len(labels) * ROW + 24
-    return Gantt(left + WIDTH + 10, height, left, bars, rows,
-                 _time_ticks(duration, left), "script" if by_script else "slot")
+    return Gantt(left + WIDTH + 10, height, left, bars, rows, time_ticks(duration, left),
+                 "script" if by_script else "slot", WIDTH, float(len(labels) * ROW))
 
 
 def downsample(times: Sequence[float], values: Sequence[float],
@@ -225,18 +279,19 @@ CHARTS = [
     ChartSpec("cpu", "CPU", "%", ["cpu_percent"], 100.0, 1.0),
     ChartSpec("memory", "Memory", "%", ["mem_percent", "swap_percent"], 100.0, 1.0),
     ChartSpec("disk", "Disk free", "GiB", ["disk_free:*"], None, 1 / 2**30),
-    ChartSpec("pressure", "Pressure stall (avg10)", "%", ["psi_cpu", "psi_memory", "psi_io"],
-              None, 1.0),
+    ChartSpec("pressure", "Pressure stall (share of time stalled, avg10)", "%",
+              ["psi_cpu", "psi_memory", "psi_io"], None, 1.0),
 ]
 
 
-def line_charts(data: RunData) -> list[LineChart]:
-    """The CPU, memory, disk and pressure charts, each with the series that were sampled."""
+def line_charts(data: RunData, left: float = MIN_LEFT) -> list[LineChart]:
+    """The CPU, memory, disk and pressure charts, each with the series that were sampled,
+    their plot areas starting at ``left`` (the timeline's)."""
     charts = []
     for spec in CHARTS:
         series = _matching(data.system, spec.metrics)
         if series:
-            charts.append(_line_chart(data, spec, series))
+            charts.append(_line_chart(data, spec, series, left))
     return charts
 
 
@@ -251,12 +306,13 @@ def _matching(system: dict[str, Series], patterns: list[str]) -> list[Series]:
     return [s for s in found if s.times]
 
 
-def _line_chart(data: RunData, spec: ChartSpec, series: list[Series]) -> LineChart:
-    height, left, scale = 160.0, 56.0, spec.scale
+def _line_chart(data: RunData, spec: ChartSpec, series: list[Series],
+                left: float) -> LineChart:
+    height, scale = 160.0, spec.scale
     bottom = TOP + height  # the y of the value 0
     start, duration = data.run.started, max(data.end - data.run.started, 1e-6)
     peak = max(max(s.values) for s in series) * scale
-    ymax = spec.top if spec.top is not None else _nice_top(peak)
+    ymax, step = value_axis(peak, spec.top)
     lines = []
     for i, one in enumerate(series):
         times, values = downsample(one.times, one.values)
@@ -266,15 +322,19 @@ def _line_chart(data: RunData, spec: ChartSpec, series: list[Series]) -> LineCha
             for t, v in zip(times, values, strict=True))
         label = one.metric.split(":", 1)[1] if ":" in one.metric else one.metric
         lines.append(Line(label, COLORS[i % len(COLORS)], points, one.values[-1] * scale,
-                          max(one.values) * scale))
-    yticks = [(bottom - f * height, _number(ymax * f)) for f in (0.0, 0.25, 0.5, 0.75, 1.0)]
+                          max(one.values) * scale, label_of(label)))
+    steps = round(ymax / step)
+    yticks = [(round(bottom - i / steps * height, 1), _number(i * step))
+              for i in range(steps + 1)]
     return LineChart(spec.key, spec.title, spec.unit, left + WIDTH + 10, bottom + 24, left,
-                     lines, yticks, _time_ticks(duration, left))
+                     lines, yticks, time_ticks(duration, left), plot_height=height)
 
 
-def _nice_top(peak: float) -> float:
-    return _round_up(peak * 1.05) if peak > 0 else 1.0
+def label_of(metric: str) -> str:
+    """A legend's name for a metric or watched directory (``psi_io``: ``I/O pressure``)."""
+    return LABELS.get(metric, metric)
 
 
 def _number(value: float) -> str:
-    return f"{value:.0f}" if value >= 10 or value == 0 else f"{value:.2g}"
+    """A tick's value without float noise: ``0``, ``0.2``, ``25``, ``1.5``."""
+    return f"{round(value, 9):g}"

@@ -157,11 +157,16 @@ class ScriptRecord:
 
     @property
     def disk(self) -> dict[str, float]:
-        """The jhalfs disk figures in KiB (before, after, required, installed), where known."""
+        """The jhalfs disk figures in KiB (before, after, required, installed), where known; a
+        script that did not pass has ``left`` (after minus before) instead of ``installed``
+        (as the monitor records it; older records are read the same way)."""
         disk = self.resources.get("disk")
         if not isinstance(disk, dict):
             return {}
-        return {k: float(v) for k, v in disk.items() if isinstance(v, int | float)}
+        figures = {k: float(v) for k, v in disk.items() if isinstance(v, int | float)}
+        if self.status != "passed" and "installed" in figures:
+            figures["left"] = figures.pop("installed")
+        return figures
 
     def status_json(self) -> dict[str, Any]:
         """DESIGN.md's ``status --json`` shape for this script."""
@@ -208,6 +213,8 @@ class RunData:
     sample_texts: Sequence[str] | None = None
     #: values to hide wherever they occur (``lfsplug.secret_values`` of ``[env]``)
     secrets: tuple[str, ...] = ()
+    #: the script whose duration is one SBU (``[monitor] sbu_script``)
+    sbu_script: str = SBU_SCRIPT
 
     @cached_property
     def system(self) -> dict[str, Series]:
@@ -265,14 +272,21 @@ class RunData:
             record = event.record
             if isinstance(record, Progress) and record.sbu_seconds and record.sbu_seconds > 0:
                 return record.sbu_seconds
-        for script in sorted(self.scripts, key=lambda s: s.name != SBU_SCRIPT):
+        for script in sorted(self.scripts, key=lambda s: s.name != self.sbu_script):
             sbu, duration = script.resources.get("sbu"), script.duration
             if script.ran and isinstance(sbu, int | float) and sbu > 0 and duration:
                 return duration / float(sbu)
         for script in self.scripts:
-            if script.name == SBU_SCRIPT and script.ran and script.status == "passed":
+            if script.name == self.sbu_script and script.ran and script.status == "passed":
                 return script.duration or None
         return None
+
+    def sbu_hint(self) -> str:
+        """Why the SBU is unknown, and the two settings that give it, for a report to say."""
+        return (f"no script named {self.sbu_script} passed in this build. Name the script that "
+                f"builds binutils pass 1 with [monitor] sbu_script = \"NAME\" in lfsplug.toml, "
+                f"or give this machine's SBU in seconds with run --sbu SECONDS "
+                f"([monitor] sbu = SECONDS)")
 
     def script_sbu(self, script: ScriptRecord, unit: float | None) -> float | None:
         """A script's duration in SBU: the monitor's figure, else its duration over ``unit``."""
@@ -288,6 +302,13 @@ class RunData:
 
 def load_run(state: StateService, run: StoredRun) -> RunData:
     """``run`` with its scripts, attempts, events and samples, read through ``state``."""
+    from lfsplug_reports.slow import SlowWork
+
+    with SlowWork(f"reading run {run.id} from the state database"):
+        return _load_run(state, run)
+
+
+def _load_run(state: StateService, run: StoredRun) -> RunData:
     events = list(state.events(run.id))
     scripts = [_script(result) for result in state.results(run.id)]
     retries = _retries(events)

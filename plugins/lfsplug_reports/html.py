@@ -45,7 +45,9 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
     """What the template shows, computed once: the geometry of every chart included."""
     run, unit = data.run, data.sbu_seconds()
     items = charts.spans(data)
-    line_charts = charts.line_charts(data)
+    # one time axis: the timeline and every resource chart start at the same x
+    left = charts.plot_left(charts.row_labels(items)) if items else charts.MIN_LEFT
+    line_charts = charts.line_charts(data, left)
     notes = _notes(data, items, line_charts)
     return {
         "run": run,
@@ -55,7 +57,8 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
         "elapsed": data.end - run.started,
         "counts": data.counts(),
         "sbu_seconds": unit,
-        "gantt": charts.gantt(data, items) if items else None,
+        "sbu_hint": data.sbu_hint() if unit is None else None,
+        "gantt": charts.gantt(data, items, left) if items else None,
         "charts": line_charts,
         "rows": [_row(data, s, unit) for s in data.scripts],
         "failures": [_failure(data, s, tail_lines) for s in data.scripts
@@ -107,6 +110,10 @@ def _note(script: ScriptRecord) -> str:
     parts = [script.failure_class, script.message]
     if script.signal:
         parts.append(f"signal {script.signal}")
+    left = script.disk.get("left")
+    if left is not None:  # a script that did not pass installed nothing: say what it left
+        parts.append(f"left {_megabytes(left)} MB more in $LFS than before it ran" if left >= 0
+                     else f"left $LFS {_megabytes(-left)} MB smaller than before it ran")
     return "; ".join(p for p in parts if p)
 
 

@@ -18,8 +18,10 @@ build order, and the totals::
 
 :func:`parse_report` reads that (a package may appear twice, as m4 does in chapters 6 and 8;
 disk figures may be negative, as ``cleanup`` frees space); :func:`write_report` writes a run in
-the same form, leaving out each figure lfsplug does not know (no SBU line without an SBU, no
-disk line without the monitor's disk figures), so that what it writes parses back the same.
+the same form, leaving out each figure lfsplug does not know (no SBU line without an SBU, but
+a line saying how to give one; no disk line without the monitor's disk figures, which are
+jhalfs's: a ``du`` of ``$LFS`` as each script starts and ends), so that what it writes parses
+back the same.
 """
 
 from __future__ import annotations
@@ -262,6 +264,9 @@ def _render(data: RunData) -> Iterator[str]:
         # whole seconds are written out in full: 1e+06 is no number jhalfs (or its readers) write
         shown = f"{unit:.0f}" if unit >= 10 else f"{unit:g}"
         yield f"The SBU unit value is equal to {shown} seconds{jobs}."
+        yield ""
+    else:  # jhalfs's readers pass over a head line they do not know
+        yield f"The SBU unit value is unknown: {data.sbu_hint()}."
         yield ""
     total_sbu, installed = 0.0, 0.0
     has_installed = False

@@ -112,11 +112,11 @@ def cmd_log(config: Config) -> int:
 
 @hookimpl
 def lfsplug_addcommands(commands: CommandSet) -> None:
-    commands.add("status", cmd_status, help="Show the last build: each script's status, "
-                 "duration, attempts and log.")
+    commands.add("status", cmd_status, help="Show the last build of the scripts in PATH: "
+                 "each script's status, duration, attempts and log.", finds_build=True)
     commands.add("log", cmd_log, help="Print the log of script NAME's last attempt in the "
                  "last run that ran it (--run N: in run N; --attempt K: of attempt K).",
-                 arguments=("name",))
+                 arguments=("name",), finds_build=True)
 
 
 @hookimpl

@@ -24,11 +24,13 @@ from lfsplug import SettingsTable, StashKey, UsageError, hookimpl, seconds
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser
     from lfsplug_terminal.logs import Installed
+    from lfsplug_terminal.progress import ProgressDisplay
     from lfsplug_terminal.reporter import Settings
 
 REPORTER = "terminalreporter"
 DEFAULT_HEARTBEAT = 60.0
 _LOGGING: StashKey[Installed] = StashKey()
+_PROGRESS: StashKey[ProgressDisplay] = StashKey()
 
 
 #: The terminal's options (top-level keys of the file too).
@@ -92,6 +94,19 @@ def lfsplug_configure(config: Config) -> None:
     config.stash[_LOGGING] = logs.install(level, wants_colour(sys.stderr),
                                           reporter.output.raw)
     config.pluginmanager.register(reporter, REPORTER)
+
+
+@hookimpl
+def lfsplug_progress(config: Config, task: str, unit: str, done: int, total: int | None) -> None:
+    # discovery and validation of a large tree: a transient line (progress.py), before the
+    # dashboard starts; plain lines elsewhere
+    display = config.stash.get(_PROGRESS)
+    if display is None:
+        from lfsplug_terminal.progress import ProgressDisplay
+
+        display = config.stash[_PROGRESS] = ProgressDisplay(
+            sys.stderr, wants_colour(sys.stderr) and not config.get(PLAIN), config.get(QUIET))
+    display.show(task, unit, done, total)
 
 
 @hookimpl

@@ -31,7 +31,7 @@ from lfsplug import (
     Status,
     StopRequested,
 )
-from lfsplug_terminal.lines import RunningInfo, printable
+from lfsplug_terminal.lines import Idle, RunningInfo, printable
 
 ALERTS_KEPT = 5
 
@@ -69,6 +69,7 @@ class View:
     bound: float | None = None
     sbu_seconds: float | None = None
     stopping: str | None = None
+    idle: Idle | None = None
 
     @property
     def elapsed(self) -> float:
@@ -107,13 +108,22 @@ class Board:
         self.alerts: deque[Alert] = deque(maxlen=ALERTS_KEPT)
         self.progress = _Progress()
         self.stopping: str | None = None
+        self.jobs = 1
+        self.order: list[str] = []
+        self.preds: dict[str, set[str]] = {}
+        self.finished: set[str] = set()
+        #: the scheduler's latest ``throttle`` event: why, and the script it holds back
+        self.throttle: tuple[str, str | None] | None = None
 
     # -- from hooks ----------------------------------------------------------------------------
 
-    def begin(self, plan: Plan) -> None:
-        """The plan is known: the total and the phases."""
+    def begin(self, plan: Plan, jobs: int = 1) -> None:
+        """The plan is known: the total, the phases, the dependencies; ``jobs`` slots."""
         with self.lock:
             self.total = len(plan.scripts)
+            self.jobs = jobs
+            self.order = [s.name for s in plan.scripts]
+            self.preds = plan.predecessors() if jobs > 1 else {}
             self.phase_of = {s.name: s.phase for s in plan.scripts if s.phase}
             self.phases = {}
             for phase in self.phase_of.values():
@@ -135,6 +145,7 @@ class Board:
         """Count a final result; returns how many scripts are done now."""
         with self.lock:
             self.rows.pop(result.name, None)
+            self.finished.add(result.name)
             self.done += 1
             self.counts[str(result.status)] += 1
             if result.cached:
@@ -203,6 +214,10 @@ class Board:
         if isinstance(record, StopRequested):
             self.stopping = record.reason
             return True
+        if event.kind == "throttle":  # the executor's ``Throttled``, read by its fields
+            reason = getattr(record, "reason", None)
+            self.throttle = (str(reason), getattr(record, "waiting", None)) if reason else None
+            return True
         if isinstance(record, ScriptRetry):
             row = self.rows.get(event.script or "")
             if row is not None:
@@ -233,7 +248,32 @@ class Board:
                 bound=_remaining(progress.bound_at, now),
                 sbu_seconds=progress.sbu_seconds,
                 stopping=self.stopping,
+                idle=self._idle(),
             )
+
+    def _idle(self) -> Idle | None:
+        """Why slots of ``-j N`` run nothing while a script runs (None: all busy, or the build
+        stops): the scheduler's throttle, or nothing ready and what the next script waits for."""
+        free = self.jobs - len(self.rows)
+        if free <= 0 or not self.rows or self.stopping:
+            return None
+        finished, running = self.finished, self.rows
+        pending = [n for n in self.order if n not in finished and n not in running]
+        ready = [n for n in pending if self.preds.get(n, set()) <= finished]
+        if self.throttle is not None:
+            reason, waiting = self.throttle
+            if waiting is None or waiting in ready:  # else it is stale: that script is done
+                first = [waiting] if waiting is not None else []
+                return Idle(free, reason, tuple(first + [n for n in ready if n != waiting]))
+        if ready or not pending:
+            return Idle(free, ready=tuple(ready))
+        # the first script in line whose unfinished predecessors all run now, else the first
+        preds = self.preds
+        after = next((n for n in pending if preds.get(n, set()) - finished <= running.keys()),
+                     pending[0])
+        before = tuple(n for n in self.order
+                       if n in preds.get(after, set()) and n not in finished)
+        return Idle(free, waits=(after, before))
 
 
 def _remaining(deadline: float | None, now: float) -> float | None:

@@ -62,19 +62,22 @@ def counter(count: int, total: int) -> str:
     return f"[{count:>{width}}/{total}]"
 
 
-def start_line(begun: int, total: int, name: str, attempt: int) -> Line:
+def start_line(number: int, total: int, name: str, attempt: int) -> Line:
+    """``[3/10] start   gcc``: ``number`` is the script's own (plain mode numbers scripts in
+    the order they start, and its result line repeats the number)."""
     again = f" (attempt {attempt})" if attempt > 1 else ""
-    return Line(f"{counter(begun, total)} start   {name}{again}")
+    return Line(f"{counter(number, total)} start   {name}{again}")
 
 
-def finish_line(done: int, total: int, result: ScriptResult) -> Line:
-    """``[2/2] failed  bad  0.1 s (exit status 4)``."""
+def finish_line(number: int, total: int, result: ScriptResult) -> Line:
+    """``[2/2] failed  bad  0.1 s (exit status 4)``: ``number`` is the script's own in plain
+    mode, the count of scripts done on the dashboard."""
     extra = " (unchanged, from an earlier run)" if result.cached else ""
     if result.status is Status.FAILED:
         extra = f" ({result.message or failure_cause(result)})"
     elif result.status is Status.SKIPPED and result.message:
         extra = f" ({result.message})"
-    text = (f"{counter(done, total)} {result.status!s:<7} {result.name}  "
+    text = (f"{counter(number, total)} {result.status!s:<7} {result.name}  "
             f"{format_duration(result.duration)}{extra}")
     return Line(text, {"fg": STATUS_COLOURS[result.status]})
 
@@ -167,11 +170,42 @@ class RunningInfo:
     expected: float | None = None
 
 
+@dataclass(frozen=True)
+class Idle:
+    """Why ``slots`` slots of ``-j N`` run nothing: the scheduler holds the next script back
+    (``reason``, from its ``throttle`` event), or none is ready. ``ready``: the scripts that
+    could start, the next first; ``waits``: with none ready, the script next in line and the
+    scripts it waits for."""
+
+    slots: int
+    reason: str | None = None
+    ready: tuple[str, ...] = ()
+    waits: tuple[str, tuple[str, ...]] | None = None
+
+
+def idle_text(idle: Idle) -> str:
+    """``1 slot idle: the makes of gcc hold every jobserver token; next: glibc``."""
+    text = f"{idle.slots} slot{'s' if idle.slots > 1 else ''} idle"
+    if idle.reason:
+        text += f": {printable(idle.reason)}"
+    if idle.ready:
+        more = len(idle.ready) - 1
+        text += f"; next: {idle.ready[0]}" + (f" ({more} more ready)" if more else "")
+    elif idle.waits is not None:
+        name, before = idle.waits
+        text += f": nothing ready; {name} waits for {', '.join(before)}"
+    elif not idle.reason:
+        text += ": nothing left to start"
+    return text
+
+
 def heartbeat_line(done: int, total: int, elapsed: float, running: Sequence[RunningInfo],
-                   eta: float | None) -> Line:
-    """``[3/10] still building after 12m30s: gcc 4m02s of ~5m00s, binutils 1m00s; ETA 25m00s``."""
+                   eta: float | None, *, idle: Idle | None = None) -> Line:
+    """``[3/10] still building after 12m30s: gcc 4m02s of ~5m00s, binutils 1m00s; ETA 25m00s``,
+    and why slots are idle when they are (``; 1 slot idle: nothing ready; ...``)."""
     shown = ", ".join(_running_text(r) for r in running) or "nothing running"
     tail = f"; ETA {format_duration(eta)}" if eta is not None else ""
+    tail += f"; {idle_text(idle)}" if idle is not None else ""
     return Line(f"{counter(done, total)} still building after {format_duration(elapsed)}: "
                 f"{shown}{tail}", {"fg": "cyan"})
 

@@ -7,16 +7,22 @@ log record) are printed above the board, which keeps them in the terminal's scro
 block is printed whole under one lock, so that parallel scripts never interleave. ``stop``
 ends the thread and the display and shows the cursor again, whatever ended the build (its end,
 a failure, Ctrl-C); the board then leaves the screen, and the summary follows the lines.
+While the board is up the terminal does not echo what is typed: an echoed ``^C`` at the end of
+a full last line would wrap it and scroll the board, and the board's top line would stay behind
+as debris when the board leaves.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
 import sys
+import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TextIO
+from typing import Any, TextIO
 
 from rich.console import Console, RenderableType
 from rich.live import Live
@@ -56,6 +62,8 @@ class Dashboard:
         self._thread: threading.Thread | None = None
         self._shown: tuple[int, int] = (-1, -1)
         self._saved: tuple[TextIO, TextIO] = (sys.stdout, sys.stderr)
+        #: the terminal's settings before echo was turned off, and its descriptor
+        self._echo: tuple[int, list[Any]] | None = None
         #: redraws so far, and the CPU time (s) the refresh thread spent in them
         self.redraws = 0
         self.render_cpu = 0.0
@@ -95,6 +103,7 @@ class Dashboard:
             # would write into the middle of the board
             self.live = Live(self._picture(), console=self.console, auto_refresh=False,
                              transient=True, redirect_stdout=False, redirect_stderr=False)
+            self._hush()
             self.live.start(refresh=True)
             self._redirect()
         self._stop.clear()
@@ -113,6 +122,28 @@ class Dashboard:
             if live is not None:
                 self._restore()
                 live.stop()
+                self._unhush()
+
+    def _hush(self) -> None:
+        """Turn the terminal's echo off (on the dashboard's terminal, when this process is in
+        its foreground: a background one would be stopped for changing it)."""
+        try:
+            fd = self.console.file.fileno()
+            if not os.isatty(fd) or os.tcgetpgrp(fd) != os.getpgrp():
+                return
+            settings = termios.tcgetattr(fd)
+            quiet = list(settings)
+            quiet[3] &= ~termios.ECHO
+            termios.tcsetattr(fd, termios.TCSANOW, quiet)
+        except (OSError, ValueError, termios.error):
+            return  # not a real terminal (a test's console): nothing to hush
+        self._echo = (fd, settings)
+
+    def _unhush(self) -> None:
+        echo, self._echo = self._echo, None
+        if echo is not None:
+            with contextlib.suppress(OSError, termios.error):
+                termios.tcsetattr(echo[0], termios.TCSANOW, echo[1])
 
     def _redirect(self) -> None:
         """Send what others write to sys.stdout (and sys.stderr, if it is a terminal too)
@@ -160,7 +191,8 @@ class Dashboard:
 
     def _picture(self, now: float | None = None) -> RenderableType:
         now = self.clock() if now is None else now
-        return render(self.board.view(now), height=self.console.size.height)
+        size = self.console.size
+        return render(self.board.view(now), height=size.height, width=size.width)
 
     def stats(self) -> dict[str, float]:
         return {"redraws": float(self.redraws), "render_cpu": self.render_cpu,

@@ -3,8 +3,8 @@
 Every block of lines is written under one lock, so that the lines of scripts running in
 parallel never interleave. When nothing was printed for ``heartbeat`` seconds (a long gcc build
 prints no line of lfsplug's own for an hour), a thread prints a heartbeat line: elapsed time,
-done/total, the scripts running with their elapsed and expected times, and the ETA when the
-monitor gives one.
+done/total, the scripts running with their elapsed and expected times, the ETA when the
+monitor gives one, and why slots of ``-j N`` are idle when they are.
 """
 
 from __future__ import annotations
@@ -95,4 +95,4 @@ class PlainOutput:
         view = self.board.view()
         self.heartbeats += 1
         self.lines([heartbeat_line(view.done, view.total, view.elapsed, view.running(),
-                                   view.eta)])
+                                   view.eta, idle=view.idle)])

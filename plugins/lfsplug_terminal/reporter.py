@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import platform
+import threading
 import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -88,7 +89,10 @@ class TerminalReporter:
         self.out = out
         self.board = Board()
         self.output: Output = self._make_output(out, err)
-        self.begun = 0
+        #: each script's number in plain mode: the order it started (or, never started,
+        #: finished) in; its start line and its result line show the same number
+        self.numbers: dict[str, int] = {}
+        self._numbering = threading.Lock()  # scripts start on the scheduler's slot threads
         self.expected: dict[str, float | None] = {}
         #: when the build was first told to end its running scripts (a hard stop), if it was
         self.hard_stop_at: float | None = None
@@ -145,7 +149,7 @@ class TerminalReporter:
                                                                           bool | None]:
         """The build runs inside this wrapper: the dashboard (or the heartbeat) is up exactly
         while it runs, and comes down however it ends (a failure, Ctrl-C)."""
-        self.board.begin(plan)
+        self.board.begin(plan, self.config.jobs)
         self.output.start()
         try:
             return (yield)
@@ -156,11 +160,16 @@ class TerminalReporter:
 
     @hookimpl
     def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
-        if attempt == 1:
-            self.begun += 1
+        number = self.number(script.name)
         self.board.script_started(script.name, attempt, time.time(), self._expected(script))
         if not self.settings.dashboard and not self.quiet:
-            self.output.lines([start_line(self.begun, self.board.total, script.name, attempt)])
+            self.output.lines([start_line(number, self.board.total, script.name, attempt)])
+
+    def number(self, name: str) -> int:
+        """The script's number: given when it first starts, the same for its retries and
+        its result."""
+        with self._numbering:
+            return self.numbers.setdefault(name, len(self.numbers) + 1)
 
     def _expected(self, script: Script) -> float | None:
         if script.name not in self.expected:
@@ -179,10 +188,13 @@ class TerminalReporter:
         if self.echo:  # its last lines are still on the bus: print them first
             session.events.flush(OUTPUT_WAIT)
         done = self.board.script_finished(result)
+        number = self.number(result.name)
         failed = result.status is Status.FAILED
         if self.quiet and not failed:
             return
-        block = [finish_line(done, self.board.total, result)]
+        # the dashboard prints no start lines: there a result line counts the scripts done
+        shown = done if self.settings.dashboard else number
+        block = [finish_line(shown, self.board.total, result)]
         if failed:
             secrets = [*self.secrets, *secret_values(script.env)]
             block.extend(failure_block(result, secrets=secrets))

@@ -31,12 +31,13 @@ from __future__ import annotations
 import shutil
 from typing import TYPE_CHECKING
 
-from lfsplug import Finding, SettingsTable, Severity, choice, hookimpl
+from lfsplug import Finding, SettingsTable, Severity, StashKey, choice, hookimpl
 from lfsplug_validation import hooks
 from lfsplug_validation.history import PassedRecord
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser, PluginManager, Script, Session
+    from lfsplug_validation.shown import ShownRecord
 
 __all__ = ["MODES", "OPTIONS", "PASSED_RECORD"]
 
@@ -55,6 +56,8 @@ SOURCES = OPTIONS.add(
     metavar="DIR")
 #: The name the record of passed scripts is registered under (``-p no:validation-passed``).
 PASSED_RECORD = "validation-passed"
+#: What ``run`` has shown (:mod:`.shown`), from the findings' marking to the session's end.
+SHOWN: StashKey[ShownRecord] = StashKey()
 
 
 @hookimpl
@@ -91,6 +94,24 @@ def lfsplug_validate_scripts(session: Session, scripts: list[Script]) -> list[Fi
     from lfsplug_validation.validator import Validator
 
     return Validator(session).validate(scripts)
+
+
+@hookimpl(trylast=True)
+def lfsplug_validation_modifyfindings(session: Session, findings: list[Finding]) -> None:
+    # run shows a warning once (new, or its script changed); check shows all, remembers nothing
+    if session.config.command != "run":
+        return
+    from lfsplug_validation.shown import ShownRecord
+
+    record = session.stash[SHOWN] = ShownRecord.load(session)
+    record.mark(findings)
+
+
+@hookimpl
+def lfsplug_sessionfinish(session: Session) -> None:
+    record = session.stash.get(SHOWN)
+    if record is not None and session.plan is not None:  # run printed the findings
+        record.remember(session.findings)
 
 
 @hookimpl

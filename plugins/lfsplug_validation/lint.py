@@ -67,16 +67,18 @@ PRODUCERS = frozenset(["echo", "printf", "cat", "yes", "true", ":"])
 FAILURE_EXITS = frozenset(["exit", "return", "die", "fail", "abort", "false"])
 
 
-def lint(text: str, lfs: str = DEFAULT_LFS,
-         tree: ScriptTree | None = None) -> tuple[list[Issue], list[Ref]]:
+def lint(text: str, lfs: str = DEFAULT_LFS, tree: ScriptTree | None = None,
+         runner_errexit: bool = False) -> tuple[list[Issue], list[Ref]]:
     """Lint a script's text; ``lfs`` is the configured ``$LFS``; ``tree``: the script's bytes,
-    for the rules that parse them (shared with LFS009). Issues sorted by line."""
+    for the rules that parse them (shared with LFS009); ``runner_errexit``: whether the command
+    lfsplug runs the script with turns errexit on (``bash +h -e``: see :mod:`.runner`), which
+    makes LFS004 and LFS007 matters of running the script by hand. Issues sorted by line."""
     parsed = read_script(text)
     cmds = [cmd for line in lines_of_interest(parsed) for cmd in commands(line)]
     issues = _placeholders(parsed)
     if _may_read(parsed):  # LFS002: few scripts have a read or select to parse for
         issues.extend(terminal_reads(tree or ScriptTree(text.encode("utf-8", "replace"))))
-    issues.extend(_Flow(parsed, shebang_errexit(parsed)).walk(cmds))
+    issues.extend(_Flow(parsed, shebang_errexit(parsed), runner_errexit).walk(cmds))
     issues.extend(_make_jobs(cmds))
     issues.extend(_mount_point(parsed, lfs))
     issues.extend(_shape(parsed))
@@ -145,9 +147,10 @@ def set_changes(words: list[str]) -> dict[str, bool]:
 class _Flow:
     """One pass over the commands, tracking ``set -e`` and ``pipefail``."""
 
-    def __init__(self, parsed: ScriptText, errexit: bool) -> None:
+    def __init__(self, parsed: ScriptText, errexit: bool, runner_errexit: bool) -> None:
         self.parsed = parsed
         self.errexit = errexit
+        self.runner_errexit = runner_errexit
         self.handled = errexit  # any error handling anywhere (LFS004)
         self.trap_err = False
         self.pipefail = False
@@ -165,7 +168,7 @@ class _Flow:
                 self.handled = True
         if not self.handled:  # rare enough to afford every line's commands
             every = [c for line in logical_lines(self.parsed) for c in commands(line)]
-            self.issues.extend(_no_error_handling(every))
+            self.issues.extend(_no_error_handling(every, self.runner_errexit))
         return self.issues
 
     def _options(self, cmd: Command) -> None:
@@ -211,12 +214,20 @@ class _Flow:
             return
         if cmd.sep_after in GUARDS:
             return
+        what = f"{cmd.name} {cmd.words[1]}"
+        hint = f"write '{what} || exit 1', or put 'set -e' at the top"
+        if self.runner_errexit:  # lfsplug's bash -e stops the script: a hand run does not
+            self.issues.append(Issue(
+                "LFS007", "info", cmd.number,
+                f"{what} is not checked: lfsplug runs the script with bash -e, which stops it "
+                f"if {cmd.name} fails, but run by hand the commands after it run in the wrong "
+                f"directory", hint))
+            return
         self.issues.append(Issue(
             "LFS007", "warning", cmd.number,
-            f"{cmd.name} {cmd.words[1]} is not checked and the script has no set -e: if it "
-            f"fails, the commands after it run in the wrong directory",
-            f"write '{cmd.name} {cmd.words[1]} || exit 1', or put 'set -e' at the top",
-        ))
+            f"{what} is not checked, and neither the script nor the command lfsplug runs it "
+            f"with has -e: if it fails, the commands after it run in the wrong directory",
+            hint))
 
 
 def _is_build_step(name: str) -> bool:
@@ -224,17 +235,22 @@ def _is_build_step(name: str) -> bool:
     return base in BUILD_STEPS or base.endswith("configure")
 
 
-def _no_error_handling(cmds: list[Command]) -> list[Issue]:
+def _no_error_handling(cmds: list[Command], runner_errexit: bool) -> list[Issue]:
     simple = [c for c in cmds if c.name and not c.name.startswith(("<", ">"))]
     for cmd in simple[:-1]:
         if _is_build_step(cmd.name) and not cmd.in_condition and cmd.sep_after not in GUARDS:
+            name = os.path.basename(unquote(cmd.name))
+            if runner_errexit:
+                return [Issue(
+                    "LFS004", "info", cmd.number,
+                    f"no set -e or other error handling: run by hand, the script goes on "
+                    f"after {name} fails (lfsplug itself runs it with bash -e)",
+                    "put 'set -e' at the top of the script")]
             return [Issue(
-                "LFS004", "info", cmd.number,
-                f"no set -e or other error handling: run by hand, the script goes on after "
-                f"{os.path.basename(unquote(cmd.name))} fails (lfsplug itself runs scripts "
-                f"with bash -e)",
-                "put 'set -e' at the top of the script",
-            )]
+                "LFS004", "warning", cmd.number,
+                f"no set -e or other error handling, and the command lfsplug runs the script "
+                f"with has no -e: the script goes on after {name} fails",
+                "put 'set -e' at the top of the script")]
     return []
 
 

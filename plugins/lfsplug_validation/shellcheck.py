@@ -27,6 +27,7 @@ import json
 import os
 import shutil
 import subprocess
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ __all__ = ["SIZE_LIMIT", "find_shellcheck", "run_shellcheck", "shellcheck_key", 
 
 
 #: Bump when the mapping of shellcheck's output to issues changes.
-MAPPING_VERSION = "3"
+MAPPING_VERSION = "4"
 #: Larger scripts are not given to shellcheck (VAL004).
 SIZE_LIMIT = 1 << 20
 #: shellcheck's home: no user's rc file, and nothing it cannot read.
@@ -47,6 +48,10 @@ BATCH = 64
 TIMEOUT = 600.0
 _LEVELS = {"error": "error", "warning": "warning", "info": "info", "style": "info"}
 RC_NAMES = (".shellcheckrc", "shellcheckrc")
+#: Variables a script sets for whoever runs it, not for itself: jhalfs' driver and lfsplug's
+#: discovery read ``PACKAGE=`` and ``VERSION=``, so shellcheck's "appears unused" (SC2034) on
+#: them is not reported.
+READ_BY_DRIVERS = frozenset({"PACKAGE", "VERSION"})
 
 
 def find_shellcheck() -> str | None:
@@ -122,6 +127,12 @@ def _issue(comment: dict[str, Any]) -> Issue:
                  f"# shellcheck disable=SC{code})")
 
 
+def _read_by_driver(comment: dict[str, Any]) -> bool:
+    """Whether ``comment`` is SC2034 on a variable of :data:`READ_BY_DRIVERS`."""
+    return (comment.get("code") == 2034
+            and str(comment.get("message", "")).split(" ", 1)[0] in READ_BY_DRIVERS)
+
+
 def _run_batch(executable: str, paths: list[str]) -> tuple[dict[str, list[Issue]], str | None]:
     """Check one batch; the issues by path, and an error message when shellcheck could not
     run. A failure on the scripts themselves is each script's own :func:`_failed` result: a
@@ -155,7 +166,8 @@ def _invoke(executable: str, paths: list[str]) -> tuple[dict[str, list[Issue]], 
         comments = json.loads(proc.stdout)["comments"]
         found: dict[str, list[Issue]] = {p: [] for p in paths}
         for comment in comments:
-            found.setdefault(str(comment["file"]), []).append(_issue(comment))
+            if not _read_by_driver(comment):
+                found.setdefault(str(comment["file"]), []).append(_issue(comment))
     except (ValueError, KeyError, TypeError) as exc:
         why = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         return {}, (why[0] if why else f"unreadable output ({exc})")
@@ -165,9 +177,11 @@ def _invoke(executable: str, paths: list[str]) -> tuple[dict[str, list[Issue]], 
     return found, None
 
 
-def run_shellcheck(executable: str, paths: list[str],
-                   workers: int) -> tuple[dict[str, list[Issue]], list[str]]:
-    """Check ``paths`` in parallel batches: issues by path, and the errors of failed batches.
+def run_shellcheck(executable: str, paths: list[str], workers: int,
+                   tick: Callable[[int], None] | None = None,
+                   ) -> tuple[dict[str, list[Issue]], list[str]]:
+    """Check ``paths`` in parallel batches: issues by path, and the errors of failed batches;
+    ``tick`` is told the size of each batch done (the progress line).
 
     A path missing from the result was not checked (its batch failed); it is not cached.
     """
@@ -178,7 +192,13 @@ def run_shellcheck(executable: str, paths: list[str],
     found: dict[str, list[Issue]] = {}
     errors: list[str] = []
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-        for issues, error in pool.map(lambda b: _run_batch(executable, b), batches):
+        def batch(paths: list[str]) -> tuple[dict[str, list[Issue]], str | None]:
+            result = _run_batch(executable, paths)
+            if tick is not None:
+                tick(len(paths))
+            return result
+
+        for issues, error in pool.map(batch, batches):
             found.update(issues)
             if error:
                 errors.append(error)

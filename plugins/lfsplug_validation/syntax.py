@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -127,8 +128,12 @@ def _feed(proc: subprocess.Popen[bytes], paths: list[str]) -> None:
         pass  # the screen stopped early (after a flagged file): the rest go to the next one
 
 
+#: Told how many more files were screened (the progress line).
+Tick = Callable[[int], None]
+
+
 def _screen_round(argv: list[str], paths: list[str], stall: float,
-                  stop: threading.Event) -> list[bool]:
+                  stop: threading.Event, tick: Tick | None = None) -> list[bool]:
     """One screen over ``paths`` until it stops: True for each file it flagged."""
     proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.DEVNULL, env=check_env())
@@ -151,6 +156,8 @@ def _screen_round(argv: list[str], paths: list[str], stall: float,
             break
         *lines, pending = (pending + chunk).split(b"\n")
         answers.extend(line != b"0 0" for line in lines)
+        if tick is not None and lines:
+            tick(len(lines))
     proc.wait()
     proc.stdout.close()
     feeder.join()
@@ -162,13 +169,13 @@ class CancelledError(Exception):
 
 
 def _screen_share(argv: list[str], paths: list[str], stall: float,
-                  stop: threading.Event) -> list[bool]:
+                  stop: threading.Event, tick: Tick | None = None) -> list[bool]:
     """Screen ``paths`` with as many fresh screens as it takes; True where flagged."""
     answers: list[bool] = []
     while len(answers) < len(paths):
         if stop.is_set():  # ^C killed the screen too: start no other
             raise CancelledError
-        got = _screen_round(argv, paths[len(answers):], stall, stop)
+        got = _screen_round(argv, paths[len(answers):], stall, stop, tick)
         answers += got
         if len(answers) < len(paths) and not (got and got[-1]):
             answers.append(True)  # the screen died (or stalled) on this file
@@ -182,10 +189,12 @@ def _local_dash(version: str | None) -> bool:
 
 
 def screen(bash: str, paths: list[str], workers: int, *, stall: float = BASH_TIMEOUT,
-           version: str | None = None, stop: threading.Event | None = None) -> list[bool]:
+           version: str | None = None, stop: threading.Event | None = None,
+           tick: Tick | None = None) -> list[bool]:
     """For each path: True if the screen flags it (``bash -n`` must decide), else False.
 
-    Paths are dealt out to ``workers`` screens in turn, so each gets a similar share.
+    Paths are dealt out to ``workers`` screens in turn, so each gets a similar share; ``tick``
+    is told, from their threads, how many more files were screened.
     """
     if not paths:
         return []
@@ -197,8 +206,9 @@ def screen(bash: str, paths: list[str], workers: int, *, stall: float = BASH_TIM
             ThreadPoolExecutor(max_workers=workers) as pool:
         argvs = [[bash, "-c", script, "lfsplug-syntax", str(Path(tmp) / f"err{i}")]
                  for i in range(workers)]
-        shares = pool.map(lambda i: _screen_share(argvs[i], paths[i::workers], stall, stop),
-                          range(workers))
+        shares = pool.map(
+            lambda i: _screen_share(argvs[i], paths[i::workers], stall, stop, tick),
+            range(workers))
         for index, answers in enumerate(shares):
             for position, flagged in enumerate(answers):
                 result[index + position * workers] = flagged
@@ -206,15 +216,16 @@ def screen(bash: str, paths: list[str], workers: int, *, stall: float = BASH_TIM
 
 
 def check_syntax(bash: str, paths: list[str], binary: set[str], workers: int, *,
-                 version: str | None = None,
-                 stop: threading.Event | None = None) -> dict[str, list[Issue]]:
+                 version: str | None = None, stop: threading.Event | None = None,
+                 tick: Tick | None = None) -> dict[str, list[Issue]]:
     """The syntax issues of every path: the screen, then ``bash -n`` on what it flagged.
 
-    Setting ``stop`` (from another thread) ends the check early with :class:`CancelledError`.
+    Setting ``stop`` (from another thread) ends the check early with :class:`CancelledError`;
+    ``tick`` is told how many more files the screen read (see :func:`screen`).
     """
     stop = stop or threading.Event()
     screened = [p for p in paths if p not in binary]
-    answers = screen(bash, screened, workers, version=version, stop=stop)
+    answers = screen(bash, screened, workers, version=version, stop=stop, tick=tick)
     confirm = [p for p, flagged in zip(screened, answers, strict=True) if flagged]
     confirm.extend(p for p in paths if p in binary)
     found: dict[str, list[Issue]] = {p: [] for p in paths}

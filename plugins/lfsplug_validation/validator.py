@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from lfsplug import Finding, Script, Severity
+from lfsplug import Finding, Script, Severity, WorkProgress
 from lfsplug_validation import SHELLCHECK, SOURCES
 from lfsplug_validation.cache import FileDigests, ResultCache, Section, reader_key, stat_key
 from lfsplug_validation.records import (
@@ -194,7 +194,7 @@ def _cached_lint(section: Section, digest: str) -> Linted | None:
         return None
 
 
-def _lint_one(file: ScriptFile, lfs: str) -> Linted:
+def _lint_one(file: ScriptFile, lfs: str, runner_errexit: bool) -> Linted:
     data = file.content()
     if b"\0" in data or len(data) > LINT_LIMIT:
         return Linted([], [])  # binary or huge: bash -n speaks for it
@@ -204,12 +204,38 @@ def _lint_one(file: ScriptFile, lfs: str) -> Linted:
     from lfsplug_validation.syntaxtree import ScriptTree
 
     tree = ScriptTree(data)  # parsed at most once, if a rule needs it
-    issues, refs = lint(data.decode("utf-8", errors="replace"), lfs, tree)
+    issues, refs = lint(data.decode("utf-8", errors="replace"), lfs, tree, runner_errexit)
     return Linted(issues, refs, *cd_uses(tree))
 
 
 def _by_line(issues: list[Issue]) -> list[Issue]:
     return sorted(issues, key=lambda i: (i.line or 0, i.code))
+
+
+#: shellcheck's codes that say what a lint code says more specifically on the same line: the
+#: lint issue stays and names the other (LFS007 knows whether lfsplug's bash -e stops the script).
+MERGED = {"SC2164": "LFS007"}
+#: Appended to a content's hash for its lint issues when lfsplug runs the script with -e.
+ERREXIT = ":e"
+#: The lint codes that depend on whether lfsplug runs the script with -e (see :mod:`.runner`).
+RUNNER_CODES = frozenset({"LFS004", "LFS007"})
+
+
+def _merged(issues: list[Issue]) -> list[Issue]:
+    """One issue per problem: a shellcheck issue that a lint issue on its line says more
+    specifically (:data:`MERGED`) is dropped, and the lint issue's message names its code."""
+    kept = {(i.code, i.line) for i in issues if i.code in MERGED.values()}
+    dropped = {(MERGED[i.code], i.line): i.code for i in issues
+               if i.code in MERGED and (MERGED[i.code], i.line) in kept}
+    if not dropped:
+        return issues
+    out = []
+    for issue in issues:
+        if issue.code in MERGED and (MERGED[issue.code], issue.line) in dropped:
+            continue
+        other = dropped.get((issue.code, issue.line))
+        out.append(issue._replace(message=f"{issue.message} (also {other})") if other else issue)
+    return out
 
 
 def _without_parse_noise(shellcheck: list[Issue], lint_issues: list[Issue]) -> list[Issue]:
@@ -234,6 +260,24 @@ class Validator:
         #: Set when validation is interrupted, so that the background checks stop too.
         self.stop = threading.Event()
         self._environment: CdEnvironment | None = None
+        #: contents done and to do by each check, for the progress line (checks in threads)
+        self._done: dict[str, int] = {}
+        self._todo: dict[str, int] = {}
+        self._lock = threading.Lock()
+
+    def _tick(self, check: str, count: int) -> None:
+        with self._lock:
+            self._done[check] = self._done.get(check, 0) + count
+
+    def _expect(self, check: str, count: int) -> None:
+        with self._lock:
+            self._todo[check] = count
+
+    def _progress(self, scripts: int) -> int:
+        """How many of ``scripts`` are done: the share of the slowest check."""
+        with self._lock:
+            shares = [min(1.0, self._done.get(c, 0) / n) for c, n in self._todo.items() if n]
+        return int(scripts * min(shares, default=0.0))
 
     @property
     def lfs(self) -> str:
@@ -266,7 +310,9 @@ class Validator:
         unique = {f.digest: f for f in readable}
         findings: list[Finding] = []
         try:
-            content = self._content(unique, cache, findings)
+            with WorkProgress(self.config, "validating", "scripts",
+                              lambda: self._progress(len(files)), len(files)):
+                content, keys = self._content(unique, readable, cache, findings)
         except BaseException:  # ^C: no new screen or bash -n may start behind our back
             self.stop.set()
             raise
@@ -277,7 +323,7 @@ class Validator:
                 findings.append(Finding("SYN004", Severity.ERROR, f"the script {file.error}",
                                         file.path, None, "make it a readable file", PLUGIN))
                 continue
-            found = content[file.digest]
+            found = content[keys[file.path]]
             issues, refs[file.path] = found.issues, found.refs
             if found.cds:  # rare: the environment is looked at only for these scripts
                 issues = _by_line(issues + self._unset_cds(file.script, found))
@@ -302,34 +348,53 @@ class Validator:
             self._environment = CdEnvironment(self.config)
         return self._environment.issues(script, found.cds, found.sources)
 
-    def _content(self, unique: dict[str, ScriptFile], cache: ResultCache,
-                 findings: list[Finding]) -> dict[str, Linted]:
-        """Syntax, shellcheck and lint issues, and source references, by content hash."""
+    def _content(self, unique: dict[str, ScriptFile], readable: list[ScriptFile],
+                 cache: ResultCache, findings: list[Finding],
+                 ) -> tuple[dict[str, Linted], dict[str, str]]:
+        """Syntax, shellcheck and lint issues, and source references, by lint key; and each
+        file's lint key: its content's hash, with :data:`ERREXIT` when lfsplug runs it with -e
+        and lint says something of that (:data:`RUNNER_CODES`)."""
         syntax = self._start_syntax(unique, cache, findings)
         shellcheck = self._start_shellcheck(unique, cache)
         section = cache.section("lint", f"{CHECKER_VERSION}:{self.lfs}")
-        linted: dict[str, Linted] = {}
-        for digest, file in unique.items():
-            found = _cached_lint(section, digest)
-            if found is None:
-                found = _lint_one(file, self.lfs)
-                section.put(digest, found.to_json())
-            linted[digest] = found
+        self._expect("lint", len(unique))
+        linted = {key: self._lint(section, key, file) for key, file in unique.items()}
+        keys = {f.path: f.digest for f in readable}
+        dependent = {d for d, found in linted.items()
+                     if any(i.code in RUNNER_CODES for i in found.issues)}
+        if dependent:  # rare in a tree with set -e: only then is the command asked for
+            from lfsplug_validation.runner import runs_with_errexit
+
+            for file in readable:
+                if file.digest in dependent and runs_with_errexit(self.config, file.script):
+                    key = keys[file.path] = file.digest + ERREXIT
+                    if key not in linted:
+                        linted[key] = self._lint(section, key, file)
         syntax_issues = syntax.result() if syntax else {}
         checked, errors = shellcheck.result() if shellcheck else ({}, [])
         findings.extend(_host("VAL002", Severity.WARNING, f"shellcheck failed: {error}",
                               "run shellcheck on the scripts by hand to see why")
                         for error in dict.fromkeys(errors))
         out = {}
-        for digest, found in linted.items():
+        for key, found in linted.items():
+            digest = key.removesuffix(ERREXIT)
             lint_issues = found.issues
             issues = syntax_issues.get(digest) or []
             if not any(i.code == "SYN001" for i in issues):  # after a parse error: no SC noise
                 issues = issues + _without_parse_noise(checked.get(digest, []), lint_issues)
             if lint_issues or len(issues) > 1:
-                issues = _by_line(issues + lint_issues)
-            out[digest] = found._replace(issues=issues)
-        return out
+                issues = _merged(_by_line(issues + lint_issues))
+            out[key] = found._replace(issues=issues)
+        return out, keys
+
+    def _lint(self, section: Section, key: str, file: ScriptFile) -> Linted:
+        """Lint's result for the lint key ``key`` (cached, or found now)."""
+        found = _cached_lint(section, key)
+        if found is None:
+            found = _lint_one(file, self.lfs, key.endswith(ERREXIT))
+            section.put(key, found.to_json())
+        self._tick("lint", 1)
+        return found
 
     def _start_syntax(self, unique: dict[str, ScriptFile], cache: ResultCache,
                       findings: list[Finding]) -> Future[dict[str, list[Issue]]] | None:
@@ -341,14 +406,16 @@ class Validator:
                                   "install bash"))
             return None
         section = cache.section("syntax", f"{CHECKER_VERSION}:{version}")
+        self._expect("syntax", len(unique))
         return _background(self._syntax, bash, version, unique, section)
 
     def _syntax(self, bash: str, version: str, unique: dict[str, ScriptFile],
                 section: Section) -> dict[str, list[Issue]]:
         found, todo = _split_cached(unique, section)
+        self._tick("syntax", len(found))
         binary = {p for p, d in todo.items() if b"\0" in unique[d].content()}
         checked = check_syntax(bash, list(todo), binary, self.workers, version=version,
-                               stop=self.stop)
+                               stop=self.stop, tick=lambda n: self._tick("syntax", n))
         for path, issues in checked.items():
             found[todo[path]] = issues
             if not any(i.code == "SYN002" for i in issues):  # a timeout may pass next time
@@ -367,11 +434,13 @@ class Validator:
             return None  # "on" without shellcheck is a host finding (lfsplug_validate_host)
         directories = {Path(d) for d in {os.path.dirname(f.path) for f in unique.values()}}
         section = cache.section("shellcheck", shellcheck_key(executable, directories))
+        self._expect("shellcheck", len(unique))
         return _background(self._shellcheck, executable, unique, section)
 
     def _shellcheck(self, executable: str, unique: dict[str, ScriptFile],
                     section: Section) -> tuple[dict[str, list[Issue]], list[str]]:
         found, todo = _split_cached(unique, section)
+        self._tick("shellcheck", len(found))
         from lfsplug_validation.shellcheck import SIZE_LIMIT, run_shellcheck, too_large
 
         checked: dict[str, list[Issue]] = {}
@@ -381,7 +450,9 @@ class Validator:
                 if size > SIZE_LIMIT:
                     checked[file.path] = [too_large(size)]
         rest = [path for path in todo if path not in checked]
-        found_now, errors = run_shellcheck(executable, rest, self.workers)
+        self._tick("shellcheck", len(checked))
+        found_now, errors = run_shellcheck(executable, rest, self.workers,
+                                           lambda n: self._tick("shellcheck", n))
         checked.update(found_now)
         for path, issues in checked.items():
             if path in todo:
