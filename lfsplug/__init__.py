@@ -124,6 +124,7 @@ if TYPE_CHECKING:
         StoredRun,
         StoredSample,
         StoredSamples,
+        relink,
     )
 
 #: Kernel names imported on first use (start-up time: `lfsplug --version` needs none of them).
@@ -158,7 +159,7 @@ _LAZY = {
     ),
     "lfsplug._state": (
         "HistoryEntry", "StateService", "StoredAttempt", "StoredEvent", "StoredResult",
-        "StoredRun", "StoredSample", "StoredSamples",
+        "StoredRun", "StoredSample", "StoredSamples", "relink",
     ),
 }
 _LAZY_MODULE = {name: module for module, names in _LAZY.items() for name in names}
@@ -279,6 +280,7 @@ __all__ = [
     "redact",
     "redact_env",
     "redact_text",
+    "relink",
     "resume_command",
     "run_session",
     "satisfies",

@@ -42,6 +42,7 @@ __all__ = [
     "StoredSamples",
     "link_newest",
     "log_name",
+    "relink",
     "run_label",
 ]
 
@@ -281,15 +282,31 @@ def link_newest(log: Path, name: str, attempt: int) -> None:
         with contextlib.suppress(OSError):
             os.unlink(stale)
     for link, target in ((log.name, f"{run}/{log.name}"), ("latest", f"{run}/latest")):
-        path = os.path.join(folder, link)
-        tmp = os.path.join(folder, f".{link}.{os.getpid()}.{threading.get_ident()}")
+        relink(folder, link, target)
+
+
+def relink(folder: Path | str, link: str, target: str) -> None:
+    """Point the symbolic link ``folder/link`` to ``target`` atomically (a new link renamed
+    over the old), unless it points there already; a regular file in its place is left alone,
+    and a file system without symbolic links gets none."""
+    path = os.path.join(folder, link)
+    try:
+        if os.readlink(path) == target:
+            return
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return  # not a link: a log of an lfsplug that kept one log per script
+    tmp = os.path.join(folder, f".{link}.{os.getpid()}.{threading.get_ident()}")
+    try:
         try:
-            if os.path.lexists(path) and not os.path.islink(path):
-                continue
-            os.makedirs(log.parent, exist_ok=True)
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)  # left by a process that died between the two calls below
             os.symlink(target, tmp)
-            os.replace(tmp, path)
-        except OSError:
-            pass  # the logs are still there
+        except FileExistsError:  # left by a process that died before its rename
+            os.unlink(tmp)
+            os.symlink(target, tmp)
+        except FileNotFoundError:  # the first log of all
+            os.makedirs(folder, exist_ok=True)
+            os.symlink(target, tmp)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # the logs are still there

@@ -236,7 +236,9 @@ def test_a_killed_lfsplug_and_keeper_leave_nothing_the_next_run_misses(
             proc.wait()
         survivors(m)
     assert [cmd for _, cmd in left] == ([] if probe is not None else [f"sleep {m}.1"])
-    assert any(line.startswith("lfsplug: ended the processes of a (process group ")
+    # named by its cgroup's keeper where there is a cgroup, else by its process group
+    which = "its keeper, pid " if probe is not None else "process group "
+    assert any(line.startswith(f"lfsplug: ended the processes of a ({which}")
                for line in again.errlines), again.errlines
     assert again.ret == 0 and again.statuses() == {"a": "passed"}
 
@@ -340,3 +342,32 @@ def test_a_killed_keeper_leaves_the_script_to_its_group_and_cgroup(
     assert result.results["a"].signal == signal.SIGKILL
     expected = [] if probe is not None else [f"sleep {m}.1"]
     assert [cmd for _, cmd in left] == expected
+
+
+@pytest.mark.parametrize("cgroup", [True, False])
+def test_the_note_gets_the_group_only_without_a_cgroup(lfsplugger: Lfsplugger,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       cgroup: bool) -> None:
+    """A cgroup holds every process of the script, so its note names the keeper and the cgroup;
+    without one, the script's process group is added as soon as it has started."""
+    from lfsplug_executor import process
+    from lfsplug_executor.orphans import ProcessBook
+
+    if cgroup:
+        probe = process.make_cgroup()
+        if probe is None:
+            pytest.skip("no writable cgroup v2 here")
+        os.rmdir(probe)
+    else:
+        monkeypatch.setattr(process, "make_cgroup", lambda: None)
+    added: list[int] = []
+    started = ProcessBook.started
+
+    def spy(self: ProcessBook, keeper: int, pgid: int) -> None:
+        added.append(pgid)
+        started(self, keeper, pgid)
+
+    monkeypatch.setattr(ProcessBook, "started", spy)
+    lfsplugger.make_tree({"01-a.sh": "true", "02-b.sh": "true"})
+    assert lfsplugger.run(*RUN).ret == 0
+    assert (added == []) if cgroup else (len(added) == 2 and all(pid > 0 for pid in added))

@@ -6,7 +6,8 @@ build the same package over it. To prevent that, the executor notes each script 
 ``running/kPID`` under the state directory, PID its keeper's, before the script is started (the
 script, its keeper's pid and start time, its cgroup if any, and lfsplug's own pid and start
 time), adds its process group (the leader's pid and start time in the kernel's clock ticks) as
-soon as it has started, and removes the note when the script has ended. At the start of the
+soon as it has started where there is no cgroup (a cgroup holds every process of the script),
+and removes the note when the script has ended. At the start of the
 next run, a note whose lfsplug is gone names a script that may still be running: its keeper, if
 it is still the same process, is asked (SIGTERM) to end every process of the script, whatever
 its group; its cgroup, if any, is killed (``cgroup.kill``) and removed; and if its leader is
@@ -85,7 +86,7 @@ class ProcessBook:
             if not self._made:
                 self.folder.mkdir(parents=True, exist_ok=True)
                 self._made = True
-        self._write(keeper, note)
+        self._write(keeper, note, fresh=True)
 
     def started(self, keeper: int, pgid: int) -> None:
         """Add the script's process group (its leader's pid) to its note."""
@@ -96,11 +97,12 @@ class ProcessBook:
             note.update(pgid=pgid, start=start_time(pgid))
         self._write(keeper, note)
 
-    def _write(self, keeper: int, note: dict[str, object]) -> None:
-        # one write of a few hundred bytes, renamed into place: a crash leaves the old note
-        # or the new one, never half of one
+    def _write(self, keeper: int, note: dict[str, object], *, fresh: bool = False) -> None:
+        """One write of a few hundred bytes. A new note is written in place (torn by a crash,
+        it is skipped: the script had not started); an update is renamed into place, so a crash
+        leaves the old note or the new one, never half of one."""
         path = self.folder / f"k{keeper}"
-        tmp = self.folder / f".k{keeper}"
+        tmp = path if fresh else self.folder / f".k{keeper}"
         try:
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
         except OSError:
@@ -111,8 +113,9 @@ class ProcessBook:
             return
         finally:
             os.close(fd)
-        with contextlib.suppress(OSError):
-            os.replace(tmp, path)
+        if not fresh:
+            with contextlib.suppress(OSError):
+                os.replace(tmp, path)
 
     def remove(self, keeper: int) -> None:
         """The keeper's script has ended: its note goes."""

@@ -32,7 +32,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from lfsplug import RunningScript, RunRequest, ScriptResult, Status
+from lfsplug import RunningScript, RunRequest, ScriptResult, Status, relink
 
 if TYPE_CHECKING:
     from lfsplug import Session
@@ -51,16 +51,9 @@ DRAIN_LIMIT = 1 << 20
 
 
 def link_latest(log_path: Path) -> None:
-    """Point ``logs/latest`` at ``log_path`` (atomically: a new link renamed over the old)."""
-    folder = os.fspath(log_path.parent)
-    tmp = os.path.join(folder, f".latest.{os.getpid()}.{threading.get_ident()}")
-    try:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)  # left by a process that died between the two calls below
-        os.symlink(log_path.name, tmp)
-        os.replace(tmp, os.path.join(folder, "latest"))
-    except OSError:
-        pass  # a file system without symlinks: the logs are still there
+    """Point ``logs/RUN/latest`` at ``log_path`` (atomically: a new link renamed over the
+    old)."""
+    relink(log_path.parent, "latest", log_path.name)
 
 
 def _open_log(path: Path) -> BinaryIO:
@@ -429,7 +422,7 @@ class Runner:
         if "exit" in first:  # the command could not be started: the keeper's report, at once
             child.final = first
             _give_back(keeper)
-        elif self.book is not None:
+        elif self.book is not None and not child.cgroup:  # a cgroup holds the script whole
             self.book.started(keeper.pid, child.pid)
         _ready_keeper(self.pass_fds)  # the next slot's, starting while this script runs
         return child

@@ -19,6 +19,7 @@ for the step: ``tar`` (unpack), ``patch``, ``configure`` (also ``cmake``, ``meso
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -118,16 +119,29 @@ def _install(bash_env: Path, record: Path, env: dict[str, str], seen: Callable[[
         if owner is not None:
             os.chown(record, *owner)
         text = trap_text(seen(record), env.get("BASH_ENV"))
-        if _WRITTEN.get(bash_env) != text or not bash_env.exists():  # once per script and run
-            tmp = bash_env.with_suffix(".tmp")
-            tmp.write_text(text, encoding="utf-8")
-            tmp.chmod(0o644)
-            tmp.replace(bash_env)
+        if _WRITTEN.get(bash_env) != text or not bash_env.exists():
+            _write_if_changed(bash_env, text)
             _WRITTEN[bash_env] = text
     except OSError:
         return None
     env["BASH_ENV"] = seen(bash_env)
     return record
+
+
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` (mode 644) unless it holds it already: the file of a script
+    whose trap has not changed since the last run is not written again. Only the script's own
+    shell reads it, after this: no rename is needed for a reader to see it whole."""
+    data = text.encode("utf-8")
+    with contextlib.suppress(OSError), open(path, "rb") as old:
+        if old.read(len(data) + 1) == data:
+            return
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    try:
+        os.fchmod(fd, 0o644)
+        os.write(fd, data)
+    finally:
+        os.close(fd)
 
 
 def _as_seen(root: str | None) -> Callable[[Path], str]:
