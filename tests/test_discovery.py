@@ -1557,3 +1557,14 @@ def test_no_cache_when_the_state_dir_cannot_be_written(
     (cached_tree / ".lfsplug").write_text("a file where the folder goes")
     assert plan_names(lfsplugger)
     assert (cached_tree / ".lfsplug").is_file()
+
+
+def test_lfs_inside_the_tree_is_not_searched_for_scripts(lfsplugger: Lfsplugger) -> None:
+    """``$LFS`` inside the scripts' tree is the system being built, not scripts: its files are
+    not found, and its absolute links (``bin -> /usr/bin``) do not lead discovery to the host's
+    programs."""
+    lfsplugger.make_tree({"01-a.sh": "true", "lfs/sources/02-b.sh": "true"})
+    (lfsplugger.path / "lfs" / "bin").symlink_to("/usr/bin")
+    result = lfsplugger.run("list", "--json", "--lfs", str(lfsplugger.path / "lfs"))
+    assert result.ret == 0
+    assert [s["name"] for s in json.loads("\n".join(result.outlines))["scripts"]] == ["a"]

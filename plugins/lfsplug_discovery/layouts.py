@@ -110,6 +110,11 @@ class Walker:
         self.root_path = Path(root)
         self.real_root = os.path.realpath(root)
         self.state_dir = os.path.abspath(config.state_dir)
+        # never scripts: the state directory, and $LFS where it lies inside the tree (the
+        # system being built: its absolute links, bin -> /usr/bin, lead out to the host's)
+        lfs = os.path.abspath(config.lfs)
+        inside = lfs.startswith(os.path.abspath(root).rstrip("/") + "/")
+        self.not_scripts = {self.state_dir, *([lfs] if inside else [])}
         self.found: list[Script] = []
         self._walked: set[tuple[int, int]] = set()
         self._ignore = config.hook.lfsplug_ignore_path
@@ -272,7 +277,7 @@ class Walker:
             except OSError:
                 continue
             if is_dir:
-                if (name in SKIP_DIRS or os.path.abspath(entry.path) == self.state_dir
+                if (name in SKIP_DIRS or os.path.abspath(entry.path) in self.not_scripts
                         or (entry.is_symlink() and self._inside(os.path.realpath(entry.path)))):
                     continue
                 files.extend(self.tree_files(entry.path))
@@ -322,7 +327,7 @@ class Walker:
 
     def _visit_dir(self, entry: os.DirEntry[str]) -> None:
         path = entry.path
-        if entry.name in SKIP_DIRS or os.path.abspath(path) == self.state_dir:
+        if entry.name in SKIP_DIRS or os.path.abspath(path) in self.not_scripts:
             return
         if not self._usable(path, entry.name) or self._ignored(path):
             return
@@ -428,7 +433,7 @@ class Walker:
             is_dir = entry.is_dir()
         except OSError:
             return
-        if is_dir and os.path.abspath(entry.path) == self.state_dir:
+        if is_dir and os.path.abspath(entry.path) in self.not_scripts:
             return
         if not is_dir and not (is_candidate(name) or name.endswith(SCRIPT_SUFFIXES)):
             return
