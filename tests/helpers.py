@@ -1,9 +1,11 @@
 """Helpers that several test modules share: what ``list``, ``list --why`` and ``check --json``
-print, and the LFS book's pages. (Plugin authors get ``lfsplug.testing``; this is ours.)"""
+print, the LFS book's pages, and the live processes of a test's scripts. (Plugin authors get
+``lfsplug.testing``; this is ours.)"""
 
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -53,3 +55,21 @@ def book_pages(chapter: int) -> list[str]:
     text = (BOOK / f"chapter{chapter:02d}" / f"chapter{chapter:02d}.xml").read_text("utf-8")
     text = re.sub(r"<!--.*?-->", "", text, flags=re.DOTALL)
     return re.findall(r'href="([^"]+)\.xml"', text)
+
+
+def alive(pattern: str) -> list[tuple[int, str]]:
+    """Live (not zombie) processes whose command line contains ``pattern``, from /proc."""
+    found = []
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                data = stat.read()
+            with open(f"/proc/{name}/cmdline", "rb") as handle:
+                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if pattern in cmd and data[data.rfind(b")") + 2:][:1] != b"Z":
+            found.append((int(name), cmd.strip()))
+    return found

@@ -956,18 +956,25 @@ def test_mounts_are_gone_after_an_interrupt(lfsplugger: Lfsplugger, rootfs: Path
     assert _sleepers("1234.5", rootfs) == []
 
 
-def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugger,
-                                                            rootfs: Path) -> None:
-    chroot_tree(lfsplugger, rootfs, {"chapter08/801-long": "touch /started\nsleep 2345.5"})
+def _kill_lfsplug_mid_script(lfsplugger: Lfsplugger, rootfs: Path, marker: str) -> list[str]:
+    """Run a chroot script that sleeps (``sleep MARKER``), kill -9 lfsplug once it has started,
+    and wait for the script's keeper to end it (it does when lfsplug dies); what is left
+    mounted under the chroot."""
+    chroot_tree(lfsplugger, rootfs, {"chapter08/801-long": f"touch /started\nsleep {marker}"})
     with _lfsplug(lfsplugger, "run", "scripts", *QUIET) as proc:
         _wait_for(rootfs / "started", proc)
         proc.kill()
         proc.communicate()
-    deadline = time.monotonic() + 15  # its keeper ends the script when lfsplug dies
-    while _sleepers("2345.5", rootfs) and time.monotonic() < deadline:
+    deadline = time.monotonic() + 15
+    while _sleepers(marker, rootfs) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert _sleepers("2345.5", rootfs) == []
-    left = under(rootfs)
+    assert _sleepers(marker, rootfs) == []
+    return under(rootfs)
+
+
+def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugger,
+                                                            rootfs: Path) -> None:
+    left = _kill_lfsplug_mid_script(lfsplugger, rootfs, "2345.5")
     assert len(left) >= 5
     (lfsplugger.path / "scripts" / "chapter08" / "801-long").write_text("#!/bin/bash\ntrue\n")
     result = lfsplugger.run("run", "scripts", *QUIET)
@@ -979,16 +986,7 @@ def test_a_killed_runs_mounts_are_unmounted_by_the_next_run(lfsplugger: Lfsplugg
 
 def test_privileges_off_says_a_killed_runs_mounts_are_left(lfsplugger: Lfsplugger,
                                                            rootfs: Path) -> None:
-    chroot_tree(lfsplugger, rootfs, {"chapter08/801-long": "touch /started\nsleep 3456.5"})
-    with _lfsplug(lfsplugger, "run", "scripts", *QUIET) as proc:
-        _wait_for(rootfs / "started", proc)
-        proc.kill()
-        proc.communicate()
-    deadline = time.monotonic() + 15  # its keeper ends the script when lfsplug dies
-    while _sleepers("3456.5", rootfs) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert _sleepers("3456.5", rootfs) == []
-    left = under(rootfs)
+    left = _kill_lfsplug_mid_script(lfsplugger, rootfs, "3456.5")
     assert len(left) >= 5
     record = lfsplugger.path / "scripts" / ".lfsplug" / "chroot-mounts.json"
     kept = record.read_text()

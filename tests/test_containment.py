@@ -19,6 +19,7 @@ import time
 
 import pytest
 
+from helpers import alive
 from lfsplug.testing import Lfsplugger
 
 RUN = ("run", "--shellcheck", "off", "--host-check", "off")
@@ -44,24 +45,6 @@ def escapees(m: str) -> str:
     return "\n".join([*(line.format(m=m) for line in ESCAPEES.values()),
                       f"until [ $(pgrep -fc 'sleep {m}[.]') -ge {len(ESCAPEES)} ]; do "
                       "sleep 0.01; done"])
-
-
-def alive(pattern: str) -> list[tuple[int, str]]:
-    """Live (not zombie) processes whose command line contains ``pattern``, from /proc."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                data = stat.read()
-            with open(f"/proc/{name}/cmdline", "rb") as handle:
-                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if pattern in cmd and data[data.rfind(b")") + 2:][:1] != b"Z":
-            found.append((int(name), cmd.strip()))
-    return found
 
 
 def survivors(m: str) -> list[tuple[int, str]]:

@@ -45,6 +45,8 @@ from pathlib import Path
 
 import pytest
 
+from helpers import alive
+
 pytestmark = pytest.mark.e2e
 
 #: Kills per parametrisation: 20 in all, half with ``-j 1``, half with ``-j 4``; at most
@@ -104,24 +106,6 @@ CONFIG = """\
 [state]
 env_ignore = ["TERM", "MAKEFLAGS", "TRIAL_LFSPLUG"]
 """
-
-
-def alive(pattern: str) -> list[tuple[int, str]]:
-    """Live (not zombie) processes whose command line contains ``pattern``, from /proc."""
-    found = []
-    for name in os.listdir("/proc"):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f"/proc/{name}/stat", "rb") as stat:
-                data = stat.read()
-            with open(f"/proc/{name}/cmdline", "rb") as handle:
-                cmd = handle.read().replace(b"\0", b" ").decode(errors="replace")
-        except OSError:
-            continue
-        if pattern in cmd and data[data.rfind(b")") + 2:][:1] != b"Z":
-            found.append((int(name), cmd.strip()))
-    return found
 
 
 def settle(pattern: str, timeout: float = SETTLE) -> list[tuple[int, str]]:
