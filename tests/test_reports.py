@@ -3,6 +3,7 @@ a run and later from the state database; jhalfs reports read back and imported a
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import math
@@ -641,7 +642,7 @@ def synthetic(report: sbu.SbuReport) -> RunData:
         resources: dict[str, Any] = {"disk": dict(package.disk)}
         if package.sbu is not None:
             resources["sbu"] = package.sbu
-        scripts.append(ScriptRecord(i, package.name, f"/s/{i}", "passed", started=clock,
+        scripts.append(ScriptRecord(0, i, package.name, f"/s/{i}", "passed", started=clock,
                                     finished=clock + package.seconds, resources=resources,
                                     version=package.version))
         clock += package.seconds
@@ -739,13 +740,13 @@ def test_import_errors(lfsplugger: Lfsplugger) -> None:
 
 def test_sbu_seconds_comes_from_the_monitor_else_binutils_pass1() -> None:
     run = RunRecord(1, 0.0, 100.0, 0, "finished", "lfsplug run", "0", "h")
-    binutils = ScriptRecord(1, "binutils-pass1", "/s/1", "passed", started=0.0, finished=40.0)
-    other = ScriptRecord(2, "gcc", "/s/2", "passed", started=40.0, finished=100.0)
+    binutils = ScriptRecord(0, 1, "binutils-pass1", "/s/1", "passed", started=0.0, finished=40.0)
+    other = ScriptRecord(0, 2, "gcc", "/s/2", "passed", started=40.0, finished=100.0)
     data = RunData(run, [binutils, other], [], [])
     assert data.sbu_seconds() == 40.0
     assert data.script_sbu(other, 40.0) == 1.5
     other.resources["sbu"] = 2.0  # the monitor's figure: 60 s is 2 SBU, so the SBU is 30 s
-    binutils.status = "failed"
+    data.scripts[0] = dataclasses.replace(binutils, status="failed")
     assert data.sbu_seconds() == 30.0
     progress = lfsplug.Progress(done=1, total=2, elapsed=50.0, sbu_seconds=33.0)
     data.events.append(StoredEvent(1, 50.0, "progress", 20, None, progress))
@@ -849,7 +850,7 @@ def test_any_written_sbu_report_reads_back(packages: list[Any], jobs: int | None
         resources: dict[str, Any] = {"disk": disk}
         if sbu_figure is not None:
             resources["sbu"] = sbu_figure
-        scripts.append(ScriptRecord(i, name, f"/s/{i}.sh", "passed", started=clock,
+        scripts.append(ScriptRecord(0, i, name, f"/s/{i}.sh", "passed", started=clock,
                                     finished=clock + seconds, resources=resources,
                                     version=version))
         clock += seconds

@@ -120,7 +120,7 @@ def spans(data: RunData) -> list[Span]:
         if not script.ran:
             continue
         last = len(script.tries)
-        for attempt in script.tries:
+        for attempt in script.attempt_records():
             stop = attempt.finished if attempt.finished is not None else end
             status = script.status if attempt.attempt == last else "retried"
             found.append(Span(script.name, attempt.attempt, attempt.started,

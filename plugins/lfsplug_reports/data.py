@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -22,7 +22,9 @@ from lfsplug import (
     SampleTaken,
     ScriptOutput,
     ScriptRetry,
+    StoredAttempt,
     StoredEvent,
+    StoredResult,
     StoredSample,
     redact_text,
 )
@@ -34,7 +36,6 @@ if TYPE_CHECKING:
         ScriptResult,
         Session,
         StateService,
-        StoredResult,
         StoredRun,
     )
 
@@ -91,36 +92,24 @@ class AttemptRecord:
     log_path: str | None
 
 
-@dataclass
-class ScriptRecord:
-    """One script of the run, in plan order, with everything the database knows of it."""
+@dataclass(frozen=True)
+class ScriptRecord(StoredResult):
+    """One script of the run, in plan order: the state service's record of it (the same
+    whether the run is read from the database or taken from the live session), with what
+    the reports work out from it."""
 
-    position: int
-    name: str
-    path: str
-    status: str
-    cached: bool = False
-    reused_run: int | None = None
-    reason: str | None = None
-    attempts: int = 0
-    started: float | None = None
-    finished: float | None = None
-    exit_code: int | None = None
-    signal: int | None = None
-    failure_class: str | None = None
-    message: str | None = None
-    log_path: str | None = None
-    resources: dict[str, Any] = field(default_factory=dict)
-    #: where it failed (the recovery plugin's findings): command, script line, step, evidence
-    failed_command: str | None = None
-    failed_line: int | None = None
-    failed_step: str | None = None
-    evidence: list[str] = field(default_factory=list)
-    #: what discovery knew of the script: its phase and version, the packages it builds
-    phase: str | None = None
-    version: str | None = None
-    packages: list[str] = field(default_factory=list)
-    tries: list[AttemptRecord] = field(default_factory=list)
+    #: when each attempt ended, by its number (worked out from the retry events and the run's
+    #: end: the database keeps when each started)
+    ends: dict[int, float | None] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, result: StoredResult) -> ScriptRecord:
+        return cls(**{f.name: getattr(result, f.name) for f in fields(StoredResult)})
+
+    def attempt_records(self) -> list[AttemptRecord]:
+        """Each attempt with when it started and ended and its log."""
+        return [AttemptRecord(a.attempt, a.started, self.ends.get(a.attempt), a.log_path)
+                for a in self.tries]
 
     @property
     def duration(self) -> float | None:
@@ -246,12 +235,13 @@ class RunData:
         """Redact, in place, the text of the run that may hold secrets: its command line and
         each script's message, reason, failing command and evidence."""
         self.run.command_line = self.redact(self.run.command_line)
-        for script in self.scripts:
-            for name in ("message", "reason", "failed_command"):
-                text = getattr(script, name)
-                if text:
-                    setattr(script, name, self.redact(text))
-            script.evidence = [self.redact(line) for line in script.evidence]
+        text = self.redact
+        self.scripts = [replace(
+            script, message=script.message and text(script.message),
+            reason=script.reason and text(script.reason),
+            failed_command=script.failed_command and text(script.failed_command),
+            evidence=tuple(text(line) for line in script.evidence))
+            for script in self.scripts]
 
     def tail(self, script: ScriptRecord, count: int) -> list[str] | None:
         """The last ``count`` lines of ``script``'s log, redacted (None: no log to read)."""
@@ -310,7 +300,7 @@ def load_run(state: StateService, run: StoredRun) -> RunData:
 
 def _load_run(state: StateService, run: StoredRun) -> RunData:
     events = list(state.events(run.id))
-    scripts = [_script(result) for result in state.results(run.id)]
+    scripts = [ScriptRecord.of(result) for result in state.results(run.id)]
     retries = _retries(events)
     for script in scripts:
         _close_attempts(script, retries, run.finished)
@@ -320,20 +310,6 @@ def _load_run(state: StateService, run: StoredRun) -> RunData:
                        command_line=run.command_line, version=run.version, host=run.host,
                        total=run.total, counts=dict(run.counts))
     return RunData(record, scripts, events, samples.rows, sample_texts=samples.texts)
-
-
-def _script(result: StoredResult) -> ScriptRecord:
-    return ScriptRecord(
-        position=result.position, name=result.name, path=result.path, status=result.status,
-        cached=result.cached, reused_run=result.reused_run, reason=result.reason,
-        attempts=result.attempts, started=result.started, finished=result.finished,
-        exit_code=result.exit_code, signal=result.signal, failure_class=result.failure_class,
-        message=result.message, log_path=result.log_path, resources=dict(result.resources),
-        failed_command=result.failed_command, failed_line=result.failed_line,
-        failed_step=result.failed_step, evidence=list(result.evidence),
-        phase=result.phase, version=result.version, packages=list(result.packages),
-        tries=[AttemptRecord(a.attempt, a.started, None, a.log_path) for a in result.tries],
-    )
 
 
 def _retries(events: Iterable[StoredEvent]) -> dict[tuple[str | None, int], float]:
@@ -347,14 +323,16 @@ def _retries(events: Iterable[StoredEvent]) -> dict[tuple[str | None, int], floa
 
 def _close_attempts(script: ScriptRecord, retries: dict[tuple[str | None, int], float],
                     run_end: float | None) -> None:
-    following_ones: list[AttemptRecord | None] = [*script.tries[1:], None]
+    following_ones: list[StoredAttempt | None] = [*script.tries[1:], None]
     for this, following in zip(script.tries, following_ones[:len(script.tries)], strict=True):
+        end: float | None
         if following is not None:
-            this.finished = retries.get((script.name, this.attempt), following.started)
+            end = retries.get((script.name, this.attempt), following.started)
         elif script.status in ("passed", "failed", "skipped"):
-            this.finished = script.finished
+            end = script.finished
         else:
-            this.finished = run_end  # interrupted: it ran until the run ended
+            end = run_end  # interrupted: it ran until the run ended
+        script.ends[this.attempt] = end
 
 
 def _series(rows: Iterable[SampleRow]) -> dict[str, Series]:
@@ -405,13 +383,12 @@ def from_session(session: Session) -> RunData:
 
 def _session_scripts(session: Session, history: list[Event]) -> list[ScriptRecord]:
     order = [s.name for s in session.plan.scripts] if session.plan else list(session.results)
-    failed: dict[str, list[AttemptRecord]] = {}  # the attempts that were retried
+    failed: dict[str, list[StoredAttempt]] = {}  # the attempts that were retried
     for event in history:
         record = event.record
         if isinstance(record, ScriptRetry) and event.script is not None and record.started:
-            failed.setdefault(event.script, []).append(AttemptRecord(
-                record.attempt, record.started, None, _log(session, event.script,
-                                                          record.attempt)))
+            failed.setdefault(event.script, []).append(StoredAttempt(
+                record.attempt, record.started, _log(session, event.script, record.attempt)))
     records = []
     for position, name in enumerate(order, 1):
         result = session.results.get(name)
@@ -419,29 +396,29 @@ def _session_scripts(session: Session, history: list[Event]) -> list[ScriptRecor
         if result is None:
             continue
         records.append(ScriptRecord(
-            position=position, name=name, path=str(script.path) if script else name,
+            run_id=0, position=position, name=name, path=str(script.path) if script else name,
             status=str(result.status), cached=result.cached, attempts=result.attempts,
             started=result.started, finished=result.finished, exit_code=result.exit_code,
             signal=result.signal, failure_class=result.failure_class, message=result.message,
             log_path=str(result.log_path) if result.log_path else None,
             resources=dict(result.resources), phase=script.phase if script else None,
             failed_command=result.failed_command, failed_line=result.failed_line,
-            failed_step=result.failed_step, evidence=list(result.evidence),
+            failed_step=result.failed_step, evidence=tuple(result.evidence),
             version=script.version if script else None,
-            packages=list(script.packages) if script else [],
-            tries=[] if result.cached else _tries(result, failed.get(name, []),
+            packages=tuple(script.packages) if script else (),
+            tries=() if result.cached else _tries(result, failed.get(name, []),
                                                   str(result.log_path or "") or None),
         ))
     return records
 
 
-def _tries(result: ScriptResult, failed: list[AttemptRecord],
-           log: str | None) -> list[AttemptRecord]:
+def _tries(result: ScriptResult, failed: list[StoredAttempt],
+           log: str | None) -> tuple[StoredAttempt, ...]:
     """The attempts of a script in this session: those retried, then the last one."""
     tries = sorted(failed, key=lambda a: a.attempt)
     if result.started is not None and result.attempts:
-        tries.append(AttemptRecord(result.attempts, result.started, None, log))
-    return tries
+        tries.append(StoredAttempt(result.attempts, result.started, log))
+    return tuple(tries)
 
 
 def _log(session: Session, name: str, attempt: int) -> str | None:
@@ -469,8 +446,8 @@ def apply_session(data: RunData, session: Session) -> None:
         data.run.state = "interrupted" if session.interrupted else "finished"
         for script in data.scripts:
             for attempt in script.tries:
-                if attempt.finished is None:
-                    attempt.finished = session.finished
+                if script.ends.get(attempt.attempt) is None:
+                    script.ends[attempt.attempt] = session.finished
     data.jobs = make_jobs(session.config.env)
 
 

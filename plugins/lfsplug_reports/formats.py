@@ -100,7 +100,7 @@ def _script(data: RunData, script: ScriptRecord, unit: float | None) -> dict[str
         "sbu": data.script_sbu(script, unit), "resources": script.resources,
         "attempt_details": [{"attempt": a.attempt, "started": a.started,
                              "finished": a.finished, "log": a.log_path}
-                            for a in script.tries],
+                            for a in script.attempt_records()],
     }
 
 
