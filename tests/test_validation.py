@@ -1213,3 +1213,24 @@ def test_a_config_bash_env_stops_the_run_before_any_script(
     lfsplugger.make_config(f'disable = ["SEC004"]\n[env]\nBASH_ENV = "{sourced}"\n')
     assert lfsplugger.run("-p", "no:hostreqs", "run", "--shellcheck=off").ret == 0
     assert marker.exists()  # silenced on purpose: the user's word
+
+
+def test_the_unpack_tarball_is_a_source_file_the_script_names(lfsplugger: Lfsplugger) -> None:
+    """``unpack=`` names a source file as ``tar -xf`` does: not matching its checksum, it is
+    INT003 at the script's header line (a glob is matched against the files). Missing, it is
+    said when the script runs: the run may take it from ``$SOURCES`` or fetch it first."""
+    sources = lfsplugger.path / "sources"
+    sources.mkdir()
+    (sources / "hello-2.12.tar.gz").write_bytes(b"not the real tarball")
+    (sources / "md5sums").write_text("0123456789abcdef0123456789abcdef  hello-2.12.tar.gz\n")
+    lfsplugger.make_tree({"01-hello.sh": "# lfsplug: unpack=hello-2.12.tar.gz\n./configure",
+                          "02-sed.sh": "# lfsplug: unpack=hell?-*.tar.gz\n./configure",
+                          "03-grep.sh": "# lfsplug: unpack=grep-3.8.tar.xz\n./configure"})
+    result = lfsplugger.run("check", "--json", "--sources", str(sources), "--shellcheck", "off")
+    found = {(f["code"], os.path.basename(f["path"] or ""), f["line"])
+             for f in json.loads("\n".join(result.outlines))["findings"]
+             if f["code"].startswith("INT")}
+    assert ("INT003", "01-hello.sh", 2) in found, found
+    assert ("INT003", "02-sed.sh", 2) in found, found
+    assert not [f for f in found if f[1] == "03-grep.sh"], found
+    assert result.ret == 6

@@ -15,6 +15,7 @@ a checksum file does not match, and no script names it; INT006 a checksum line i
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import os
 import re
@@ -109,6 +110,8 @@ class Sources:
         """The file names a reference stands for (a pattern may match several)."""
         if not ref.pattern:
             return [ref.name] if ref.name in self.files else []
+        if set(ref.name) & set("*?["):  # a glob (unpack=hello-*.tar.gz)
+            return sorted(n for n in self.files if fnmatch.fnmatchcase(n, ref.name))
         stem = ref.name
         return sorted(n for n in self.files
                       if n.startswith((f"{stem}.tar", f"{stem}.tgz", f"{stem}.zip")))
@@ -235,7 +238,7 @@ def verify_sources(sources: Sources, refs: dict[str, list[Ref]], cache: DigestCa
             names = sources.matching(ref)
             named.update(names)
             shown = f"{ref.name}.tar*" if ref.pattern else ref.name
-            if not names:
+            if not names and ref.required:
                 findings.append(_finding(
                     "INT002", Severity.ERROR, f"{shown} is not in {where}", script, ref.line,
                     hint=f"download {shown} into {where} (or point --sources at your sources)"))

@@ -38,6 +38,9 @@ class Ref(NamedTuple):
     name: str
     line: int
     pattern: bool = False
+    #: a missing file is a finding (INT002); not for ``unpack=``, whose tarball the run may
+    #: take from elsewhere (``$SOURCES``, ``run --fetch``) and says so when it is missing
+    required: bool = True
 
 
 class CdUse(NamedTuple):

@@ -324,7 +324,7 @@ class Validator:
                                         file.path, None, "make it a readable file", PLUGIN))
                 continue
             found = content[keys[file.path]]
-            issues, refs[file.path] = found.issues, found.refs
+            issues, refs[file.path] = found.issues, [*found.refs, *_unpacked(file.script)]
             if found.cds:  # rare: the environment is looked at only for these scripts
                 issues = _by_line(issues + self._unset_cds(file.script, found))
             issues = issues + security.check(file.script.path, file.info, file.link)
@@ -489,3 +489,14 @@ def _background(function: Any, *args: Any) -> Future[Any]:
     future = pool.submit(function, *args)
     pool.shutdown(wait=False)
     return future
+
+
+def _unpacked(script: Script) -> list[Ref]:
+    """The tarball ``unpack=`` names by a bare name (looked up in the sources directory), as a
+    source file the script names: its checksum is checked (INT003). A glob stays a pattern; a
+    path or a variable is known only when the script runs."""
+    value = script.unpack
+    if not value or "$" in value or "/" in value:
+        return []
+    return [Ref(value, script.line_of("unpack") or 0, pattern=bool(set(value) & set("*?[")),
+                required=False)]

@@ -1,0 +1,4 @@
+#!/bin/bash
+# lfsplug: phase=host
+# Chapter 4: the directories the packages install into.
+mkdir -pv "$LFS"/{sources,tools,usr/bin,usr/lib}
