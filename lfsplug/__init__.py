@@ -104,6 +104,7 @@ if TYPE_CHECKING:
         resume_command,
         secret_name,
         secret_values,
+        wants_colour,
     )
     from lfsplug._session import (
         Session,
@@ -149,7 +150,7 @@ _LAZY = {
     ),
     "lfsplug._reporting": (
         "WorkProgress", "redact", "redact_env", "redact_text", "resume_command", "secret_name",
-        "secret_values",
+        "secret_values", "wants_colour",
     ),
     "lfsplug._session": (
         "Session", "gc_paused", "run_session",
@@ -292,4 +293,5 @@ __all__ = [
     "string",
     "table_of",
     "version_key",
+    "wants_colour",
 ]

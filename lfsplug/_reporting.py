@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from lfsplug._config import Config
 
 __all__ = ["REDACTED", "RedactingStream", "WorkProgress", "open_debug_log", "redact",
-           "redact_env", "redact_text", "resume_command", "secret_name", "secret_values"]
+           "redact_env", "redact_text", "resume_command", "secret_name", "secret_values",
+           "wants_colour"]
 
 #: What a secret shows instead of its value.
 REDACTED = "***"
@@ -253,3 +254,14 @@ class WorkProgress:
         elif self.called:  # the end: a display erases its line
             done = self.done()
             self._call(done, done)
+
+
+def wants_colour(stream: TextIO) -> bool:
+    """Whether ``stream`` is a terminal that wants colours, bars and live lines: unless
+    ``NO_COLOR`` is set or ``TERM`` is ``dumb`` (or unset). One rule for every plugin."""
+    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "dumb") == "dumb":
+        return False
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

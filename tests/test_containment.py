@@ -16,11 +16,13 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from helpers import alive
-from lfsplug.testing import Lfsplugger
+from lfsplug.testing import Lfsplugger, RunResult
 
 RUN = ("run", "--shellcheck", "off", "--host-check", "off")
 
@@ -159,6 +161,30 @@ FIND_LFSPLUG = (
     "done\n")
 
 
+def killed_then_again(lfsplugger: Lfsplugger, tree: Path, hold: Path, m: str,
+                      settled: Callable[[], bool]) -> tuple[RunResult, list[tuple[int, str]]]:
+    """Run lfsplug in ``tree`` until its script kills it (-9) while ``hold`` exists; wait until
+    ``settled()``; then run again without ``hold``: that run, and the escapees of MARK alive
+    just after it (all are killed before returning)."""
+    hold.touch()
+    proc = subprocess.Popen([sys.executable, "-m", "lfsplug", *RUN], cwd=tree,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            stdin=subprocess.DEVNULL)
+    try:
+        assert proc.wait(timeout=60) == -signal.SIGKILL
+        wait_for(settled)
+        hold.unlink()
+        again = lfsplugger.run(*RUN)
+        time.sleep(0.2)
+        left = alive(f"sleep {m}.")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        survivors(m)
+    return again, left
+
+
 def test_a_killed_lfsplug_takes_its_scripts_with_it(lfsplugger: Lfsplugger) -> None:
     """lfsplug is killed (-9) by its own script: the keeper, its parent gone, ends the script
     and every escapee (TERM, then KILL after the grace), as ``--die-with-parent`` would; the next
@@ -168,20 +194,9 @@ def test_a_killed_lfsplug_takes_its_scripts_with_it(lfsplugger: Lfsplugger) -> N
     tree = lfsplugger.make_tree({"01-a.sh": (
         f"if [ -e {hold} ]; then\n{escapees(m)}\n{FIND_LFSPLUG}"
         f"  kill -9 $p\n  sleep {m}.9\nfi\necho second")})
-    hold.touch()
-    proc = subprocess.Popen([sys.executable, "-m", "lfsplug", *RUN], cwd=tree,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
-    try:
-        assert proc.wait(timeout=60) == -signal.SIGKILL
-        wait_for(lambda: not alive(f"sleep {m}."), timeout=15.0)
-        hold.unlink()
-        again = lfsplugger.run(*RUN)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        left = survivors(m)
+    # the keeper ends them within its grace (TERM: at once), before the next run starts
+    again, left = killed_then_again(lfsplugger, tree, hold, m,
+                                    lambda: not alive(f"sleep {m}."))
     assert left == []
     assert again.ret == 0 and again.statuses() == {"a": "passed"}
 
@@ -202,22 +217,9 @@ def test_a_killed_lfsplug_and_keeper_leave_nothing_the_next_run_misses(
     tree = lfsplugger.make_tree({"01-a.sh": (
         f"if [ -e {hold} ]; then\n  setsid -f sleep {m}.1\n{FIND_LFSPLUG}"
         f"  kill -STOP $PPID\n  kill -9 $p\n  kill -9 $PPID\n  sleep {m}.2\nfi\necho second")})
-    hold.touch()
-    proc = subprocess.Popen([sys.executable, "-m", "lfsplug", *RUN], cwd=tree,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
-    try:
-        assert proc.wait(timeout=60) == -signal.SIGKILL
-        wait_for(lambda: len(alive(f"sleep {m}.")) == 2)  # nobody is left to end them
-        hold.unlink()
-        again = lfsplugger.run(*RUN)
-        time.sleep(0.2)
-        left = alive(f"sleep {m}.")
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        survivors(m)
+    # nobody is left to end them: both run on until the next run
+    again, left = killed_then_again(lfsplugger, tree, hold, m,
+                                    lambda: len(alive(f"sleep {m}.")) == 2)
     assert [cmd for _, cmd in left] == ([] if probe is not None else [f"sleep {m}.1"])
     # named by its cgroup's keeper where there is a cgroup, else by its process group
     which = "its keeper, pid " if probe is not None else "process group "

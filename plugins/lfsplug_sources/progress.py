@@ -8,29 +8,20 @@ whole, beginning ``lfsplug: sources:``: a log a person or a program can read.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING
 
 import click
+
+from lfsplug import wants_colour
 
 if TYPE_CHECKING:
     from rich.progress import Progress, Task, TaskID
 
-__all__ = ["PREFIX", "LineDisplay", "RichDisplay", "make_display", "on_terminal"]
+__all__ = ["PREFIX", "LineDisplay", "RichDisplay", "make_display"]
 
 PREFIX = "lfsplug: sources: "
-
-
-def on_terminal(stream: TextIO) -> bool:
-    """Whether ``stream`` is a terminal that wants bars (as the terminal plugin decides)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "dumb") == "dumb":
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 class LineDisplay:
@@ -128,6 +119,6 @@ class RichDisplay(LineDisplay):
 
 def make_display(files: int, plain: bool) -> LineDisplay:
     """Bars on a terminal unless ``plain``, else lines."""
-    if not plain and on_terminal(sys.stderr):
+    if not plain and wants_colour(sys.stderr):
         return RichDisplay(files)
     return LineDisplay()

@@ -15,11 +15,10 @@ This module is the gate: options, the choice of mode, and registering the report
 from __future__ import annotations
 
 import logging
-import os
 import sys
 from typing import TYPE_CHECKING, TextIO
 
-from lfsplug import SettingsTable, StashKey, UsageError, hookimpl, seconds
+from lfsplug import SettingsTable, StashKey, UsageError, hookimpl, seconds, wants_colour
 
 if TYPE_CHECKING:
     from lfsplug import Config, OptionParser
@@ -50,16 +49,6 @@ QUIET = OPTIONS.add("quiet", bool, False, "print only failures, warnings and the
 @hookimpl
 def lfsplug_addoption(parser: OptionParser) -> None:
     parser.add(OPTIONS)
-
-
-def wants_colour(stream: TextIO) -> bool:
-    """Colours on a terminal, unless ``NO_COLOR`` is set or ``TERM`` is ``dumb`` (or unset)."""
-    if os.environ.get("NO_COLOR") or os.environ.get("TERM", "dumb") == "dumb":
-        return False
-    try:
-        return stream.isatty()
-    except (AttributeError, ValueError):
-        return False
 
 
 def settings_for(config: Config, out: TextIO) -> Settings:
