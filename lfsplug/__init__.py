@@ -125,6 +125,7 @@ if TYPE_CHECKING:
         StoredRun,
         StoredSample,
         StoredSamples,
+        disk_full,
         relink,
     )
 
@@ -160,7 +161,7 @@ _LAZY = {
     ),
     "lfsplug._state": (
         "HistoryEntry", "StateService", "StoredAttempt", "StoredEvent", "StoredResult",
-        "StoredRun", "StoredSample", "StoredSamples", "relink",
+        "StoredRun", "StoredSample", "StoredSamples", "disk_full", "relink",
     ),
 }
 _LAZY_MODULE = {name: module for module, names in _LAZY.items() for name in names}
@@ -262,6 +263,7 @@ __all__ = [
     "__version__",
     "byte_size",
     "choice",
+    "disk_full",
     "expand_variables",
     "format_duration",
     "format_size",

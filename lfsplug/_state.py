@@ -251,6 +251,12 @@ class StateService(Protocol):
 # -- the logs ------------------------------------------------------------------------------------
 
 
+def disk_full(path: Path) -> str:
+    """The one line for a file of the state directory (its database, a log, a note) that
+    cannot be written because its disk is full."""
+    return (f"{path}: the disk is full (the file system of {path.parent} has no space left); "
+            f"free some space, or use another --state-dir")
+
 
 def run_label(started: float) -> str:
     """The folder of a run's logs when no plugin numbers the runs: its start, to the µs."""

@@ -1190,19 +1190,28 @@ def test_a_database_of_another_user_says_whose_it_is(lfsplugger: Lfsplugger) -> 
         f"{owner}, or use another --state-dir"])
 
 
+@pytest.mark.parametrize("then", [
+    pytest.param("true", id="the-database-finds-it"),
+    # the script's own output after the disk filled: its log cannot be written
+    pytest.param("seq 1 200000", id="the-log-finds-it"),
+])
 def test_a_full_disk_is_one_line_and_the_run_is_recorded_as_ended(
-    lfsplugger: Lfsplugger,
+    lfsplugger: Lfsplugger, then: str,
 ) -> None:
     state = lfsplugger.path / "state"
     with mounted(state, "-t", "tmpfs", "-o", "size=2m", "tmpfs"):
         lfsplugger.make_tree({"01-a.sh": "echo a",
-                              "02-fill.sh": f"dd if=/dev/zero of={state}/filler bs=64k || true",
+                              "02-fill.sh": f"dd if=/dev/zero of={state}/filler bs=64k || true\n"
+                                            f"{then}",
                               "03-c.sh": "echo c"})
         # without the monitor, whose disk guard would stop the build before the disk fills
         result = lfsplugger.run("-p", "no:monitor", *RUN, "--state-dir", state)
-        assert (result.ret, result.errlines[-1:]) == (4, [
-            f"lfsplug: {state / 'state.db'}: the disk is full (the file system of {state} has "
-            f"no space left); free some space, or use another --state-dir"])
+        # the database or the script's log, whichever is written first after the disk filled
+        full = [f"lfsplug: {path}: the disk is full (the file system of {path.parent} has no "
+                f"space left); free some space, or use another --state-dir"
+                for path in (state / "state.db", *state.glob("logs/*/fill.log"))]
+        assert result.ret == 4
+        assert result.errlines[-1:] in [[line] for line in full], result.errlines
         assert "Traceback" not in "\n".join(result.errlines)
         (state / "filler").unlink()
         with contextlib.closing(sqlite3.connect(state / "state.db")) as conn:

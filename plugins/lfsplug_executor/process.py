@@ -20,6 +20,7 @@ from __future__ import annotations
 import array
 import collections
 import contextlib
+import errno
 import json
 import os
 import select
@@ -32,7 +33,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
-from lfsplug import RunningScript, RunRequest, ScriptResult, Status, relink
+from lfsplug import (
+    RunningScript,
+    RunRequest,
+    ScriptResult,
+    Status,
+    UsageError,
+    disk_full,
+    relink,
+)
 
 if TYPE_CHECKING:
     from lfsplug import Session
@@ -358,6 +367,16 @@ class Runner:
         self.child: Child | None = None
 
     def run(self) -> ScriptResult:
+        """Run the script to its end; a log that cannot be written because its disk is full
+        ends the script and the build (exit 4), as the state database does."""
+        try:
+            return self._run()
+        except OSError as exc:
+            if exc.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise UsageError(disk_full(self.request.log_path)) from None
+
+    def _run(self) -> ScriptResult:
         started = time.time()
         with _open_log(self.request.log_path) as log:
             link_latest(self.request.log_path)

@@ -34,7 +34,16 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import click
 
-from lfsplug import Plan, Record, Script, ScriptResult, StashKey, Status, format_size
+from lfsplug import (
+    Plan,
+    Record,
+    Script,
+    ScriptResult,
+    StashKey,
+    Status,
+    UsageError,
+    format_size,
+)
 from lfsplug_executor.jobserver import Jobserver
 from lfsplug_executor.orphans import ProcessBook
 
@@ -364,8 +373,11 @@ class Scheduler:
         if error is not None:
             if self.error is None:
                 self.error = error
-                # a plugin failed: end the other scripts too, then report it
-                self.session.shouldstop = self.session.shouldstop or "a plugin failed"
+                # a plugin failed, or the build cannot go on (a full disk): end the other
+                # scripts too, then report it (the last line says why)
+                why = ("the build cannot go on" if isinstance(error, UsageError)
+                       else "a plugin failed")
+                self.session.shouldstop = self.session.shouldstop or why
                 self.session.hard_stop = True
             return
         assert result is not None

@@ -14,7 +14,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from lfsplug import UsageError
+from lfsplug import UsageError, disk_full
 from lfsplug_state import DB_FILE
 
 __all__ = ["DB_FILE", "MIGRATIONS", "SCHEMA_VERSION", "StateFileError", "connect",
@@ -200,9 +200,7 @@ def state_error(path: Path, exc: sqlite3.Error) -> StateFileError:
 
 
 def _disk_full(path: Path) -> StateFileError:
-    return StateFileError(f"{path}: the disk is full (the file system of {path.parent} has no "
-                          f"space left); free some space, or use another --state-dir",
-                          disk_full=True)
+    return StateFileError(disk_full(path), disk_full=True)
 
 
 def os_error(path: Path, exc: OSError) -> StateFileError:
