@@ -94,6 +94,9 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
         pytest.skip("mini-lfs compiles GNU packages: no cc or make on this host")
     tmp = tmp_path_factory.mktemp("mini-lfs")
     sources = find_sources(tmp)
+    # the user's index of builds (what `lfsplug status` finds from elsewhere): this module's own
+    state_home = pytest.MonkeyPatch()
+    state_home.setenv("XDG_STATE_HOME", str(tmp / "state-home"))
     tree, lfs, reports = tmp / "mini-lfs", tmp / "lfs", tmp / "reports"
     copy_tree(sources, tree)
     reports.mkdir()
@@ -102,6 +105,7 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
                     "--report", f"junit:{reports / 'build.xml'}",
                     "--report", f"sbu:{reports / 'build.sbu'}", cwd=tmp)
     yield Build(tree, lfs, reports, first)
+    state_home.undo()
 
 
 def test_builds_with_two_jobs(build: Build) -> None:
@@ -179,6 +183,25 @@ def test_edited_script_runs_again_with_its_dependents(build: Build) -> None:
            if m and "(unchanged" not in m.string}
     assert ran == {"hello", "smoke-test"}, said(again)
     assert run_lfs(build, "usr/bin/hello") == "Hello, world!\n"
+
+
+def test_status_log_and_report_from_where_the_run_was_started(build: Build,
+                                                              tmp_path: Path) -> None:
+    """README's quick start runs ``lfsplug run examples/mini-lfs`` from the repository: the
+    commands after it, from there, find that build without naming it."""
+    assert build.first.returncode == 0, said(build.first)
+    where = build.tree.parent
+    status = lfsplug("status", cwd=where, timeout=120)
+    assert status.returncode == 0, said(status)
+    shown = set(re.findall(r"^\s*(?:\d+\s+)?([\w-]+)\s+passed\b", status.stdout, re.MULTILINE))
+    assert shown >= set(SCRIPTS), said(status)
+    log = lfsplug("log", "gawk", cwd=where, timeout=120)
+    assert log.returncode == 0 and "# lfsplug: exit status 0" in log.stdout, said(log)
+    assert "checking for gcc" in log.stdout, said(log)
+    page = tmp_path / "again.html"
+    report = lfsplug("report", f"html:{page}", cwd=where, timeout=120)
+    assert report.returncode == 0, said(report)
+    assert "diffutils" in page.read_text()
 
 
 def corrupt_copy(build: Build, tmp_path: Path) -> tuple[Path, Path]:

@@ -649,6 +649,43 @@ def test_the_bound_is_null_until_a_script_has_an_expectation() -> None:
     assert est.estimate(0.7)["bound"] == pytest.approx(3 * 40.0 - 0.68, abs=0.05)
 
 
+def test_an_eta_from_the_mean_of_quick_first_scripts_is_not_the_one_held_against_the_run(
+) -> None:
+    """mini-lfs as a new user builds it: three quick host scripts, then packages with sbu=
+    and no SBU known; 15 s in, the mean of the quick ones (0.1 s) says nearly nothing left. It
+    is shown, but it is not "the first estimate" the summary compares with what it took."""
+    plan = plan_of("host", "layout", "cross", "m4", "sed")
+    est = Estimator.for_plan(plan, {}, (), 0.0)
+    for name in ("host", "layout", "cross"):
+        est.start(name, 0.0)
+        est.finish(name, 0.1, ran=True)
+    est.start("m4", 0.3)
+    assert est.estimate(16.0)["eta"] is not None
+    assert est.first_eta is None
+    est.set_expected("sed", 60.0)                       # an expectation: now it is informed
+    figures = est.estimate(17.0)
+    assert est.first_eta == (17.0, figures["eta"])
+
+
+def test_without_an_sbu_unit_the_builds_own_sbu_figures_give_one(lfsplugger: Lfsplugger,
+                                                                  ) -> None:
+    lfsplugger.make_tree({
+        "s/01-host.sh": "true",
+        "s/02-a.sh": "# lfsplug: sbu=1\nsleep 0.4",
+        "s/03-b.sh": "# lfsplug: sbu=2\nsleep 0.8",
+    })
+    result = lfsplugger.run(*RUN, "s")
+    assert result.ret == 0, result.errlines
+    a, b = result.results["a"], result.results["b"]
+    (metrics,), = db_rows(lfsplugger, "SELECT metrics FROM runs")
+    run = json.loads(metrics)
+    assert run["sbu_source"] == "this build's scripts and their sbu= figures"
+    # a passed first: its seconds are its 1 SBU; b's 2 SBU then took about 2 of them
+    assert b.resources["sbu"] == pytest.approx(2.0, rel=0.25)
+    assert run["sbu_seconds"] == pytest.approx((a.duration + b.duration) / 3, rel=0.1)
+    result.stdout.fnmatch_lines(["SBU: * s (this build's scripts and their sbu= figures)"])
+
+
 @pytest.mark.parametrize("cached", [True, False])
 def test_eta_error_is_recorded_for_the_run(lfsplugger: Lfsplugger,
                                            monkeypatch: pytest.MonkeyPatch,

@@ -418,6 +418,24 @@ def test_the_cache_is_filled_then_used_and_a_bad_copy_in_it_is_not(
 PKG_SCRIPT = "# lfsplug: unpack=pkg-1.0.tar.gz\ntest -f README\necho built > $LFS/built"
 
 
+def test_the_wget_list_a_tree_ships_is_fetched_and_its_md5sums_placed(
+    lfsplugger: Lfsplugger, sources: Path, server: Server
+) -> None:
+    """As lfsplug-book writes the book's scripts: wget-list and md5sums at the tree's root, and
+    none in the sources directory yet (the book's chapter 3: fetch them there first)."""
+    blobs = {name: server.add(name) for name in ("pkg-1.0.tar.gz", "fix-1.patch")}
+    tree = lfsplugger.path / "scripts"
+    lfsplugger.make_tree({"scripts/01-pkg.sh": "# lfsplug: unpack=pkg-1.0.tar.gz\ntrue"})
+    write_list(tree, *(f"{server.url}/files/{name}" for name in blobs))
+    write_sums(tree, blobs)
+    result = fetch(lfsplugger, str(tree))
+    assert result.ret == 0, result.errlines
+    for name, data in blobs.items():  # the patch too: the list, not only what is unpacked
+        assert (sources / name).read_bytes() == data
+    assert (sources / "md5sums").read_text() == (tree / "md5sums").read_text()
+    assert not (sources / "wget-list").exists()
+
+
 def test_run_fetch_fetches_the_missing_tarball_then_builds(
     lfsplugger: Lfsplugger, sources: Path, server: Server
 ) -> None:

@@ -230,6 +230,10 @@ LINT_CASES: dict[str, tuple[str, str, int | None, str]] = {
     "LFS009": ("warning", "set -e\ncd $PKGDIR\nmake install", 3,
                "set -e\nPKGDIR=/usr/src/pkg\ncd $PKGDIR\ncd ${BUILD:?}\ncd \"$1\"\n"
                "cd $LFS/sources"),
+    "LFS010": ("error", "set -e\n# This block must be edited: set the timezone\n"
+               "ln -sfv /usr/share/zoneinfo/UTC /etc/localtime", 3,
+               "set -e\n# edited: UTC\nln -sfv /usr/share/zoneinfo/UTC /etc/localtime\n"
+               "echo 'This block must be edited' > notes"),
 }
 
 

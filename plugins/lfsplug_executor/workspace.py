@@ -7,9 +7,10 @@ For each attempt of such a script the executor:
 2. finds the tarball: a value with a ``/`` is a path (relative to the script's directory), a
    bare name is looked up in ``$SOURCES`` (else ``$LFS/sources``); a glob must match exactly
    one file;
-3. lists it (``tar -tf``): every member must lie under one top directory;
-4. removes a leftover top directory of that name (an earlier attempt's), unpacks the tarball
-   with ``tar -xf`` in the directory that holds it, and exports ``PKGDIR``;
+3. unpacks it once (``tar -xf``, the tarball decompressed once) into a staging folder beside
+   it (``.lfsplug-unpack.PID.N``): it must hold one top directory, else the folder goes and
+   the tarball's directory is as it was; removes a leftover top directory of that name (an
+   earlier attempt's), moves the new one in place and exports ``PKGDIR``;
 5. starts the script in the top directory, or in ``workdir`` (relative to the top directory,
    else to the script's directory), which must exist;
 6. after a pass removes the top directory; after a failure keeps it and says where.
@@ -204,6 +205,25 @@ def top_directory(tarball: Path, *, whole: bool = True) -> str:
     return _single_top(tarball, [n for n in map(_member, proc.stdout.splitlines()) if n])
 
 
+#: The staging folders of the unpacks in progress: ``.lfsplug-unpack.PID.N``.
+_STAGE = re.compile(r"^\.lfsplug-unpack\.(\d+)\.\d+$")
+_STAGES = [0]
+
+
+def _stage(folder: Path) -> Path:
+    """A new staging folder in ``folder``, where a tarball is unpacked before its top directory
+    is moved in place; those an lfsplug that died left are removed first."""
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            found = _STAGE.match(name)
+            if found and not os.path.exists(f"/proc/{found.group(1)}"):
+                shutil.rmtree(folder / name, ignore_errors=True)
+    _STAGES[0] += 1
+    stage = folder / f".lfsplug-unpack.{os.getpid()}.{_STAGES[0]}"
+    stage.mkdir(mode=0o700)
+    return stage
+
+
 def _remove(path: Path) -> None:
     if path.is_dir() and not path.is_symlink():
         shutil.rmtree(path)
@@ -273,23 +293,42 @@ class Workspace:
         return replace(request, argv=argv, env=env, cwd=rundir)
 
     def _unpack(self, env: dict[str, str], log: BinaryIO) -> Path:
-        """Find, list and unpack the tarball; its top directory (host path)."""
+        """Find and unpack the tarball; its top directory (host path)."""
         tarball = find_tarball(self.script, env, self.site)
-        try:
-            top = tarball.parent / top_directory(tarball)
+        try:  # tar cannot read it at all: said before anything is written
+            _first_member(tarball)
         except ValueError as exc:
             raise WorkspaceError(self.script, "unpack", str(exc)) from None
-        env["PKGDIR"] = self._seen(top, "unpack")
-        if os.path.lexists(top):
-            try:
-                _remove(top)
-            except OSError as exc:
-                raise WorkspaceError(self.script, "unpack", f"cannot remove the leftover {top}: "
-                                                            f"{exc}") from None
-            _note(log, f"removed {top}, left by an earlier attempt")
         _note(log, f"unpacking {tarball} in {tarball.parent}")
-        self.top = top
-        self._tar(tarball, log)
+        stage = _stage(tarball.parent)
+        try:
+            failed = self._tar(tarball, stage, log)
+            # what tar made, as members: a directory with its "/"
+            made = [n + "/" if os.path.isdir(stage / n) else n for n in os.listdir(stage)]
+            try:
+                top = tarball.parent / _single_top(tarball, made)
+            except ValueError as exc:
+                if failed is not None:
+                    raise WorkspaceError(self.script, "unpack", failed) from None
+                raise WorkspaceError(self.script, "unpack", str(exc)) from None
+            env["PKGDIR"] = self._seen(top, "unpack")
+            if os.path.lexists(top):
+                try:
+                    _remove(top)
+                except OSError as exc:
+                    raise WorkspaceError(self.script, "unpack", f"cannot remove the leftover "
+                                                                f"{top}: {exc}") from None
+                _note(log, f"removed {top}, left by an earlier attempt")
+            try:
+                os.rename(stage / top.name, top)
+            except OSError as exc:
+                raise WorkspaceError(self.script, "unpack", f"cannot move {top.name} from "
+                                                            f"{stage} in place: {exc}") from None
+            self.top = top
+        finally:
+            shutil.rmtree(stage, ignore_errors=True)
+        if failed is not None:
+            raise WorkspaceError(self.script, "unpack", f"{failed} (kept {top} for inspection)")
         if not top.is_dir() or top.is_symlink():
             raise WorkspaceError(self.script, "unpack", f"unpacking {tarball} made no "
                                                         f"directory {top}")
@@ -301,15 +340,13 @@ class Workspace:
                                                             f"script's user: {exc}") from None
         return top
 
-    def _tar(self, tarball: Path, log: BinaryIO) -> None:
+    def _tar(self, tarball: Path, stage: Path, log: BinaryIO) -> str | None:
+        """Unpack ``tarball`` in ``stage``; what tar said when it failed, else None."""
         argv = ["tar", "-xf", str(tarball)]
-        proc = subprocess.run(argv, cwd=tarball.parent, stdin=subprocess.DEVNULL,
+        proc = subprocess.run(argv, cwd=stage, stdin=subprocess.DEVNULL,
                               capture_output=True, check=False, start_new_session=True)
         log.write(proc.stdout + proc.stderr)
-        if proc.returncode:
-            kept = f" (kept {self.top} for inspection)" if self.top and self.top.exists() else ""
-            raise WorkspaceError(self.script, "unpack",
-                                 _tar_message(argv, proc.returncode, proc.stderr) + kept)
+        return _tar_message(argv, proc.returncode, proc.stderr) if proc.returncode else None
 
     def _rundir(self, env: dict[str, str], base: Path) -> Path:
         """Where the script runs: ``workdir`` under ``base``, else ``base``; it must exist."""

@@ -404,6 +404,11 @@ class Estimator:
         if name in self.scripts:
             self.scripts[name].expected = seconds
 
+    def expected(self, name: str) -> float | None:
+        """The expected duration of script ``name`` (None: not known, or no such script)."""
+        item = self.scripts.get(name)
+        return item.expected if item is not None else None
+
     def start(self, name: str, when: float) -> None:
         item = self.scripts.get(name)
         if item is None:
@@ -526,7 +531,9 @@ class Estimator:
         if elapsed < ETA_MIN_ELAPSED or share < ETA_MIN_SHARE:
             return figures
         figures["eta"] = round(max(sum(left.values()) / self.parallelism(now), bound), 1)
-        if self.first_eta is None and done < total:
+        # the first informed ETA: one some script's own expectation went into (the mean of
+        # the few scripts that finished says too little to be held against later)
+        if self.first_eta is None and done < total and informed:
             self.first_eta = (now, figures["eta"])
         return figures
 

@@ -51,6 +51,8 @@ __all__ = ["RUN_METRICS", "Monitor"]
 RUN_METRICS = StashKey[dict[str, Any]]()
 #: The SBU's source when it is only the median unit of imported history: not this machine's.
 BORROWED_UNIT = "imported history"
+#: The source of an SBU worked out from this build's finished scripts and their sbu= figures.
+CALIBRATED_UNIT = "this build's scripts and their sbu= figures"
 #: How often (s) the ETA and the bound are worked out afresh; progress events in between count
 #: them down, so that a build of thousands of short scripts pays for few full estimates.
 FULL_ESTIMATE_EVERY = 1.0
@@ -92,6 +94,8 @@ class Monitor:
         self.sbu_source: str | None = None
         self._sbu_looked = False
         self.borrowed: dict[str, float] = {}  # script -> its duration in SBU, from history
+        self._calibration: list[tuple[float, float]] = []  # (seconds, sbu=) of passed scripts
+        self._calibrated: set[str] = set()  # scripts expected at their sbu= and that unit
         self._scripts: dict[str, Script] = {}
         # per script
         self.series: dict[str, SeriesSet] = {}
@@ -157,6 +161,27 @@ class Monitor:
                 found = self.history_estimate(self._scripts[name])
                 if found is not None:
                     self.estimator.set_expected(name, found.seconds)
+
+    def _calibrate(self, script: Script, seconds: float) -> None:
+        """Without a unit (no SBU script in the build, none on record, none given), this
+        build's passed scripts with ``sbu=`` give one: their seconds over their SBU; every script
+        still to run with ``sbu=`` and no other expectation is then expected at its figure."""
+        if script.sbu is None or script.sbu <= 0 or seconds <= 0:
+            return
+        if self.sbu() is not None and self.sbu_source != CALIBRATED_UNIT:
+            return  # a real unit is known
+        with self._lock:  # scripts of parallel slots finish at once
+            self._calibration.append((seconds, script.sbu))
+            unit = sum(s for s, _ in self._calibration) / sum(u for _, u in self._calibration)
+            self.sbu_seconds, self.sbu_source = max(unit, 1e-3), CALIBRATED_UNIT
+            self._last_full = float("-inf")  # every estimate changes: the next progress says so
+            if self.estimator is None:
+                return
+            for name, other in self._scripts.items():
+                if other.sbu is not None and other.sbu > 0 and (
+                        name in self._calibrated or self.estimator.expected(name) is None):
+                    self._calibrated.add(name)
+                    self.estimator.set_expected(name, other.sbu * self.sbu_seconds)
 
     def history_estimate(self, script: Script) -> Estimate | None:
         """A script's estimate from imported history (weighed by closeness, rescaled by this
@@ -477,6 +502,8 @@ class Monitor:
                                  kept: after - track.before}
         if name == self.settings.sbu_script and result.status is Status.PASSED:
             self._measured_sbu(duration)
+        elif result.status is Status.PASSED and name in self._scripts:
+            self._calibrate(self._scripts[name], duration)
         unit = self.sbu()
         if unit:
             resources["sbu"] = round(duration / unit, 3)

@@ -9,6 +9,10 @@
     phases = { system = "graph", config = "graph", blfs = "graph" }
     book_revision = "auto"             # sysv | systemd | auto (systemd if a script provides it)
 
+A PATH that is the LFS book's own folder (``index.xml``, ``appendices/dependencies.xml``) stands
+for ``--book-deps`` when it is not given, and its chapter 8 is then in graph order unless
+``order`` or ``[ordering] phases`` says otherwise.
+
 Precedence: ``--order`` on the command line (or in ``LFSPLUG_ADDOPTS``) sets every phase, since
 a user who types it asks for that order now; otherwise ``[ordering] phases`` sets the phases it
 names and ``order`` in the file (else ``sequence``, as jhalfs builds) sets the rest. The kernel
@@ -106,8 +110,24 @@ def load_settings(config: Config) -> Settings:
              for phase in modes}
     order = config.get(ORDER)
     forced = order is not None and config.source(ORDER) == "command line"
-    return Settings(order or DEFAULT_ORDER, {} if forced else dict(modes), lines,
-                    _book_deps(config), config.get(BOOK_REVISION))
+    phase_modes = {} if forced else dict(modes)
+    book_deps = _book_deps(config)
+    if book_deps is None and (book_deps := _book_given(config)) is not None \
+            and order is None and "system" not in phase_modes:
+        phase_modes["system"] = "graph"  # built from the book: chapter 8 as it allows
+    return Settings(order or DEFAULT_ORDER, phase_modes, lines, book_deps,
+                    config.get(BOOK_REVISION))
+
+
+def _book_given(config: Config) -> Path | None:
+    """The ``dependencies.xml`` of a PATH that is a checkout of the LFS book itself (a plugin
+    such as lfsplug-book builds from it), when ``--book-deps`` is not given."""
+    for path in config.paths:
+        folder = Path(path)
+        deps = folder / "appendices" / "dependencies.xml"
+        if (folder / "index.xml").is_file() and deps.is_file():
+            return deps
+    return None
 
 
 def _book_deps(config: Config) -> Path | None:

@@ -13,6 +13,7 @@ works out what is needed, :mod:`.fetch` downloads (threads, resume, retries, mir
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -174,13 +175,19 @@ def _plan(config: Config, scripts: list[Script],
     wget_list = config.get(LIST)
     if wget_list is not None and not wget_list.is_file():
         raise config.error(LIST, f"{wget_list}: no such file")
+    shipped = _shipped_list(scripts) if wget_list is None else None
     wget_list = Path(os.path.abspath(wget_list or dest / "wget-list"))
+    if not wget_list.is_file() and shipped is not None:
+        wget_list = shipped
     listed = read_wget_list(wget_list) if wget_list.is_file() else []
     sums_file = config.get(SUMS)
     if sums_file is not None and not sums_file.is_file():
         raise config.error(SUMS, f"{sums_file}: no such file")
     sums_files = [sums_file] if sums_file is not None else [
         dest / name for name in SUMS_FILES if (dest / name).is_file()]
+    if not sums_files and sums_file is None and wget_list == shipped:
+        sums_files = [wget_list.parent / n for n in SUMS_FILES if (wget_list.parent / n).is_file()]
+        _place_sums(sums_files, dest)
     sums: dict[str, list[Sum]] = {}
     for path in sums_files:
         for name, found in read_sums(path).items():
@@ -204,6 +211,28 @@ def _plan(config: Config, scripts: list[Script],
             return None
         LineDisplay().line("nothing to fetch: every tarball the scripts unpack is there")
     return dest, list(needs.values()), unknown
+
+
+def _shipped_list(scripts: list[Script]) -> Path | None:
+    """The ``wget-list`` a script tree ships (at its root, or in its ``sources/``), as the
+    scripts lfsplug-book writes from the book do: used when the sources directory has none."""
+    for root in dict.fromkeys(script.root for script in scripts):
+        for candidate in (root / "wget-list", root / "sources" / "wget-list"):
+            if candidate.is_file():
+                return Path(os.path.abspath(candidate))
+    return None
+
+
+def _place_sums(sums_files: list[Path], dest: Path) -> None:
+    """Copy the tree's checksum files into the sources directory, as the book has its reader
+    download ``md5sums`` there: integrity validation reads them from there."""
+    import shutil
+
+    for path in sums_files:
+        with contextlib.suppress(OSError):
+            dest.mkdir(parents=True, exist_ok=True)
+            if not (dest / path.name).exists():
+                shutil.copyfile(path, dest / path.name)
 
 
 def fetch_sources(config: Config, scripts: list[Script], *, plain: bool, dry: bool) -> int:

@@ -82,6 +82,7 @@ def lint(text: str, lfs: str = DEFAULT_LFS, tree: ScriptTree | None = None,
     issues.extend(_make_jobs(cmds))
     issues.extend(_mount_point(parsed, lfs))
     issues.extend(_shape(parsed))
+    issues.extend(_edit_marks(parsed))
     issues.sort(key=lambda i: (i.line or 0, i.code))
     return issues, source_refs(cmds)
 
@@ -324,3 +325,22 @@ def _shape(parsed: ScriptText) -> list[Issue]:
             "convert the file: sed -i 's/\\r$//' FILE (or dos2unix FILE)",
         ))
     return issues
+
+
+# -- LFS010: a block marked to be edited --------------------------------------------------------
+#: The mark the book's ``make dump-commands`` (and lfsplug-book) writes above such a block.
+_EDIT_MARK = re.compile(r"^[ \t]*#[ \t]*This block must be edited\b.*$",
+                        re.MULTILINE | re.IGNORECASE)
+
+
+def _edit_marks(parsed: ScriptText) -> list[Issue]:
+    """A comment line with the mark (not a line of a heredoc's text)."""
+    if "must be edited" not in parsed.text.lower():
+        return []
+    in_bodies = {offset for offset, _ in parsed.bodies}
+    return [Issue(
+        "LFS010", "error", parsed.line_of(match.start()),
+        f"the block below is marked to be edited ({match.group().strip()[:160]})",
+        "edit the commands below as the book's page says, then remove the mark (a script "
+        "lfsplug-book wrote: set the value the mark names in lfsplug.toml)",
+    ) for match in _EDIT_MARK.finditer(parsed.text) if match.start() not in in_bodies]
