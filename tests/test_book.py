@@ -1,6 +1,6 @@
 """lfsplug-book (contrib/lfsplug-book): building from the LFS book's XML itself.
 
-On the real book in ``../shared/data/lfs-book`` (LFS development after 12.3): every page of
+On the real book of the shared data folder (LFS development after 12.3): every page of
 chapters 4 to 10 with commands becomes a script in book order; names, versions, tarballs,
 checksums and patches are the book's (read here straight from its ``.ent`` files); nodump
 screens are not run; who runs each script and where; the book's dependencies order chapter 8;
@@ -19,12 +19,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers import BOOK as SHARED_BOOK
+from helpers import no_data
 from lfsplug.testing import Lfsplugger
 
 pytest.importorskip("lfsplug_book")
 pytest.importorskip("lxml")
 
-SHARED_BOOK = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "lfs-book"
 VALUES = """
 host_check = "off"
 [book]
@@ -48,7 +49,7 @@ root_fstype = "ext4"
 @pytest.fixture(scope="module")
 def book_copy(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (SHARED_BOOK / "index.xml").is_file():
-        pytest.skip(f"the LFS book's XML is not at {SHARED_BOOK}")
+        pytest.skip(no_data(SHARED_BOOK))
     target = tmp_path_factory.mktemp("books") / "lfs-book"
     shutil.copytree(SHARED_BOOK, target, ignore=shutil.ignore_patterns(".lfsplug"))
     return target

@@ -11,18 +11,17 @@ from __future__ import annotations
 
 import difflib
 import functools
-from pathlib import Path
 
 import pytest
 
 pytest.importorskip("lfsplug_book")
 
 from book_jhalfs import PARAMS, TEST_SUFFIX, scripts
+from helpers import BOOK, no_data
 from lfsplug_book.generate import plan
 from lfsplug_book.render import Choices, render
 from lfsplug_book.source import Book, Profile, load
 
-BOOK = Path(__file__).parents[1].parent / "shared" / "data" / "lfs-book"
 ARCH = "x86_64"
 #: jhalfs's testsuite levels and lfsplug's --book-tests for each.
 TESTS = {0: "none", 1: "critical", 3: "all"}
@@ -51,7 +50,7 @@ DELIBERATE: dict[str, str] = {
 #: Lines of diff shown per differing page.
 SHOWN = 8
 
-pytestmark = pytest.mark.skipif(not BOOK.is_dir(), reason=f"no LFS book at {BOOK}")
+pytestmark = pytest.mark.skipif(not BOOK.is_dir(), reason=no_data(BOOK))
 
 
 @functools.lru_cache(maxsize=2)

@@ -66,6 +66,7 @@ class Build:
     lfs: Path
     reports: Path
     first: subprocess.CompletedProcess[str]
+    home: dict[str, str]  # the environment of the index of builds the first run is in
 
 
 def copy_tree(sources: Path, tree: Path) -> None:
@@ -76,9 +77,10 @@ def copy_tree(sources: Path, tree: Path) -> None:
         shutil.copy2(sources / name, tree / "sources" / name)
 
 
-def lfsplug(*args: str | Path, cwd: Path, timeout: float = BUILD_TIMEOUT
-            ) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("LFSPLUG_")}
+def lfsplug(*args: str | Path, cwd: Path, timeout: float = BUILD_TIMEOUT,
+            env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("LFSPLUG_")},
+           **(env or {})}
     return subprocess.run([sys.executable, "-m", "lfsplug", *map(str, args)], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout, check=False,
                           stdin=subprocess.DEVNULL)
@@ -95,17 +97,16 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Build]:
     tmp = tmp_path_factory.mktemp("mini-lfs")
     sources = find_sources(tmp)
     # the user's index of builds (what `lfsplug status` finds from elsewhere): this module's own
-    state_home = pytest.MonkeyPatch()
-    state_home.setenv("XDG_STATE_HOME", str(tmp / "state-home"))
+    # (each test has one of its own too: conftest.py)
+    home = {"XDG_STATE_HOME": str(tmp / "state-home")}
     tree, lfs, reports = tmp / "mini-lfs", tmp / "lfs", tmp / "reports"
     copy_tree(sources, tree)
     reports.mkdir()
     first = lfsplug("run", tree, "--lfs", lfs, "-j", "2", "--plain",
                     "--report", f"html:{reports / 'build.html'}",
                     "--report", f"junit:{reports / 'build.xml'}",
-                    "--report", f"sbu:{reports / 'build.sbu'}", cwd=tmp)
-    yield Build(tree, lfs, reports, first)
-    state_home.undo()
+                    "--report", f"sbu:{reports / 'build.sbu'}", cwd=tmp, env=home)
+    yield Build(tree, lfs, reports, first, home)
 
 
 def test_builds_with_two_jobs(build: Build) -> None:
@@ -191,15 +192,15 @@ def test_status_log_and_report_from_where_the_run_was_started(build: Build,
     commands after it, from there, find that build without naming it."""
     assert build.first.returncode == 0, said(build.first)
     where = build.tree.parent
-    status = lfsplug("status", cwd=where, timeout=120)
+    status = lfsplug("status", cwd=where, timeout=120, env=build.home)
     assert status.returncode == 0, said(status)
     shown = set(re.findall(r"^\s*(?:\d+\s+)?([\w-]+)\s+passed\b", status.stdout, re.MULTILINE))
     assert shown >= set(SCRIPTS), said(status)
-    log = lfsplug("log", "gawk", cwd=where, timeout=120)
+    log = lfsplug("log", "gawk", cwd=where, timeout=120, env=build.home)
     assert log.returncode == 0 and "# lfsplug: exit status 0" in log.stdout, said(log)
     assert "checking for gcc" in log.stdout, said(log)
     page = tmp_path / "again.html"
-    report = lfsplug("report", f"html:{page}", cwd=where, timeout=120)
+    report = lfsplug("report", f"html:{page}", cwd=where, timeout=120, env=build.home)
     assert report.returncode == 0, said(report)
     assert "diffutils" in page.read_text()
 
