@@ -671,8 +671,8 @@ def test_without_an_sbu_unit_the_builds_own_sbu_figures_give_one(lfsplugger: Lfs
                                                                   ) -> None:
     lfsplugger.make_tree({
         "s/01-host.sh": "true",
-        "s/02-a.sh": "# lfsplug: sbu=1\nsleep 0.4",
-        "s/03-b.sh": "# lfsplug: sbu=2\nsleep 0.8",
+        "s/02-a.sh": "# lfsplug: sbu=1\nsleep 0.5",
+        "s/03-b.sh": "# lfsplug: sbu=2\nsleep 1",
     })
     result = lfsplugger.run(*RUN, "s")
     assert result.ret == 0, result.errlines
@@ -681,8 +681,9 @@ def test_without_an_sbu_unit_the_builds_own_sbu_figures_give_one(lfsplugger: Lfs
     run = json.loads(metrics)
     assert run["sbu_source"] == "this build's scripts and their sbu= figures"
     # a passed first: its seconds are its 1 SBU; b's 2 SBU then took about 2 of them
-    assert b.resources["sbu"] == pytest.approx(2.0, rel=0.25)
-    assert run["sbu_seconds"] == pytest.approx((a.duration + b.duration) / 3, rel=0.1)
+    # (a loaded machine starts a script late by some tenths of a second: loose bounds)
+    assert b.resources["sbu"] == pytest.approx(2.0, rel=0.4)
+    assert run["sbu_seconds"] == pytest.approx((a.duration + b.duration) / 3, rel=0.2)
     result.stdout.fnmatch_lines(["SBU: * s (this build's scripts and their sbu= figures)"])
 
 
