@@ -262,7 +262,8 @@ def test_a_failed_test_suite_is_said_and_the_script_goes_on(tmp_path: Path) -> N
     blocks = [Block(etree.fromstring(f"<userinput>{text}</userinput>"), remap)
               for text, remap in (("make check", "test"), ("grep '^FAIL:' log", "test"),
                                   ("echo installed", "install"))]
-    page = Page(8, 18, "ch-system-binutils", "binutils", "chapter08", "Binutils", blocks)
+    page = Page(8, "system", 18, "ch-system-binutils", "binutils", "chapter08", "Binutils",
+                blocks)
     text, missing = render(page, Choices(tests="critical"), "sysv, x86_64")
     script = tmp_path / "binutils"
     script.write_text(text.replace("make -k check", "(exit 2)"))
@@ -292,6 +293,51 @@ def test_a_broken_book_is_one_line_naming_file_and_line(book: Path,
     result = lfsplugger.run("list", broken, "--state-dir", lfsplugger.path / "state")
     assert result.ret == 4
     assert re.fullmatch(rf"lfsplug: {re.escape(str(page))}:\d+: .*sect1inf.*", result.errlines[-1])
+
+
+OLD_BOOK = {
+    "index.xml": """<?xml version="1.0"?>
+<!DOCTYPE book [ <!ENTITY % general-entities SYSTEM "general.ent"> %general-entities; ]>
+<book><part>
+<chapter id="chapter-temporary-tools" xreflabel="Chapter 5"><?dbhtml dir="chapter05"?>
+  <sect1 id="ch-tools-m4"><?dbhtml filename="m4.html"?><title>M4</title>
+    <sect1info condition="script"><productname>m4</productname>
+      <productnumber>&m4-version;</productnumber><address>&m4-url;</address></sect1info>
+    <sect2 role="installation">
+      <screen><userinput remap="configure">./configure --prefix=/tools</userinput></screen>
+      <screen><userinput remap="make">make</userinput></screen>
+      <screen role="nodump"><userinput>make menuconfig</userinput></screen>
+      <screen><userinput remap="install">make install</userinput></screen>
+    </sect2></sect1>
+</chapter>
+<chapter id="chapter-building-system" xreflabel="Chapter 6"><?dbhtml dir="chapter06"?>
+  <sect1 id="ch-system-binutils"><?dbhtml filename="binutils.html"?><title>Binutils</title>
+    <sect2 role="installation">
+      <screen><userinput remap="test">make check</userinput></screen>
+    </sect2></sect1>
+</chapter>
+</part></book>
+""",
+    "general.ent": '<!ENTITY % packages-entities SYSTEM "packages.ent"> %packages-entities;\n',
+    "packages.ent": '<!ENTITY m4-version "1.4.10">\n'
+                    '<!ENTITY m4-url "https://example.org/m4-&m4-version;.tar.bz2">\n',
+}
+
+
+def test_an_older_book_is_read_by_its_chapter_ids(lfsplugger: Lfsplugger) -> None:
+    """LFS before 10.0: chapter 5 built the temporary tools in /tools, chapter 6 the system.
+    Phases come from the chapters' ids, not from today's chapter numbers."""
+    for name, text in OLD_BOOK.items():
+        (lfsplugger.path / "old-book" / name).parent.mkdir(exist_ok=True)
+        (lfsplugger.path / "old-book" / name).write_text(text)
+    scripts = listed(lfsplugger, lfsplugger.path / "old-book")
+    assert [(s["name"], s["phase"], s["version"], Path(str(s["path"])).name)
+            for s in scripts] == [("m4", "temp", "1.4.10", "501-m4"),
+                                  ("binutils", "system", None, "601-binutils")]
+    m4, binutils = (Path(str(s["path"])).read_text() for s in scripts)
+    assert "unpack=m4-1.4.10.tar.bz2" in m4 and "make menuconfig" not in m4
+    assert "\nmake -j1 install\n" in m4
+    assert "{ make -k check" in binutils  # chapter 6 is this book's system: critical tests run
 
 
 def test_the_plugin_is_its_own_distribution_and_can_be_blocked(

@@ -161,6 +161,10 @@ class Monitor:
                 found = self.history_estimate(self._scripts[name])
                 if found is not None:
                     self.estimator.set_expected(name, found.seconds)
+            for name in self._calibrated:  # expected at the build's own unit until now
+                sbu = self._scripts[name].sbu
+                if sbu is not None:
+                    self.estimator.set_expected(name, sbu * self.sbu_seconds)
 
     def _calibrate(self, script: Script, seconds: float) -> None:
         """Without a unit (no SBU script in the build, none on record, none given), this

@@ -69,8 +69,8 @@ VALUES = TABLE.add("values", table_of(string(), entry="NAME"), {}, "the book's p
                    "nameserver1, nameserver2, root_device, swap_device, root_fstype, or the "
                    'placeholder\'s own text ("<xxx>"), or PAGE:text')
 
-#: The books named on the command line (resolved), for ignore_path.
-BOOKS = StashKey[list[str]]()
+#: The books named on the command line (resolved) and the folder of their scripts.
+BOOKS = StashKey[tuple[list[str], str]]()
 
 
 def profile(config: Config) -> Profile:
@@ -115,17 +115,17 @@ def lfsplug_addcommands(commands: CommandSet) -> None:
 @hookimpl(trylast=True)
 def lfsplug_configure(config: Config) -> None:
     books = [os.path.abspath(p) for p in config.paths if _is_book(Path(p))]
-    config.stash[BOOKS] = books
+    # (ignore_path is asked of every path discovery walks: what it needs, worked out once)
+    config.stash[BOOKS] = (books, str(book_folder(config)) if books else "")
 
 
 @hookimpl
 def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
     """The book's own files (XML, stylesheets, helper scripts) are not build scripts."""
-    text = os.path.abspath(path)
-    books = config.stash.get(BOOKS, [])
+    books, scripts = config.stash.get(BOOKS, ([], ""))
     if not books:
         return None
-    scripts = str(book_folder(config))
+    text = os.path.abspath(path)
     if text == scripts or text.startswith(scripts + os.sep):
         return None  # the scripts written for it (in the state directory, maybe in the book)
     for book in books:

@@ -3,7 +3,8 @@ with a command to run, in book order, with its package, its figures and its comm
 
 Which pages, and the order of a page's commands, follow jhalfs's ``LFS/lfs.xsl`` (docs/book.md):
 
-* a page is a ``sect1`` of a chapter numbered 4 to 10 with a ``screen`` that is not
+* a page is a ``sect1`` of a chapter that builds (:data:`CHAPTER_PHASES`, by id: chapters 4
+  to 10 of today's book) with a ``screen`` that is not
   ``role="nodump"`` holding a ``userinput`` that does not start with ``chroot`` (the book's
   command to enter the chroot, which lfsplug's chroot plugin does itself);
 * its commands are, in document order, the ``userinput`` of the ``screen`` children of the
@@ -24,10 +25,17 @@ if TYPE_CHECKING:
 
     from lfsplug_book.source import Book, Material
 
-__all__ = ["CHAPTERS", "Block", "Page", "pages"]
+__all__ = ["CHAPTERS", "CHAPTER_PHASES", "Block", "Page", "pages"]
 
-#: The chapters that build (4: the host's preparation ... 10: making the system bootable),
-#: with the phase their scripts belong to.
+#: The chapters that build, by their ids (stable across the book's versions: chapter 5 of an
+#: LFS before 10.0 is ``chapter-temporary-tools``, built in /tools as the lfs user), with the
+#: phase their scripts belong to.
+CHAPTER_PHASES = {"chapter-final-preps": "host", "chapter-cross-tools": "cross",
+                  "chapter-temporary-tools": "temp",
+                  "chapter-chroot-temporary-tools": "chroot-temp",
+                  "chapter-building-system": "system", "chapter-config": "config",
+                  "chapter-bootscripts": "config", "chapter-bootable": "config"}
+#: A chapter of another id, by its number (a translation, a fork of the book).
 CHAPTERS = {4: "host", 5: "cross", 6: "temp", 7: "chroot-temp", 8: "system", 9: "config",
             10: "config"}
 #: Pages of chapter 7 that run on the host as root, before the chroot is entered.
@@ -56,6 +64,7 @@ class Page:
     """A page of the book that becomes a script."""
 
     chapter: int
+    phase: str
     position: int
     id: str
     filename: str  # the page's file name without .html: the script's name, as jhalfs's
@@ -76,10 +85,6 @@ class Page:
         return f"{self.chapter}{self.position:02d}"
 
     @property
-    def phase(self) -> str:
-        return CHAPTERS[self.chapter]
-
-    @property
     def tarball(self) -> str | None:
         return self.url.rstrip("/").rsplit("/", 1)[-1] if self.url else None
 
@@ -87,7 +92,7 @@ class Page:
     def user(self) -> str | None:
         """Who runs it where the phase's default is not right: chapter 4 prepares the host as
         root, except the build user's own start-up files; chapter 7's host pages."""
-        if self.chapter == 4:
+        if self.phase == "host":
             return "lfs" if self.filename == "settingenvironment" else "root"
         if self.filename in HOST_ROOT:
             return "root"
@@ -193,7 +198,8 @@ def pages(book: Book, locales: str = "test") -> list[Page]:
     found: list[Page] = []
     for position, chapter in enumerate(book.root.iter("chapter"), 1):
         number = _chapter_number(chapter, position)
-        if number not in CHAPTERS:
+        phase = CHAPTER_PHASES.get(chapter.get("id", "")) or CHAPTERS.get(number)
+        if phase is None:
             continue
         dirname = _pi(chapter, "dir") or f"chapter{number:02d}"
         index = 0
@@ -207,7 +213,7 @@ def pages(book: Book, locales: str = "test") -> list[Page]:
             title = " ".join("".join(title_element.itertext()).split()) \
                 if title_element is not None else filename
             product, version, url = _product(sect1)
-            page = Page(number, index, sect1.get("id", ""), filename, dirname, title,
+            page = Page(number, phase, index, sect1.get("id", ""), filename, dirname, title,
                         _blocks(sect1, book, locales), product, version, url)
             page.installation = sect1.find("sect2[@role='installation']") is not None
             page.sbu, page.disk = _figures(sect1)

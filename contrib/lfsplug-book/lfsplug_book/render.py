@@ -131,7 +131,7 @@ def tests_run(page: Page, tests: str) -> bool:
     """Whether the page's test commands run for ``--book-tests`` ``tests``."""
     if tests == "all":
         return True
-    return tests == "critical" and page.chapter == 8 and page.filename in CRITICAL
+    return tests == "critical" and page.phase == "system" and page.filename in CRITICAL
 
 
 def _keep_going(line: str) -> str:
@@ -186,7 +186,7 @@ def _commands(page: Page, choices: Choices) -> tuple[list[str], list[str], bool]
             else:
                 missing.append("kernel_config")
                 body = [text, "cp -v <kernel_config> .config"]
-        elif block.remap == "install" and page.chapter >= 5:
+        elif block.remap == "install" and page.phase != "host":
             body = [_install(text)]
         else:
             body = [text]
