@@ -68,6 +68,7 @@ if TYPE_CHECKING:
         RunFinished,
         RunStarted,
         SampleTaken,
+        ScriptNote,
         ScriptOutput,
         ScriptRetry,
         StopRequested,
@@ -138,7 +139,8 @@ _LAZY = {
     ),
     "lfsplug._events": (
         "AlertRaised", "Progress", "RawRecord", "Record", "RunFinished", "RunStarted",
-        "SampleTaken", "ScriptOutput", "ScriptRetry", "StopRequested", "record_class",
+        "SampleTaken", "ScriptNote", "ScriptOutput", "ScriptRetry", "StopRequested",
+        "record_class",
         "record_to_data",
     ),
     "lfsplug._kinds": (
@@ -240,6 +242,7 @@ __all__ = [
     "Sample",
     "SampleTaken",
     "Script",
+    "ScriptNote",
     "ScriptOutput",
     "ScriptResult",
     "ScriptRetry",

@@ -70,6 +70,10 @@ class Preparsed:
     config_fixed: bool = False
     rest: list[str] = field(default_factory=list)
     addopts: list[str] = field(default_factory=list)
+    #: the whole command line as given, and the plugin objects ``main()`` was given: what a
+    #: plugin needs to run the command again (one run per target)
+    argv: list[str] = field(default_factory=list)
+    objects: tuple[object, ...] = ()
 
     def merge_addopts(self, env: Preparsed) -> None:
         """Take the global options of ``LFSPLUG_ADDOPTS``; the command line's come later and
@@ -167,6 +171,7 @@ def main(  # noqa: PLR0911
     debug_stream: TextIO | None = None
     try:
         pre = preparse(argv)
+        pre.argv, pre.objects = list(argv), tuple(plugins)
         pre.merge_addopts(preparse(addopts_from_env()))
         if pre.debug:
             from lfsplug._reporting import open_debug_log  # 0600, secrets redacted
@@ -382,6 +387,7 @@ def _click_command(
         config = Config(pm, command=command.name, values=settings, paths=paths,
                         file=config_file, parser=parser, invocation_dir=Path.cwd())
         config.arguments = {name: values[f"arg_{name}"] for name in command.arguments}
+        config.argv, config.plugin_objects = list(pre.argv), pre.objects
         if found and (found.state_dir or found.paths != (Path.cwd(),)):
             where = os.path.relpath(config.state_dir)
             where = str(config.state_dir) if where.startswith("..") else where

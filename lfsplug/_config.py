@@ -210,6 +210,14 @@ class Config:
                 self.sources[option.dest] = values.sources[option.setting]
         #: the command's positional arguments by name (``lfsplug log NAME``: ``{"name": ...}``)
         self.arguments: dict[str, str] = {}
+        #: what this build is for, set by plugins in ``lfsplug_configure`` and shown by the
+        #: others (``{"target": "aarch64-lfs-linux-gnu", "host": ...}``): the run's record, its
+        #: events, reports and summary carry them, and history is kept per ``target``
+        self.labels: dict[str, str] = {}
+        #: the command line this command came from (``sys.argv[1:]``, or what ``main()`` was
+        #: given) and the plugin objects passed to ``main()``: to run it again, changed
+        self.argv: list[str] = []
+        self.plugin_objects: tuple[object, ...] = ()
 
     def get(self, setting: Setting[T]) -> T:
         """The value of a declared setting (``config.get(JOBS)``), converted and typed."""

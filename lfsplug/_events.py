@@ -38,8 +38,8 @@ from typing import Any, ClassVar, Self, TypeAlias, cast
 from lfsplug._model import Alert, AlertLevel, Event, Priority, Sample
 
 __all__ = ["JSON", "AlertRaised", "EventBus", "Progress", "RawRecord", "Record", "RunFinished",
-           "RunStarted", "SampleTaken", "ScriptOutput", "ScriptRetry", "StopRequested",
-           "record_class", "record_to_data"]
+           "RunStarted", "SampleTaken", "ScriptNote", "ScriptOutput", "ScriptRetry",
+           "StopRequested", "record_class", "record_to_data"]
 
 _wall = time.time
 _perf = time.perf_counter
@@ -335,10 +335,12 @@ def record_class(kind: str) -> type[Record] | None:
 # -- the kernel's records ------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class RunStarted(Record):
-    """The build starts: the plan holds ``total`` scripts."""
+    """The build starts: the plan holds ``total`` scripts; ``labels`` say what the build is
+    for (``config.labels``: ``{"target": "aarch64-lfs-linux-gnu"}``; empty when none)."""
 
     kind: ClassVar[str] = "run-start"
     total: int
+    labels: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -391,6 +393,16 @@ class ScriptOutput(Record):
         if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
             return cls(tuple(lines))
         raise ValueError(f"lines: expected a count or a list of lines, not {lines!r}")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptNote(Record):
+    """What a running script is doing, as a plugin reads it from its output (``tests: 120
+    passed, 2 failed``): shown beside the script on the dashboard until its next note."""
+
+    kind: ClassVar[str] = "script-note"
+    priority: ClassVar[int] = Priority.PROGRESS
+    text: str = ""
 
 
 @dataclass(frozen=True, slots=True)

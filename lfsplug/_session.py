@@ -227,7 +227,7 @@ class Session:
             self.results[script.name] = ScriptResult(script.name, Status.NOT_RUN)
         self.events.start()
         try:
-            self.emit(RunStarted(len(plan.scripts)))
+            self.emit(RunStarted(len(plan.scripts), dict(self.config.labels)))
             handled = self.hook.lfsplug_run_plan(session=self, plan=plan)
             if not handled:
                 raise UsageError("no plugin ran the plan (lfsplug_run_plan): "
@@ -368,6 +368,21 @@ class Session:
         return self.finish_script(script, ScriptResult(script.name, Status.SKIPPED, message=reason))
 
     # -- monitoring ----------------------------------------------------------------------------
+
+    def claim_metadata(self, *keys: str) -> None:
+        """A plugin reads these metadata keys (``cleanup=``, ``produces=``): the ``unknown
+        metadata key`` warnings (META002) the header gave for them are dropped."""
+        claimed = set()
+        for script in self.scripts:
+            for key in keys:
+                origin = script.origins.get(key)
+                if key in script.meta and origin is not None:
+                    claimed.add((origin.path or str(script.path), origin.line, key))
+        if claimed:
+            self.findings[:] = [
+                f for f in self.findings if f.code != "META002"
+                or not any((f.path, f.line) == (path, line) and repr(key) in f.message
+                           for path, line, key in claimed)]
 
     def emit(self, record: Record, script: str | None = None) -> Event:
         """Put an event carrying ``record`` on the bus, about ``script`` (a name; None: the

@@ -75,6 +75,14 @@ class StoredRun:
     counts: Mapping[str, int] = field(default_factory=dict)
     #: the run's own figures that plugins recorded (the monitor's summaries, SBU, ETA error)
     metrics: Mapping[str, Any] = field(default_factory=dict)
+    #: what the build was for, as plugins set ``config.labels`` (``{"target": ...}``); empty
+    #: for a run without labels, and for runs recorded before labels were kept
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str | None:
+        """The ``target`` label, or None."""
+        return self.labels.get("target")
 
 
 @dataclass(frozen=True)
@@ -235,8 +243,11 @@ class StateService(Protocol):
         """The run's recorded samples in time order."""
         ...
 
-    def last_pass(self, name: str) -> StoredResult | None:
-        """The last time script ``name`` really ran and passed (reuses do not count)."""
+    def last_pass(self, name: str, *, any_target: bool = False) -> StoredResult | None:
+        """The last time script ``name`` really ran and passed (reuses do not count), in a run
+        for this command's ``target`` label (``config.labels``; a run without one matches only
+        runs without one): history is kept per target. With ``any_target``, in any run of this
+        state directory (the SBU is the host's, whatever the build was for)."""
         ...
 
     def history(self) -> Sequence[HistoryEntry]:

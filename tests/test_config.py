@@ -458,7 +458,8 @@ def test_every_shipped_setting_is_declared_once_with_help() -> None:
     assert set(parser.tables) >= {"chroot", "discovery", "hostreqs", "monitor", "ordering",
                                   "reports", "state"}
     assert all(o.setting.help for o in parser.declared)
-    assert set(parser.options["lfs"].commands) == {"run", "check", "list", "host", "sources"}
+    assert set(parser.options["lfs"].commands) == {"run", "check", "list", "host", "sources",
+                                                   "toolchain"}
 
 
 def test_an_option_name_is_one_setting_only() -> None:

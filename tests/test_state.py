@@ -45,8 +45,8 @@ RUN = ("run", "--shellcheck", "off")
 STATUS_KEYS = {"name", "status", "exit_code", "duration_s", "attempts", "failure_class", "log"}
 #: Keys the state plugin adds to DESIGN.md's shape (documented in docs/state.md).
 EXTRA_SCRIPT_KEYS = {"cached", "failed_command", "failed_line", "failed_step", "evidence",
-                     "tries"}
-EXTRA_RUN_KEYS = {"state"}
+                     "tries", "tests"}
+EXTRA_RUN_KEYS = {"state", "labels"}
 
 
 def db_path(lfsplugger: Lfsplugger) -> Path:
@@ -568,7 +568,7 @@ def test_status_json_has_the_documented_shape(lfsplugger: Lfsplugger) -> None:
     assert c == {"name": "c", "status": "not-run", "exit_code": None, "duration_s": None,
                  "attempts": 0, "failure_class": None, "log": None, "cached": False,
                  "failed_command": None, "failed_line": None, "failed_step": None,
-                 "evidence": [], "tries": []}
+                 "evidence": [], "tries": [], "tests": None}
 
 
 def test_status_records_the_failure_class(lfsplugger: Lfsplugger) -> None:
@@ -734,6 +734,7 @@ def test_expected_duration_is_the_median_of_the_last_passes(tmp_path: Path) -> N
 class FakeConfig:
     def __init__(self, state_dir: Path) -> None:
         self.state_dir = state_dir
+        self.labels: dict[str, str] = {}
 
 
 def test_samples_and_each_scripts_peak_resource_use(lfsplugger: Lfsplugger) -> None:

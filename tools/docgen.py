@@ -49,6 +49,7 @@ EVENT_RECORDS: dict[type[records.Record], str] = {
     records.RunStarted: "no",
     records.ScriptOutput: "yes",
     records.ScriptRetry: "yes",
+    records.ScriptNote: "yes",
     records.SampleTaken: "if per script",
     records.AlertRaised: "no",
     records.Progress: "no",

@@ -191,26 +191,11 @@ def lfsplug_script_command(script: Script, env: dict[str, str], config: Config) 
 
 @hookimpl
 def lfsplug_collection_finish(session: Session) -> None:
-    _claim_meta_keys(session)
+    session.claim_metadata(*META_KEYS)
     if session.config.command == "run":
         from lfsplug_executor.selection import check_names
 
         check_names(session)
-
-
-def _claim_meta_keys(session: Session) -> None:
-    """Drop the ``unknown metadata key`` warnings (META002) of the keys this plugin reads."""
-    claimed = set()
-    for script in session.scripts:
-        for key in META_KEYS:
-            origin = script.origins.get(key)
-            if key in script.meta and origin is not None:
-                claimed.add((origin.path or str(script.path), origin.line, key))
-    if claimed:
-        session.findings[:] = [
-            f for f in session.findings if f.code != "META002"
-            or not any((f.path, f.line) == (path, line) and repr(key) in f.message
-                       for path, line, key in claimed)]
 
 
 @hookimpl(trylast=True)

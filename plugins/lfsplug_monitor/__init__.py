@@ -156,7 +156,8 @@ class PlanEstimates:
         if self._unit is None:
             state = self._state()
             name = self.config.get(SBU_SCRIPT)
-            last = state.last_pass(name) if state is not None else None
+            # the SBU is this machine's: binutils-pass1 of any target built here
+            last = state.last_pass(name, any_target=True) if state is not None else None
             if last is not None and last.started is not None and last.finished is not None:
                 self._unit = (max(last.finished - last.started, 1e-3),)
             else:

@@ -523,7 +523,8 @@ class Estimator:
         left = self._left(expected, rate, now)
         # the mean of what ended stands in for the ETA, but says nothing of the chains still
         # to run: without one script's own expectation the bound is unknown (null), not 0
-        informed = any(s.expected is not None for s in self.scripts.values())
+        informed = any(s.expected is not None and not s.finished
+                       for s in self.scripts.values())  # of the scripts still to end
         bound = self._bound(left) if informed else 0.0
         figures["bound"] = round(bound, 1) if informed else None
         work = sum(expected[s.name] for s in self.scripts.values() if not s.finished or s.ran)

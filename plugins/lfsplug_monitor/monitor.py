@@ -138,7 +138,8 @@ class Monitor:
         if self.sbu_seconds is None and not self._sbu_looked:
             self._sbu_looked = True
             state = self._state()
-            last = state.last_pass(self.settings.sbu_script) if state is not None else None
+            last = (state.last_pass(self.settings.sbu_script, any_target=True)  # the host's
+                    if state is not None else None)
             if last is not None and last.started is not None and last.finished is not None:
                 self.sbu_seconds = max(last.finished - last.started, 1e-3)
                 self.sbu_source = f"{self.settings.sbu_script}, run {last.run_id}"

@@ -158,7 +158,8 @@ def _service(config: Config) -> StateDatabase:
     if service is None:
         from lfsplug_state.service import StateDatabase
 
-        service = config.stash[_SERVICE] = StateDatabase(config.state_dir)
+        service = config.stash[_SERVICE] = StateDatabase(config.state_dir,
+                                                         labels=config.labels)
     return service
 
 

@@ -56,10 +56,13 @@ class StateHistory:
 
     @hookimpl(trylast=True)
     def lfsplug_expected_duration(self, script: Script, config: Config) -> float | None:
-        """The median duration of the script's last few passes (those that really ran)."""
+        """The median duration of the script's last few passes (those that really ran) in
+        runs of this build's ``target`` label (none: runs without one)."""
         if self._durations is None:
+            target = self.config.labels.get("target")
             self._durations = self.database.read(
-                lambda store: store.recent_durations(DURATION_RUNS), dict[str, list[float]]())
+                lambda store: store.recent_durations(DURATION_RUNS, target),
+                dict[str, list[float]]())
         past = self._durations.get(script.name)
         return median(past) if past else None
 

@@ -21,7 +21,7 @@ from lfsplug import (
     UsageError,
 )
 from lfsplug_state.codec import record_from_json
-from lfsplug_state.store import RunLock
+from lfsplug_state.store import OF_TARGET, RunLock
 
 if TYPE_CHECKING:
     from lfsplug_state.store import StateStore
@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["read_events", "read_last_pass", "read_results", "read_run", "read_samples"]
 
 _RUN_COLUMNS = ("id, started, finished, exit_code, state, command_line, version, host, total, "
-                "events_kept, events_dropped, samples_kept, samples_dropped, metrics")
+                "events_kept, events_dropped, samples_kept, samples_dropped, metrics, labels")
 _COUNTS = ("events_kept", "events_dropped", "samples_kept", "samples_dropped")
 _RESULT_COLUMNS = (
     "r.id, r.run_id, r.position, r.name, r.path, r.status, r.cached, o.run_id, r.reason, "
@@ -68,7 +68,8 @@ def read_run(store: StateStore, run_id: int | None = None, *, live: bool = False
     return StoredRun(id=row[0], started=row[1], finished=row[2], exit_code=row[3],
                      state=state, command_line=row[5], version=row[6], host=row[7],
                      total=row[8], counts=dict(zip(_COUNTS, row[9:13], strict=True)),
-                     metrics=_json(row[13]))
+                     metrics=_json(row[13]),
+                     labels={str(k): str(v) for k, v in _json(row[14]).items()})
 
 
 # -- results -----------------------------------------------------------------------------------
@@ -87,10 +88,14 @@ def read_results(store: StateStore, run_id: int) -> list[StoredResult]:
     return [_result(row, tries.get(row[0], ())) for row in rows]
 
 
-def read_last_pass(store: StateStore, name: str) -> StoredResult | None:
-    """The last time ``name`` really ran and passed, with its attempts, or None."""
+def read_last_pass(store: StateStore, name: str, target: str | None = None, *,
+                   any_target: bool = False) -> StoredResult | None:
+    """The last time ``name`` really ran and passed in a run of ``target`` (None: a run
+    without a target label; ``any_target``: any run), with its attempts, or None."""
+    which = "" if any_target else f"AND r.{OF_TARGET} "
     rows = store.query(f"{_RESULTS} WHERE r.name = ? AND r.cached = 0 AND r.status = 'passed' "
-                       f"ORDER BY r.id DESC LIMIT 1", (name,))
+                       f"{which}ORDER BY r.id DESC LIMIT 1",
+                       (name,) if any_target else (name, target))
     if not rows:
         return None
     tries = [StoredAttempt(*row) for row in store.query(

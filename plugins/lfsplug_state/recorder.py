@@ -96,7 +96,8 @@ class StateRecorder(StateHistory):
         logs go to ``logs/RUN`` (:func:`log_folder`)."""
         if self.recording:
             self.run_id = self.db.begin_run(session.started, command_line(self.config),
-                                            lfsplug.__version__, socket.gethostname())
+                                            lfsplug.__version__, socket.gethostname(),
+                                            self.config.labels)
             session.run_label = log_folder(self.config.state_dir / "logs", self.run_id)
 
     @hookimpl
@@ -176,7 +177,8 @@ class StateRecorder(StateHistory):
         """The script's last pass when nothing calls for running it again (see
         :mod:`lfsplug_state.resume`); else None, noting why it runs."""
         key = ScriptKey(session.content_digest(script),
-                        env_hash(keyed_env(script, env), self.env_ignore))
+                        env_hash(keyed_env(script, env, self.config.labels.get("target")),
+                                 self.env_ignore))
         self.keys[script.name] = key
         if self._last_builds is None:  # what ran before this run, read once
             # through the service: a dry run warns about a damaged file and reuses nothing

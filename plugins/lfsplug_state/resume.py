@@ -7,7 +7,8 @@ A script is reused when all of these hold (:func:`why_run` returns None):
   its last pass makes it run again);
 * its content (SHA-256 of the file's bytes) and its environment (SHA-256 of the variables it
   would run with, less those in ``[state] env_ignore``, and of its ``unpack=`` and
-  ``workdir=``, which a collection's driver may give without a line in the script) are those
+  ``workdir=``, which a collection's driver may give without a line in the script, and of the
+  build's ``target`` label, ``config.labels["target"]``, when set) are those
   of that pass (the key keeps a short digest of each variable too, so that the reason names
   the variables that changed: ``its environment changed: CFLAGS``);
 * none of the scripts it waits for (``session.plan.predecessors()``) was built after it: a
@@ -83,15 +84,19 @@ def _env_reason(now: str, before: str) -> str:
     return f"its environment changed: {shown}" if names else "its environment changed"
 
 
-def keyed_env(script: Script, env: Mapping[str, str]) -> dict[str, str]:
+def keyed_env(script: Script, env: Mapping[str, str],
+              target: str | None = None) -> dict[str, str]:
     """What the environment hash covers: ``env``, plus the script's ``unpack=`` and
-    ``workdir=`` when set, under names no variable can have (so the hash of a script without
-    them is what it always was)."""
+    ``workdir=`` and the build's ``target`` label when set, under names no variable can have
+    (so the hash of a script without them is what it always was). A pass for one target is
+    never reused for another, even where the environment does not tell them apart."""
     keyed = dict(env)
     for key in ("unpack", "workdir"):
         value = getattr(script, key)
         if value is not None:
             keyed[f"lfsplug:{key}"] = value
+    if target is not None:
+        keyed["lfsplug:target"] = target
     return keyed
 
 

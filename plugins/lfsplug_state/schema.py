@@ -138,8 +138,17 @@ _V5 = (
         "message TEXT", *_FAILED)),
 )
 
+#: Version 6: what each run was for (``labels``, the JSON object of ``config.labels``) and its
+#: ``target`` label apart, which the history of durations (ETA, SBU) is kept per: a run's
+#: durations count only for runs of the same target. Runs recorded before keep NULL in both:
+#: no labels, no target.
+_V6 = (
+    "ALTER TABLE runs ADD COLUMN labels TEXT",
+    "ALTER TABLE runs ADD COLUMN target TEXT",
+)
+
 #: The statements that bring a database from version ``n - 1`` to ``n``.
-MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5}
+MIGRATIONS: dict[int, tuple[str, ...]] = {1: _V1, 2: _V2, 3: _V3, 4: _V4, 5: _V5, 6: _V6}
 #: The version this lfsplug writes.
 SCHEMA_VERSION = max(MIGRATIONS)
 

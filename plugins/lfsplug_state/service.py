@@ -43,8 +43,12 @@ class StateDatabase:
     raise its one-line :class:`~lfsplug.UsageError` (exit 4).
     """
 
-    def __init__(self, state_dir: Path, recorder: StateRecorder | None = None) -> None:
+    def __init__(self, state_dir: Path, recorder: StateRecorder | None = None,
+                 labels: Mapping[str, str] | None = None) -> None:
         self.state_dir = state_dir
+        #: the command's labels (``config.labels`` itself, which plugins fill as they are
+        #: configured): :meth:`last_pass` looks only at runs of their ``target``
+        self.labels: Mapping[str, str] = labels if labels is not None else {}
         #: the plugin object recording this command's run, if it records one
         self.recorder = recorder
         self._own: StateStore | None = None
@@ -168,10 +172,12 @@ class StateDatabase:
 
         return self.read(lambda store: read_samples(store, run_id), StoredSamples())
 
-    def last_pass(self, name: str) -> StoredResult | None:
+    def last_pass(self, name: str, *, any_target: bool = False) -> StoredResult | None:
         from lfsplug_state.queries import read_last_pass
 
-        return self.read(lambda store: read_last_pass(store, name), None)
+        target = self.labels.get("target")
+        return self.read(lambda store: read_last_pass(store, name, target,
+                                                      any_target=any_target), None)
 
     # -- imported history ----------------------------------------------------------------------
 

@@ -59,18 +59,18 @@ class StatusReport:
 
 def read_status(store: StateStore) -> StatusReport:
     """The last run that got as far as building (UsageError if none has)."""
-    rows = store.query("SELECT id, started, finished, exit_code, state FROM runs "
+    rows = store.query("SELECT id, started, finished, exit_code, state, labels FROM runs "
                        "WHERE total IS NOT NULL ORDER BY id DESC LIMIT 1")
     if not rows:
         raise UsageError(f"no build recorded in {store.path.parent} yet: no run got as far as "
                          f"running a script")
-    run_id, started, finished, exit_code, state = rows[0]
+    run_id, started, finished, exit_code, state, labels = rows[0]
     if state == "running" and not RunLock(store.path.parent).held_elsewhere():
         state = "crashed"  # not marked yet: the next run marks it
     later = [(r[0], r[1]) for r in store.query(
         "SELECT id, exit_code FROM runs WHERE id > ? AND total IS NULL ORDER BY id", (run_id,))]
     run = {"id": run_id, "started": _iso(started), "finished": _iso(finished),
-           "exit_code": exit_code}
+           "exit_code": exit_code, "labels": _labels(labels)}
     tries: dict[int, list[dict[str, Any]]] = {}
     for row in store.query(
             "SELECT result_id, attempt, log_path, exit_code, signal, failure_class, "
@@ -80,7 +80,8 @@ def read_status(store: StateStore) -> StatusReport:
     scripts = [_script_row(row[1:], tries.get(row[0], [])) for row in store.query(
         "SELECT r.id, r.name, r.status, r.exit_code, r.started, r.finished, r.attempts, "
         "r.failure_class, r.log_path, r.cached, r.signal, r.message, o.run_id, "
-        "r.failed_command, r.failed_line, r.failed_step, r.evidence "
+        "r.failed_command, r.failed_line, r.failed_step, r.evidence, "
+        "COALESCE(r.resources, o.resources) "
         "FROM results r LEFT JOIN results o ON o.id = r.reused_from "
         "WHERE r.run_id = ? ORDER BY r.position", (run_id,))]
     return StatusReport(run, scripts, state, later)
@@ -93,7 +94,8 @@ _TRY_KEYS = ("attempt", "log", "exit_code", "signal", "failure_class", "failed_c
 
 def _script_row(row: tuple[Any, ...], tries: list[dict[str, Any]]) -> dict[str, Any]:
     (name, status, exit_code, started, finished, attempts, failure_class, log_path, cached,
-     signal, message, reused_run, failed_command, failed_line, failed_step, evidence) = row
+     signal, message, reused_run, failed_command, failed_line, failed_step, evidence,
+     resources) = row
     duration = (round(finished - started, 3)
                 if started is not None and finished is not None else None)
     return {
@@ -102,6 +104,8 @@ def _script_row(row: tuple[Any, ...], tries: list[dict[str, Any]]) -> dict[str, 
         "failed_command": failed_command, "failed_line": failed_line,
         "failed_step": failed_step, "evidence": _lines(evidence),
         "log": log_path, "cached": bool(cached), "tries": [] if cached else tries,
+        # what its test suites did, as the tests plugin read them (null: none was read)
+        "tests": _tests(resources),
         # for the text form only
         "_status": status, "_signal": signal, "_message": message, "_from": reused_run,
     }
@@ -114,6 +118,25 @@ def _lines(text: str | None) -> list[str]:
     except ValueError:
         return []
     return [str(line) for line in value] if isinstance(value, list) else []
+
+
+def _tests(text: str | None) -> dict[str, Any] | None:
+    """The ``tests`` of the result's resources (a JSON object), or None."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return None
+    tests = value.get("tests") if isinstance(value, dict) else None
+    return tests if isinstance(tests, dict) else None
+
+
+def _labels(text: str | None) -> dict[str, str]:
+    """The run's labels as stored (a JSON object), or none (a run recorded before them)."""
+    try:
+        value = json.loads(text) if text else {}
+    except ValueError:
+        return {}
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
 
 
 def _iso(when: float | None) -> str | None:
@@ -161,8 +184,10 @@ def status_lines(report: StatusReport) -> list[str]:
     """The text form: a line on the run, a table of its scripts, a summary line."""
     run = report.run
     started = (run["started"] or "?").replace("T", " ")[:19]
+    labels = ", ".join(f"{key} {value}" for key, value in run["labels"].items())
     lines = [f"run {run['id']}, started {started}, {_RUN_STATES.get(report.state, report.state)}"
-             + (f" with exit code {run['exit_code']}" if run["exit_code"] is not None else "")]
+             + (f" with exit code {run['exit_code']}" if run["exit_code"] is not None else "")
+             + (f"; {labels}" if labels else "")]
     width = max([len(s["name"]) for s in report.scripts] + [6])
     lines.append(f"  {'#':>3}  {'script':<{width}}  {'status':<11}  {'time':>8}  "
                  f"{'tries':>5}  {'exit':>4}  note")
@@ -190,6 +215,15 @@ def _summary(report: StatusReport) -> str:
 
 
 
+def _tests_said(tests: dict[str, Any]) -> str:
+    """``tests 120 passed, 2 failed, 3 expected``."""
+    words = [f"{tests.get('pass', 0)} passed"]
+    for key, said in (("fail", "failed"), ("expected", "expected to fail"), ("skip", "skipped")):
+        if tests.get(key):
+            words.append(f"{tests[key]} {said}")
+    return "tests " + ", ".join(words)
+
+
 def _exit(script: dict[str, Any]) -> str:
     if script["_signal"]:
         return f"-{script['_signal']}"
@@ -203,7 +237,9 @@ def _note(script: dict[str, Any]) -> str:
     command = command if len(command) <= 60 else f"{command[:57]}..."
     where = f"line {script['failed_line']}" if script["failed_line"] is not None else ""
     where = ": ".join(part for part in (where, command) if part)
-    notes = [script["failure_class"], where, script["_message"]]
+    tests = script["tests"]
+    said = _tests_said(tests) if tests else ""
+    notes = [script["failure_class"], where, script["_message"], said]
     if script["_status"] == "failed" and script["log"]:
         notes.append(f"log: {script['log']}")
     return "; ".join(n for n in notes if n)

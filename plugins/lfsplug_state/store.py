@@ -43,6 +43,9 @@ LOCK_FILE = "state.lock"
 RESERVE_FILE, RESERVE_BYTES = "state.reserve", 256 * 1024
 #: Statuses of a result row that mean the script really ran (not reused, skipped or planned).
 RAN = ("passed", "failed", "running", "interrupted")
+#: The condition on a ``results`` row that its run was for the target given as its one
+#: parameter (None: a run without a target label, as every run recorded before labels was).
+OF_TARGET = "run_id IN (SELECT id FROM runs WHERE target IS ?)"
 
 
 @dataclass(frozen=True)
@@ -210,12 +213,18 @@ class StateStore:
                 marked.append((run_id, names))
         return marked
 
-    def begin_run(self, started: float, command_line: str, version: str, host: str) -> int:
+    def begin_run(self, started: float, command_line: str, version: str, host: str,
+                  labels: Mapping[str, str] | None = None) -> int:
+        """Record a run as it starts, with its ``labels`` (``config.labels``; their ``target``
+        apart too, which durations are kept per); return its number."""
         self.reserve()
+        labels = dict(labels or {})
         with self._write() as conn:
             cursor = conn.execute(
-                "INSERT INTO runs (started, command_line, version, host, pid) "
-                "VALUES (?, ?, ?, ?, ?)", (started, command_line, version, host, os.getpid()))
+                "INSERT INTO runs (started, command_line, version, host, pid, labels, target) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (started, command_line, version, host, os.getpid(),
+                 json.dumps(labels) if labels else None, labels.get("target")))
             return int(cursor.lastrowid or 0)
 
     def plan_run(self, run_id: int, scripts: Sequence[Script]) -> None:
@@ -411,13 +420,15 @@ class StateStore:
             f"results WHERE status = 'passed' AND cached = 0 GROUP BY name)")
         return {row[-1]: Build(*row[:-1]) for row in rows}
 
-    def recent_durations(self, keep: int) -> dict[str, list[float]]:
-        """The durations of the last ``keep`` passes (really run) of each script, newest first."""
+    def recent_durations(self, keep: int, target: str | None = None) -> dict[str, list[float]]:
+        """The durations of the last ``keep`` passes (really run) of each script, newest first,
+        in runs of ``target`` (None: runs without a target label, older runs included)."""
         rows = self._read(
             "SELECT name, duration FROM (SELECT name, finished - started AS duration, "
             "ROW_NUMBER() OVER (PARTITION BY name ORDER BY id DESC) AS n FROM results "
             "WHERE status = 'passed' AND cached = 0 AND started IS NOT NULL "
-            "AND finished IS NOT NULL) WHERE n <= ? ORDER BY name, n", (keep,))
+            f"AND finished IS NOT NULL AND {OF_TARGET}) WHERE n <= ? ORDER BY name, n",
+            (target, keep))
         durations: dict[str, list[float]] = {}
         for name, duration in rows:
             durations.setdefault(name, []).append(max(0.0, float(duration)))

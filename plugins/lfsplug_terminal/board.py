@@ -25,6 +25,7 @@ from lfsplug import (
     Plan,
     Progress,
     SampleTaken,
+    ScriptNote,
     ScriptOutput,
     ScriptResult,
     ScriptRetry,
@@ -70,6 +71,8 @@ class View:
     sbu_seconds: float | None = None
     stopping: str | None = None
     idle: Idle | None = None
+    #: what the build is for (``target: aarch64-lfs-linux-gnu``), empty when not said
+    labels: str = ""
 
     @property
     def elapsed(self) -> float:
@@ -114,6 +117,8 @@ class Board:
         self.finished: set[str] = set()
         #: the scheduler's latest ``throttle`` event: why, and the script it holds back
         self.throttle: tuple[str, str | None] | None = None
+        #: the build's labels as the header shows them (``lines.labels_text``)
+        self.labels = ""
 
     # -- from hooks ----------------------------------------------------------------------------
 
@@ -218,12 +223,19 @@ class Board:
             reason = getattr(record, "reason", None)
             self.throttle = (str(reason), getattr(record, "waiting", None)) if reason else None
             return True
-        if isinstance(record, ScriptRetry):
-            row = self.rows.get(event.script or "")
-            if row is not None:
-                row.note = f"retry after attempt {record.attempt}"
-                return True
+        if isinstance(record, ScriptRetry | ScriptNote):
+            return self._note(event.script, record)
         return False
+
+    def _note(self, script: str | None, record: ScriptRetry | ScriptNote) -> bool:
+        """What the row says instead of the script's last line: a retry, a plugin's note."""
+        row = self.rows.get(script or "")
+        text = (record.text if isinstance(record, ScriptNote)
+                else f"retry after attempt {record.attempt}")
+        if row is None or row.note == text:
+            return False
+        row.note = text
+        return True
 
     # -- for readers ---------------------------------------------------------------------------
 
@@ -249,6 +261,7 @@ class Board:
                 sbu_seconds=progress.sbu_seconds,
                 stopping=self.stopping,
                 idle=self._idle(),
+                labels=self.labels,
             )
 
     def _idle(self) -> Idle | None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
@@ -154,6 +154,12 @@ def totals_line(counts: dict[str, int], reused: int, elapsed: float, bad: bool) 
     again = f" ({reused} reused from earlier runs)" if reused else ""
     text = f"==== {', '.join(parts) or 'nothing run'} in {format_duration(elapsed)}{again} ===="
     return Line(text, {"fg": "red" if bad else "green", "bold": True})
+
+
+def labels_text(labels: Mapping[str, str]) -> str:
+    """``target: aarch64-lfs-linux-gnu, host: x86_64-linux-gnu``: what the build is for
+    (``config.labels``); empty when it has no labels."""
+    return ", ".join(f"{key}: {value}" for key, value in labels.items())
 
 
 def alert_text(alert: Alert) -> str:

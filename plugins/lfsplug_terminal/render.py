@@ -138,7 +138,8 @@ def bar(text: Builder, done: float, total: float, width: int, style: str = "cyan
 
 
 def overall(text: Builder, view: View, room: int = 119) -> int:
-    """``[12/84] ━━━━━━━━━━━━ 14%  elapsed 12m30s  ETA 1h02m  bound 48m10s``."""
+    """``[12/84] ━━━━━━━━━━━━ 14%  elapsed 12m30s  ETA 1h02m  bound 48m10s``, then the
+    build's labels (``target: aarch64-lfs-linux-gnu``) when it has any."""
     share = view.done / view.total if view.total else 0.0
     parts: list[Part] = [[(counter(view.done, view.total) + " ", "bold"),
                           *bar_part(view.done, view.total, BAR_WIDTH, "green"),
@@ -150,6 +151,8 @@ def overall(text: Builder, view: View, room: int = 119) -> int:
         parts.append([(f"bound {format_duration(view.bound)}", "")])
     if view.sbu_seconds:
         parts.append([(f"1 SBU = {format_duration(view.sbu_seconds)}", "dim")])
+    if view.labels:
+        parts.append([(cut(view.labels, room - len(INDENT)), "cyan")])
     failed = view.counts.get("failed", 0)
     if failed:
         parts.append([(f"{failed} failed", "bold red")])

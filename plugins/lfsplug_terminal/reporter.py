@@ -43,6 +43,7 @@ from lfsplug_terminal.lines import (
     failed_where,
     failure_block,
     finish_line,
+    labels_text,
     names_line,
     resume_line,
     start_line,
@@ -122,10 +123,13 @@ class TerminalReporter:
     @hookimpl
     def lfsplug_sessionstart(self, session: Session) -> None:
         self.board.started = session.started
+        self.board.labels = labels_text(self.config.labels)
         if self.quiet:
             return
         lines = [Line(f"lfsplug {lfsplug.__version__}, python {platform.python_version()}, "
                       f"state in {session.config.state_dir}", {"bold": True})]
+        if self.board.labels:
+            lines.append(Line(self.board.labels, {"bold": True}))
         rows = self.config.pluginmanager.describe()
         names = [r["name"] + (f"-{r['version']}" if r["version"] else "")
                  for r in rows if r["origin"] not in ("kernel", "internal")]
@@ -238,6 +242,8 @@ class TerminalReporter:
         if (failed or exitstatus in (1, 2)) and not self.config.getoption("dry_run", False):
             lines.append(resume_line(resume_command(self.config)))
         reused = sum(1 for r in session.results.values() if r.cached)
+        if self.board.labels:
+            lines.append(Line(self.board.labels, {"bold": True}))
         lines.append(totals_line(session.counts(), reused, time.time() - self.board.started,
                                  bool(failed or exitstatus)))
         self.output.lines(lines)
