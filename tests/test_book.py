@@ -19,8 +19,10 @@ from pathlib import Path
 
 import pytest
 
+import lfsplug
 from helpers import BOOK as SHARED_BOOK
 from helpers import no_data
+from lfsplug import Session
 from lfsplug.testing import Lfsplugger
 
 pytest.importorskip("lfsplug_book")
@@ -349,3 +351,28 @@ def test_the_plugin_is_its_own_distribution_and_can_be_blocked(
                              lfsplugger.path / "state")
     assert blocked.ret == 5  # the book's folder holds no scripts of its own
     assert not (lfsplugger.path / "state" / "book").exists()
+
+
+def test_the_books_scripts_carry_the_books_known_test_failures(book: Path,
+                                                                lfsplugger: Lfsplugger) -> None:
+    """The tests plugin's hook, answered by the book plugin for its own scripts (also with the
+    tests plugin's generic [tests] book_known_failures off)."""
+    found: dict[str, list[object]] = {}
+
+    class Ask:
+        @lfsplug.hookimpl
+        def lfsplug_collection_finish(self, session: Session) -> None:
+            for script in session.scripts:
+                if script.name in ("glibc@chapter08", "glibc@chapter05", "tar@chapter08", "zlib"):
+                    answers = session.hook.lfsplug_known_test_failures(
+                        script=script, config=session.config)
+                    found[script.name] = [k for a in answers for k in a or ()]
+
+    lfsplugger.make_config(VALUES + "[tests]\nbook_known_failures = false\n")
+    result = lfsplugger.run("list", book, "--state-dir", lfsplugger.path / "state",
+                            plugins=[Ask()])
+    assert result.ret == 0, result.errlines[-5:]
+    glibc = found["glibc@chapter08"]
+    assert glibc and all("chapter08/glibc.xml" in k.source for k in glibc)  # type: ignore[attr-defined]
+    assert found["tar@chapter08"] and found["zlib"] == []
+    assert found["glibc@chapter05"] == []  # chapter 8's statements, not the cross glibc's

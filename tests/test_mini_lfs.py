@@ -151,10 +151,18 @@ def test_programs_run_from_lfs(build: Build, tmp_path: Path) -> None:
 
 def test_reports_exist_and_parse(build: Build) -> None:
     assert build.first.returncode == 0, said(build.first)
-    suite = ET.parse(build.reports / "build.xml").getroot()
-    cases = suite.iter("testcase")
+    run, *packages = ET.parse(build.reports / "build.xml").getroot().findall("testsuite")
+    cases = run.iter("testcase")
     assert sorted(c.get("name", "") for c in cases) == sorted(SCRIPTS)
-    assert not list(suite.iter("failure"))
+    assert not list(run.iter("failure"))
+    # the packages' own test suites (make check), read by the tests plugin, each test a case
+    suites = {s.get("name"): s for s in packages}
+    assert {f"{p}: test suite" for p in ("diffutils", "grep", "sed", "gawk", "libtasn1")} \
+        <= set(suites)
+    for suite in suites.values():
+        assert int(suite.get("tests", "0")) > 0 and suite.findall("testcase")
+    for package in ("diffutils", "grep", "sed", "gawk", "libtasn1"):  # and the summary says so
+        assert re.search(rf"^{package}: tests: \d+ passed", build.first.stdout, re.M), package
     page = (build.reports / "build.html").read_text()
     parser = html.parser.HTMLParser()
     parser.feed(page)

@@ -9,11 +9,13 @@ session's memory when nothing recorded the run (the state plugin blocked, a dry 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lfsplug import (
@@ -80,6 +82,17 @@ class RunRecord:
     total: int | None = None
     #: events and samples kept and dropped (the state plugin's caps)
     counts: dict[str, int] = field(default_factory=dict)
+    #: what the build was for (``config.labels``: ``{"target": ...}``); empty when none
+    labels: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def target(self) -> str | None:
+        """The ``target`` label, or None."""
+        return self.labels.get("target")
+
+    def labels_text(self, between: str = ": ") -> str:
+        """Every label as ``key: value``, comma-separated (empty when there are none)."""
+        return ", ".join(f"{key}{between}{value}" for key, value in self.labels.items())
 
 
 @dataclass
@@ -165,8 +178,31 @@ class ScriptRecord(StoredResult):
             "duration_s": round(duration, 3) if duration is not None else None,
             "attempts": self.attempts, "failure_class": self.failure_class,
             "failed_command": self.failed_command, "failed_line": self.failed_line,
-            "log": self.log_path,
+            "log": self.log_path, "tests": self.tests,
         }
+
+    @property
+    def tests(self) -> dict[str, Any] | None:
+        """What its test suites did (the tests plugin's ``tests``), or None."""
+        found = (self.resources or {}).get("tests")
+        return found if isinstance(found, dict) else None
+
+    def test_cases(self) -> list[tuple[str | None, str, str, str | None]]:
+        """Every test its suites named, ``(suite, name, outcome, detail)``: from the file the
+        tests plugin wrote beside its log, else the failures the result names."""
+        tests = self.tests
+        if tests is None:
+            return []
+        if self.log_path:
+            try:
+                cases = json.loads(Path(self.log_path.removesuffix(".log") + ".tests.json")
+                                   .read_text(encoding="utf-8"))["cases"]
+                return [(c[0], str(c[1]), str(c[2]), c[3]) for c in cases]
+            except (OSError, ValueError, KeyError, IndexError, TypeError):
+                pass
+        return ([(None, name, "fail", None) for name in tests.get("failed", [])]
+                + [(None, name, "xfail", tests.get("because", {}).get(name))
+                   for name in tests.get("expected_failed", [])])
 
 
 @dataclass
@@ -308,7 +344,7 @@ def _load_run(state: StateService, run: StoredRun) -> RunData:
     record = RunRecord(id=run.id, started=run.started, finished=run.finished,
                        exit_code=run.exit_code, state=run.state,
                        command_line=run.command_line, version=run.version, host=run.host,
-                       total=run.total, counts=dict(run.counts))
+                       total=run.total, counts=dict(run.counts), labels=dict(run.labels))
     return RunData(record, scripts, events, samples.rows, sample_texts=samples.texts)
 
 
@@ -366,6 +402,7 @@ def from_session(session: Session) -> RunData:
         command_line=" ".join(["lfsplug", config.command, *(str(p) for p in config.paths)]),
         version=_version(), host=_hostname(),
         total=len(session.plan.scripts) if session.plan else None,
+        labels=dict(config.labels),
     )
     history = list(session.events.history)
     events = [_record(e) for e in history if not isinstance(e.record, SampleTaken)]

@@ -79,6 +79,8 @@ def json_report(data: RunData, samples: bool = True) -> dict[str, Any]:
         },
         "summary": {**data.counts(), "duration_s": round(data.end - run.started, 3),
                     "sbu_seconds": unit, "make_jobs": data.jobs},
+        "labels": dict(run.labels),
+        **({"target": run.target} if run.target is not None else {}),
         "scripts": [_script(data, s, unit) for s in data.scripts],
         "events": [_event(data, e) for e in data.events],
         "alerts": [{"time": e.time, "alert": alert.kind, "level": str(alert.level),
@@ -141,10 +143,15 @@ def write_junit(data: RunData, path: Path, tail_lines: int) -> None:
         "hostname": run.host})
     properties = ET.SubElement(suite, "properties")
     for name, value in (("command_line", run.command_line), ("lfsplug_version", run.version),
-                        ("state", run.state), ("exit_code", str(run.exit_code))):
-        ET.SubElement(properties, "property", {"name": name, "value": _xml_text(value)})
+                        ("state", run.state), ("exit_code", str(run.exit_code)),
+                        *run.labels.items()):
+        ET.SubElement(properties, "property", {"name": _xml_text(name),
+                                               "value": _xml_text(value)})
     for script in data.scripts:
         _testcase(ET.SubElement(suite, "testcase"), data, script, tail_lines)
+    for script in data.scripts:
+        if script.tests is not None:
+            _test_suite(suites, script)
     tree = ET.ElementTree(suites)
     ET.indent(tree)
     tree.write(path, encoding="utf-8", xml_declaration=True)
@@ -178,6 +185,45 @@ def _testcase(case: Any, data: RunData, script: ScriptRecord, tail_lines: int) -
         out.text = f"reused from run {script.reused_run}" if script.reused_run else "reused"
 
 
+#: How each outcome of a package's test is written: a failure, skipped, or a pass.
+_FAILURES = {"fail", "error", "xpass"}
+
+
+def _test_suite(suites: Any, script: ScriptRecord) -> None:
+    """The package's own test suite, under the run's: one ``<testcase>`` per test its output
+    named (classname the package and suite), with the counts of those it only counted."""
+    import xml.etree.ElementTree as ET
+
+    tests = script.tests or {}
+    expected = set(tests.get("expected_failed", []))
+    because = tests.get("because", {})
+    package = script.packages[0] if script.packages else script.name
+    total = sum(int(tests.get(k, 0) or 0) for k in ("pass", "fail", "expected", "skip", "error"))
+    suite = ET.SubElement(suites, "testsuite", {
+        "name": _xml_text(f"{script.name}: test suite"), "tests": str(total),
+        "failures": str(tests.get("fail", 0)), "errors": str(tests.get("error", 0)),
+        "skipped": str(tests.get("skip", 0)), "package": _xml_text(package)})
+    properties = ET.SubElement(suite, "properties")
+    for key in ("pass", "fail", "expected", "skip", "error"):
+        ET.SubElement(properties, "property", {"name": key, "value": str(tests.get(key, 0))})
+    for name in tests.get("started_failing", []):
+        ET.SubElement(properties, "property", {"name": "started_failing",
+                                               "value": _xml_text(name)})
+    for suite_name, name, outcome, detail in script.test_cases():
+        own = not suite_name or suite_name.split()[0].lower() == package.lower()
+        classname = package if own else f"{package}.{suite_name}"  # gcc.g++, not demo.demo 1.0
+        case = ET.SubElement(suite, "testcase", {"classname": _xml_text(classname),
+                                                 "name": _xml_text(name)})
+        if outcome in _FAILURES and name not in expected:
+            ET.SubElement(case, "failure", {"type": outcome, "message": _xml_text(
+                detail or f"{outcome}: {name}")})
+        elif outcome == "skip":
+            ET.SubElement(case, "skipped", {"message": _xml_text(detail or "skipped")})
+        elif outcome in ("xfail", "fail"):
+            out = ET.SubElement(case, "system-out")
+            out.text = _xml_text(f"expected to fail: {because.get(name) or detail or outcome}")
+
+
 # -- trace -------------------------------------------------------------------------------------
 
 #: The counter tracks of the trace: name, then the system metrics on it.
@@ -187,10 +233,20 @@ PID = 1
 
 
 def write_trace(data: RunData, path: Path) -> None:
+    run = data.run
     trace = {"traceEvents": trace_events(data), "displayTimeUnit": "ms",
-             "otherData": {"lfsplug_run": data.run.id, "host": data.run.host,
-                           "command_line": data.run.command_line}}
+             "otherData": {"lfsplug_run": run.id, "host": run.host,
+                           "command_line": run.command_line, "labels": dict(run.labels),
+                           **({"target": run.target} if run.target is not None else {})}}
     path.write_text(json.dumps(trace, separators=(",", ":")) + "\n", encoding="utf-8")
+
+
+def _test_totals(tests: dict[str, Any] | None) -> dict[str, Any]:
+    """A script's test totals for its trace slice (none without a test suite)."""
+    if tests is None:
+        return {}
+    return {"tests": {k: tests.get(k, 0) for k in ("pass", "fail", "expected", "skip",
+                                                   "error")}}
 
 
 def trace_events(data: RunData) -> list[dict[str, Any]]:
@@ -202,8 +258,11 @@ def trace_events(data: RunData) -> list[dict[str, Any]]:
         return round((stamp - origin) * 1e6, 1)
 
     items = spans(data)
+    tests = {s.name: s.tests for s in data.scripts if s.tests is not None}
     slots = max((s.slot for s in items), default=-1) + 1
     title = f"lfsplug run {data.run.id}" if data.run.id else "lfsplug run"
+    if data.run.labels:
+        title += f" ({data.run.labels_text(' ')})"
     events: list[dict[str, Any]] = [
         {"name": "process_name", "ph": "M", "pid": PID, "tid": 0, "args": {"name": title}}]
     events += [{"name": "thread_name", "ph": "M", "pid": PID, "tid": slot + 1,
@@ -214,7 +273,8 @@ def trace_events(data: RunData) -> list[dict[str, Any]]:
         events.append({"name": item.name, "cat": "script", "ph": "X", "pid": PID,
                        "tid": item.slot + 1, "ts": micros(item.start),
                        "dur": round((item.end - item.start) * 1e6, 1),
-                       "args": {"attempt": item.attempt, "status": item.status}})
+                       "args": {"attempt": item.attempt, "status": item.status,
+                                **_test_totals(tests.get(item.name))}})
     events += _counters(data, micros)
     for event, alert in data.alerts:
         events.append({"name": f"{alert.kind} {alert.level}",

@@ -51,7 +51,8 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
     notes = _notes(data, items, line_charts)
     return {
         "run": run,
-        "title": f"lfsplug run {run.id}" if run.id else "lfsplug run",
+        "title": (f"lfsplug run {run.id}" if run.id else "lfsplug run")
+                 + (f", target {run.target}" if run.target is not None else ""),
         "started": _when(run.started),
         "finished": _when(run.finished),
         "elapsed": data.end - run.started,
@@ -65,6 +66,7 @@ def context(data: RunData, tail_lines: int) -> dict[str, Any]:
                      if s.status == "failed"],
         "alerts": [_alert(data, e, alert) for e, alert in data.alerts],
         "notes": notes,
+        "tests": [(s.name, s.tests) for s in data.scripts if s.tests is not None],
     }
 
 

@@ -249,11 +249,13 @@ def _render(data: RunData) -> Iterator[str]:
     yield ""
     yield started.strftime("%a %b %e %H:%M:%S UTC %Y")
     yield ""
-    yield f"Book version is:\tlfsplug run {run.id}"
+    target = f", target {run.target}" if run.target is not None else ""
+    yield f"Book version is:\tlfsplug run {run.id}{target}"
     yield from ("", "", "\tlfsplug run settings:", "")
     for key, value in (("COMMAND", run.command_line), ("LFSPLUG", run.version),
                        ("HOST", run.host), ("STATE", run.state),
-                       ("EXIT_CODE", "" if run.exit_code is None else str(run.exit_code))):
+                       ("EXIT_CODE", "" if run.exit_code is None else str(run.exit_code)),
+                       *((("LABELS", run.labels_text("=")),) if run.labels else ())):
         yield f"{key} \t<{value}>"
     if data.source == "session" or run.host == socket.gethostname():
         yield from _machine()

@@ -134,6 +134,13 @@ def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
     return None
 
 
+@hookimpl
+def lfsplug_collection_finish(session: Session) -> None:
+    """``page=`` (the book's page a script was written from) is this plugin's metadata; the
+    tests plugin reads it to give the page's known test failures."""
+    session.claim_metadata("page")
+
+
 @hookimpl(tryfirst=True)
 def lfsplug_collect_path(path: Path, session: Session) -> list[Script] | None:
     """A book: its scripts, written into the state directory, found as a jhalfs tree is."""
