@@ -26,11 +26,13 @@ user's documentation is docs/book.md in lfsplug.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lfsplug import (
     ExitCode,
+    MetaSource,
     SettingsTable,
     StashKey,
     UsageError,
@@ -135,10 +137,23 @@ def lfsplug_ignore_path(path: Path, config: Config) -> bool | None:
 
 
 @hookimpl
+def lfsplug_script_metadata(script: Script, session: Session) -> list[MetaSource] | None:
+    """``page``: the book's page a script was written from (``chapter08/glibc``, from its
+    jhalfs name ``chapter08/803-glibc``), for the tests plugin's known failures of that page.
+    Metadata, not a header line: the scripts' text, and so what a build reuses, stays as it
+    was."""
+    _books, scripts = session.config.stash.get(BOOKS, ([], ""))
+    path = os.path.abspath(script.path)
+    if not scripts or not path.startswith(scripts + os.sep):
+        return None
+    name = re.sub(r"^\d+(?:-\d+)?-", "", os.path.basename(path))
+    page = f"{os.path.basename(os.path.dirname(path))}/{name}"
+    return [MetaSource("the LFS book plugin", {"page": page}, priority=MetaSource.LAYOUT)]
+
+
+@hookimpl
 def lfsplug_collection_finish(session: Session) -> None:
-    """``page=`` (the book's page a script was written from) is this plugin's metadata; the
-    tests plugin reads it to give the page's known test failures."""
-    session.claim_metadata("page")
+    session.claim_metadata("page")  # this plugin's own key (above)
 
 
 @hookimpl(tryfirst=True)

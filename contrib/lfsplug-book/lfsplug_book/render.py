@@ -210,7 +210,7 @@ def _header(page: Page, book_file: str, profile: str) -> list[str]:
     """``# lfsplug:`` metadata, then the page and the book's figures in words (the checksums of
     the tarball and patches are in the book's md5sums, which ``lfsplug sources fetch`` puts
     beside them, where integrity validation reads them)."""
-    words = [f"phase={page.phase}", f"page={page.dirname}/{page.filename}"]
+    words = [f"phase={page.phase}"]
     if page.version:
         words.append(f"version={page.version}")
     if page.installation and page.tarball:
