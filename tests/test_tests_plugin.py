@@ -229,3 +229,14 @@ def test_the_dashboard_counts_a_suite_while_it_runs(lfsplugger: Lfsplugger,
         assert "suite: tests: 7 passed, 1 failed (t8)" in tmux.history()
     finally:
         tmux.close()
+
+
+def test_without_the_plugin_no_log_is_read(lfsplugger: Lfsplugger) -> None:
+    lfsplugger.make_tree({"01-a.sh": "# lfsplug: tests=make check\necho 'PASS: t1'\n"})
+    result = lfsplugger.run("-p", "no:tests", *RUN, ".")
+    assert result.ret == 0, result.errlines
+    assert status(lfsplugger)["a"]["tests"] is None
+    assert not any("tests:" in line for line in result.outlines)
+    # and with it, the same script's one test is read
+    assert lfsplugger.run(*RUN, ".", "--force", "a").ret == 0
+    assert status(lfsplugger)["a"]["tests"]["pass"] == 1

@@ -61,11 +61,16 @@ class TestSuites:
 
     @hookimpl
     def lfsplug_collection_finish(self, session: Session) -> None:
-        for script in session.scripts:
+        session.claim_metadata(*META_KEYS)
+
+    @hookimpl
+    def lfsplug_script_start(self, session: Session, script: Script, attempt: int) -> None:
+        """Whether the script tests, read when it starts (only the scripts that run are)."""
+        if attempt == 1 and script.name not in self.phase:
             command = self.test_command(script)
             if command is not None:
-                self.phase[script.name] = command
-        session.claim_metadata(*META_KEYS)
+                with self._lock:
+                    self.phase[script.name] = command
 
     def test_command(self, script: Script) -> str | None:
         said = script.meta.get("tests", "").strip()
