@@ -240,3 +240,33 @@ def test_without_the_plugin_no_log_is_read(lfsplugger: Lfsplugger) -> None:
     # and with it, the same script's one test is read
     assert lfsplugger.run(*RUN, ".", "--force", "a").ret == 0
     assert status(lfsplugger)["a"]["tests"]["pass"] == 1
+
+
+def test_a_count_held_back_by_the_rate_limit_is_said_with_a_later_batch(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The dashboard once stayed at ``tests: 1 passed``: the first line's note went out, the
+    next lines came within the half second, and nothing was said after them."""
+    from types import SimpleNamespace
+
+    import lfsplug_tests.plugin as module
+    from lfsplug import Event, ScriptOutput
+
+    clock = [100.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: clock[0])
+    plugin = module.TestSuites.__new__(module.TestSuites)
+    plugin.phase, plugin._live, plugin._unsaid = {"suite": "make check"}, {}, set()
+    plugin._lock = __import__("threading").Lock()
+    said: list[str] = []
+    session = SimpleNamespace(emit=lambda record, name: said.append(record.text))
+
+    def batch(*lines: str) -> list[Event]:
+        record = ScriptOutput(tuple(lines))
+        return [Event(record.kind, 0.0, record.priority, "suite", record, 1, 0.0)] if lines else []
+
+    plugin.lfsplug_events(session, batch("PASS: t1"))
+    clock[0] += 0.1
+    plugin.lfsplug_events(session, batch("PASS: t2", "FAIL: t3"))
+    assert said == ["tests: 1 passed"]
+    clock[0] += 1.0
+    plugin.lfsplug_events(session, batch())  # a sample, say: no output
+    assert said[-1] == "tests: 2 passed, 1 failed, last failure t3"

@@ -54,6 +54,8 @@ class TestSuites:
         self.tallies: dict[str, Tally] = {}
         self.failed_by_policy: set[str] = set()
         self._live: dict[str, tuple[LiveCounter, float]] = {}
+        #: the running scripts whose counts changed since their note
+        self._unsaid: set[str] = set()
         self._lock = threading.Lock()
         self._previous: dict[str, tuple[int, dict[str, Any]]] | None = None
 
@@ -96,22 +98,30 @@ class TestSuites:
         from lfsplug import ScriptNote
 
         now = time.monotonic()
-        for event in events:
-            record = event.record
-            name = event.script
-            if not isinstance(record, ScriptOutput) or name not in self.phase:
-                continue
-            with self._lock:
+        with self._lock:
+            for event in events:
+                record = event.record
+                name = event.script
+                if not isinstance(record, ScriptOutput) or name not in self.phase:
+                    continue
                 counter, said = self._live.get(name, (None, 0.0))
                 if counter is None:
                     counter = LiveCounter()
-                changed = False
                 for line in record.lines:
-                    changed = counter.feed(line) or changed
-                if changed and now - said >= LIVE_EVERY:
-                    said = now
-                    session.emit(ScriptNote(_live_note(counter)), name)
+                    if counter.feed(line):
+                        self._unsaid.add(name)
                 self._live[name] = (counter, said)
+            # what changed is said at most every LIVE_EVERY s; what waits is said with a later
+            # batch (the monitor's samples come every second), so the row is never left stale
+            notes: dict[str, str] = {}
+            for name in list(self._unsaid):
+                counter, said = self._live[name]
+                if now - said >= LIVE_EVERY:
+                    notes[name] = _live_note(counter)
+                    self._live[name] = (counter, now)
+                    self._unsaid.discard(name)
+        for name, text in notes.items():  # emitted unlocked: a bus not started delivers at once
+            session.emit(ScriptNote(text), name)
 
     # -- after each attempt ------------------------------------------------------------------
 
@@ -123,6 +133,7 @@ class TestSuites:
         script = request.script
         with self._lock:
             self._live.pop(script.name, None)
+            self._unsaid.discard(script.name)
         if result is None or script.name not in self.phase:
             return result
         found = self.read(session, script, request.log_path)
