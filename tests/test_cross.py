@@ -462,3 +462,16 @@ def test_the_native_checks_run_inside_a_real_chroot(tmp_path: Path) -> None:
     finally:
         if subprocess.run(["umount", str(root / "usr")], check=False).returncode:
             subprocess.run(["umount", "-l", str(root / "usr")], check=True)
+
+
+def test_only_the_books_glibc_and_gcc_are_taken_to_produce_the_toolchain(
+        lfsplugger: Lfsplugger) -> None:
+    """A tree of no phases (numbered files) with a gcc and a glibc: nothing is inferred, so
+    nothing is checked after them; the book's layout (chapter05/glibc, chapter08/gcc) is."""
+    lfsplugger.make_tree({"01-glibc.sh": "true", "02-gcc.sh": "true",
+                          "chapter05/501-glibc.sh": "true", "chapter08/801-gcc.sh": "true"})
+    for name, inferred in (("glibc@01", False), ("gcc@02", False), ("glibc@501", True),
+                           ("gcc@801", True)):
+        why = lfsplugger.run("list", str(lfsplugger.path), "--why", name)
+        assert why.ret == 0, why.errlines
+        assert ("produces = toolchain" in "\n".join(why.outlines)) is inferred, name

@@ -200,6 +200,12 @@ def test_scripts_without_a_test_phase_are_not_read(lfsplugger: Lfsplugger) -> No
     ("make -j1 tests TESTS=x\n", "make -j1 tests"),
     ("# make check\nmake install\n", None),   # the book's tests that are off
     ("make checkout\n", None),
+    # as the LFS book writes them (found by exporting it with --book-tests all: 9 pages missed)
+    ('su tester -c "PATH=$PATH make -k check"\n', "make -k check"),
+    ("TEST_JOBS=$(nproc) make test_harness\n", "make test_harness"),
+    ('{ su tester -c "TERM=xterm-256color LANG=en_US.UTF-8 make -k -j1 test" \\\n',
+     "make -k -j1 test"),
+    ("make testsuite=1 install\n", None),
     ("make install  # then make check by hand\n", None),
 ])
 def test_the_test_phase_is_found_in_a_scripts_commands(text: str, found: str | None) -> None:

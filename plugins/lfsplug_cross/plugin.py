@@ -34,8 +34,8 @@ __all__ = ["META_KEYS", "Cross"]
 #: The metadata keys this plugin reads: what a script produces, and how it crosses.
 META_KEYS = ("produces", "cross")
 #: The book's pages after which it checks the toolchain (chapter05/glibc.xml and
-#: chapter08/gcc.xml): the package, and whether the compiler is the cross one.
-BOOK_CHECKS = {("glibc", False), ("gcc", True)}
+#: chapter08/gcc.xml): the package and its phase (a script of no known phase is not inferred).
+BOOK_CHECKS = {("glibc", "cross"), ("gcc", "system")}
 #: The failure class of a script whose toolchain or installed files failed a check.
 FAILURE = "toolchain-check"
 
@@ -45,7 +45,6 @@ class Cross:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        self.host: HostPlatform = detect_host()
         targets = config.get(TARGET)
         #: the user chose the target (``--target``, ``target =``); else the book's default
         self.explicit = bool(targets)
@@ -58,7 +57,14 @@ class Cross:
         #: what the checks after scripts found, by script, for the summary
         self.failed: dict[str, list[Finding]] = {}
         self._runner: str | None = None
+        self._site_written = False
         self.modes: dict[str, str] = {}
+
+    @property
+    def host(self) -> HostPlatform:
+        """The host (asked of its compiler once per process, and only when needed: a build
+        without a target never spawns it)."""
+        return detect_host()
 
     @property
     def target_name(self) -> str:
@@ -102,8 +108,8 @@ class Cross:
     @hookimpl
     def lfsplug_collection_finish(self, session: Session) -> None:
         for script in session.scripts:
-            if "produces" not in script.meta and (script.package,
-                                                   not self.is_cross(script)) in BOOK_CHECKS:
+            phase = (script.phase or "").lower()
+            if "produces" not in script.meta and (script.package, phase) in BOOK_CHECKS:
                 script.meta["produces"] = "toolchain"
                 script.origins["produces"] = Origin(
                     "the book's toolchain checks (chapter05/glibc.xml, chapter08/gcc.xml)")
@@ -137,8 +143,9 @@ class Cross:
         if chain is None or not self.is_cross(script) or self.mode(script) != "env":
             return  # no toolchain: validation said so (CROSS001)
         site = config.state_dir / "cross" / self.target_name / "config.site"
-        if not config.getoption("dry_run", False):
-            write_site(site, site_text(self.target_name, chain, self.lfs))
+        if not self._site_written and not config.getoption("dry_run", False):
+            write_site(site, site_text(self.target_name, chain, self.lfs))  # once a run
+            self._site_written = True
         for key, value in cross_env(chain, self.lfs, site).items():
             if key not in given:
                 env[key] = value

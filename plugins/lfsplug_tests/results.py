@@ -15,8 +15,8 @@ __all__ = ["TEST_COMMAND", "Tally", "has_test_phase", "tally"]
 
 #: The commands that run a package's test suite, as scripts write them.
 TEST_COMMAND = re.compile(
-    r"(?:^|[\s;&|({])(?:"
-    r"make\b[^\n#]*?\s(?:-k\s+)?(?:check|test|tests|check-\S+|test-\S+)(?=\s|$|;|&|\||\))"
+    r"(?:^|[\s;&|({\"'])(?:"
+    r"make\b[^\n#]*?\s(?:check|tests?)(?:[-_][\w.-]+)?(?=[\s;&|)\"'\\]|$)"
     r"|ninja\b[^\n#]*\stest\b|meson\s+test\b|ctest\b|prove\b"
     r"|python3?\s+-m\s+(?:unittest|pytest)\b|\./run[-_]?tests?\b|\./runtest\b)",
     re.M)
